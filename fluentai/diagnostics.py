@@ -1,0 +1,109 @@
+"""Diagnostics: compile-time errors with spans, and render(), the only Python error formatter.
+
+Report formats are LANGUAGE.md §13.4:
+
+    demo.fl:4:3: error[arity-error]: `cons` expects 2 arguments, got 3
+      4 |   (cons 1 2 3)
+        |   ^^^^^^^^^^^^
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fluentai.source import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One user-facing compile-time problem."""
+
+    kind: str
+    message: str
+    span: Span
+
+
+class CompileError(Exception):
+    """One or more compile-time diagnostics, in source order (the driver exits 65)."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.span.start, d.span.end))
+
+
+class DiagnosticSink:
+    """Collects diagnostics; `check()` raises CompileError if any were reported."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def error(self, kind: str, message: str, span: Span) -> None:
+        self.items.append(Diagnostic(kind, message, span))
+
+    def check(self) -> None:
+        if self.items:
+            raise CompileError(self.items)
+
+
+def _caret_lines(span: Span, indent: str) -> list[str]:
+    """The source line of the span's start and a caret line under the span (to end of line)."""
+    line, col = span.file.line_col(span.start)
+    text = span.file.line_text(line)
+    end_line, end_col = span.file.line_col(max(span.start, span.end))
+    width = (end_col - col) if end_line == line else (len(text) - col + 1)
+    width = max(1, width)
+    return [f"{indent}{text}", f"{indent}{' ' * (col - 1)}{'^' * width}"]
+
+
+def report_line(span: Span, kind: str, message: str) -> str:
+    line, col = span.file.line_col(span.start)
+    return f"{span.file.name}:{line}:{col}: error[{kind}]: {message}"
+
+
+def render_compile(diag: Diagnostic) -> str:
+    """A compile-time report: report line, gutter with the source line, caret line."""
+    line = diag.span.line
+    gutter = str(line)
+    text_line, caret_line = _caret_lines(diag.span, "")
+    pad = " " * len(gutter)
+    return "\n".join(
+        [
+            report_line(diag.span, diag.kind, diag.message),
+            f"  {gutter} | {text_line}",
+            f"  {pad} | {caret_line}",
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """One frame of a runtime trace: where the frame is executing and the function's name."""
+
+    span: Span
+    name: str
+
+
+def render_runtime(
+    span: Span | None, kind: str, message: str, trace: Sequence[TraceEntry]
+) -> str:
+    """A runtime report: report line, then the call trace, innermost last (LANGUAGE.md §13.4)."""
+    if span is None:
+        return f"fluentai: error: {message}"
+    lines = [report_line(span, kind, message)]
+    if trace:
+        lines.append("trace (innermost last):")
+        entries: list[TraceEntry | int] = list(trace)
+        if len(trace) > 20:
+            entries = [*trace[:10], len(trace) - 20, *trace[-10:]]
+        for i, entry in enumerate(entries):
+            if isinstance(entry, int):
+                lines.append(f"  ... {entry} more ...")
+                continue
+            line, col = entry.span.file.line_col(entry.span.start)
+            lines.append(f"  {entry.span.file.name}:{line}:{col} in {entry.name}")
+            text_line, caret_line = _caret_lines(entry.span, "    ")
+            lines.append(text_line)
+            if i == len(entries) - 1:
+                lines.append(caret_line)
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Reader: SourceFile -> Datums (LANGUAGE.md §1)."""

@@ -1,0 +1,1 @@
+"""Syntax: Datum -> Core."""

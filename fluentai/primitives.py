@@ -77,12 +77,14 @@ def _all_rows() -> list[Prim]:
         builtins_misc,
         builtins_numbers,
         builtins_strings,
+        builtins_types,
         effects_default,
     )
 
     return [
         *builtins_numbers.ROWS,
         *builtins_strings.ROWS,
+        *builtins_types.ROWS,
         *builtins_lists.ROWS,
         *builtins_maps.ROWS,
         *builtins_misc.ROWS,

@@ -1,0 +1,233 @@
+"""Driver: source -> pipeline -> tier; maps every outcome to an exit status (LANGUAGE.md §16).
+
+0 success; 2 usage error; 65 compile-time error; 70 runtime error, internal error or exhausted
+memory; 130 interrupted; n after `(exit n)`. Only this module and cli.py print diagnostics.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from fluentai.diagnostics import CompileError, Diagnostic, render_compile, render_runtime
+from fluentai.errors import ProgramExit
+from fluentai.source import SourceDecodeError, SourceFile, Span
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_COMPILE = 65
+EXIT_RUNTIME = 70
+EXIT_INTERRUPT = 130
+
+_STACK_BYTES = 1 << 30  # the program thread's stack (reserved, committed on demand)
+
+
+class UsageError(Exception):
+    """A usage problem reported as `fluentai: error: MESSAGE` with exit status 2."""
+
+
+@dataclass
+class RunOptions:
+    tier: str = "auto"
+    print_values: bool = False
+    print_result: bool = False  # `eval`: write the program's value
+    jit_stats: bool = False
+    dump: frozenset[str] = frozenset()
+    max_depth: int | None = None
+    argv: list[str] = field(default_factory=list)
+
+
+class Session:
+    """One VM with the prelude loaded: runs programs (or REPL entries) against one world."""
+
+    def __init__(self, world: Any, max_depth: int | None = None) -> None:
+        from fluentai import primitives
+        from fluentai.pipeline import compile_source, prelude_source
+        from fluentai.primitives import PrimKind
+        from fluentai.vm.machine import DEFAULT_MAX_DEPTH, VM
+        from fluentai.vm.values import Builtin
+
+        depth = max_depth or int(os.environ.get("FLUENTAI_MAX_DEPTH", DEFAULT_MAX_DEPTH))
+        self.vm = VM(world, depth)
+        values = self.vm.builtin_values
+        for name, prim in primitives.PRIMS.items():
+            if name != prim.name:
+                continue
+            if prim.kind is PrimKind.CONSTANT:
+                values[name] = prim.value
+            elif prim.kind is not PrimKind.PRELUDE:
+                values[name] = Builtin(prim)
+        self.vm.apply_prim = primitives.lookup("apply")
+        prelude = compile_source(prelude_source(), self.vm.globals, self._builtin, is_prelude=True)
+        self.vm.run(prelude)
+        for name, prim in primitives.PRIMS.items():
+            if prim.kind is PrimKind.PRELUDE and name == prim.name:
+                index = self.vm.globals.index["%prelude:" + name]
+                values[name] = self.vm.globals.values[index]
+
+    def _builtin(self, name: str) -> Any:
+        return self.vm.builtin_values[name]
+
+    def compile(self, src: SourceFile, options: RunOptions) -> Any:
+        from fluentai.pipeline import compile_source
+
+        return compile_source(
+            src,
+            self.vm.globals,
+            self._builtin,
+            print_values=options.print_values,
+            dump=options.dump,
+        )
+
+    def run(self, code: Any) -> Any:
+        return self.vm.run(code)
+
+
+def _run_in_big_thread(fn: Callable[[], int]) -> int:
+    """Run `fn` on a thread with a large stack; Ctrl-C in the main thread interrupts it."""
+    result: list[int] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            failure.append(exc)
+
+    old_size = threading.stack_size()
+    threading.stack_size(_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=target, name="fluentai-program", daemon=True)
+        thread.start()
+    finally:
+        threading.stack_size(old_size)
+    interrupted = False
+    while thread.is_alive():
+        try:
+            thread.join(0.05)
+        except KeyboardInterrupt:
+            if not interrupted and thread.ident is not None:
+                interrupted = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)
+                )
+            else:
+                sys.stderr.write("interrupted\n")
+                return EXIT_INTERRUPT
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def _report_compile(err: CompileError, stderr: TextIO) -> int:
+    first = err.diagnostics[0]
+    stderr.write(render_compile(first) + "\n")
+    return EXIT_COMPILE
+
+
+def _decode_error_diag(exc: SourceDecodeError, data: bytes) -> Diagnostic:
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    src = SourceFile(exc.name, text)
+    line_start = src._line_starts[exc.line - 1]
+    offset = line_start + exc.col - 1
+    return Diagnostic("syntax-error", exc.message, Span(src, offset, offset + 1))
+
+
+def load_source(path: str) -> SourceFile | Diagnostic:
+    """Read a program file: a SourceFile, a Diagnostic for bad UTF-8, or UsageError."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot read `{path}`: {reason.lower()}") from None
+    try:
+        return SourceFile.from_bytes(path, data)
+    except SourceDecodeError as exc:
+        return _decode_error_diag(exc, data)
+
+
+def execute(
+    src: SourceFile | Diagnostic, options: RunOptions, stdout: TextIO, stderr: TextIO, stdin: TextIO
+) -> int:
+    """Compile and run a program; write its output and diagnostics; return the exit status."""
+    from fluentai.vm.world import World
+
+    if options.tier == "native":
+        raise UsageError("`--tier native` is not available yet: the native back end has not landed")
+    if isinstance(src, Diagnostic):
+        stderr.write(render_compile(src) + "\n")
+        return EXIT_COMPILE
+    if sys.getrecursionlimit() < 200_000:
+        sys.setrecursionlimit(200_000)
+    seed_text = os.environ.get("FLUENTAI_SEED")
+    seed = int(seed_text) if seed_text and seed_text.strip().lstrip("+-").isdigit() else None
+    world = World(options.argv, stdin, stdout, stderr, seed)
+
+    def body() -> int:
+        from fluentai.vm.machine import Interrupted, UncaughtError
+        from fluentai.vm.printer import written
+
+        try:
+            session = Session(world, options.max_depth)
+            code = session.compile(src, options)
+            value = session.run(code)
+            if options.print_result and value is not None:
+                world.write(written(value) + "\n")
+            world.flush()
+            return EXIT_OK
+        except CompileError as err:
+            return _report_compile(err, stderr)
+        except UncaughtError as err:
+            world.flush()
+            p = err.pending
+            stderr.write(render_runtime(p.span, p.kind, p.message, p.trace) + "\n")
+            return EXIT_RUNTIME
+        except ProgramExit as ex:
+            world.flush()
+            return ex.code
+        except (Interrupted, KeyboardInterrupt):
+            _safe_flush(world)
+            stderr.write("interrupted\n")
+            return EXIT_INTERRUPT
+        except MemoryError:
+            _safe_flush(world)
+            stderr.write("fluentai: error: out of memory\n")
+            return EXIT_RUNTIME
+
+    try:
+        status = _run_in_big_thread(body)
+    except BrokenPipeError:
+        return EXIT_OK
+    finally:
+        stderr.flush()
+    if options.jit_stats:
+        stderr.write("jit: native tiers are not available yet; all code ran in the VM\n")
+    return status
+
+
+def _safe_flush(world: Any) -> None:
+    try:
+        world.flush()
+    except OSError:
+        pass
+
+
+def internal_error(exc: BaseException, stderr: TextIO) -> int:
+    """An implementation bug: one line, the traceback only under FLUENTAI_TRACEBACK=1."""
+    if os.environ.get("FLUENTAI_TRACEBACK") == "1":
+        traceback.print_exception(exc, file=stderr)
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" (in {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno})"
+    stderr.write(f"fluentai: error: internal error: {type(exc).__name__}: {exc}{where}\n")
+    return EXIT_RUNTIME

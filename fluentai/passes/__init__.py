@@ -1,0 +1,1 @@
+"""Passes: Core -> resolved Core (the contract for both back ends)."""

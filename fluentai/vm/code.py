@@ -1,0 +1,54 @@
+"""Code: the compiled form of one function or of the top level (DESIGN.md §1.2 VM compiler).
+
+`code` is the flat instruction list (op, arg pairs, see opcodes.py); `spans[i]` is the source span
+of the instruction at index 2*i. Profile counters live here too (vm/profile.py reads them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fluentai.source import Span
+
+
+@dataclass(eq=False)
+class Code:
+    name: str
+    nparams: int
+    has_rest: bool
+    nslots: int
+    code: list[int] = field(default_factory=list)
+    consts: list[Any] = field(default_factory=list)
+    spans: list[Span | None] = field(default_factory=list)
+    slot_names: list[str] = field(default_factory=list)
+    is_prelude: bool = False
+    span: Span | None = None
+    # profile (tier-0 counters for the JIT): calls, loop back edges, time, argument kinds
+    calls: int = 0
+    backedges: int = 0
+    time_ns: int = 0
+    arg_kinds: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    @property
+    def blank(self) -> list[Any]:
+        """Initial contents of the non-parameter slots."""
+        return [None] * (self.nslots - self.nparams - (1 if self.has_rest else 0))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FnTemplate:
+    """A lambda's code plus where each captured variable comes from in the enclosing frame:
+    (False, slot) for a local slot of the creator, (True, index) for one of its own captures."""
+
+    code: Code
+    sources: tuple[tuple[bool, int], ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TryInfo:
+    """Static description of a `try`: catch patterns, clause entry points, error-path finally."""
+
+    patterns: tuple[Any, ...]
+    clause_pcs: tuple[int, ...]
+    finally_pc: int | None

@@ -1,0 +1,121 @@
+"""The opcode table: the single definition of every VM instruction (STYLE.md §4).
+
+Code is a flat list of ints, two per instruction: `op, arg` (arg 0 when unused). Jump targets are
+absolute indices into that list. The disassembler, the VM's dispatch order and the stack-depth
+check are all derived from SPEC.
+
+    LOAD_LOCAL 0; CONST 1; PRIM2 3; RETURN 0     ; (lambda (x) (+ x 1)), roughly
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Final
+
+
+class Op(IntEnum):
+    # ordered roughly by frequency: the VM tests them in this order
+    LOAD_LOCAL = 0
+    CONST = 1
+    JUMP_IF_FALSE = 2
+    ADD = 3
+    SUB = 4
+    LT = 5
+    NUM_EQ = 6
+    CALL = 7
+    TAIL_CALL = 8
+    RETURN = 9
+    LOAD_GLOBAL = 10
+    PRIM = 11
+    STORE_LOCAL = 12
+    LOAD_FREE = 13
+    JUMP = 14
+    POP = 15
+    LOAD_BOX = 16
+    LOAD_FREE_BOX = 17
+    STORE_BOX = 18
+    STORE_FREE_BOX = 19
+    MAKE_BOX = 20
+    BOX_PARAM = 21
+    STORE_GLOBAL = 22
+    DEFINE_GLOBAL = 23
+    MAKE_CLOSURE = 24
+    CTOR = 25
+    PERFORM = 26
+    PUSH_HANDLER = 27
+    POP_HANDLER = 28
+    SETUP_TRY = 29
+    POP_TRY = 30
+    RERAISE = 31
+    MATCH = 32
+    MATCH_FAIL = 33
+    ASCRIBE = 34
+    TOP_VALUE = 35
+    GT = 36
+    LE = 37
+    GE = 38
+    DUP = 39
+    UNSET_LOCAL = 40
+
+
+@dataclass(frozen=True, slots=True)
+class OpSpec:
+    operand: str  # what the argument means ("" when unused)
+    effect: str  # stack effect, `before -- after`
+    doc: str
+
+    @property
+    def net(self) -> int | None:
+        """Net stack effect when fixed, None when it depends on the argument."""
+        before, after = self.effect.split("--")
+        if "..." in before or "..." in after:
+            return None
+        return len(after.split()) - len(before.split())
+
+
+SPEC: Final[dict[Op, OpSpec]] = {
+    Op.LOAD_LOCAL: OpSpec("slot", "-- v", "push local slot"),
+    Op.CONST: OpSpec("const", "-- k", "push a constant"),
+    Op.JUMP_IF_FALSE: OpSpec("target", "c --", "jump if c is #f or nil"),
+    Op.ADD: OpSpec("", "a b -- a+b", "`+` of two values"),
+    Op.SUB: OpSpec("", "a b -- a-b", "`-` of two values"),
+    Op.LT: OpSpec("", "a b -- a<b", "`<` of two values"),
+    Op.NUM_EQ: OpSpec("", "a b -- a=b", "`=` of two values"),
+    Op.CALL: OpSpec("argc", "f a1...an -- r", "call f; pushes a frame for a closure"),
+    Op.TAIL_CALL: OpSpec("argc", "f a1...an -- r", "call f replacing the current frame"),
+    Op.RETURN: OpSpec("", "v --", "return v to the caller"),
+    Op.LOAD_GLOBAL: OpSpec("global", "-- v", "push a global (unbound-variable if unset)"),
+    Op.PRIM: OpSpec("const", "a1...an -- r", "apply the builtin (const: (prim, argc))"),
+    Op.STORE_LOCAL: OpSpec("slot", "v --", "store into a local slot"),
+    Op.LOAD_FREE: OpSpec("index", "-- v", "push a captured value"),
+    Op.JUMP: OpSpec("target", "--", "jump"),
+    Op.POP: OpSpec("", "v --", "discard"),
+    Op.LOAD_BOX: OpSpec("slot", "-- v", "push the content of the box in a slot"),
+    Op.LOAD_FREE_BOX: OpSpec("index", "-- v", "push the content of a captured box"),
+    Op.STORE_BOX: OpSpec("slot", "v --", "store into the box in a slot"),
+    Op.STORE_FREE_BOX: OpSpec("index", "v --", "store into a captured box"),
+    Op.MAKE_BOX: OpSpec("slot", "--", "put a fresh unbound box in a slot"),
+    Op.BOX_PARAM: OpSpec("slot", "--", "wrap a parameter's value in a box"),
+    Op.STORE_GLOBAL: OpSpec("global", "v --", "`set!` a global (unbound-variable if unset)"),
+    Op.DEFINE_GLOBAL: OpSpec("global", "v --", "define a global"),
+    Op.MAKE_CLOSURE: OpSpec("const", "-- f", "make a closure of a function template"),
+    Op.CTOR: OpSpec("const", "a1...an -- v", "construct an ADT value (const: ctor)"),
+    Op.PERFORM: OpSpec("const", "a1...an -- r", "perform an effect (const: (op, argc))"),
+    Op.PUSH_HANDLER: OpSpec("const", "f1...fn -- ", "push a handler frame (const: keys)"),
+    Op.POP_HANDLER: OpSpec("", "--", "pop the innermost handler frame"),
+    Op.SETUP_TRY: OpSpec("const", "--", "push a try frame (const: TryInfo)"),
+    Op.POP_TRY: OpSpec("", "--", "pop the innermost try frame"),
+    Op.RERAISE: OpSpec("", "e --", "continue unwinding the pending error after a finally"),
+    Op.MATCH: OpSpec("const", "v -- b", "match v against a pattern, binding slots"),
+    Op.MATCH_FAIL: OpSpec("slot", "--", "raise match-failure for the value in a slot"),
+    Op.ASCRIBE: OpSpec("const", "v -- v", "check v against a type (type-error)"),
+    Op.TOP_VALUE: OpSpec("flag", "v --", "record a top-level form's value (flag: print it)"),
+    Op.GT: OpSpec("", "a b -- a>b", "`>` of two values"),
+    Op.LE: OpSpec("", "a b -- a<=b", "`<=` of two values"),
+    Op.GE: OpSpec("", "a b -- a>=b", "`>=` of two values"),
+    Op.DUP: OpSpec("", "v -- v v", "duplicate the top"),
+    Op.UNSET_LOCAL: OpSpec("slot", "--", "mark a local slot unbound"),
+}
+
+assert set(SPEC) == set(Op), "every opcode needs a SPEC row"

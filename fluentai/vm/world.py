@@ -1,0 +1,152 @@
+"""The outside world of one program run (LANGUAGE.md §14.2, §14.5, §16; DESIGN.md §5.4).
+
+A `World` owns what the built-in effect operations touch: program arguments, buffered standard
+output, standard input, the state store with its transaction stack, and the PRNG.
+
+- Output is buffered and flushed at exit, before `io:read-line`, before an error report, before
+  `time:sleep` and before anything is written to standard error (the driver calls `flush()` at
+  exit and before reports). Text is written as UTF-8 bytes whatever the locale.
+- Input is read as bytes and decoded as UTF-8; invalid UTF-8 raises `io-error`.
+- The state store is a persistent `FlMap` in one attribute; a transaction saves the root, so
+  begin, commit and rollback are O(1).
+
+    world = World(["a"], stdin, stdout, stderr, seed=None)   # seeds from FLUENTAI_SEED or entropy
+    world.write("hi\\n"); world.flush()
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, Final, TextIO
+
+from fluentai.errors import FlError
+from fluentai.vm.maps import FlMap
+from fluentai.vm.prng import Prng
+from fluentai.vm.values import from_iter
+
+__all__ = ["World", "seed_from_environment"]
+
+# Buffered output is written out once this many pieces are pending, so memory stays bounded.
+_MAX_PENDING: Final = 4096
+_DECIMAL_INT: Final = re.compile(r"[+-]?[0-9]+")
+
+
+def seed_from_environment(environ: Mapping[str, str]) -> int | None:
+    """The seed in FLUENTAI_SEED (a decimal Int, surrounding whitespace allowed), else None.
+
+    A value that is not a decimal Int is ignored, as if the variable were unset.
+    """
+    text = environ.get("FLUENTAI_SEED", "").strip()
+    if _DECIMAL_INT.fullmatch(text):
+        return int(text)
+    return None
+
+
+def _emit(stream: TextIO, text: str) -> None:
+    """Write `text` to `stream` as UTF-8 (through its byte buffer when it has one) and flush."""
+    raw = getattr(stream, "buffer", None)
+    if raw is None:
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()  # anything written through the text layer goes first
+    raw.write(text.encode("utf-8", "replace"))
+    raw.flush()
+
+
+class World:
+    """Arguments, standard streams, state store and PRNG of one program run."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        stdin: TextIO,
+        stdout: TextIO,
+        stderr: TextIO,
+        seed: int | None,
+    ) -> None:
+        self.argv = list(argv)
+        self.args: Any = from_iter(self.argv)  # the List that `(args)` returns
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self._pending: list[str] = []
+        self.state: FlMap = FlMap.empty()
+        self._saved_states: list[FlMap] = []
+        self.prng = Prng(seed if seed is not None else seed_from_environment(os.environ))
+
+    # Output
+
+    def write(self, text: str) -> None:
+        """Buffer `text` for standard output."""
+        pending = self._pending
+        pending.append(text)
+        if len(pending) >= _MAX_PENDING:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered standard output."""
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            _emit(self.stdout, text)
+
+    def write_err(self, text: str) -> None:
+        """Write `text` to standard error at once, after the buffered standard output."""
+        self.flush()
+        _emit(self.stderr, text)
+
+    # Input
+
+    def read_line(self) -> str | None:
+        """The next line of standard input without its `\\n` or `\\r\\n`; None at end of input."""
+        self.flush()
+        raw_stream = getattr(self.stdin, "buffer", None)
+        if raw_stream is None:
+            line: str = self.stdin.readline()
+            if not line:
+                return None
+            if line.endswith("\n"):
+                line = line[:-2] if line.endswith("\r\n") else line[:-1]
+            return line
+        raw: bytes = raw_stream.readline()
+        if not raw:
+            return None
+        if raw.endswith(b"\n"):
+            raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FlError("io-error", "`io:read-line`: standard input is not valid UTF-8") from None
+
+    # State store
+
+    def state_get(self, key: object) -> object:
+        return self.state.lookup(key, None)
+
+    def state_set(self, key: object, value: object) -> object:
+        """Store `value` under `key`; the previous value or nil."""
+        previous = self.state.lookup(key, None)
+        self.state = self.state.assoc(key, value)
+        return previous
+
+    def state_delete(self, key: object) -> object:
+        """Remove `key`; the removed value or nil."""
+        previous = self.state.lookup(key, None)
+        self.state = self.state.dissoc(key)
+        return previous
+
+    def begin_transaction(self) -> None:
+        self._saved_states.append(self.state)
+
+    def commit_transaction(self) -> None:
+        if not self._saved_states:
+            raise FlError("value-error", "`state:commit-transaction`: no open transaction")
+        self._saved_states.pop()
+
+    def rollback_transaction(self) -> None:
+        if not self._saved_states:
+            raise FlError("value-error", "`state:rollback-transaction`: no open transaction")
+        self.state = self._saved_states.pop()

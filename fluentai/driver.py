@@ -110,7 +110,7 @@ def _run_in_big_thread(fn: Callable[[], int]) -> int:
     interrupted = False
     while thread.is_alive():
         try:
-            thread.join(0.05)
+            thread.join()
         except KeyboardInterrupt:
             if not interrupted and thread.ident is not None:
                 interrupted = True

@@ -87,6 +87,10 @@ _MASTER: Final = re.compile(
 _PUNCT_GROUP, _INT, _FLOAT, _ATOM, _STRING, _OPEN_STRING = (
     _MASTER.groupindex[name] for name in ("punct", "int", "float", "atom", "string", "open")
 )
+# Panic mode: anything up to a newline that an opening bracket follows; strings and comments whole.
+_SKIP_TO_FORM: Final = re.compile(
+    r'(?:[^"\n;]++|"[^"\\]*+(?:\\.[^"\\]*+)*+"|;[^\n]*+|\n(?![(\[{]))*+', re.DOTALL
+)
 _ESCAPE: Final = re.compile(r'\\(?:u(\{[^}"\\ \t\n\r\f,]*\}?)?|(.))', re.DOTALL)
 _UNICODE_ESCAPE: Final = re.compile(r"\{([0-9A-Fa-f]{1,6})\}")
 _SIMPLE_ESCAPES: Final = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
@@ -117,50 +121,77 @@ def tokenize(src: SourceFile, sink: DiagnosticSink | None = None) -> list[Token]
     return tokens
 
 
-def scan(src: SourceFile, sink: DiagnosticSink) -> Iterator[RawToken]:
-    """Yield the tokens of `src` in order, reporting malformed ones to `sink` (yielded as BadToken).
+class Scanner:
+    """The raw tokens of a source, in order, with the skip-ahead of the reader's panic mode.
 
-    Stops early once the sink holds MAX_ERRORS diagnostics.
+    Iterating yields RawTokens, reporting malformed ones to the sink (and yielding them as
+    BadToken); it stops early once the sink holds MAX_ERRORS diagnostics.
     """
-    text = src.text
-    pos = 0
-    if text.startswith("#!"):
-        newline = text.find("\n")
-        pos = len(text) if newline < 0 else newline
-    symbol, int_, float_ = TokenKind.SYMBOL, TokenKind.INT, TokenKind.FLOAT
-    # Invariant: each match starts where the previous one ended, as every character is either
-    # skipped or starts a token, and the last match is the empty `end` group.
-    for m in _MASTER.finditer(text, pos):
-        group = m.lastindex
-        assert group is not None
-        start = m.start(group)
-        pos = m.end()
-        if group == _ATOM:
-            atom = text[start:pos]
-            if atom[0] not in _SPECIAL_START and ":" not in atom and atom not in _CONSTANTS:
-                yield symbol, atom, start, pos  # the common case, without a call
-                continue
-            token = _classify_atom(src, sink, atom, start, pos)
-        elif group == _PUNCT_GROUP:
-            yield _PUNCT[text[start]], None, start, pos
-            continue
-        elif group == _INT:
-            yield int_, int(text[start:pos]), start, pos
-            continue
-        elif group == _STRING:
-            token = _decode_string(src, sink, start, pos)
-        elif group == _FLOAT:
-            yield float_, float(text[start:pos]), start, pos
-            continue
-        elif group == _OPEN_STRING:
-            sink.error(SYNTAX_ERROR, "unterminated string", Span(src, start, start + 1))
-            yield BadToken.UNTERMINATED_STRING, None, start, len(text)
-            return
-        else:
-            return
-        yield token
-        if token[0] is BadToken.INVALID and len(sink.items) >= MAX_ERRORS:
-            return
+
+    def __init__(self, src: SourceFile, sink: DiagnosticSink) -> None:
+        self.src = src
+        self.sink = sink
+        self._skip = False
+
+    def skip_to_next_form(self) -> None:
+        """Skip from the last token yielded to the next opening bracket at the start of a line.
+
+        Strings and comments are skipped whole, and tokens in between are not checked; an
+        unterminated string or the end of the input also ends the skip.
+        """
+        self._skip = True
+
+    def __iter__(self) -> Iterator[RawToken]:
+        src, sink, text = self.src, self.sink, self.src.text
+        pos = 0
+        if text.startswith("#!"):
+            newline = text.find("\n")
+            pos = len(text) if newline < 0 else newline
+        symbol, int_, float_ = TokenKind.SYMBOL, TokenKind.INT, TokenKind.FLOAT
+        invalid = BadToken.INVALID
+        token: RawToken
+        while True:
+            # Invariant: each match starts where the previous one ended, as every character is
+            # either skipped or starts a token, and the last match is the empty `end` group.
+            for m in _MASTER.finditer(text, pos):
+                group = m.lastindex
+                assert group is not None
+                start = m.start(group)
+                pos = m.end()
+                if group == _ATOM:
+                    atom = text[start:pos]
+                    if atom[0] not in _SPECIAL_START and ":" not in atom and atom not in _CONSTANTS:
+                        token = symbol, atom, start, pos  # the common case, without a call
+                    else:
+                        token = _classify_atom(src, sink, atom, start, pos)
+                elif group == _PUNCT_GROUP:
+                    token = _PUNCT[text[start]], None, start, pos
+                elif group == _INT:
+                    token = int_, int(text[start:pos]), start, pos
+                elif group == _STRING:
+                    token = _decode_string(src, sink, start, pos)
+                elif group == _FLOAT:
+                    token = float_, float(text[start:pos]), start, pos
+                elif group == _OPEN_STRING:
+                    sink.error(SYNTAX_ERROR, "unterminated string", Span(src, start, start + 1))
+                    yield BadToken.UNTERMINATED_STRING, None, start, len(text)
+                    return
+                else:
+                    return
+                yield token
+                if self._skip:
+                    break
+                if token[0] is invalid and len(sink.items) >= MAX_ERRORS:
+                    return
+            self._skip = False
+            skipped = _SKIP_TO_FORM.match(text, pos)
+            assert skipped is not None  # the pattern matches the empty string
+            pos = skipped.end()
+
+
+def scan(src: SourceFile, sink: DiagnosticSink) -> Iterator[RawToken]:
+    """The raw tokens of `src` (see Scanner)."""
+    return iter(Scanner(src, sink))
 
 
 def _classify_atom(

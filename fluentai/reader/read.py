@@ -32,7 +32,7 @@ from fluentai.reader.datum import (
     DStr,
     DSym,
 )
-from fluentai.reader.lexer import MAX_ERRORS, SYNTAX_ERROR, BadToken, TokenKind, scan
+from fluentai.reader.lexer import MAX_ERRORS, SYNTAX_ERROR, BadToken, Scanner, TokenKind
 from fluentai.source import SourceFile, Span
 
 MAX_DEPTH: Final = 10_000
@@ -118,7 +118,8 @@ def _read_forms(src: SourceFile, sink: DiagnosticSink) -> _ReadResult:
         TokenKind.QUOTE,
     )
     rparen, rbracket, rbrace = TokenKind.RPAREN, TokenKind.RBRACKET, TokenKind.RBRACE
-    for kind, value, start, end in scan(src, sink):
+    scanner = Scanner(src, sink)
+    for kind, value, start, end in scanner:
         if panic:
             if (kind is lparen or kind is lbracket or kind is lbrace) and (
                 start == 0 or text[start - 1] == "\n"
@@ -133,15 +134,18 @@ def _read_forms(src: SourceFile, sink: DiagnosticSink) -> _ReadResult:
             if closed is None:
                 if len(sink.items) >= MAX_ERRORS:
                     return _ReadResult(tuple(forms), False)
-                panic = bool(stack)
-                stack.clear()
+                if stack:  # inside a form: skip the rest of it
+                    panic = True
+                    stack.clear()
+                    scanner.skip_to_next_form()
                 continue
             datum = closed
         elif kind is lparen or kind is lbracket or kind is lbrace or kind is quote:
             if len(stack) >= MAX_DEPTH:
                 sink.error(SYNTAX_ERROR, MSG_NESTING, Span(src, start, end))
-                stack.clear()
                 panic = True
+                stack.clear()
+                scanner.skip_to_next_form()
                 continue
             stack.append((_OPENERS.get(kind), start, []))
             continue

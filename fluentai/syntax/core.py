@@ -21,7 +21,6 @@ from typing import TypeAlias, final
 from fluentai.source import Span
 from fluentai.symbol import Symbol
 
-
 # ---------------------------------------------------------------- quoted data in literals
 
 

@@ -567,7 +567,7 @@ class _Expander:
         return result
 
     def _and_or(self, name: str, d: DList, bound: Bound) -> Expr:
-        """`(and a b ...)`: Group((Define(t, a), If(t, (and b ...), t))); `or` swaps the branches."""
+        """`(and a b ..)`: Group((Define(t, a), If(t, (and b ..), t))); `or` swaps the branches."""
         operands = self._exprs(d.items[1:], bound)
         if not operands:
             return Lit(name == "and", span=d.span)

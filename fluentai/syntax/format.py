@@ -3,8 +3,9 @@
 Each top-level form starts on a new line; a form wider than 100 columns breaks, its leading parts
 (`define name`, `if test`, ...) on the first line and each other part on its own line, indented by
 two. Every node kind has its own head word; a call is `(f arg*)` unless `f` is a variable spelled
-like a head word (then `(call f arg*)`), and a tail call is `(tail-call f arg*)`. A name that a
-program cannot write (a temporary such as " and1") prints between bars: `| and1|`.
+like a head word or a special form (then `(call f arg*)`); a tail call is `(tail-call f arg*)`.
+A name that no program can write (a temporary such as " and1") prints between bars: `| and1|`.
+Quoted symbols and data carry a `'` (`'sym`, `'[1 [a]]`); keywords print bare (`:k`).
 
     (define (fact n) (if (= n 0) 1 (* n (fact (- n 1)))))
     =>  (define fact (lambda fact (n) (if (= n 0) 1 (* n (fact (- n 1))))))
@@ -56,16 +57,17 @@ from fluentai.syntax.core import (
     Type,
     While,
 )
+from fluentai.syntax.expand import SPECIAL_FORMS
 
 WIDTH: Final = 100
+_MAX_BREAK_COLUMN: Final = 60
+"""A form starting this far right stays on one line, so deep nesting keeps the dump linear."""
 
-_HEAD_WORDS: Final = frozenset(
-    {
-        "lambda", "call", "tail-call", "prim", "if", "seq", "group", "define", "set!", "while",
-        "match", "handler", "perform", "try", "data", ":", "catch", "finally",
-    }
-)  # fmt: skip
-"""Head words of the formatted forms: a call of a variable spelled like one is `(call f ..)`."""
+_HEAD_WORDS: Final = SPECIAL_FORMS | {
+    "call", "tail-call", "prim", "seq", "group", "handler", "perform", "catch", "finally",
+}  # fmt: skip
+"""Head words of formatted forms and special-form names: calling a variable so named prints
+`(call f ..)`, which also makes special-form names shadowed by local bindings easy to spot."""
 _DELIMITERS: Final = frozenset(' \t\n\r\f,;()[]{}"')
 
 
@@ -120,7 +122,7 @@ def _layout(doc: _Doc, column: int, out: list[str]) -> int:
     if isinstance(doc, str):
         out.append(doc)
         return column + len(doc)
-    if column + doc.width <= WIDTH:
+    if column + doc.width <= WIDTH or column >= _MAX_BREAK_COLUMN:
         _flat(doc, out)
         return column + doc.width
     out.append(doc.open)
@@ -165,7 +167,7 @@ def _literal(value: LitValue) -> _Doc:
     """A literal: quoted symbols and data carry a `'`; keywords evaluate to themselves."""
     match value:
         case Symbol() if not _is_keyword(value.name):
-            return "'" + value.name
+            return "'" + _name(value.name)
         case QList(items):
             return _block("'[", [_datum(v) for v in items], "]", 1, 2)
         case QMap(pairs):

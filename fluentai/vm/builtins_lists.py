@@ -195,7 +195,14 @@ def _zip(*lists: Any) -> Any:
             column.append(lst.head)
             lst = lst.tail
         columns.append(column)
-    return from_iter([from_iter(row) for row in zip(*columns, strict=True)])
+    columns.reverse()
+    result = EMPTY
+    for i in range(n - 1, -1, -1):
+        row = EMPTY
+        for column in columns:
+            row = Cons(column[i], row)
+        result = Cons(row, result)
+    return result
 
 
 def _check_numbers(name: str, lst: Any) -> list[int | float]:

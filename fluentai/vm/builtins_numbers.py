@@ -9,6 +9,7 @@ large); a Bool is not a number. The VM checks arity before calling an implementa
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -49,7 +50,7 @@ def _check_number(name: str, x: Any) -> Any:
 def _to_float(name: str, x: Any) -> float:
     """A number as a Float, for the math functions."""
     if type(x) is float:
-        return x  # type: ignore[no-any-return]
+        return x
     if type(x) is int:
         return int_to_float(x, name)
     raise _not_a_number(name, x)
@@ -79,9 +80,9 @@ def _binary(name: str, op: Binary) -> Binary:
     return apply
 
 
-_add: Final = _binary("+", lambda a, b: a + b)
-_sub: Final = _binary("-", lambda a, b: a - b)
-_mul: Final = _binary("*", lambda a, b: a * b)
+_add: Final = _binary("+", operator.add)
+_sub: Final = _binary("-", operator.sub)
+_mul: Final = _binary("*", operator.mul)
 
 
 def _plus(*args: Any) -> Any:
@@ -195,8 +196,10 @@ def _rem(a: Any, b: Any) -> Any:
 def _equal_all(*args: Any) -> bool:
     if len(args) == 2:
         a, b = args
-        if type(a) is int and type(b) is int:
-            return bool(a == b)
+        t = type(a)
+        if t is type(b) and (t is int or t is str):
+            same: bool = a == b
+            return same
         return equal(a, b)
     return all(equal(args[i], args[i + 1]) for i in range(len(args) - 1))
 
@@ -225,17 +228,24 @@ def _mixed(name: str, first: object, other: object) -> FlError:
     return FlError("type-error", message)
 
 
-def _comparison(name: str, test: Binary) -> Callable[..., bool]:
+def _comparison(name: str, test: Callable[[Any, Any], bool]) -> Callable[..., bool]:
     """A chained comparison: #t when every adjacent pair passes `test`. Python compares an Int
     with a Float exactly, any comparison with NaN is false, and strings go by code point."""
 
     def compare(*args: Any) -> bool:
         if len(args) == 2:
             a, b = args
-            if type(a) is int and type(b) is int:
-                return bool(test(a, b))
+            ta = type(a)
+            tb = type(b)
+            if ta is int and tb is int:
+                return test(a, b)
+            if (ta is int or ta is float) and (tb is int or tb is float) or ta is tb is str:
+                return test(a, b)
         _check_comparable(name, args)
-        return all(test(args[i], args[i + 1]) for i in range(len(args) - 1))
+        for i in range(1, len(args)):
+            if not test(args[i - 1], args[i]):
+                return False
+        return True
 
     return compare
 
@@ -266,7 +276,7 @@ def _rounding(name: str, to_int: Callable[[float], int]) -> Callable[[Any], int]
 
     def apply(x: Any) -> int:
         if type(x) is int:
-            return x  # type: ignore[no-any-return]
+            return x
         if type(x) is float:
             if math.isfinite(x):
                 return to_int(x)
@@ -327,10 +337,10 @@ def _is_odd_integer(y: float) -> bool:
 
 def _float_pow(a: Any, b: Any) -> float:
     """C `pow` on the converted arguments, with §6's two errors instead of C's poles/NaN."""
+    if a == 0 and b < 0:  # before converting, as `/` checks its divisor first
+        raise _division_by_zero()
     x = _to_float("pow", a)
     y = _to_float("pow", b)
-    if x == 0 and y < 0:
-        raise _division_by_zero()
     if x < 0 and math.isfinite(x) and math.isfinite(y) and not y.is_integer():
         message = (
             f"`pow` expects an integer exponent for a negative base, got {written(a)} "
@@ -340,18 +350,16 @@ def _float_pow(a: Any, b: Any) -> float:
     try:
         # float ** float is C pow for everything left (inf and NaN cases included), except that
         # Python raises on overflow where C gives ±inf.
-        return x**y  # type: ignore[no-any-return]
+        result: float = x**y
+        return result
     except OverflowError:
         return -_INF if x < 0 and _is_odd_integer(y) else _INF
 
 
 def _pow(a: Any, b: Any) -> Any:
-    if type(a) is int and type(b) is int:
-        if b >= 0:
-            return a**b
-        if a == 0:
-            raise _division_by_zero()
-    elif not (_is_number(a) and _is_number(b)):
+    if type(a) is int and type(b) is int and b >= 0:
+        return a**b
+    if not (_is_number(a) and _is_number(b)):
         raise _not_a_number("pow", a, b)
     return _float_pow(a, b)
 
@@ -360,12 +368,11 @@ def _pow(a: Any, b: Any) -> Any:
 
 
 def _float(x: Any) -> float:
-    t = type(x)
-    if t is float:
-        return x  # type: ignore[no-any-return]
-    if t is int:
+    if type(x) is float:
+        return x
+    if type(x) is int:
         return int_to_float(x, "float")
-    if t is str:
+    if type(x) is str:
         result = string_to_float(x)
         if result is None:
             raise FlError("value-error", f"`float` expects a number literal, got {written(x)}")
@@ -374,14 +381,13 @@ def _float(x: Any) -> float:
 
 
 def _int(x: Any) -> int:
-    t = type(x)
-    if t is int:
-        return x  # type: ignore[no-any-return]
-    if t is float:
+    if type(x) is int:
+        return x
+    if type(x) is float:
         if math.isfinite(x):
             return math.trunc(x)
         raise FlError("value-error", f"`int` expects a finite number, got {written(x)}")
-    if t is str:
+    if type(x) is str:
         result = string_to_int(x)
         if result is None:
             raise FlError("value-error", f"`int` expects an Int literal, got {written(x)}")
@@ -391,7 +397,7 @@ def _int(x: Any) -> int:
 
 def _check_int(name: str, x: Any) -> int:
     if type(x) is int:
-        return x  # type: ignore[no-any-return]
+        return x
     raise type_error(name, "an Int", x)
 
 
@@ -430,10 +436,10 @@ ROWS: Final[list[Prim]] = [
     Prim("rem", arity=(2, 2), vm=_rem, effect=_RAISES, doc="remainder with the sign of a"),
     Prim("=", arity=(1, None), vm=_equal_all, aliases=("==",), effect=_PURE, doc="equality"),
     Prim("!=", arity=(1, None), vm=_not_equal_all, aliases=("not=",), effect=_PURE, doc="(not =)"),
-    Prim("<", arity=(1, None), vm=_comparison("<", lambda a, b: a < b), effect=_RAISES),
-    Prim(">", arity=(1, None), vm=_comparison(">", lambda a, b: a > b), effect=_RAISES),
-    Prim("<=", arity=(1, None), vm=_comparison("<=", lambda a, b: a <= b), effect=_RAISES),
-    Prim(">=", arity=(1, None), vm=_comparison(">=", lambda a, b: a >= b), effect=_RAISES),
+    Prim("<", arity=(1, None), vm=_comparison("<", operator.lt), effect=_RAISES),
+    Prim(">", arity=(1, None), vm=_comparison(">", operator.gt), effect=_RAISES),
+    Prim("<=", arity=(1, None), vm=_comparison("<=", operator.le), effect=_RAISES),
+    Prim(">=", arity=(1, None), vm=_comparison(">=", operator.ge), effect=_RAISES),
     Prim("abs", arity=(1, 1), vm=_abs, effect=_RAISES, doc="absolute value, same type"),
     Prim("min", arity=(1, None), vm=_extremum("min", lambda x, best: x < best), effect=_RAISES),
     Prim("max", arity=(1, None), vm=_extremum("max", lambda x, best: x > best), effect=_RAISES),

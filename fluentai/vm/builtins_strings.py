@@ -25,13 +25,13 @@ _MAX_CODE_POINT: Final = 0x10FFFF
 
 def _check_string(name: str, x: Any) -> str:
     if type(x) is str:
-        return x  # type: ignore[no-any-return]
+        return x
     raise type_error(name, _STRING, x)
 
 
 def _check_index(name: str, x: Any) -> int:
     if type(x) is int:
-        return x  # type: ignore[no-any-return]
+        return x
     raise type_error(name, "an Int", x)
 
 
@@ -176,7 +176,7 @@ def _int_to_char(n: Any) -> str:
 
 def _symbol_to_string(sym: Any) -> str:
     if type(sym) is Symbol:
-        return sym.name  # type: ignore[no-any-return]
+        return sym.name
     raise type_error("symbol->string", "a Symbol", sym)
 
 

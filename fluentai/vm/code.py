@@ -30,10 +30,11 @@ class Code:
     time_ns: int = 0
     arg_kinds: dict[tuple[str, ...], int] = field(default_factory=dict)
 
-    @property
-    def blank(self) -> list[Any]:
-        """Initial contents of the non-parameter slots."""
-        return [None] * (self.nslots - self.nparams - (1 if self.has_rest else 0))
+    blank: list[Any] = field(default_factory=list)  # initial contents of non-parameter slots
+
+    def finish(self) -> None:
+        """Called once the code is complete: precompute what calls need."""
+        self.blank = [None] * (self.nslots - self.nparams - (1 if self.has_rest else 0))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

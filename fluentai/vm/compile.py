@@ -102,7 +102,7 @@ class _FnCompiler:
     # ------------------------------------------------------------ emission helpers
 
     def emit(self, op: Op, arg: int, span: Span | None) -> int:
-        self.code.code.append(op)
+        self.code.code.append(int(op))
         self.code.code.append(arg)
         self.code.spans.append(span)
         return len(self.code.code) - 2
@@ -114,13 +114,11 @@ class _FnCompiler:
         self.code.code[at + 1] = target
 
     def const(self, value: Any) -> int:
-        key: tuple[type, Any] | None
-        try:
-            key = (type(value), value) if isinstance(value, int | float | str | Symbol) else None
-            if isinstance(value, float) and value != value:
-                key = None
-        except TypeError:
-            key = None
+        key: tuple[type, Any] | None = None
+        if type(value) is float:
+            key = (float, value.hex())  # keeps -0.0 apart from 0.0, and every NaN together
+        elif type(value) in (int, str, bool, Symbol):
+            key = (type(value), value)
         if key is not None and key in self._const_index:
             return self._const_index[key]
         self.code.consts.append(value)
@@ -384,6 +382,7 @@ def compile_function(ctx: ProgramContext, fn: r.Fn) -> Code:
             comp.emit(Op.BOX_PARAM, comp.slots[p], fn.span)
     comp.expr(fn.body, True)
     comp.emit(Op.RETURN, 0, fn.span)
+    comp.code.finish()
     return comp.code
 
 
@@ -398,6 +397,7 @@ def compile_program(
         comp.emit(Op.TOP_VALUE, flag, None)
     comp.emit(Op.CONST, comp.const(None), None)
     comp.emit(Op.RETURN, 0, None)
+    comp.code.finish()
     return comp.code
 
 

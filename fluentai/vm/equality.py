@@ -52,9 +52,9 @@ def _equal_parts(a0: object, b0: object) -> bool:
         a, b = stack.pop()
         ta = type(a)
         if ta is not type(b):
-            if (ta is int and type(b) is float) or (ta is float and type(b) is int):
-                if a == b:
-                    continue
+            numeric = (ta is int and type(b) is float) or (ta is float and type(b) is int)
+            if numeric and a == b:
+                continue
             return False
         if ta in _PLAIN:
             if a == b:

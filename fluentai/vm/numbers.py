@@ -58,7 +58,7 @@ def int_to_float(n: int, name: str | None = None) -> float:
         raise FlError("value-error", f"{where}Int too large to convert to Float") from None
 
 
-def compare_numbers(a: int | float, b: int | float) -> int | None:
+def compare_numbers(a: float, b: float) -> int | None:
     """-1, 0 or 1 by exact mathematical value; None when either is NaN.
 
     Python compares an int with a float exactly (no conversion of the int), which is what

@@ -12,6 +12,7 @@ nested 10 000 deep print without Python recursion.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from itertools import chain
@@ -44,12 +45,12 @@ _ESCAPES: Final[dict[int, str]] = {
     ord("\t"): "\\t",
     ord("\r"): "\\r",
 }
-_NEEDS_ESCAPE: Final = frozenset(map(chr, _ESCAPES))
+_NEEDS_ESCAPE: Final = re.compile(r'[\x00-\x1f\x7f"\\]').search
 
 
 def written_string(s: str) -> str:
     """A String in written form: quoted, with escapes."""
-    if _NEEDS_ESCAPE.isdisjoint(s):
+    if _NEEDS_ESCAPE(s) is None:
         return f'"{s}"'
     return f'"{s.translate(_ESCAPES)}"'
 
@@ -81,11 +82,11 @@ def _symbol_form(s: Symbol) -> str:
 
 # Values whose form has no parts: one dictionary lookup on the exact type.
 _ATOMS: Final[dict[type, Callable[[Any], str]]] = {
-    int: int.__repr__,
+    int: repr,
     str: written_string,
     # Python's float repr is the §15 format: shortest round trip, positional for
     # 1e-4 <= |x| < 1e16, `inf`, `-inf`, `-0.0`, and `nan` whatever the NaN's sign bit.
-    float: float.__repr__,
+    float: repr,
     bool: _bool_form,
     type(None): _nil_form,
     type(EMPTY): _empty_form,
@@ -97,13 +98,13 @@ _ATOMS: Final[dict[type, Callable[[Any], str]]] = {
     ErrorValue: _error_form,
 }
 
+
 def display(v: object) -> str:
     """The display form: a String's raw characters, otherwise the written form."""
-    t = type(v)
-    if t is str:
-        return v  # type: ignore[return-value]
-    if t is int:
-        return int.__repr__(v)  # type: ignore[arg-type]
+    if type(v) is str:
+        return v
+    if type(v) is int:
+        return repr(v)
     return written(v)
 
 
@@ -123,7 +124,7 @@ class _Frame:
     """A compound value being written: its remaining parts, its closing bracket, and whether the
     next part needs a separating space."""
 
-    __slots__ = ("parts", "close", "sep")
+    __slots__ = ("close", "parts", "sep")
 
     def __init__(self, parts: Iterator[object], close: str, sep: bool) -> None:
         self.parts = parts

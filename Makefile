@@ -1,0 +1,55 @@
+# FluentAI: `make run` and `make test` set up everything they need on a fresh Debian machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := gcc make libgc-dev libgmp-dev
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit corpus sysdeps venv clean
+
+run: $(STAMP)
+	$(BIN)/fluentai run examples/demo.fl
+
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -n 2 tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check fluentai tests
+	$(BIN)/ruff format --check fluentai tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy fluentai/passes fluentai/vm/machine.py fluentai/vm/compile.py fluentai/vm/opcodes.py fluentai/vm/code.py fluentai/source.py fluentai/diagnostics.py fluentai/errors.py
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests/unit tests/property
+
+corpus: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests/test_programs.py
+
+# System packages: installed with apt-get when root, otherwise the exact command is printed.
+sysdeps:
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml | sysdeps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,24 @@
+"""The execution tiers every corpus program runs under (DESIGN.md §2, STYLE.md §7).
+
+Each row is one configuration: an id (used in test ids and in `tier_skips.SKIPS`), the value given
+to `fluentai run --tier`, and extra environment variables. New tiers (native, auto with various JIT
+thresholds, AOT) are added by appending rows; the VM row comes first because it is the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, NamedTuple
+
+
+class Tier(NamedTuple):
+    """One way of running a program: `fluentai run --tier CLI_TIER` with ENV added."""
+
+    id: str
+    cli_tier: str
+    env: Mapping[str, str]
+
+
+TIERS: Final[list[Tier]] = [
+    Tier("vm", "vm", {}),
+]

@@ -18,7 +18,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check fluentai tests
 
 typecheck: $(STAMP)
-	$(BIN)/mypy fluentai/passes fluentai/vm/machine.py fluentai/vm/compile.py fluentai/vm/opcodes.py fluentai/vm/code.py fluentai/source.py fluentai/diagnostics.py fluentai/errors.py
+	$(BIN)/mypy fluentai
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests/unit tests/property

@@ -1,9 +1,9 @@
 """Command-line interface: argument parsing and subcommands only (LANGUAGE.md §16).
 
-    fluentai run [--tier auto|vm|native] [--print-values|-p] [--jit-stats] FILE [ARGS...]
-    fluentai eval [--tier auto|vm|native] "SOURCE"
-    fluentai build FILE -o OUT [--emit llvm|asm|obj] [-O0|-O1|-O2|-O3]
-    fluentai repl | bench | cache clear|info
+fluentai run [--tier auto|vm|native] [--print-values|-p] [--jit-stats] FILE [ARGS...]
+fluentai eval [--tier auto|vm|native] "SOURCE"
+fluentai build FILE -o OUT [--emit llvm|asm|obj] [-O0|-O1|-O2|-O3]
+fluentai repl | bench | cache clear|info
 """
 
 from __future__ import annotations
@@ -65,9 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a program file")
     tier_option(run)
-    run.add_argument(
-        "-p", "--print-values", action="store_true", help="write each top-level value"
-    )
+    run.add_argument("-p", "--print-values", action="store_true", help="write each top-level value")
     run.add_argument("--jit-stats", action="store_true", help="write JIT statistics at exit")
     run.add_argument(
         "--dump",

@@ -49,7 +49,7 @@ class DiagnosticSink:
 def _caret_lines(span: Span, indent: str) -> list[str]:
     """The source line of the span's start and a caret line under the span (to end of line)."""
     line, col = span.file.line_col(span.start)
-    text = span.file.line_text(line)
+    text = "".join(ch if ch >= " " or ch == "\t" else "\ufffd" for ch in span.file.line_text(line))
     end_line, end_col = span.file.line_col(max(span.start, span.end))
     width = (end_col - col) if end_line == line else (len(text) - col + 1)
     width = max(1, width)
@@ -84,9 +84,7 @@ class TraceEntry:
     name: str
 
 
-def render_runtime(
-    span: Span | None, kind: str, message: str, trace: Sequence[TraceEntry]
-) -> str:
+def render_runtime(span: Span | None, kind: str, message: str, trace: Sequence[TraceEntry]) -> str:
     """A runtime report: report line, then the call trace, innermost last (LANGUAGE.md §13.4)."""
     if span is None:
         return f"fluentai: error: {message}"

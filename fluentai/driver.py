@@ -7,6 +7,7 @@ memory; 130 interrupted; n after `(exit n)`. Only this module and cli.py print d
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 import threading
@@ -56,7 +57,7 @@ class Session:
         depth = max_depth or int(os.environ.get("FLUENTAI_MAX_DEPTH", DEFAULT_MAX_DEPTH))
         self.vm = VM(world, depth)
         values = self.vm.builtin_values
-        for name, prim in primitives.PRIMS.items():
+        for name, prim in primitives.table().items():
             if name != prim.name:
                 continue
             if prim.kind is PrimKind.CONSTANT:
@@ -66,7 +67,7 @@ class Session:
         self.vm.apply_prim = primitives.lookup("apply")
         prelude = compile_source(prelude_source(), self.vm.globals, self._builtin, is_prelude=True)
         self.vm.run(prelude)
-        for name, prim in primitives.PRIMS.items():
+        for name, prim in primitives.table().items():
             if prim.kind is PrimKind.PRELUDE and name == prim.name:
                 index = self.vm.globals.index["%prelude:" + name]
                 values[name] = self.vm.globals.values[index]
@@ -176,6 +177,9 @@ def execute(
 
         try:
             session = Session(world, options.max_depth)
+            # VM values are mostly acyclic: collect rarely, and never rescan the prelude
+            gc.freeze()
+            gc.set_threshold(100_000, 50, 100)
             code = session.compile(src, options)
             value = session.run(code)
             if options.print_result and value is not None:

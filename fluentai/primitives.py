@@ -92,12 +92,26 @@ def _all_rows() -> list[Prim]:
     ]
 
 
-PRIMS: dict[str, Prim] = _build_table(_all_rows())
+_TABLE: dict[str, Prim] | None = None
+
+
+def table() -> dict[str, Prim]:
+    """Every row by name and alias, built on first use (the rows import this module)."""
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = _build_table(_all_rows())
+    return _TABLE
+
+
+def __getattr__(name: str) -> object:
+    if name == "PRIMS":
+        return table()
+    raise AttributeError(name)
 
 
 def lookup(name: str) -> Prim | None:
     """The row for a builtin name or alias (internal `%` rows included), else None."""
-    return PRIMS.get(name)
+    return table().get(name)
 
 
 def is_builtin_namespace(ns: str) -> bool:

@@ -327,9 +327,7 @@ class _Resolver:
         clauses = tuple(self.clause(cl.pattern, cl.guard, cl.body, cl.span) for cl in m.clauses)
         return r.RMatch(subject, clauses, span=m.span)
 
-    def clause(
-        self, pat: c.Pattern, guard: c.Expr | None, body: c.Expr, span: Span
-    ) -> r.RClause:
+    def clause(self, pat: c.Pattern, guard: c.Expr | None, body: c.Expr, span: Span) -> r.RClause:
         names: dict[str, r.Var] = {}
         rpat = self.pattern(pat, names)
         self.chain.append(_Scope(names))
@@ -364,11 +362,16 @@ class _Resolver:
                     self._unbound(name, span)
                 elif len(ctor.fields) != len(args) and (args or ctor.fields):
                     arity = len(ctor.fields)
-                    self.sink.error("arity-error", arity_message(name, arity, arity, len(args)), span)
+                    self.sink.error(
+                        "arity-error", arity_message(name, arity, arity, len(args)), span
+                    )
                 return r.RPCtor(name, rargs, span=span)
             case c.PError(kind=k, message=msg, data=d, span=span):
                 return r.RPError(
-                    self.pattern(k, names), self.pattern(msg, names), self.pattern(d, names), span=span
+                    self.pattern(k, names),
+                    self.pattern(msg, names),
+                    self.pattern(d, names),
+                    span=span,
                 )
         raise AssertionError(f"unexpected pattern {p!r}")
 
@@ -408,4 +411,3 @@ def _is_op_symbol(name: str) -> bool:
 def resolve_names(prog: c.Program, sink: DiagnosticSink, *, prelude: bool = False) -> r.RProgram:
     """Resolve a whole program (or the prelude, whose globals live in their own namespace)."""
     return _Resolver(prog, sink, prelude).program(prog)
-

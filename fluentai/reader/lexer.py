@@ -7,8 +7,8 @@ offsets into `src.text`.
     (print "x\\u{3bb}" 1e3)   ->   LPAREN  SYMBOL print  STRING "xλ"  FLOAT 1000.0  RPAREN
 
 A malformed token is reported to the sink as a `syntax-error` and skipped, so one run reports
-several errors; `scan` still yields it as a `BadToken`, so that the reader can stand it in for a
-datum and not report the same mistake twice.
+several errors. `tokenize` drops it; `Scanner`, which the reader uses, yields it as a `BadToken`,
+so that the reader can put a placeholder in its place and not report the same mistake twice.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Token:
     span: Span
 
 
-_NOT_ATOM = ' \t\n\r\f,;()\\[\\]{}"'  # whitespace, `;` and the delimiters end a token
+_NOT_ATOM: Final = ' \t\n\r\f,;()\\[\\]{}"'  # whitespace, `;` and the delimiters end a token
 _MASTER: Final = re.compile(
     # Whitespace and comments, atomic so that a failed match never backtracks into a comment.
     r"(?>[ \t\n\r\f,]*(?:;[^\n]*[ \t\n\r\f,]*)*)"

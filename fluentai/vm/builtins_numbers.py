@@ -1,6 +1,6 @@
 """Number builtins: arithmetic, comparison, `=`, rounding, math, conversions (LANGUAGE.md §6, §17).
 
-Every rule of §6 is spelled out here; the C runtime matches this module bit for bit. Two Ints
+Every rule of §6 is spelled out here, and the C runtime must match it exactly. Two Ints
 give an exact Int; an Int meeting a Float is converted with `int_to_float` (`value-error` when too
 large); a Bool is not a number. The VM checks arity before calling an implementation.
     (/ -7 2) -> -4    (mod -7 2.0) -> 1.0    (quot -0.5 1.0) -> -0.0    (pow 2 -1) -> 0.5

@@ -22,7 +22,15 @@ from fluentai.vm.code import Code, FnTemplate, TryInfo
 from fluentai.vm.opcodes import Op
 from fluentai.vm.values import EMPTY, Constructor, CtorInfo, EffectFn, Symbol, from_iter
 
-_BINARY_OPS = {"+": Op.ADD, "-": Op.SUB, "<": Op.LT, "=": Op.NUM_EQ, ">": Op.GT, "<=": Op.LE, ">=": Op.GE}
+_BINARY_OPS = {
+    "+": Op.ADD,
+    "-": Op.SUB,
+    "<": Op.LT,
+    "=": Op.NUM_EQ,
+    ">": Op.GT,
+    "<=": Op.LE,
+    ">=": Op.GE,
+}
 
 
 class Globals:
@@ -168,10 +176,12 @@ class _FnCompiler:
                 self.emit(Op.CONST, self.const(self.ctx.builtin_value(name)), span)
             case r.CtorRef(name=name, span=span):
                 ctor = self.ctx.ctors[name]
-                value: Any = ctor.nullary_value if ctor.arity == 0 else self.ctx.constructor(ctor)
-                self.emit(Op.CONST, self.const(value), span)
-            case r.EffectRef(op=op, span=span):
-                fn = self.ctx.effect_fns.setdefault(op, EffectFn(op))
+                ctor_value: Any = (
+                    ctor.nullary_value if ctor.arity == 0 else self.ctx.constructor(ctor)
+                )
+                self.emit(Op.CONST, self.const(ctor_value), span)
+            case r.EffectRef(op=op_name, span=span):
+                fn = self.ctx.effect_fns.setdefault(op_name, EffectFn(op_name))
                 self.emit(Op.CONST, self.const(fn), span)
             case r.LocalSet(var=var, value=value, span=span):
                 self.expr(value, False)
@@ -179,8 +189,8 @@ class _FnCompiler:
                 self.emit(Op.CONST, self.const(None), span)
             case r.GlobalSet(name=name, value=value, define=define, span=span):
                 self.expr(value, False)
-                op = Op.DEFINE_GLOBAL if define else Op.STORE_GLOBAL
-                self.emit(op, self.ctx.globals.slot(name), span)
+                store = Op.DEFINE_GLOBAL if define else Op.STORE_GLOBAL
+                self.emit(store, self.ctx.globals.slot(name), span)
                 self.emit(Op.CONST, self.const(None), span)
             case r.Scope(vars=vars_, body=body, span=span):
                 for var in vars_:
@@ -295,7 +305,12 @@ class _FnCompiler:
                 ctor = self.ctx.ctors.get(name)
                 return ("ctor", ctor, tuple(self.pattern(x, boxed) for x in args))
             case r.RPError(kind=k, message=m, data=d):
-                return ("error", self.pattern(k, boxed), self.pattern(m, boxed), self.pattern(d, boxed))
+                return (
+                    "error",
+                    self.pattern(k, boxed),
+                    self.pattern(m, boxed),
+                    self.pattern(d, boxed),
+                )
         raise AssertionError(f"unexpected pattern {p!r}")
 
     def match(self, m: r.RMatch, tail: bool) -> None:

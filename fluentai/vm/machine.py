@@ -215,12 +215,16 @@ class VM:
     def _unpack_apply(self, args: list[Any]) -> tuple[Any, list[Any]]:
         last = args[-1]
         if last is not EMPTY and type(last) is not Cons:
-            raise FlError("type-error", f"`apply` expects a List as its last argument, got {written(last)}")
+            raise FlError(
+                "type-error", f"`apply` expects a List as its last argument, got {written(last)}"
+            )
         return args[0], [*args[1:-1], *to_pylist(last)]
 
     def _construct(self, ctor: Any, args: list[Any]) -> Adt:
         if len(args) != ctor.arity:
-            raise FlError("arity-error", arity_message(ctor.name, ctor.arity, ctor.arity, len(args)))
+            raise FlError(
+                "arity-error", arity_message(ctor.name, ctor.arity, ctor.arity, len(args))
+            )
         for i, (ty, v) in enumerate(zip(ctor.fields, args, strict=True)):
             if not has_type(ty, v):
                 raise FlError(
@@ -596,7 +600,9 @@ class VM:
                     elif op == 32:  # MATCH          v -- b
                         stack.append(match(consts[arg], stack.pop(), locals_))
                     elif op == 33:  # MATCH_FAIL
-                        raise FlError("match-failure", f"no pattern matches {written(locals_[arg])}")
+                        raise FlError(
+                            "match-failure", f"no pattern matches {written(locals_[arg])}"
+                        )
                     elif op == 34:  # ASCRIBE        v -- v
                         ty = consts[arg]
                         v = stack.pop()
@@ -638,7 +644,9 @@ class VM:
             except KeyboardInterrupt:
                 frame.pc = pc
                 span, trace = self._trace(frame)
-                frame = self._unwind(Pending("interrupt", "interrupted", None, span, trace, True), frame)
+                frame = self._unwind(
+                    Pending("interrupt", "interrupted", None, span, trace, True), frame
+                )
             except RecursionError:
                 frame.pc = pc
                 exc2 = FlError("stack-overflow", MSG_STACK_OVERFLOW)

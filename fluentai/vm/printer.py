@@ -2,9 +2,9 @@
 
 `display` is used by `print`, `io:write`, `str`, `string-append` and `to-string`; `written` by
 lists, maps and ADT fields, `--print-values`, the REPL and error messages. They differ only for a
-String at top level:
-    display(from_iter(["a", 1.0]))  == '["a" 1.0]'      display("a\\n") == 'a\\n' (raw)
-    written("a\\n")                 == '"a\\\\n"'
+String at top level, whose display form is its raw characters:
+    display(from_iter(["a", 1.0])) == written(from_iter(["a", 1.0])) == '["a" 1.0]'
+    display("tab\there") is the string itself;  written("tab\there") == '"tab\\there"'
 
 Compound values are printed with an explicit stack of frames, so a List of 10^6 elements and data
 nested 10 000 deep print without Python recursion.

@@ -491,10 +491,10 @@ def test_panic_mode_skips_to_the_next_form_at_the_start_of_a_line() -> None:
 
 
 def test_panic_mode_skips_strings_and_comments_whole() -> None:
-    text = '(a ] 12x "\n(not a form ]" ; \n(nor this ]\n(b ]'
+    text = '(a ] 12x "\n(not a form ]" ; a " in a comment\n(b ]'
     assert errors(text) == [
         (1, 4, "expected `)` to close `(` but found `]`"),
-        (4, 4, "expected `)` to close `(` but found `]`"),
+        (3, 4, "expected `)` to close `(` but found `]`"),
     ]
 
 

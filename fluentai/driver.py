@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from fluentai.diagnostics import CompileError, Diagnostic, render_compile, render_runtime
 from fluentai.errors import ProgramExit
 from fluentai.source import SourceDecodeError, SourceFile, Span
+from fluentai.vm.profile import Profiler
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -171,7 +172,10 @@ def execute(
     seed = int(seed_text) if seed_text and seed_text.strip().lstrip("+-").isdigit() else None
     world = World(options.argv, stdin, stdout, stderr, seed)
 
+    profiler: Profiler | None = None
+
     def body() -> int:
+        nonlocal profiler
         from fluentai.vm.machine import Interrupted, UncaughtError
         from fluentai.vm.printer import written
 
@@ -181,6 +185,8 @@ def execute(
             gc.freeze()
             gc.set_threshold(100_000, 50, 100)
             code = session.compile(src, options)
+            if _profiling_enabled(options):
+                profiler = session.vm.profiler = Profiler()
             value = session.run(code)
             if options.print_result and value is not None:
                 world.write(written(value) + "\n")
@@ -213,7 +219,17 @@ def execute(
         stderr.flush()
     if options.jit_stats:
         stderr.write("jit: native tiers are not available yet; all code ran in the VM\n")
+        if profiler is not None:
+            stderr.write(profiler.report() + "\n")
     return status
+
+
+def _profiling_enabled(options: RunOptions) -> bool:
+    """The VM profiles for the JIT under `--tier auto`; FLUENTAI_VM_PROFILE=0/1 overrides."""
+    setting = os.environ.get("FLUENTAI_VM_PROFILE")
+    if setting is not None:
+        return setting == "1"
+    return options.tier == "auto" and os.environ.get("FLUENTAI_JIT") != "0"
 
 
 def _safe_flush(world: Any) -> None:

@@ -60,7 +60,7 @@ def compile_source(
     if "bytecode" in dump:
         from fluentai.vm.disasm import disassemble
 
-        out.write(disassemble(code) + "\n")
+        out.write(disassemble(code, globals_.names) + "\n")
     return code
 
 

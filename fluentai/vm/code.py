@@ -29,6 +29,7 @@ class Code:
     backedges: int = 0
     time_ns: int = 0
     arg_kinds: dict[tuple[str, ...], int] = field(default_factory=dict)
+    site_kinds: dict[int, dict[tuple[str, ...], int]] = field(default_factory=dict)
 
     blank: list[Any] = field(default_factory=list)  # initial contents of non-parameter slots
 

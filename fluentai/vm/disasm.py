@@ -6,7 +6,7 @@ from fluentai.vm.code import Code, FnTemplate
 from fluentai.vm.opcodes import SPEC, Op
 
 
-def _operand_text(code: Code, op: Op, arg: int) -> str:
+def _operand_text(code: Code, op: Op, arg: int, global_names: list[str]) -> str:
     kind = SPEC[op].operand
     if kind == "const":
         value = code.consts[arg]
@@ -19,11 +19,11 @@ def _operand_text(code: Code, op: Op, arg: int) -> str:
     if kind == "slot" and arg < len(code.slot_names):
         return f"{arg} ({code.slot_names[arg].strip()})"
     if kind == "global":
-        return str(arg)
+        return f"{arg} ({global_names[arg]})" if arg < len(global_names) else str(arg)
     return str(arg) if kind else ""
 
 
-def disassemble(code: Code) -> str:
+def disassemble(code: Code, global_names: list[str] | None = None) -> str:
     """All functions reachable from `code`, each as `pc  OPNAME operand  ; line:col`."""
     lines: list[str] = []
     todo = [code]
@@ -37,7 +37,7 @@ def disassemble(code: Code) -> str:
         lines.append(f"== {c.name} (params {c.nparams}{rest}, slots {c.nslots}) ==")
         for i in range(0, len(c.code), 2):
             op = Op(c.code[i])
-            operand = _operand_text(c, op, c.code[i + 1])
+            operand = _operand_text(c, op, c.code[i + 1], global_names or [])
             span = c.spans[i // 2]
             where = f"  ; {span.line}:{span.col}" if span is not None else ""
             lines.append(f"{i:5d}  {op.name:<15} {operand}{where}".rstrip())

@@ -20,6 +20,7 @@ from fluentai.vm.code import Code, TryInfo
 from fluentai.vm.compile import UNBOUND, Globals
 from fluentai.vm.opcodes import Op
 from fluentai.vm.patterns import has_type, match, type_text
+from fluentai.vm.profile import Profiler
 from fluentai.vm.printer import written
 from fluentai.vm.values import (
     EMPTY,
@@ -146,6 +147,7 @@ class VM:
         self.last_value: Any = None
         self.builtin_values: dict[str, Any] = {}
         self.apply_prim: Prim | None = None
+        self.profiler: Profiler | None = None
 
     # ------------------------------------------------------------ entry
 
@@ -384,6 +386,7 @@ class VM:
         stack = frame.stack
         free = frame.free
         pc = frame.pc
+        profiler = self.profiler
         add2, sub2, lt2, eq2, gt2, le2, ge2 = (
             _prim_vm(name) for name in ("+", "-", "<", "=", ">", "<=", ">=")
         )
@@ -439,6 +442,11 @@ class VM:
                                 fn, args = self._unpack_apply(args)
                         if type(fn) is Closure:
                             fcode = fn.code
+                            if profiler is not None and not fcode.calls & 7:
+                                # sampled: every 8th call records kinds and charges time
+                                profiler.record_call(code_obj, pc, fcode, args)
+                            if op == 8 and fcode is code_obj:
+                                fcode.backedges += 1
                             if op == 8:  # replace the frame
                                 counted = not code_obj.is_prelude
                                 if counted:
@@ -515,6 +523,8 @@ class VM:
                     elif op == 14:  # JUMP
                         if arg < pc:
                             code_obj.backedges += 1
+                            if profiler is not None and not code_obj.backedges & 7:
+                                profiler.tick(code_obj)
                         pc = arg
                     elif op == 15:  # POP            v --
                         stack.pop()

@@ -1,0 +1,97 @@
+"""Tier-0 profile: what the JIT will use to find hot code (DESIGN.md §7.1).
+
+Counters live on each Code: `calls`, `backedges` (loop back edges plus self tail calls),
+`time_ns` (sampled: about every 4096 calls and back edges the running function is charged the
+time since the last sample), `arg_kinds` (histogram of argument-kind tuples of every 8th call, at
+most 8 tuples, then megamorphic) and per call site (`site_kinds`, keyed by the call's pc) the kinds seen there.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fluentai.vm.code import Code
+from fluentai.vm.maps import FlMap
+from fluentai.vm.values import (
+    EMPTY,
+    Adt,
+    Builtin,
+    Closure,
+    Cons,
+    Constructor,
+    EffectFn,
+    ErrorValue,
+    Symbol,
+)
+
+MAX_KIND_TUPLES = 8
+MEGAMORPHIC = ("*",)
+SAMPLE_MASK = 511  # with calls sampled 1 in 8: about every 4096 calls and back edges
+
+_KIND: dict[type, str] = {
+    int: "Int",
+    float: "Float",
+    bool: "Bool",
+    type(None): "Nil",
+    str: "Str",
+    Symbol: "Sym",
+    Cons: "List",
+    type(EMPTY): "List",
+    FlMap: "Map",
+    Adt: "Adt",
+    Closure: "Fn",
+    Builtin: "Fn",
+    Constructor: "Fn",
+    EffectFn: "Fn",
+    ErrorValue: "Error",
+}
+
+
+def kinds_of(args: list[Any]) -> tuple[str, ...]:
+    return tuple(_KIND.get(type(a), "Any") for a in args)
+
+
+def _bump(histogram: dict[tuple[str, ...], int], kinds: tuple[str, ...]) -> None:
+    if kinds in histogram:
+        histogram[kinds] += 1
+    elif len(histogram) < MAX_KIND_TUPLES:
+        histogram[kinds] = 1
+    else:
+        histogram[MEGAMORPHIC] = histogram.get(MEGAMORPHIC, 0) + 1
+
+
+class Profiler:
+    """Records calls for the VM when profiling is on; `sample` charges time to functions."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.last_ns = time.perf_counter_ns()
+        self.codes: dict[int, Code] = {}
+
+    def record_call(self, caller: Code, pc: int, callee: Code, args: list[Any]) -> None:
+        kinds = kinds_of(args)
+        _bump(callee.arg_kinds, kinds)
+        _bump(caller.site_kinds.setdefault(pc, {}), kinds)
+        self.codes[id(callee)] = callee
+        self.tick(caller)
+
+    def tick(self, running: Code) -> None:
+        self.ticks += 1
+        self.codes[id(running)] = running
+        if not self.ticks & SAMPLE_MASK:
+            now = time.perf_counter_ns()
+            running.time_ns += now - self.last_ns
+            self.last_ns = now
+
+    def report(self, limit: int = 8) -> str:
+        """The hottest functions, for `--jit-stats`."""
+        codes = sorted(self.codes.values(), key=lambda c: (c.time_ns, c.calls), reverse=True)
+        lines = [f"vm profile: {len(codes)} functions called"]
+        for c in codes[:limit]:
+            kinds = max(c.arg_kinds.items(), key=lambda kv: kv[1])[0] if c.arg_kinds else ()
+            lines.append(
+                f"  {c.name:<24} calls {c.calls:>10}  back edges {c.backedges:>10}  "
+                f"~{c.time_ns / 1e6:8.1f} ms  args ({' '.join(kinds)})"
+            )
+        return "\n".join(lines)

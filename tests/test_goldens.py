@@ -1,0 +1,76 @@
+"""Golden dumps of the compiler stages: tests/passes/<stage>.test.
+
+Each file holds cases: `[case NAME]`, the FluentAI input, then `[out]` and the expected dump of
+that one stage. `pytest --update-goldens` rewrites the expected output; review the diff.
+Stages: `core` (the expander's output), `bytecode` (the VM compiler's output).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from fluentai.diagnostics import DiagnosticSink
+from fluentai.driver import Session
+from fluentai.pipeline import compile_source
+from fluentai.reader.read import read_program
+from fluentai.source import SourceFile
+from fluentai.syntax.expand import expand_program
+from fluentai.syntax.format import format_core
+from fluentai.vm.world import World
+
+_DIR = Path(__file__).parent / "passes"
+_CASE = re.compile(
+    r"^\[case (?P<name>[^\]]+)\]\n(?P<src>.*?)\[out\]\n(?P<out>.*?)(?=^\[case |\Z)", re.S | re.M
+)
+
+
+def _cases() -> list[tuple[Path, str]]:
+    found = []
+    for path in sorted(_DIR.glob("*.test")):
+        for m in _CASE.finditer(path.read_text(encoding="utf-8")):
+            found.append((path, m["name"]))
+    return found
+
+
+_SESSION: list[Session] = []
+
+
+def _dump(stage: str, text: str) -> str:
+    src = SourceFile("<golden>", text)
+    if stage == "core":
+        sink = DiagnosticSink()
+        program = expand_program(read_program(src), sink)
+        sink.check()
+        return format_core(program)
+    if stage == "bytecode":
+        if not _SESSION:
+            _SESSION.append(Session(World([], io.StringIO(), io.StringIO(), io.StringIO(), 0)))
+        session = _SESSION[0]
+        out = io.StringIO()
+        compile_source(
+            src,
+            session.vm.globals,
+            session.vm.builtin_values.__getitem__,
+            dump=frozenset({"bytecode"}),
+            dump_to=out,
+        )
+        return out.getvalue()
+    raise AssertionError(f"unknown stage {stage}")
+
+
+@pytest.mark.parametrize(
+    ("path", "name"), _cases(), ids=lambda v: v if isinstance(v, str) else v.stem
+)
+def test_golden(path: Path, name: str, update_goldens: bool) -> None:
+    text = path.read_text(encoding="utf-8")
+    match = next(m for m in _CASE.finditer(text) if m["name"] == name)
+    actual = _dump(path.stem, match["src"]).rstrip("\n") + "\n\n"
+    if update_goldens:
+        start, end = match.span("out")
+        path.write_text(text[:start] + actual + text[end:], encoding="utf-8")
+        return
+    assert match["out"] == actual, f"{path.name} [{name}] changed; run pytest --update-goldens"

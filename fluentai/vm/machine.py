@@ -20,8 +20,8 @@ from fluentai.vm.code import Code, TryInfo
 from fluentai.vm.compile import UNBOUND, Globals
 from fluentai.vm.opcodes import Op
 from fluentai.vm.patterns import has_type, match, type_text
-from fluentai.vm.profile import Profiler
 from fluentai.vm.printer import written
+from fluentai.vm.profile import Profiler
 from fluentai.vm.values import (
     EMPTY,
     Adt,

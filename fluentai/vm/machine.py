@@ -19,7 +19,7 @@ from fluentai.source import Span
 from fluentai.vm.code import Code, TryInfo
 from fluentai.vm.compile import UNBOUND, Globals
 from fluentai.vm.opcodes import Op
-from fluentai.vm.patterns import has_type, match, type_text
+from fluentai.vm.patterns import field_has_type, has_type, match, type_text
 from fluentai.vm.printer import written
 from fluentai.vm.profile import Profiler
 from fluentai.vm.values import (
@@ -228,7 +228,7 @@ class VM:
                 "arity-error", arity_message(ctor.name, ctor.arity, ctor.arity, len(args))
             )
         for i, (ty, v) in enumerate(zip(ctor.fields, args, strict=True)):
-            if not has_type(ty, v):
+            if not field_has_type(ty, v):
                 raise FlError(
                     "type-error",
                     f"`{ctor.name}` expects {type_text(ty)} for field {i + 1}, got {written(v)}",

@@ -66,6 +66,16 @@ def match(pat: tuple[Any, ...], v: Any, slots: list[Any]) -> bool:
 _FUNCTION_TYPES = (Closure, Builtin, Constructor, EffectFn)
 
 
+CHECKED_FIELD_TYPES = frozenset(
+    "Int Float Number String Bool Symbol Nil Unit Error List Map Function".split()
+)
+
+
+def field_has_type(ty: c.Type, v: Any) -> bool:
+    """Constructor fields check only builtin types; ADT names and variables pass (§10.1)."""
+    return isinstance(ty, c.TVar) or ty.name not in CHECKED_FIELD_TYPES or has_type(ty, v)
+
+
 def has_type(ty: c.Type, v: Any) -> bool:
     """Check only the outermost type (LANGUAGE.md §11)."""
     if isinstance(ty, c.TVar):

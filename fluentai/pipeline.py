@@ -13,8 +13,10 @@ from typing import Any, TextIO
 
 from fluentai.diagnostics import DiagnosticSink
 from fluentai.passes.resolve_names import resolve_names
+from fluentai.reader.datum import Datum, DList, DSym
 from fluentai.reader.read import read_program
 from fluentai.source import SourceFile
+from fluentai.syntax.core import Program
 from fluentai.syntax.expand import expand_program
 from fluentai.vm.code import Code
 from fluentai.vm.compile import Globals, ProgramContext, compile_program
@@ -47,6 +49,8 @@ def compile_source(
         out.write("\n".join(write_datum(d) for d in datums) + "\n")
     sink = DiagnosticSink()
     program = expand_program(datums, sink)
+    if sink.items:
+        _add_resolve_errors(program, datums, sink, is_prelude)
     sink.check()
     if "core" in dump:
         from fluentai.syntax.format import format_core
@@ -62,6 +66,29 @@ def compile_source(
 
         out.write(disassemble(code, globals_.names) + "\n")
     return code
+
+
+def _add_resolve_errors(
+    program: Program, datums: tuple[Datum, ...], sink: DiagnosticSink, is_prelude: bool
+) -> None:
+    """After syntax errors, also report the resolver's errors, so that the first compile-time
+    error in source order is the one reported (LANGUAGE.md §2.4). Names defined by top-level
+    forms that failed to expand are not reported as unbound."""
+    defined = set()
+    for d in datums:
+        if isinstance(d, DList) and len(d.items) >= 2 and isinstance(d.items[0], DSym):
+            if d.items[0].name in ("define", "defun", "def"):
+                target = d.items[1]
+                if isinstance(target, DList) and target.items:
+                    target = target.items[0]
+                if isinstance(target, DSym):
+                    defined.add(target.name)
+    extra = DiagnosticSink()
+    resolve_names(program, extra, prelude=is_prelude)
+    for diag in extra.items:
+        if diag.kind == "unbound-variable" and any(f"`{n}`" in diag.message for n in defined):
+            continue
+        sink.items.append(diag)
 
 
 def prelude_source() -> SourceFile:

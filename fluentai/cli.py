@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"write compiler stages to stderr: {', '.join(DUMP_CHOICES)}",
     )
     run.add_argument("file", metavar="FILE", help="the program (UTF-8 source)")
-    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="program arguments")
+    run.add_argument("args", nargs="*", metavar="ARGS", help="program arguments, given as (args)")
 
     ev = sub.add_parser("eval", help="run SOURCE as a program and write its value")
     tier_option(ev)
@@ -99,9 +99,32 @@ def _not_yet(what: str) -> int:
     return EXIT_USAGE
 
 
+_RUN_VALUE_OPTIONS = ("--tier", "--dump")
+
+
+def _split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """For `run`, everything after FILE belongs to the program, `--` included."""
+    if "run" not in argv:
+        return argv, []
+    i = argv.index("run") + 1
+    while i < len(argv):
+        token = argv[i]
+        if token in _RUN_VALUE_OPTIONS:
+            i += 2
+        elif token.startswith("-") and token != "-":
+            i += 1
+        else:
+            return argv[: i + 1], argv[i + 1 :]
+    return argv, []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, program_args = _split_program_args(argv)
+    args = parser.parse_args(own)
+    if args.command == "run":
+        args.args = program_args
     try:
         if args.command == "run":
             if os.environ.get("FLUENTAI_JIT") == "0" and args.tier == "native":
@@ -128,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             return _not_yet("`fluentai build` (ahead-of-time compilation)")
         if args.command == "repl" or args.command is None:
             if args.command is None and not sys.stdin.isatty():
-                parser.print_usage(sys.stderr)
+                sys.stderr.write("fluentai: error: no command given (see `fluentai --help`)\n")
                 return EXIT_USAGE
             return _not_yet("the REPL")
         if args.command == "bench":

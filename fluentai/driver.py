@@ -91,16 +91,23 @@ class Session:
         return self.vm.run(code)
 
 
-def _run_in_big_thread(fn: Callable[[], int]) -> int:
-    """Run `fn` on a thread with a large stack; Ctrl-C in the main thread interrupts it."""
+def _run_in_big_thread(fn: Callable[[], int], interrupt: threading.Event) -> int:
+    """Run `fn` on a thread with a large stack; Ctrl-C in the main thread interrupts it.
+
+    The first Ctrl-C sets `interrupt` (blocking waits in the world watch it) and raises
+    KeyboardInterrupt inside the program thread, which unwinds through `finally` clauses; a
+    second Ctrl-C exits at once."""
     result: list[int] = []
     failure: list[BaseException] = []
+    done = threading.Event()
 
     def target() -> None:
         try:
             result.append(fn())
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
+        finally:
+            done.set()
 
     old_size = threading.stack_size()
     threading.stack_size(_STACK_BYTES)
@@ -109,19 +116,18 @@ def _run_in_big_thread(fn: Callable[[], int]) -> int:
         thread.start()
     finally:
         threading.stack_size(old_size)
-    interrupted = False
-    while thread.is_alive():
+    while True:
         try:
-            thread.join()
+            if done.wait(0.25):
+                break
         except KeyboardInterrupt:
-            if not interrupted and thread.ident is not None:
-                interrupted = True
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)
-                )
-            else:
+            if interrupt.is_set() or thread.ident is None:
                 sys.stderr.write("interrupted\n")
                 return EXIT_INTERRUPT
+            interrupt.set()
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)
+            )
     if failure:
         raise failure[0]
     return result[0]
@@ -212,7 +218,7 @@ def execute(
             return EXIT_RUNTIME
 
     try:
-        status = _run_in_big_thread(body)
+        status = _run_in_big_thread(body, world.interrupt)
     except BrokenPipeError:
         return EXIT_OK
     finally:

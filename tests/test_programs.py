@@ -82,6 +82,16 @@ def test_every_error_kind_is_exercised() -> None:
     assert not missing, f"no corpus program raises or catches: {missing}"
 
 
+def test_error_kind_list_matches_language_md() -> None:
+    spec = extract_spec_examples.default_language_md()
+    if not spec.is_file():
+        pytest.skip("LANGUAGE.md not found beside the repository")
+    text = spec.read_text(encoding="utf-8")
+    table = text[text.index("### 13.1") : text.index("### 13.2")]
+    kinds = re.findall(r"^\| `([a-z-]+)` \|", table, flags=re.MULTILINE)
+    assert sorted(kinds) == sorted(corpus.OBSERVABLE_ERROR_KINDS)
+
+
 def test_every_error_kind_is_uncaught_somewhere() -> None:
     enders = {corpus.load_expectation(path).expected_kind for path in _PROGRAMS}
     runtime_only = [kind for kind in corpus.OBSERVABLE_ERROR_KINDS if kind != "syntax-error"]

@@ -22,6 +22,7 @@ class Code:
     consts: list[Any] = field(default_factory=list)
     spans: list[Span | None] = field(default_factory=list)
     slot_names: list[str] = field(default_factory=list)
+    free_names: list[str] = field(default_factory=list)
     is_prelude: bool = False
     span: Span | None = None
     # profile (tier-0 counters for the JIT): calls, loop back edges, time, argument kinds

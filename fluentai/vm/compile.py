@@ -10,6 +10,7 @@ bodies of `try`, `catch`, `finally`, `handler` or `while`, arguments, tests, gua
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,13 @@ from fluentai.vm.code import Code, FnTemplate, TryInfo
 from fluentai.vm.opcodes import Op
 from fluentai.vm.values import EMPTY, Constructor, CtorInfo, EffectFn, Symbol, from_iter
 
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "=": operator.eq,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 _BINARY_OPS = {
     "+": Op.ADD,
     "-": Op.SUB,
@@ -211,24 +219,27 @@ class _FnCompiler:
                     self.expr(a, False)
                 self.emit(Op.CTOR, self.const(self.ctx.ctors[name]), span)
             case r.RIf(test=test, then=then, else_=else_, span=span):
-                self.expr(test, False)
-                jf = self.emit(Op.JUMP_IF_FALSE, 0, span)
+                jf = self.branch_unless(test)
                 self.expr(then, tail)
-                j = self.emit(Op.JUMP, 0, span)
-                self.patch(jf, self.here())
-                self.expr(else_, tail)
-                self.patch(j, self.here())
+                if tail:  # in tail position the branch returns instead of jumping to a RETURN
+                    self.emit(Op.RETURN, 0, span)
+                    jf(self.here())
+                    self.expr(else_, tail)
+                else:
+                    j = self.emit(Op.JUMP, 0, span)
+                    jf(self.here())
+                    self.expr(else_, tail)
+                    self.patch(j, self.here())
             case r.RSeq(exprs=exprs):
                 self.body(exprs, tail)
             case r.RWhile(test=test, body=body, span=span):
                 # top: test; JUMP_IF_FALSE end; body; POP; JUMP top; end: CONST nil
                 top = self.here()
-                self.expr(test, False)
-                jf = self.emit(Op.JUMP_IF_FALSE, 0, span)
+                jf = self.branch_unless(test)
                 self.expr(body, False)
                 self.emit(Op.POP, 0, span)
                 self.emit(Op.JUMP, top, span)
-                self.patch(jf, self.here())
+                jf(self.here())
                 self.emit(Op.CONST, self.const(None), span)
             case r.RMatch():
                 self.match(e, tail)
@@ -250,6 +261,46 @@ class _FnCompiler:
             case _:
                 raise AssertionError(f"unexpected resolved node {e!r}")
 
+    def _int_local(self, e: r.RExpr) -> int | None:
+        """The slot of an unboxed local of this function (superinstruction operand), else None."""
+        if isinstance(e, r.LocalRef) and e.var in self.slots and not e.var.boxed:
+            return self.slots[e.var]
+        return None
+
+    def branch_unless(self, test: r.RExpr) -> Callable[[int], None]:
+        """Evaluate `test` and jump unless it is truthy; returns the patcher of the target.
+
+        `(< x 10)`-style tests become one fused compare-and-branch instruction."""
+        if isinstance(test, r.PrimApp) and test.name in _COMPARISONS and len(test.args) == 2:
+            fast = _COMPARISONS[test.name]
+            prim = primitives.lookup(test.name)
+            assert prim is not None
+            left, right = test.args
+            slot = self._int_local(left)
+            if slot is not None and isinstance(right, c.Lit) and type(right.value) is int:
+                k = right.value
+                idx = self.const(None)
+                self.emit(Op.JUMP_UNLESS_LC, idx, test.span)
+                consts = self.code.consts
+
+                def patch_lc(target: int) -> None:
+                    consts[idx] = (fast, prim.vm, test.name, slot, k, target)
+
+                return patch_lc
+            self.expr(left, False)
+            self.expr(right, False)
+            idx2 = self.const(None)
+            self.emit(Op.JUMP_UNLESS, idx2, test.span)
+            consts2 = self.code.consts
+
+            def patch_cmp(target: int) -> None:
+                consts2[idx2] = (fast, prim.vm, test.name, target)
+
+            return patch_cmp
+        self.expr(test, False)
+        at = self.emit(Op.JUMP_IF_FALSE, 0, test.span)
+        return lambda target: self.patch(at, target)
+
     def body(self, exprs: tuple[r.RExpr, ...], tail: bool) -> None:
         for x in exprs[:-1]:
             self.expr(x, False)
@@ -259,6 +310,13 @@ class _FnCompiler:
     def prim_app(self, e: r.PrimApp, tail: bool) -> None:
         prim = primitives.lookup(e.name)
         assert prim is not None, e.name
+        if prim.name in ("+", "-") and len(e.args) == 2:
+            slot = self._int_local(e.args[0])
+            right = e.args[1]
+            if slot is not None and isinstance(right, c.Lit) and type(right.value) is int:
+                op = Op.ADD_LC if prim.name == "+" else Op.SUB_LC
+                self.emit(op, self.const((slot, right.value)), e.span)
+                return
         binary = _BINARY_OPS.get(prim.name)
         if binary is not None and len(e.args) == 2:
             self.expr(e.args[0], False)
@@ -332,7 +390,10 @@ class _FnCompiler:
                 self.expr(clause.guard, False)
                 fails.append(self.emit(Op.JUMP_IF_FALSE, 0, clause.span))
             self.expr(clause.body, tail)
-            ends.append(self.emit(Op.JUMP, 0, clause.span))
+            if tail:
+                self.emit(Op.RETURN, 0, clause.span)
+            else:
+                ends.append(self.emit(Op.JUMP, 0, clause.span))
             for f in fails:
                 self.patch(f, self.here())
         self.emit(Op.MATCH_FAIL, tmp, m.span)
@@ -386,6 +447,7 @@ def compile_function(ctx: ProgramContext, fn: r.Fn) -> Code:
     comp = _FnCompiler(ctx, fn.name, fn.span)
     for i, var in enumerate(fn.free):
         comp.free[var] = i
+        comp.code.free_names.append(var.name)
     for p in fn.params:
         comp.slot(p)
     comp.code.nparams = len(fn.params)

@@ -151,7 +151,7 @@ def _time_sleep(world: World, seconds: object) -> None:
         raise FlError("value-error", f"`{name}` expects a finite number, got inf")
     world.flush()
     try:
-        time.sleep(seconds)
+        world.sleep(seconds)
     except OverflowError:
         raise FlError("value-error", f"`{name}`: {written(seconds)} seconds is too long") from None
 

@@ -40,37 +40,28 @@ NO_RESTORE: Final[Any] = object()
 DEFAULT_MAX_DEPTH: Final = 200_000
 
 
-class Frame:
-    """One activation: code, pc, slots, operand stack, captured values."""
-
-    __slots__ = ("code", "pc", "locals", "stack", "free", "restore")
-
-    def __init__(self, code: Code, locals_: list[Any], free: tuple[Any, ...], restore: Any) -> None:
-        self.code = code
-        self.pc = 0
-        self.locals = locals_
-        self.stack: list[Any] = []
-        self.free = free
-        self.restore = restore  # handler stack to reinstate on return (effect clauses)
+# A frame is a tuple (code, pc, slots, operand stack, captured values, restore): `restore` is the
+# handler stack to reinstate when the frame returns (effect clauses), or NO_RESTORE.
+Frame = tuple[Code, int, list[Any], list[Any], tuple[Any, ...], Any]
 
 
 class HNode:
     """A handler frame (clauses) or a try frame (info), with where the try lives."""
 
-    __slots__ = ("parent", "clauses", "info", "frame", "sp")
+    __slots__ = ("parent", "clauses", "info", "level", "sp")
 
     def __init__(
         self,
         parent: HNode | None,
         clauses: dict[str, Any] | None,
         info: TryInfo | None,
-        frame: Frame | None,
+        level: int,
         sp: int,
     ) -> None:
         self.parent = parent
         self.clauses = clauses
         self.info = info
-        self.frame = frame
+        self.level = level  # number of suspended frames below the try's frame
         self.sp = sp
 
 
@@ -154,11 +145,10 @@ class VM:
     def run(self, code: Code) -> Any:
         """Run a top-level Code to completion; return the value of its last form."""
         self._bind_fallbacks()
-        frame = Frame(code, [None] * code.nslots, (), NO_RESTORE)
         self.frames = []
         self.handlers = None
         self.depth = 0
-        self._execute(frame)
+        self._execute((code, 0, [None] * code.nslots, [], (), NO_RESTORE))
         return self.last_value
 
     def _bind_fallbacks(self) -> None:
@@ -170,6 +160,7 @@ class VM:
     # ------------------------------------------------------------ calls
 
     def _closure_frame(self, fn: Closure, args: list[Any], restore: Any) -> Frame:
+        """A new frame for a closure call (any arity rule), counting depth."""
         code = fn.code
         n = code.nparams
         if len(args) != n:
@@ -184,11 +175,12 @@ class VM:
                 raise FlError("stack-overflow", MSG_STACK_OVERFLOW)
             self.depth += 1
         code.calls += 1
-        args.extend(code.blank)
-        return Frame(code, args, fn.free, restore)
+        if code.blank:
+            args.extend(code.blank)
+        return (code, 0, args, [], fn.free, restore)
 
-    def _call_value(self, fn: Any, args: list[Any], caller: Frame, restore: Any) -> Frame | None:
-        """Call any function value; either return a new frame or push the result on `caller`."""
+    def _call_value(self, fn: Any, args: list[Any], stack: list[Any], restore: Any) -> Frame | None:
+        """Call any function value: return a new frame, or push the result on `stack`."""
         t = type(fn)
         if t is Closure:
             return self._closure_frame(fn, args, restore)
@@ -200,21 +192,21 @@ class VM:
                 raise FlError("arity-error", arity_message(prim.name, lo, hi, n))
             if prim.kind is PrimKind.INTRINSIC:  # apply
                 f2, args2 = self._unpack_apply(args)
-                return self._call_value(f2, args2, caller, restore)
+                return self._call_value(f2, args2, stack, restore)
             if prim.kind is PrimKind.EFFECT:
-                return self._perform(prim.name, args, caller)
+                return self._perform(prim.name, args, stack)
             assert prim.vm is not None
-            result = prim.vm(self.world, *args) if prim.needs_world else prim.vm(*args)
-            caller.stack.append(result)
+            stack.append(prim.vm(self.world, *args) if prim.needs_world else prim.vm(*args))
             return None
         if t is Constructor:
-            caller.stack.append(self._construct(fn.ctor, args))
+            stack.append(self._construct(fn.ctor, args))
             return None
         if t is EffectFn:
-            return self._perform(fn.op, args, caller)
+            return self._perform(fn.op, args, stack)
         raise FlError("type-error", f"expected a function, got {written(fn)}")
 
-    def _unpack_apply(self, args: list[Any]) -> tuple[Any, list[Any]]:
+    @staticmethod
+    def _unpack_apply(args: list[Any]) -> tuple[Any, list[Any]]:
         last = args[-1]
         if last is not EMPTY and type(last) is not Cons:
             raise FlError(
@@ -222,7 +214,8 @@ class VM:
             )
         return args[0], [*args[1:-1], *to_pylist(last)]
 
-    def _construct(self, ctor: Any, args: list[Any]) -> Adt:
+    @staticmethod
+    def _construct(ctor: Any, args: list[Any]) -> Adt:
         if len(args) != ctor.arity:
             raise FlError(
                 "arity-error", arity_message(ctor.name, ctor.arity, ctor.arity, len(args))
@@ -235,7 +228,8 @@ class VM:
                 )
         return Adt(ctor, tuple(args))
 
-    def _perform(self, op: str, args: list[Any], caller: Frame) -> Frame | None:
+    def _perform(self, op: str, args: list[Any], stack: list[Any]) -> Frame | None:
+        """Perform `op`: call the innermost handler's clause, or run the default behaviour."""
         if op == "error:raise":
             from fluentai.vm.builtins_misc import normalize_raise
 
@@ -243,7 +237,7 @@ class VM:
             if isinstance(norm, ErrorValue):
                 raise _RaisedByPerform(norm.kind, norm.message, norm.data, norm)
             raise _RaisedByPerform(norm[0], norm[1], norm[2], None)
-        ns = op.split(":", 1)[0]
+        ns, _, name = op.partition(":")
         node = self.handlers
         fn: Any = None
         while node is not None:
@@ -254,13 +248,16 @@ class VM:
                     break
                 fn = clauses.get(ns)
                 if fn is not None:
-                    args = [op.split(":", 1)[1], *args]
+                    args = [name, *args]
                     break
             node = node.parent
         if node is not None:
             restore = self.handlers
-            self.handlers = node.parent
-            frame = self._call_value(fn, args, caller, restore)
+            self.handlers = node.parent  # the clause runs outside its own frame
+            try:
+                frame = self._call_value(fn, args, stack, restore)
+            except FlError:
+                raise
             if frame is None:
                 self.handlers = restore
             return frame
@@ -270,39 +267,39 @@ class VM:
         if prim is None:
             raise FlError("unhandled-effect", f"no handler for `{op}`")
         if prim.prelude_default is not None:
-            default = self.globals.values[self.globals.index["%prelude:" + prim.prelude_default]]
-            return self._closure_frame(default, args, NO_RESTORE)
+            index = self.globals.index["%prelude:" + prim.prelude_default]
+            return self._closure_frame(self.globals.values[index], args, NO_RESTORE)
         assert prim.vm is not None
-        caller.stack.append(prim.vm(self.world, *args))
+        stack.append(prim.vm(self.world, *args))
         return None
 
     # ------------------------------------------------------------ errors
 
     @staticmethod
-    def _span_at(frame: Frame) -> Span | None:
-        return frame.code.spans[(frame.pc - 2) // 2] if frame.pc >= 2 else frame.code.span
+    def _span_at(code: Code, pc: int) -> Span | None:
+        return code.spans[(pc - 2) // 2] if pc >= 2 else code.span
 
-    def _trace(self, frame: Frame) -> tuple[Span | None, list[TraceEntry]]:
+    def _trace(self, cur: Frame) -> tuple[Span | None, list[TraceEntry]]:
         """The error location and trace: prelude frames are opaque (LANGUAGE.md §13.4)."""
         entries: list[TraceEntry] = []
-        for f in (*self.frames, frame):
-            if f.code.is_prelude:
+        for code, pc, *_ in (*self.frames, cur):
+            if code.is_prelude:
                 continue
-            span = self._span_at(f)
+            span = self._span_at(code, pc)
             if span is not None:
-                entries.append(TraceEntry(span, f.code.name))
+                entries.append(TraceEntry(span, code.name))
         return (entries[-1].span if entries else None), entries
 
-    def _new_pending(self, exc: FlError, frame: Frame) -> Pending:
-        span, trace = self._trace(frame)
+    def _new_pending(self, exc: FlError, cur: Frame) -> Pending:
+        span, trace = self._trace(cur)
         value = exc.value if isinstance(exc, _RaisedByPerform) else None
         return Pending(exc.kind, exc.message, exc.data, span, trace, value=value)
 
-    def _handle(self, exc: FlError, frame: Frame) -> Frame:
-        """A fresh error at `frame`: resume in an error:raise clause, or unwind."""
-        pending = self._new_pending(exc, frame)
-        node = self.handlers
+    def _handle(self, exc: FlError, cur: Frame) -> Frame:
+        """A fresh error in `cur`: resume in an error:raise clause, or unwind."""
+        pending = self._new_pending(exc, cur)
         if pending.kind != "stack-overflow":
+            node = self.handlers
             while node is not None:
                 clauses = node.clauses
                 if clauses is not None:
@@ -312,24 +309,25 @@ class VM:
                         fn = clauses["error"]
                         args = ["raise", *args]
                     if fn is not None:
-                        return self._resume(exc, frame, node, fn, args)
+                        return self._resume(exc, cur, node, fn, args)
                 elif node.info is not None and self._catch_index(node.info, pending) is not None:
                     break
                 node = node.parent
-        return self._unwind(pending, frame)
+        return self._unwind(pending, cur)
 
-    def _resume(self, exc: FlError, frame: Frame, node: HNode, fn: Any, args: list[Any]) -> Frame:
+    def _resume(self, exc: FlError, cur: Frame, node: HNode, fn: Any, args: list[Any]) -> Frame:
+        """Call an error:raise clause; its value replaces the failing expression's."""
         if isinstance(exc, _RaisedByPerform):
             # a raise written in the prelude resumes at the user's call of the builtin
-            while frame.code.is_prelude and self.frames:
-                frame = self.frames.pop()
+            while cur[0].is_prelude and self.frames:
+                cur = self.frames.pop()
         restore = self.handlers
         self.handlers = node.parent
-        new = self._call_value(fn, args, frame, restore)
+        new = self._call_value(fn, args, cur[3], restore)
         if new is None:
             self.handlers = restore
-            return frame
-        self.frames.append(frame)
+            return cur
+        self.frames.append(cur)
         return new
 
     @staticmethod
@@ -342,7 +340,7 @@ class VM:
                 return i
         return None
 
-    def _unwind(self, pending: Pending, frame: Frame) -> Frame:
+    def _unwind(self, pending: Pending, cur: Frame) -> Frame:
         """Unwind to the nearest catching try, running finally blocks on the way."""
         node = self.handlers
         while node is not None:
@@ -350,47 +348,41 @@ class VM:
             if info is not None:
                 index = self._catch_index(info, pending)
                 if index is not None or info.finally_pc is not None:
-                    frame = self._unwind_to(node, frame)
+                    while len(self.frames) > node.level:
+                        if not cur[0].is_prelude:
+                            self.depth -= 1
+                        cur = self.frames.pop()
+                    del cur[3][node.sp :]
                     self.handlers = node.parent
                     if index is not None:
-                        match(info.patterns[index], pending.value, frame.locals)
-                        frame.pc = info.clause_pcs[index]
+                        match(info.patterns[index], pending.value, cur[2])
+                        target = info.clause_pcs[index]
                     else:
-                        frame.stack.append(pending)
-                        frame.pc = info.finally_pc  # type: ignore[assignment]
-                    return frame
+                        cur[3].append(pending)
+                        assert info.finally_pc is not None
+                        target = info.finally_pc
+                    return (cur[0], target, cur[2], cur[3], cur[4], cur[5])
             node = node.parent
         self.handlers = None
         if pending.interrupt:
             raise Interrupted()
         raise UncaughtError(pending)
 
-    def _unwind_to(self, node: HNode, frame: Frame) -> Frame:
-        while frame is not node.frame:
-            if not frame.code.is_prelude:
-                self.depth -= 1
-            frame = self.frames.pop()
-        del frame.stack[node.sp :]
-        return frame
-
     # ------------------------------------------------------------ the loop
 
-    def _execute(self, frame: Frame) -> None:  # noqa: C901 - the dispatch loop
+    def _execute(self, cur: Frame) -> None:  # noqa: C901 - the dispatch loop
         frames = self.frames
         gvalues = self.globals.values
         world = self.world
-        code_obj = frame.code
+        code_obj, pc, locals_, stack, free, restore = cur
         code = code_obj.code
         consts = code_obj.consts
-        locals_ = frame.locals
-        stack = frame.stack
-        free = frame.free
-        pc = frame.pc
         profiler = self.profiler
+        max_depth = self.max_depth
+        apply_prim = self.apply_prim
         add2, sub2, lt2, eq2, gt2, le2, ge2 = (
             _prim_vm(name) for name in ("+", "-", "<", "=", ">", "<=", ">=")
         )
-
         while True:
             try:
                 while True:
@@ -405,107 +397,143 @@ class VM:
                         v = stack.pop()
                         if v is False or v is None:
                             pc = arg
-                    elif op == 3:  # ADD             a b -- a+b
+                    elif op == 3 or op == 6:  # CALL / TAIL_CALL   f a1..an -- r
+                        fn = stack[-arg - 1]
+                        if type(fn) is Closure and fn.code.nparams == arg and not fn.code.has_rest:
+                            fcode = fn.code
+                            if arg:
+                                args = stack[-arg:]
+                                del stack[-arg - 1 :]
+                            else:
+                                args = []
+                                stack.pop()
+                            if op == 6:
+                                if fcode is code_obj:
+                                    fcode.backedges += 1
+                                elif fcode.is_prelude != code_obj.is_prelude:
+                                    self.depth += code_obj.is_prelude - fcode.is_prelude
+                                    if self.depth > max_depth:
+                                        self.depth -= 1
+                                        raise FlError("stack-overflow", MSG_STACK_OVERFLOW)
+                            else:
+                                if not fcode.is_prelude:
+                                    if self.depth >= max_depth:
+                                        raise FlError("stack-overflow", MSG_STACK_OVERFLOW)
+                                    self.depth += 1
+                                frames.append((code_obj, pc, locals_, stack, free, restore))
+                                stack = []
+                                restore = NO_RESTORE
+                            fcode.calls += 1
+                            if profiler is not None and not fcode.calls & 7:
+                                profiler.record_call(code_obj, pc, fcode, args)
+                            if fcode.blank:
+                                args.extend(fcode.blank)
+                            code_obj = fcode
+                            code = fcode.code
+                            consts = fcode.consts
+                            locals_ = args
+                            free = fn.free
+                            pc = 0
+                        else:
+                            args = stack[len(stack) - arg :]
+                            del stack[-arg - 1 :]
+                            if op == 6:
+                                while type(fn) is Builtin and fn.prim is apply_prim:
+                                    fn, args = self._unpack_apply(args)
+                            new: Frame | None
+                            if op == 6 and type(fn) is Closure:
+                                counted = not code_obj.is_prelude
+                                if counted:
+                                    self.depth -= 1
+                                try:
+                                    new = self._closure_frame(fn, args, restore)
+                                except FlError:
+                                    if counted:
+                                        self.depth += 1
+                                    raise
+                            else:
+                                new = self._call_value(fn, args, stack, NO_RESTORE)
+                                if new is not None:
+                                    frames.append((code_obj, pc, locals_, stack, free, restore))
+                            if new is not None:
+                                code_obj, pc, locals_, stack, free, restore = new
+                                code = code_obj.code
+                                consts = code_obj.consts
+                    elif op == 4:  # RETURN          v --
+                        v = stack.pop()
+                        if restore is not NO_RESTORE:
+                            self.handlers = restore
+                        if not frames:
+                            return
+                        if not code_obj.is_prelude:
+                            self.depth -= 1
+                        code_obj, pc, locals_, stack, free, restore = frames.pop()
+                        code = code_obj.code
+                        consts = code_obj.consts
+                        stack.append(v)
+                    elif op == 5:  # LOAD_GLOBAL    -- v
+                        v = gvalues[arg]
+                        if v is UNBOUND:
+                            name = self.globals.names[arg]
+                            raise FlError("unbound-variable", f"`{name}` is not defined")
+                        stack.append(v)
+                    elif op == 7:  # ADD_LC         -- x+k
+                        slot, k = consts[arg]
+                        a = locals_[slot]
+                        stack.append(a + k if type(a) is int else add2(a, k))
+                    elif op == 8:  # SUB_LC         -- x-k
+                        slot, k = consts[arg]
+                        a = locals_[slot]
+                        stack.append(a - k if type(a) is int else sub2(a, k))
+                    elif op == 9:  # JUMP_UNLESS_LC --
+                        fast, generic, _, slot, k, target = consts[arg]
+                        a = locals_[slot]
+                        if not (fast(a, k) if type(a) is int else generic(a, k)):
+                            pc = target
+                    elif op == 10:  # JUMP_UNLESS   a b --
+                        fast, generic, _, target = consts[arg]
+                        b = stack.pop()
+                        a = stack.pop()
+                        if type(a) is int and type(b) is int:
+                            if not fast(a, b):
+                                pc = target
+                        elif not generic(a, b):
+                            pc = target
+                    elif op == 11:  # ADD            a b -- a+b
                         b = stack.pop()
                         a = stack.pop()
                         if type(a) is int and type(b) is int:
                             stack.append(a + b)
                         else:
                             stack.append(add2(a, b))
-                    elif op == 4:  # SUB             a b -- a-b
+                    elif op == 12:  # SUB            a b -- a-b
                         b = stack.pop()
                         a = stack.pop()
                         if type(a) is int and type(b) is int:
                             stack.append(a - b)
                         else:
                             stack.append(sub2(a, b))
-                    elif op == 5:  # LT              a b -- a<b
+                    elif op == 13:  # LT             a b -- a<b
                         b = stack.pop()
                         a = stack.pop()
                         if type(a) is int and type(b) is int:
                             stack.append(a < b)
                         else:
                             stack.append(lt2(a, b))
-                    elif op == 6:  # NUM_EQ          a b -- a=b
+                    elif op == 14:  # NUM_EQ         a b -- a=b
                         b = stack.pop()
                         a = stack.pop()
                         if type(a) is int and type(b) is int:
                             stack.append(a == b)
                         else:
                             stack.append(eq2(a, b))
-                    elif op == 7 or op == 8:  # CALL / TAIL_CALL   f a1..an -- r
-                        fn = stack[-arg - 1]
-                        args = stack[len(stack) - arg :]
-                        del stack[-arg - 1 :]
-                        if op == 8:
-                            while type(fn) is Builtin and fn.prim is self.apply_prim:
-                                fn, args = self._unpack_apply(args)
-                        if type(fn) is Closure:
-                            fcode = fn.code
-                            if profiler is not None and not fcode.calls & 7:
-                                # sampled: every 8th call records kinds and charges time
-                                profiler.record_call(code_obj, pc, fcode, args)
-                            if op == 8 and fcode is code_obj:
-                                fcode.backedges += 1
-                            if op == 8:  # replace the frame
-                                counted = not code_obj.is_prelude
-                                if counted:
-                                    self.depth -= 1
-                                try:
-                                    new = self._closure_frame(fn, args, frame.restore)
-                                except FlError:
-                                    if counted:
-                                        self.depth += 1
-                                    raise
-                            else:
-                                frame.pc = pc
-                                new = self._closure_frame(fn, args, NO_RESTORE)
-                                frames.append(frame)
-                            frame = new
-                            code_obj = fcode
-                            code = fcode.code
-                            consts = fcode.consts
-                            locals_ = frame.locals
-                            stack = frame.stack
-                            free = frame.free
-                            pc = 0
-                        else:
-                            frame.pc = pc
-                            new2 = self._call_value(fn, args, frame, NO_RESTORE)
-                            if new2 is not None:
-                                frames.append(frame)
-                                frame = new2
-                                code_obj = frame.code
-                                code = code_obj.code
-                                consts = code_obj.consts
-                                locals_ = frame.locals
-                                stack = frame.stack
-                                free = frame.free
-                                pc = 0
-                    elif op == 9:  # RETURN          v --
-                        v = stack.pop()
-                        if frame.restore is not NO_RESTORE:
-                            self.handlers = frame.restore
-                        if not frames:
-                            return
-                        if not code_obj.is_prelude:
-                            self.depth -= 1
-                        frame = frames.pop()
-                        code_obj = frame.code
-                        code = code_obj.code
-                        consts = code_obj.consts
-                        locals_ = frame.locals
-                        stack = frame.stack
-                        free = frame.free
-                        pc = frame.pc
-                        stack.append(v)
-                    elif op == 10:  # LOAD_GLOBAL    -- v
-                        v = gvalues[arg]
-                        if v is UNBOUND:
-                            name = self.globals.names[arg]
-                            raise FlError("unbound-variable", f"`{name}` is not defined")
-                        stack.append(v)
-                    elif op == 11:  # PRIM           a1..an -- r
+                    elif op == 15:  # JUMP
+                        if arg < pc:
+                            code_obj.backedges += 1
+                            if profiler is not None and not code_obj.backedges & 7:
+                                profiler.tick(code_obj)
+                        pc = arg
+                    elif op == 16:  # PRIM           a1..an -- r
                         prim, n = consts[arg]
                         if n:
                             args = stack[len(stack) - n :]
@@ -516,76 +544,65 @@ class VM:
                             stack.append(prim.vm(world, *args))
                         else:
                             stack.append(prim.vm(*args))
-                    elif op == 12:  # STORE_LOCAL    v --
+                    elif op == 17:  # STORE_LOCAL    v --
                         locals_[arg] = stack.pop()
-                    elif op == 13:  # LOAD_FREE      -- v
+                    elif op == 18:  # LOAD_FREE      -- v
                         stack.append(free[arg])
-                    elif op == 14:  # JUMP
-                        if arg < pc:
-                            code_obj.backedges += 1
-                            if profiler is not None and not code_obj.backedges & 7:
-                                profiler.tick(code_obj)
-                        pc = arg
-                    elif op == 15:  # POP            v --
+                    elif op == 19:  # POP            v --
                         stack.pop()
-                    elif op == 16:  # LOAD_BOX       -- v
+                    elif op == 20:  # LOAD_BOX       -- v
                         v = locals_[arg].value
                         if v is UNBOUND:
                             name = code_obj.slot_names[arg]
                             raise FlError("unbound-variable", f"`{name}` is not defined")
                         stack.append(v)
-                    elif op == 17:  # LOAD_FREE_BOX  -- v
+                    elif op == 21:  # LOAD_FREE_BOX  -- v
                         v = free[arg].value
                         if v is UNBOUND:
-                            raise FlError("unbound-variable", "variable used before it is defined")
+                            name = code_obj.free_names[arg]
+                            raise FlError("unbound-variable", f"`{name}` is not defined")
                         stack.append(v)
-                    elif op == 18:  # STORE_BOX      v --
+                    elif op == 22:  # STORE_BOX      v --
                         locals_[arg].value = stack.pop()
-                    elif op == 19:  # STORE_FREE_BOX v --
+                    elif op == 23:  # STORE_FREE_BOX v --
                         free[arg].value = stack.pop()
-                    elif op == 20:  # MAKE_BOX
+                    elif op == 24:  # MAKE_BOX
                         locals_[arg] = Box(UNBOUND)
-                    elif op == 21:  # BOX_PARAM
+                    elif op == 25:  # BOX_PARAM
                         locals_[arg] = Box(locals_[arg])
-                    elif op == 22:  # STORE_GLOBAL   v --
+                    elif op == 26:  # STORE_GLOBAL   v --
                         if gvalues[arg] is UNBOUND:
                             name = self.globals.names[arg]
                             raise FlError("unbound-variable", f"`{name}` is not defined")
                         gvalues[arg] = stack.pop()
-                    elif op == 23:  # DEFINE_GLOBAL  v --
+                    elif op == 27:  # DEFINE_GLOBAL  v --
                         gvalues[arg] = stack.pop()
-                    elif op == 24:  # MAKE_CLOSURE   -- f
+                    elif op == 28:  # MAKE_CLOSURE   -- f
                         tmpl = consts[arg]
                         captured = tuple(
                             free[i] if from_free else locals_[i] for from_free, i in tmpl.sources
                         )
                         stack.append(Closure(tmpl.code, captured, tmpl.code.name))
-                    elif op == 25:  # CTOR           a1..an -- v
+                    elif op == 29:  # CTOR           a1..an -- v
                         ctor = consts[arg]
                         n = ctor.arity
                         args = stack[len(stack) - n :]
                         del stack[-n:]
                         stack.append(self._construct(ctor, args))
-                    elif op == 26:  # PERFORM        a1..an -- r
+                    elif op == 30:  # PERFORM        a1..an -- r
                         opname, n = consts[arg]
                         if n:
                             args = stack[len(stack) - n :]
                             del stack[-n:]
                         else:
                             args = []
-                        frame.pc = pc
-                        new3 = self._perform(opname, args, frame)
-                        if new3 is not None:
-                            frames.append(frame)
-                            frame = new3
-                            code_obj = frame.code
+                        new = self._perform(opname, args, stack)
+                        if new is not None:  # an effect clause runs in a new frame
+                            frames.append((code_obj, pc, locals_, stack, free, restore))
+                            code_obj, pc, locals_, stack, free, restore = new
                             code = code_obj.code
                             consts = code_obj.consts
-                            locals_ = frame.locals
-                            stack = frame.stack
-                            free = frame.free
-                            pc = 0
-                    elif op == 27:  # PUSH_HANDLER   f1..fn --
+                    elif op == 31:  # PUSH_HANDLER   f1..fn --
                         keys = consts[arg]
                         n = len(keys)
                         fns = stack[len(stack) - n :]
@@ -598,22 +615,24 @@ class VM:
                                     f"`handler` expects a function for `{key}`, got {written(f)}",
                                 )
                             clauses.setdefault(key, f)
-                        self.handlers = HNode(self.handlers, clauses, None, None, 0)
-                    elif op == 28:  # POP_HANDLER
+                        self.handlers = HNode(self.handlers, clauses, None, 0, 0)
+                    elif op == 32:  # POP_HANDLER
                         self.handlers = self.handlers.parent  # type: ignore[union-attr]
-                    elif op == 29:  # SETUP_TRY
-                        self.handlers = HNode(self.handlers, None, consts[arg], frame, len(stack))
-                    elif op == 30:  # POP_TRY
+                    elif op == 33:  # SETUP_TRY
+                        self.handlers = HNode(
+                            self.handlers, None, consts[arg], len(frames), len(stack)
+                        )
+                    elif op == 34:  # POP_TRY
                         self.handlers = self.handlers.parent  # type: ignore[union-attr]
-                    elif op == 31:  # RERAISE        e --
+                    elif op == 35:  # RERAISE        e --
                         raise _Reraise(stack.pop())
-                    elif op == 32:  # MATCH          v -- b
+                    elif op == 36:  # MATCH          v -- b
                         stack.append(match(consts[arg], stack.pop(), locals_))
-                    elif op == 33:  # MATCH_FAIL
+                    elif op == 37:  # MATCH_FAIL
                         raise FlError(
                             "match-failure", f"no pattern matches {written(locals_[arg])}"
                         )
-                    elif op == 34:  # ASCRIBE        v -- v
+                    elif op == 38:  # ASCRIBE        v -- v
                         ty = consts[arg]
                         v = stack.pop()
                         if not has_type(ty, v):
@@ -622,52 +641,42 @@ class VM:
                                 f"expected a value of type {type_text(ty)}, got {written(v)}",
                             )
                         stack.append(v)
-                    elif op == 35:  # TOP_VALUE      v --
+                    elif op == 39:  # TOP_VALUE      v --
                         v = stack.pop()
                         self.last_value = v
                         if arg and v is not None:
                             world.write(written(v) + "\n")
-                    elif op == 36:  # GT
+                    elif op == 40:  # GT
                         b = stack.pop()
                         a = stack.pop()
                         stack.append(a > b if type(a) is int and type(b) is int else gt2(a, b))
-                    elif op == 37:  # LE
+                    elif op == 41:  # LE
                         b = stack.pop()
                         a = stack.pop()
                         stack.append(a <= b if type(a) is int and type(b) is int else le2(a, b))
-                    elif op == 38:  # GE
+                    elif op == 42:  # GE
                         b = stack.pop()
                         a = stack.pop()
                         stack.append(a >= b if type(a) is int and type(b) is int else ge2(a, b))
-                    elif op == 39:  # DUP
-                        stack.append(stack[-1])
-                    elif op == 40:  # UNSET_LOCAL
-                        locals_[arg] = UNBOUND
                     else:
                         raise AssertionError(f"unknown opcode {Op(op).name}")
             except FlError as exc:
-                frame.pc = pc
-                frame = self._handle(exc, frame)
+                cur = self._handle(exc, (code_obj, pc, locals_, stack, free, restore))
             except _Reraise as rr:
-                frame.pc = pc
-                frame = self._unwind(rr.pending, frame)
+                cur = self._unwind(rr.pending, (code_obj, pc, locals_, stack, free, restore))
             except KeyboardInterrupt:
-                frame.pc = pc
-                span, trace = self._trace(frame)
-                frame = self._unwind(
-                    Pending("interrupt", "interrupted", None, span, trace, True), frame
+                here = (code_obj, pc, locals_, stack, free, restore)
+                span, trace = self._trace(here)
+                cur = self._unwind(
+                    Pending("interrupt", "interrupted", None, span, trace, True), here
                 )
             except RecursionError:
-                frame.pc = pc
-                exc2 = FlError("stack-overflow", MSG_STACK_OVERFLOW)
-                frame = self._unwind(self._new_pending(exc2, frame), frame)
-            code_obj = frame.code
+                here = (code_obj, pc, locals_, stack, free, restore)
+                overflow = FlError("stack-overflow", MSG_STACK_OVERFLOW)
+                cur = self._unwind(self._new_pending(overflow, here), here)
+            code_obj, pc, locals_, stack, free, restore = cur
             code = code_obj.code
             consts = code_obj.consts
-            locals_ = frame.locals
-            stack = frame.stack
-            free = frame.free
-            pc = frame.pc
 
 
 class _Scratch(list[Any]):

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import re
+import select
+import threading
 from collections.abc import Mapping
 from typing import Any, Final, TextIO
 
@@ -76,6 +78,10 @@ class World:
         self.state: FlMap = FlMap.empty()
         self._saved_states: list[FlMap] = []
         self.prng = Prng(seed if seed is not None else seed_from_environment(os.environ))
+        # set by the driver on Ctrl-C: blocking waits (read-line, time:sleep) check it
+        self.interrupt = threading.Event()
+        self._inbuf = b""
+        self._eof = False
 
     # Output
 
@@ -111,7 +117,7 @@ class World:
             if line.endswith("\n"):
                 line = line[:-2] if line.endswith("\r\n") else line[:-1]
             return line
-        raw: bytes = raw_stream.readline()
+        raw: bytes = self._read_raw_line(raw_stream)
         if not raw:
             return None
         if raw.endswith(b"\n"):
@@ -120,6 +126,35 @@ class World:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             raise FlError("io-error", "`io:read-line`: standard input is not valid UTF-8") from None
+
+    def _read_raw_line(self, raw_stream: Any) -> bytes:
+        """One line of bytes (with its newline), waiting in slices so Ctrl-C can stop it."""
+        try:
+            fd = raw_stream.fileno()
+        except (OSError, ValueError, AttributeError):
+            line: bytes = raw_stream.readline()
+            return line
+        while b"\n" not in self._inbuf and not self._eof:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if self.interrupt.is_set():
+                raise KeyboardInterrupt
+            if ready:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    self._inbuf += chunk
+                else:
+                    self._eof = True
+        end = self._inbuf.find(b"\n")
+        if end < 0:
+            line, self._inbuf = self._inbuf, b""
+        else:
+            line, self._inbuf = self._inbuf[: end + 1], self._inbuf[end + 1 :]
+        return line
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds`; Ctrl-C ends the wait at once."""
+        if self.interrupt.wait(seconds):
+            raise KeyboardInterrupt
 
     # State store
 

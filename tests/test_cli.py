@@ -1,0 +1,868 @@
+"""End-to-end tests of the `fluentai` command, run as a real subprocess.
+
+They check what LANGUAGE.md makes normative about running programs: exit statuses (§2.1, §13.4,
+§16), the shape of compile-time and runtime reports on standard error (§13.4), usage errors,
+recursion and nesting limits (§12), Ctrl-C, and the options of `run` and `eval` (§16). Every run
+is also checked for a Python traceback, which is never an acceptable report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 60
+REPORT_LINE = re.compile(r"^.+:\d+:\d+: error\[")
+USAGE_PREFIX = "fluentai: error: "
+
+
+@dataclass
+class Result:
+    status: int
+    stdout: str
+    stderr: str
+
+
+def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTAI_")}
+    python_path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = (
+        str(REPO_ROOT) if not python_path else os.pathsep.join([str(REPO_ROOT), python_path])
+    )
+    env.update(extra or {})
+    return env
+
+
+def _decode(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", errors="replace")
+
+
+def fluentai(
+    *args: str,
+    cwd: Path,
+    stdin: bytes = b"",
+    env: dict[str, str] | None = None,
+    merge_stderr: bool = False,
+) -> Result:
+    """Run `python -m fluentai ARGS` in CWD; assert that no Python traceback reached stderr."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "fluentai", *args],
+        cwd=cwd,
+        input=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        env=_environment(env),
+        timeout=TIMEOUT,
+    )
+    result = Result(completed.returncode, _decode(completed.stdout), _decode(completed.stderr))
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
+    return result
+
+
+def run_source(
+    tmp_path: Path,
+    source: str | bytes,
+    *extra: str,
+    name: str = "prog.fl",
+    stdin: bytes = b"",
+    env: dict[str, str] | None = None,
+    merge_stderr: bool = False,
+) -> Result:
+    """Write SOURCE to NAME in TMP_PATH and `fluentai run EXTRA NAME`."""
+    path = tmp_path / name
+    if isinstance(source, str):
+        path.write_text(source, encoding="utf-8")
+    else:
+        path.write_bytes(source)
+    return fluentai(
+        "run", *extra, name, cwd=tmp_path, stdin=stdin, env=env, merge_stderr=merge_stderr
+    )
+
+
+def report_line(stderr: str) -> str | None:
+    """The report line: the last stderr line shaped like `FILE:LINE:COL: error[` (§13.4)."""
+    lines = [line for line in stderr.splitlines() if REPORT_LINE.match(line)]
+    return lines[-1] if lines else None
+
+
+def assert_usage_error(result: Result) -> None:
+    """Exit status 2 and exactly one stderr line `fluentai: error: MESSAGE` (§13.4)."""
+    assert result.status == 2, result
+    assert result.stdout == ""
+    assert result.stderr.startswith(USAGE_PREFIX), result.stderr
+    assert result.stderr.endswith("\n") and result.stderr.count("\n") == 1, result.stderr
+
+
+def assert_compile_error(result: Result, prefix: str) -> list[str]:
+    """Exit 65, no stdout, and a three-line report whose first line starts with PREFIX."""
+    assert result.status == 65, result
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, result.stderr
+    assert lines[0].startswith(prefix), result.stderr
+    return lines
+
+
+def trace_entries(stderr: str) -> list[str]:
+    """The `  FILE:LINE:COL in NAME` lines of a runtime report's trace."""
+    return [line for line in stderr.splitlines() if re.match(r"^  \S.*:\d+:\d+ in ", line)]
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_missing_closing_paren_is_a_syntax_error_at_the_open_paren(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(print "never")\n(print (+ 1 2)\n')
+    lines = assert_compile_error(result, "prog.fl:2:1: error[syntax-error]: ")
+    assert lines[1] == "  2 | (print (+ 1 2)"
+    assert lines[2] == "    | ^"
+
+
+def test_extra_closing_paren_is_a_syntax_error_at_the_closer(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(print 1))\n")
+    lines = assert_compile_error(result, "prog.fl:1:10: error[syntax-error]: ")
+    assert lines[1] == "  1 | (print 1))"
+    assert lines[2] == "    |          ^"
+
+
+def test_mismatched_closing_bracket_is_a_syntax_error(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(print [1 2)]\n")
+    assert_compile_error(result, "prog.fl:1:")
+    assert "error[syntax-error]" in result.stderr
+
+
+def test_unterminated_string_is_a_syntax_error_at_its_quote(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(print "ok")\n(print "abc)\n\n')
+    lines = assert_compile_error(result, "prog.fl:2:8: error[syntax-error]: ")
+    assert lines[1:] == ['  2 | (print "abc)', "    |        ^"]
+
+
+def test_invalid_utf8_source_is_a_syntax_error_and_nothing_runs(tmp_path: Path) -> None:
+    result = run_source(tmp_path, b'(print "first")\n(print "\xff\xfe")\n')
+    lines = assert_compile_error(result, "prog.fl:2:9: error[syntax-error]: ")
+    assert lines[2] == "    |         ^"
+
+
+def test_binary_file_is_a_syntax_error_not_a_crash(tmp_path: Path) -> None:
+    result = run_source(tmp_path, bytes(range(256)) * 4)
+    assert result.status == 65
+    assert result.stdout == ""
+    line = report_line(result.stderr)
+    assert line is not None and re.match(r"^prog\.fl:\d+:\d+: error\[syntax-error\]: ", line)
+
+
+def test_empty_file_runs_with_no_output(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "")
+    assert (result.status, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_file_with_only_comments_runs_with_no_output(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "; nothing here\n   ; but comments\n\n;; (print 1)\n")
+    assert (result.status, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_shebang_first_line_is_ignored(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '#!/usr/bin/env fluentai\n(print "ok")\n')
+    assert (result.status, result.stdout, result.stderr) == (0, "ok\n", "")
+
+
+def test_missing_file_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    result = fluentai("run", "no-such-file.fl", cwd=tmp_path)
+    assert_usage_error(result)
+    assert "no-such-file.fl" in result.stderr
+
+
+def test_directory_given_as_file_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    result = fluentai("run", "adir", cwd=tmp_path)
+    assert_usage_error(result)
+    assert "adir" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--bogus", "prog.fl"],
+        ["--bogus"],
+        ["run", "--tier", "bogus", "prog.fl"],
+        ["run", "--dump", "bogus", "prog.fl"],
+        ["eval", "--bogus", "1"],
+    ],
+    ids=["run-option", "global-option", "tier-value", "dump-stage", "eval-option"],
+)
+def test_unknown_option_is_a_one_line_usage_error(tmp_path: Path, argv: list[str]) -> None:
+    (tmp_path / "prog.fl").write_text('(print "never")\n')
+    assert_usage_error(fluentai(*argv, cwd=tmp_path))
+
+
+def test_unknown_subcommand_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    assert_usage_error(fluentai("frobnicate", "x.fl", cwd=tmp_path))
+
+
+def test_run_without_file_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    assert_usage_error(fluentai("run", cwd=tmp_path))
+
+
+def test_eval_without_source_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    assert_usage_error(fluentai("eval", cwd=tmp_path))
+
+
+def test_no_subcommand_with_piped_stdin_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    # §13.4: a usage error is reported as the single line `fluentai: error: MESSAGE`.
+    assert_usage_error(fluentai(cwd=tmp_path))
+
+
+def test_calling_a_non_function_is_a_runtime_type_error(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(print "before")\n(5 1 2)\n')
+    assert result.status == 70
+    assert result.stdout == "before\n"
+    assert report_line(result.stderr).startswith("prog.fl:2:1: error[type-error]: ")
+
+
+def test_wrong_arity_to_builtin_is_a_compile_error_as_in_the_spec(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '; demo\n(print "a")\n(do\n  (cons 1 2 3))\n', name="demo.fl")
+    assert result.status == 65
+    assert result.stdout == ""
+    assert result.stderr == (
+        "demo.fl:4:3: error[arity-error]: `cons` expects 2 arguments, got 3\n"
+        "  4 |   (cons 1 2 3))\n"
+        "    |   ^^^^^^^^^^^^\n"
+    )
+
+
+def test_wrong_arity_to_a_known_program_function_is_a_compile_error(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(define (pair a b) [a b])\n(print "x")\n(pair 1)\n')
+    lines = assert_compile_error(
+        result, "prog.fl:3:1: error[arity-error]: `pair` expects 2 arguments, got 1"
+    )
+    assert lines[1:] == ["  3 | (pair 1)", "    | ^^^^^^^^"]
+
+
+def test_wrong_arity_through_a_variable_is_a_runtime_error(tmp_path: Path) -> None:
+    source = '(define (pair a b) [a b])\n(define g pair)\n(print "x")\n(g 1)\n'
+    result = run_source(tmp_path, source)
+    assert result.status == 70
+    assert result.stdout == "x\n"
+    assert report_line(result.stderr) == (
+        "prog.fl:4:1: error[arity-error]: `pair` expects 2 arguments, got 1"
+    )
+
+
+def test_unbound_variable_is_a_compile_error_with_normative_message(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(print "never")\n(print (undefined-thing 1))\n')
+    lines = assert_compile_error(
+        result, "prog.fl:2:9: error[unbound-variable]: `undefined-thing` is not defined"
+    )
+    assert lines[2] == "    |         ^^^^^^^^^^^^^^^"
+
+
+def test_head_of_empty_list_is_a_runtime_empty_list_error(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(print (head []))\n")
+    assert result.status == 70
+    assert result.stdout == ""
+    assert result.stderr == (
+        "prog.fl:1:8: error[empty-list]: `head` expects a non-empty list, got []\n"
+        "trace (innermost last):\n"
+        "  prog.fl:1:8 in <top level>\n"
+        "    (print (head []))\n"
+        "           ^^^^^^^^^\n"
+    )
+
+
+def test_division_by_zero_report_matches_the_spec_example(tmp_path: Path) -> None:
+    source = ';; ratio\n(define (ratio a b) (/ a b))\n\n(print "hi")\n(print (ratio 3 0))\n'
+    result = run_source(tmp_path, source, name="demo.fl")
+    assert result.status == 70
+    assert result.stdout == "hi\n"
+    assert result.stderr == (
+        "demo.fl:2:21: error[division-by-zero]: division by zero\n"
+        "trace (innermost last):\n"
+        "  demo.fl:5:8 in <top level>\n"
+        "    (print (ratio 3 0))\n"
+        "  demo.fl:2:21 in ratio\n"
+        "    (define (ratio a b) (/ a b))\n"
+        "                        ^^^^^^^\n"
+    )
+
+
+def test_ten_million_deep_recursion_is_a_stack_overflow_with_elided_trace(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "(define (count-up n) (if (= n 0) 0 (+ 1 (count-up (- n 1)))))\n"
+        '(print "start")\n'
+        "(print (count-up 10000000))\n"
+    )
+    started = time.monotonic()
+    result = run_source(tmp_path, source)
+    elapsed = time.monotonic() - started
+    assert result.status == 70, result.stderr[-2000:]
+    assert result.stdout == "start\n"
+    assert report_line(result.stderr) == (
+        "prog.fl:1:41: error[stack-overflow]: maximum recursion depth exceeded"
+    )
+    lines = result.stderr.splitlines()
+    assert lines[1] == "trace (innermost last):"
+    entries = trace_entries(result.stderr)
+    assert len(entries) == 20
+    assert entries[0] == "  prog.fl:3:8 in <top level>"
+    assert entries[1:] == ["  prog.fl:1:41 in count-up"] * 19
+    elided = [line for line in lines if re.fullmatch(r"  \.\.\. \d+ more \.\.\.", line)]
+    assert len(elided) == 1
+    assert int(elided[0].split()[1]) >= 100_000 - 20
+    assert len(result.stderr) < 10_000
+    assert elapsed < 45
+
+
+@pytest.mark.parametrize("opener", ["[", "'"], ids=["brackets", "quotes"])
+def test_source_nested_10001_levels_is_nesting_too_deep(tmp_path: Path, opener: str) -> None:
+    # `(print` is level 1, so 10 000 more openers reach level 10 001 at column 7 + 10 000.
+    closer = "]" * 10_000 if opener == "[" else ""
+    inner = "" if opener == "[" else "x"
+    result = run_source(tmp_path, f"(print {opener * 10_000}{inner}{closer})\n")
+    assert result.status == 65
+    assert result.stdout == ""
+    assert report_line(result.stderr) == "prog.fl:1:10007: error[syntax-error]: nesting too deep"
+
+
+def test_source_nested_10000_levels_of_brackets_compiles_and_prints(tmp_path: Path) -> None:
+    result = run_source(tmp_path, f"(print {'[' * 9_999}{']' * 9_999})\n")
+    assert result.status == 0, result.stderr
+    assert result.stdout == "[" * 9_999 + "]" * 9_999 + "\n"
+
+
+def test_source_nested_10000_levels_of_quotes_compiles_and_prints(tmp_path: Path) -> None:
+    # 9 999 quotes: evaluation removes the outermost, leaving 9 998 nested (quote ...) lists.
+    result = run_source(tmp_path, f"(print {chr(39) * 9_999}x)\n")
+    assert result.status == 0, result.stderr
+    assert result.stdout == "[quote " * 9_998 + "x" + "]" * 9_998 + "\n"
+
+
+def test_one_megabyte_program_of_simple_top_level_forms_runs(tmp_path: Path) -> None:
+    filler = "abcdefghij" * 7
+    lines: list[str] = []
+    size = 0
+    while size < 1_000_000:
+        i = len(lines)
+        line = f'(define v{i} [{i} "{filler}" (+ {i} 1)])\n'
+        lines.append(line)
+        size += len(line)
+    last = len(lines) - 1
+    lines.append(f"(print (length v0) v{last})\n")
+    result = run_source(tmp_path, "".join(lines))
+    assert result.status == 0, result.stderr[-2000:]
+    assert result.stdout == f'3 [{last} "{filler}" {last + 1}]\n'
+
+
+def test_5000_digit_integer_literal_prints_back_exactly(tmp_path: Path) -> None:
+    digits = "1234567890" * 500
+    nines = "9" * 5000
+    forms = [f"(print {digits})", f"(print (- {digits}))", f"(print (+ {nines} 1))"]
+    forms.append(f"(print (* {nines} {nines}))")
+    source = "\n".join(forms) + "\n"
+    result = run_source(tmp_path, source)
+    assert result.status == 0, result.stderr
+    square = "9" * 4999 + "8" + "0" * 4999 + "1"
+    assert result.stdout == f"{digits}\n-{digits}\n1{'0' * 5000}\n{square}\n"
+
+
+def test_5000_digit_integer_is_written_back_by_eval(tmp_path: Path) -> None:
+    digits = "9876543210" * 500
+    result = fluentai("eval", f"[{digits}]", cwd=tmp_path)
+    assert (result.status, result.stdout) == (0, f"[{digits}]\n")
+
+
+# ---------------------------------------------------------------- report format
+
+
+def test_compile_error_gutter_is_as_wide_as_the_line_number(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "\n" * 11 + "(cons 1\n  2 3)\n")
+    lines = assert_compile_error(
+        result, "prog.fl:12:1: error[arity-error]: `cons` expects 2 arguments, got 3"
+    )
+    # The span runs over two lines, so the carets stop at the end of the first.
+    assert lines[1:] == ["  12 | (cons 1", "     | ^^^^^^^"]
+
+
+def test_compile_error_after_crlf_lines_has_the_right_line_and_column(tmp_path: Path) -> None:
+    result = run_source(tmp_path, b"(print 1)\r\n\r\n  (print (nope 1))\r\n")
+    lines = assert_compile_error(
+        result, "prog.fl:3:11: error[unbound-variable]: `nope` is not defined"
+    )
+    assert lines[1:] == ["  3 |   (print (nope 1))", "    |           ^^^^"]
+
+
+@pytest.mark.parametrize(
+    "given", ["sub/prog.fl", "./sub/../sub/prog.fl", "ABSOLUTE"], ids=["relative", "dotted", "abs"]
+)
+def test_report_file_is_the_path_as_given_on_the_command_line(tmp_path: Path, given: str) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "prog.fl").write_text("(print 1)\n(head [])\n")
+    (tmp_path / "sub" / "bad.fl").write_text("(print (cons 1))\n")
+    if given == "ABSOLUTE":
+        given = str(tmp_path / "sub" / "prog.fl")
+    runtime = fluentai("run", given, cwd=tmp_path)
+    assert runtime.status == 70
+    assert report_line(runtime.stderr).startswith(f"{given}:2:1: error[empty-list]: ")
+    assert trace_entries(runtime.stderr) == [f"  {given}:2:1 in <top level>"]
+    bad = given.replace("prog.fl", "bad.fl")
+    compile_time = fluentai("run", bad, cwd=tmp_path)
+    assert compile_time.status == 65
+    assert compile_time.stderr.startswith(f"{bad}:1:8: error[arity-error]: ")
+
+
+def test_eval_runtime_report_uses_eval_as_file(tmp_path: Path) -> None:
+    result = fluentai("eval", '(print "x")\n(head [])', cwd=tmp_path)
+    assert result.status == 70
+    assert result.stdout == "x\n"
+    assert result.stderr == (
+        "<eval>:2:1: error[empty-list]: `head` expects a non-empty list, got []\n"
+        "trace (innermost last):\n"
+        "  <eval>:2:1 in <top level>\n"
+        "    (head [])\n"
+        "    ^^^^^^^^^\n"
+    )
+
+
+def test_eval_compile_report_uses_eval_as_file(tmp_path: Path) -> None:
+    result = fluentai("eval", "(print (+ 1", cwd=tmp_path)
+    assert_compile_error(result, "<eval>:1:")
+    assert "error[syntax-error]" in result.stderr
+
+
+def test_runtime_trace_omits_frames_replaced_by_tail_calls(tmp_path: Path) -> None:
+    source = "(define (g) (head []))\n(define (f) (g))\n(print (f))\n"
+    result = run_source(tmp_path, source)
+    assert result.status == 70
+    assert result.stderr == (
+        "prog.fl:1:13: error[empty-list]: `head` expects a non-empty list, got []\n"
+        "trace (innermost last):\n"
+        "  prog.fl:3:8 in <top level>\n"
+        "    (print (f))\n"
+        "  prog.fl:1:13 in g\n"
+        "    (define (g) (head []))\n"
+        "                ^^^^^^^^^\n"
+    )
+
+
+def test_runtime_trace_omits_builtin_frames_and_names_lambdas(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(print (map (lambda (x) (head x)) [[1] []]))\n")
+    assert result.status == 70
+    assert report_line(result.stderr).startswith("prog.fl:1:25: error[empty-list]: ")
+    assert trace_entries(result.stderr) == [
+        "  prog.fl:1:8 in <top level>",
+        "  prog.fl:1:25 in lambda",
+    ]
+
+
+def _deep_error(depth: int) -> str:
+    return f"(define (f n)\n  (if (= n 0) (head []) (+ 1 (f (- n 1)))))\n(print (f {depth}))\n"
+
+
+def test_trace_of_20_entries_is_shown_whole(tmp_path: Path) -> None:
+    result = run_source(tmp_path, _deep_error(18))  # top level + 19 frames of f
+    assert result.status == 70
+    assert len(trace_entries(result.stderr)) == 20
+    assert " more ..." not in result.stderr
+
+
+def test_trace_of_32_entries_shows_outermost_10_and_innermost_10(tmp_path: Path) -> None:
+    result = run_source(tmp_path, _deep_error(30))  # top level + 31 frames of f
+    assert result.status == 70
+    lines = result.stderr.splitlines()
+    assert lines[0] == "prog.fl:2:15: error[empty-list]: `head` expects a non-empty list, got []"
+    entries = trace_entries(result.stderr)
+    assert entries == (
+        ["  prog.fl:3:8 in <top level>"] + ["  prog.fl:2:30 in f"] * 18 + ["  prog.fl:2:15 in f"]
+    )
+    marker = lines.index("  ... 12 more ...")
+    assert lines[marker - 2] == "  prog.fl:2:30 in f"
+    assert lines[marker + 1] == "  prog.fl:2:30 in f"
+    assert lines[-3:] == [
+        "  prog.fl:2:15 in f",
+        "      (if (= n 0) (head []) (+ 1 (f (- n 1)))))",
+        "                  ^^^^^^^^^",
+    ]
+
+
+def test_report_line_is_the_last_matching_stderr_line(tmp_path: Path) -> None:
+    source = '(io:print-err "fake.fl:9:9: error[fake]: not me")\n(print (/ 1 0))\n'
+    result = run_source(tmp_path, source)
+    assert result.status == 70
+    assert result.stderr.startswith("fake.fl:9:9: error[fake]: not me\n")
+    assert report_line(result.stderr) == "prog.fl:2:8: error[division-by-zero]: division by zero"
+
+
+# ---------------------------------------------------------------- exit statuses
+
+
+def test_exit_3_ends_with_status_3_and_runs_no_finally(tmp_path: Path) -> None:
+    source = (
+        '(io:write "unflushed")\n'
+        '(define (f) (try (exit 3) (finally (print "inner cleanup"))))\n'
+        '(try (f) (finally (print "cleanup")))\n'
+        '(print "never")\n'
+    )
+    result = run_source(tmp_path, source)
+    assert (result.status, result.stdout, result.stderr) == (3, "unflushed", "")
+
+
+def test_exit_255_is_the_largest_exit_status(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(exit 255)\n")
+    assert (result.status, result.stdout, result.stderr) == (255, "", "")
+
+
+@pytest.mark.parametrize("code", ["256", "-1"])
+def test_exit_code_out_of_range_is_a_value_error(tmp_path: Path, code: str) -> None:
+    result = run_source(tmp_path, f"(exit {code})\n")
+    assert result.status == 70
+    assert report_line(result.stderr).startswith("prog.fl:1:1: error[value-error]: ")
+
+
+def test_eval_exit_status_is_the_exit_code(tmp_path: Path) -> None:
+    result = fluentai("eval", '(print "a") (exit 4) (print "b")', cwd=tmp_path)
+    assert (result.status, result.stdout) == (4, "a\n")
+
+
+def test_output_before_a_runtime_error_is_flushed_before_the_report(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(print "line")\n(io:write "partial")\n(head [])\n')
+    assert result.status == 70
+    assert result.stdout == "line\npartial"
+    merged = run_source(
+        tmp_path, '(print "line")\n(io:write "partial")\n(head [])\n', merge_stderr=True
+    )
+    assert merged.stdout.startswith("line\npartialprog.fl:3:1: error[empty-list]: ")
+
+
+def test_finally_runs_before_the_runtime_report(tmp_path: Path) -> None:
+    source = '(try (head []) (finally (print "cleanup")))\n(print "never")\n'
+    result = run_source(tmp_path, source, merge_stderr=True)
+    assert result.status == 70
+    assert result.stdout.startswith("cleanup\nprog.fl:1:6: error[empty-list]: ")
+
+
+def test_successful_program_exits_0_with_empty_stderr(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(print "ok" (+ 1 2))\n')
+    assert (result.status, result.stdout, result.stderr) == (0, "ok 3\n", "")
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+def _interrupt(tmp_path: Path, source: str) -> Result:
+    """Run SOURCE, which creates `ready.txt` when it is busy; send SIGINT; collect the result."""
+    (tmp_path / "prog.fl").write_text(source)
+    ready = tmp_path / "ready.txt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fluentai", "run", "prog.fl"],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if proc.poll() is not None:
+                pytest.fail(f"program ended before the interrupt: {_decode(proc.stderr.read())}")
+            if time.monotonic() > deadline:
+                pytest.fail("program never became ready")
+            time.sleep(0.02)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        try:
+            status = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("program did not exit within 20 s of SIGINT")
+        result = Result(status, _decode(proc.stdout.read()), _decode(proc.stderr.read()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def _assert_interrupted(result: Result, stdout: str) -> None:
+    assert result.status == 130, result
+    assert result.stdout == stdout
+    assert result.stderr.endswith("interrupted\n"), result.stderr
+    assert "fluentai: error:" not in result.stderr
+
+
+def test_sigint_in_a_while_loop_runs_finally_and_exits_130(tmp_path: Path) -> None:
+    source = '(io:write-file "ready.txt" "")\n(try (while #t 1) (finally (print "cleanup")))\n'
+    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+
+
+def test_sigint_in_deep_non_tail_recursion_runs_finally_and_exits_130(tmp_path: Path) -> None:
+    source = (
+        "(define (down n)\n"
+        '  (if (= n 0) (do (io:write-file "ready.txt" "") (while #t 1)) (+ 1 (down (- n 1)))))\n'
+        '(try (down 90000) (finally (print "cleanup")))\n'
+    )
+    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+
+
+def test_sigint_in_a_tail_call_loop_runs_finally_and_exits_130(tmp_path: Path) -> None:
+    source = (
+        '(io:write-file "ready.txt" "")\n'
+        "(define (spin i) (spin (+ i 1)))\n"
+        '(try (spin 0) (finally (print "cleanup")))\n'
+    )
+    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+
+
+def test_sigint_is_not_caught_and_runs_nested_finally_clauses(tmp_path: Path) -> None:
+    source = (
+        '(io:write-file "ready.txt" "")\n'
+        '(try (try (while #t 1) (catch e (print "caught")) (finally (print "inner")))\n'
+        '  (catch e (print "outer caught"))\n'
+        '  (finally (print "outer")))\n'
+        '(print "after")\n'
+    )
+    _assert_interrupted(_interrupt(tmp_path, source), "inner\nouter\n")
+
+
+def test_sigint_while_waiting_for_standard_input_exits_130(tmp_path: Path) -> None:
+    source = '(io:write-file "ready.txt" "")\n(try (read-line) (finally (print "cleanup")))\n'
+    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+
+
+def test_sigint_during_time_sleep_exits_130_promptly(tmp_path: Path) -> None:
+    source = '(io:write-file "ready.txt" "")\n(try (time:sleep 600) (finally (print "cleanup")))\n'
+    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+
+
+# ---------------------------------------------------------------- CLI features
+
+
+def test_print_values_matches_the_spec_example(tmp_path: Path) -> None:
+    source = '(define x 20)\n(+ x 1)\n"hi"\n(print "side effect")\n'
+    result = run_source(tmp_path, source, "-p", name="demo.fl")
+    assert (result.status, result.stdout, result.stderr) == (0, '21\n"hi"\nside effect\n', "")
+
+
+def test_print_values_skips_definitions_and_nil_values(tmp_path: Path) -> None:
+    source = (
+        '(print "a")\n(defun sq (x) (* x x))\n(def y 3)\n(data Shape (Circle r) Dot)\n'
+        '(define (z) 1)\n(sq 4)\n(Circle 1)\nDot\nnil\ny\n[1 "x" :k]\n{"a" 1}\n'
+    )
+    result = run_source(tmp_path, source, "--print-values")
+    assert result.status == 0, result.stderr
+    assert result.stdout == 'a\n16\n(Circle 1)\nDot\n3\n[1 "x" :k]\n{"a" 1}\n'
+
+
+def test_print_values_output_before_an_error_is_kept(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(+ 1 2)\n"s"\n(head [])\n(+ 3 4)\n', "-p")
+    assert result.status == 70
+    assert result.stdout == '3\n"s"\n'
+
+
+@pytest.mark.parametrize(
+    ("source", "stdout"),
+    [
+        ("(map (lambda (n) (* n n)) (range 4))", "[0 1 4 9]\n"),
+        ('"hi"', '"hi"\n'),
+        ('(str "a" "b")', '"ab"\n'),
+        ("(print 1)", "1\n"),
+        ("(define x 1)", ""),
+        ("", ""),
+        ('{"k" [1 "v"]}', '{"k" [1 "v"]}\n'),
+        ("(print 1) 2", "1\n2\n"),
+    ],
+    ids=["spec", "string", "str", "nil-value", "definition", "empty", "map", "last-form"],
+)
+def test_eval_writes_the_program_value_in_written_form_unless_nil(
+    tmp_path: Path, source: str, stdout: str
+) -> None:
+    result = fluentai("eval", source, cwd=tmp_path)
+    assert (result.status, result.stdout, result.stderr) == (0, stdout, "")
+
+
+def test_eval_args_are_empty(tmp_path: Path) -> None:
+    result = fluentai("eval", "(args)", cwd=tmp_path)
+    assert (result.status, result.stdout) == (0, "[]\n")
+
+
+def test_args_are_the_strings_after_file(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(print (args))\n(print (length (args)))\n")
+    assert result.stdout == "[]\n0\n"
+    (tmp_path / "a.fl").write_text("(print (args))\n")
+    result = fluentai("run", "a.fl", "a", "b c", "", "λ", cwd=tmp_path)
+    assert (result.status, result.stdout) == (0, '["a" "b c" "" "λ"]\n')
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--tier", "vm"], ["-p", "--jit-stats"], ["--help"], ["--", "x"], ["--dump", "ast"]],
+    ids=["tier", "flags", "help", "dashdash", "dump"],
+)
+def test_options_after_file_go_to_the_program(tmp_path: Path, extra: list[str]) -> None:
+    (tmp_path / "a.fl").write_text("(print (args))\n")
+    result = fluentai("run", "a.fl", *extra, cwd=tmp_path)
+    expected = "[" + " ".join(f'"{a}"' for a in extra) + "]\n"
+    assert (result.status, result.stdout, result.stderr) == (0, expected, "")
+
+
+_TIER_PROGRAM = """
+(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+(define (loop i acc) (if (= i 0) acc (loop (- i 1) (+ acc i))))
+(define adders (map (lambda (k) (lambda (x) (+ x k))) (range 3)))
+(print (fib 15) (loop 20000 0) (map (lambda (f) (f 10)) adders))
+(print (try (/ 1 0) (catch e (error-kind e))) 1.5e300 (* 99999999999 99999999999))
+(print {"a" [1 2.5 "s" :k]} (Error "k" "m" nil))
+(print (nth [1 2 3] 5))
+"""
+
+
+def test_tier_vm_and_tier_auto_give_identical_results(tmp_path: Path) -> None:
+    vm = run_source(tmp_path, _TIER_PROGRAM, "--tier", "vm")
+    auto = run_source(tmp_path, _TIER_PROGRAM, "--tier", "auto")
+    assert vm.status == 70
+    assert vm.stdout.splitlines()[0] == "610 200010000 [10 11 12]"
+    assert report_line(vm.stderr).startswith("prog.fl:8:8: error[index-out-of-range]: ")
+    assert auto.status == vm.status
+    assert auto.stdout == vm.stdout
+    assert report_line(auto.stderr) == report_line(vm.stderr)
+
+
+def test_tier_native_is_a_usage_error_for_now(tmp_path: Path) -> None:
+    result = run_source(tmp_path, '(print "never")\n', "--tier", "native")
+    assert_usage_error(result)
+    assert "native" in result.stderr
+
+
+def test_tier_native_with_jit_disabled_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_source(
+        tmp_path, '(print "never")\n', "--tier", "native", env={"FLUENTAI_JIT": "0"}
+    )
+    assert_usage_error(result)
+    assert "native" in result.stderr
+
+
+def test_eval_tier_native_is_a_usage_error_for_now(tmp_path: Path) -> None:
+    assert_usage_error(fluentai("eval", "--tier", "native", '(print "never")', cwd=tmp_path))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["build", "prog.fl", "-o", "out"], ["repl"], ["bench"], ["cache", "info"]],
+    ids=["build", "repl", "bench", "cache"],
+)
+def test_unfinished_subcommands_say_not_available_and_exit_2(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    (tmp_path / "prog.fl").write_text('(print "x")\n')
+    result = fluentai(*argv, cwd=tmp_path)
+    assert_usage_error(result)
+    assert "not available" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_exits_0_and_mentions_run_and_eval(tmp_path: Path) -> None:
+    result = fluentai("--help", cwd=tmp_path)
+    assert result.status == 0
+    assert "run" in result.stdout and "eval" in result.stdout
+    run_help = fluentai("run", "--help", cwd=tmp_path)
+    assert run_help.status == 0
+    assert "--tier" in run_help.stdout and "--print-values" in run_help.stdout
+
+
+_DUMP_PROGRAM = "(define (sq x) (* x x))\n(print (sq 7))\n"
+
+
+def test_dump_bytecode_writes_a_disassembly_to_stderr_and_still_runs(tmp_path: Path) -> None:
+    result = run_source(tmp_path, _DUMP_PROGRAM, "--dump", "bytecode")
+    assert (result.status, result.stdout) == (0, "49\n")
+    assert "sq" in result.stderr
+    assert len(result.stderr.splitlines()) >= 5
+    assert report_line(result.stderr) is None
+
+
+def test_dump_tokens_ast_core_writes_each_stage_and_still_runs(tmp_path: Path) -> None:
+    combined = run_source(tmp_path, _DUMP_PROGRAM, "--dump", "tokens,ast,core")
+    assert (combined.status, combined.stdout) == (0, "49\n")
+    for stage in ("tokens", "ast", "core"):
+        single = run_source(tmp_path, _DUMP_PROGRAM, "--dump", stage)
+        assert (single.status, single.stdout) == (0, "49\n")
+        assert "sq" in single.stderr, stage
+        assert single.stderr in combined.stderr, stage
+
+
+@pytest.mark.parametrize("tier", ["auto", "vm"])
+def test_jit_stats_writes_to_stderr_and_leaves_stdout_unchanged(tmp_path: Path, tier: str) -> None:
+    plain = run_source(tmp_path, _DUMP_PROGRAM, "--tier", tier)
+    stats = run_source(tmp_path, _DUMP_PROGRAM, "--tier", tier, "--jit-stats")
+    assert (plain.status, plain.stdout, plain.stderr) == (0, "49\n", "")
+    assert (stats.status, stats.stdout) == (0, "49\n")
+    assert stats.stderr.strip() != ""
+
+
+def test_fluentai_seed_2024_makes_random_int_print_5(tmp_path: Path) -> None:
+    source = "(print (random:int 1 6) (random:int 1 6) (random:int 1 6))\n"
+    result = run_source(tmp_path, source, env={"FLUENTAI_SEED": "2024"})
+    assert (result.status, result.stdout) == (0, "5 4 6\n")
+    again = fluentai("eval", "(random:int 1 6)", cwd=tmp_path, env={"FLUENTAI_SEED": "2024"})
+    assert again.stdout == "5\n"
+
+
+def test_read_line_strips_crlf_and_lf_and_returns_nil_at_eof(tmp_path: Path) -> None:
+    source = (
+        "(print (read-line))\n"
+        "(print [(read-line) (read-line) (read-line) (read-line) (io:read-line)])\n"
+    )
+    result = run_source(tmp_path, source, stdin="λ one\r\ntwo\n\r\nlast".encode())
+    assert (result.status, result.stdout) == (0, 'λ one\n["two" "" "last" nil nil]\n')
+
+
+def test_read_line_with_empty_stdin_returns_nil(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(print (read-line))\n")
+    assert (result.status, result.stdout) == (0, "nil\n")
+
+
+def test_read_line_of_invalid_utf8_is_an_io_error(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(print (read-line))\n", stdin=b"ok\xff\n")
+    assert result.status == 70
+    assert report_line(result.stderr).startswith("prog.fl:1:8: error[io-error]: ")
+
+
+def test_read_file_of_invalid_utf8_is_an_io_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_bytes(b"fine\n\xc3\x28 broken")
+    source = '(print (try (io:read-file "bad.txt") (catch e (error-kind e))))\n'
+    source += '(io:read-file "bad.txt")\n'
+    result = run_source(tmp_path, source)
+    assert result.status == 70
+    assert result.stdout == "io-error\n"
+    assert report_line(result.stderr).startswith("prog.fl:2:1: error[io-error]: ")
+
+
+def test_standard_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    source = '(print "λ→x" (read-line))\n'
+    for extra in ({"LC_ALL": "C", "LANG": "C"}, {"PYTHONIOENCODING": "latin-1", "LC_ALL": "C"}):
+        path = tmp_path / "prog.fl"
+        path.write_text(source, encoding="utf-8")
+        completed = subprocess.run(
+            [sys.executable, "-m", "fluentai", "run", "prog.fl"],
+            cwd=tmp_path,
+            input="ü\n".encode(),
+            capture_output=True,
+            env=_environment(extra),
+            timeout=TIMEOUT,
+        )
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stdout == "λ→x ü\n".encode()

@@ -71,7 +71,9 @@ class Session:
         for name, prim in primitives.table().items():
             if prim.kind is PrimKind.PRELUDE and name == prim.name:
                 index = self.vm.globals.index["%prelude:" + name]
-                values[name] = self.vm.globals.values[index]
+                closure = self.vm.globals.values[index]
+                closure.code.builtin_arity = prim.arity
+                values[name] = closure
 
     def _builtin(self, name: str) -> Any:
         return self.vm.builtin_values[name]
@@ -216,6 +218,9 @@ def execute(
             _safe_flush(world)
             stderr.write("fluentai: error: out of memory\n")
             return EXIT_RUNTIME
+        except Exception:
+            _safe_flush(world)  # what the program printed before an internal error stays
+            raise
 
     try:
         status = _run_in_big_thread(body, world.interrupt)

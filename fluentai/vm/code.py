@@ -24,6 +24,7 @@ class Code:
     slot_names: list[str] = field(default_factory=list)
     free_names: list[str] = field(default_factory=list)
     is_prelude: bool = False
+    builtin_arity: tuple[int, int | None] | None = None  # set for prelude builtins
     span: Span | None = None
     # profile (tier-0 counters for the JIT): calls, loop back edges, time, argument kinds
     calls: int = 0

@@ -114,6 +114,7 @@ class _FnCompiler:
         self.slots: dict[r.Var, int] = {}
         self.free: dict[r.Var, int] = {}
         self._const_index: dict[tuple[type, Any], int] = {}
+        self.stubs: list[tuple[int, int, Span]] = []
 
     # ------------------------------------------------------------ emission helpers
 
@@ -197,9 +198,11 @@ class _FnCompiler:
                 self.emit(Op.CONST, self.const(None), span)
             case r.GlobalSet(name=name, value=value, define=define, span=span):
                 self.expr(value, False)
-                store = Op.DEFINE_GLOBAL if define else Op.STORE_GLOBAL
-                self.emit(store, self.ctx.globals.slot(name), span)
-                self.emit(Op.CONST, self.const(None), span)
+                if define:
+                    self.emit(Op.DEFINE_GLOBAL, self.ctx.globals.slot(name), span)
+                    self.emit(Op.CONST, self.const(None), span)
+                else:  # one instruction gives the form's value, so a resumed error replaces it
+                    self.emit(Op.STORE_GLOBAL, self.ctx.globals.slot(name), span)
             case r.Scope(vars=vars_, body=body, span=span):
                 for var in vars_:
                     if var.boxed:
@@ -246,9 +249,11 @@ class _FnCompiler:
             case r.RHandle(keys=keys, fns=fns, body=body, span=span):
                 for fn_expr in fns:
                     self.expr(fn_expr, False)
-                self.emit(Op.PUSH_HANDLER, self.const(keys), span)
+                keys_idx = self.const(None)
+                self.emit(Op.PUSH_HANDLER, keys_idx, span)
                 self.expr(body, False)
                 self.emit(Op.POP_HANDLER, 0, span)
+                self.code.consts[keys_idx] = (keys, self.here())
             case r.RPerform(op=op, args=args, span=span):
                 for a in args:
                     self.expr(a, False)
@@ -260,6 +265,24 @@ class _FnCompiler:
                 self.emit(Op.ASCRIBE, self.const(ty), span)
             case _:
                 raise AssertionError(f"unexpected resolved node {e!r}")
+
+    def _stub(self, target: int, after: int, span: Span) -> int:
+        """A resume stub for a fused branch, emitted after the function's code (see opcodes)."""
+        self.stubs.append((target, after, span))
+        return -len(self.stubs)  # placeholder, fixed by finish_stubs
+
+    def finish(self) -> None:
+        """Emit the resume stubs and fix the references to them."""
+        positions = []
+        for target, after, span in self.stubs:
+            positions.append(self.here())
+            self.emit(Op.JUMP_IF_FALSE, target, span)
+            self.emit(Op.JUMP, after, span)
+        consts = self.code.consts
+        for i, k in enumerate(consts):
+            if type(k) is tuple and len(k) >= 5 and callable(k[0]) and k[-1] < 0:
+                consts[i] = (*k[:-1], positions[-k[-1] - 1])
+        self.code.finish()
 
     def _int_local(self, e: r.RExpr) -> int | None:
         """The slot of an unboxed local of this function (superinstruction operand), else None."""
@@ -281,20 +304,24 @@ class _FnCompiler:
                 k = right.value
                 idx = self.const(None)
                 self.emit(Op.JUMP_UNLESS_LC, idx, test.span)
+                after = self.here()
                 consts = self.code.consts
 
                 def patch_lc(target: int) -> None:
-                    consts[idx] = (fast, prim.vm, test.name, slot, k, target)
+                    stub = self._stub(target, after, test.span)
+                    consts[idx] = (fast, prim.vm, test.name, slot, k, target, stub)
 
                 return patch_lc
             self.expr(left, False)
             self.expr(right, False)
             idx2 = self.const(None)
             self.emit(Op.JUMP_UNLESS, idx2, test.span)
+            after2 = self.here()
             consts2 = self.code.consts
 
             def patch_cmp(target: int) -> None:
-                consts2[idx2] = (fast, prim.vm, test.name, target)
+                stub = self._stub(target, after2, test.span)
+                consts2[idx2] = (fast, prim.vm, test.name, target, stub)
 
             return patch_cmp
         self.expr(test, False)
@@ -459,7 +486,7 @@ def compile_function(ctx: ProgramContext, fn: r.Fn) -> Code:
             comp.emit(Op.BOX_PARAM, comp.slots[p], fn.span)
     comp.expr(fn.body, True)
     comp.emit(Op.RETURN, 0, fn.span)
-    comp.code.finish()
+    comp.finish()
     return comp.code
 
 
@@ -474,7 +501,7 @@ def compile_program(
         comp.emit(Op.TOP_VALUE, flag, None)
     comp.emit(Op.CONST, comp.const(None), None)
     comp.emit(Op.RETURN, 0, None)
-    comp.code.finish()
+    comp.finish()
     return comp.code
 
 

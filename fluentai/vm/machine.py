@@ -65,10 +65,14 @@ class HNode:
         self.sp = sp
 
 
-class Pending:
-    """An error (or interrupt) on its way out: what the report and `catch` will see."""
+_UNSEARCHED: Final[Any] = object()
 
-    __slots__ = ("kind", "message", "data", "span", "trace", "interrupt", "value")
+
+class Pending:
+    """An error (or interrupt) on its way out: what the report and `catch` will see, and the
+    try that catches it (found once, before anything unwinds)."""
+
+    __slots__ = ("kind", "message", "data", "span", "trace", "interrupt", "value", "target")
 
     def __init__(
         self,
@@ -87,6 +91,7 @@ class Pending:
         self.trace = trace
         self.interrupt = interrupt
         self.value = value if value is not None else ErrorValue(kind, message, data)
+        self.target: Any = _UNSEARCHED
 
 
 class UncaughtError(Exception):
@@ -121,6 +126,15 @@ def _prim_vm(name: str) -> Any:
     prim = primitives.lookup(name)
     assert prim is not None and prim.vm is not None
     return prim.vm
+
+
+def _compare(generic: Any, a: Any, b: Any, stub: int) -> Any:
+    """The slow path of a fused compare-and-branch; a resumed error continues at `stub`."""
+    try:
+        return generic(a, b)
+    except FlError as exc:
+        exc.resume_pc = stub  # type: ignore[attr-defined]
+        raise
 
 
 def _is_function(v: Any) -> bool:
@@ -163,6 +177,10 @@ class VM:
         """A new frame for a closure call (any arity rule), counting depth."""
         code = fn.code
         n = code.nparams
+        if code.builtin_arity is not None:  # a prelude builtin: its table arity is normative
+            lo, hi = code.builtin_arity
+            if len(args) < lo or (hi is not None and len(args) > hi):
+                raise FlError("arity-error", arity_message(fn.name, lo, hi, len(args)))
         if len(args) != n:
             if not code.has_rest or len(args) < n:
                 hi = None if code.has_rest else n
@@ -230,6 +248,13 @@ class VM:
 
     def _perform(self, op: str, args: list[Any], stack: list[Any]) -> Frame | None:
         """Perform `op`: call the innermost handler's clause, or run the default behaviour."""
+        from fluentai import primitives
+
+        prim = primitives.lookup(op)
+        if prim is not None:
+            lo, hi = prim.arity
+            if len(args) < lo or (hi is not None and len(args) > hi):
+                raise FlError("arity-error", arity_message(prim.name, lo, hi, len(args)))
         if op == "error:raise":
             from fluentai.vm.builtins_misc import normalize_raise
 
@@ -256,14 +281,14 @@ class VM:
             self.handlers = node.parent  # the clause runs outside its own frame
             try:
                 frame = self._call_value(fn, args, stack, restore)
-            except FlError:
+            except FlError as exc:
+                # raised by the call itself (e.g. arity): outside the handler, yet still inside
+                # the trys around the perform, whose finally clauses must run
+                exc.restore_handlers = restore  # type: ignore[attr-defined]
                 raise
             if frame is None:
                 self.handlers = restore
             return frame
-        from fluentai import primitives
-
-        prim = primitives.lookup(op)
         if prim is None:
             raise FlError("unhandled-effect", f"no handler for `{op}`")
         if prim.prelude_default is not None:
@@ -298,6 +323,7 @@ class VM:
     def _handle(self, exc: FlError, cur: Frame) -> Frame:
         """A fresh error in `cur`: resume in an error:raise clause, or unwind."""
         pending = self._new_pending(exc, cur)
+        full_chain = getattr(exc, "restore_handlers", _UNSEARCHED)
         if pending.kind != "stack-overflow":
             node = self.handlers
             while node is not None:
@@ -309,10 +335,15 @@ class VM:
                         fn = clauses["error"]
                         args = ["raise", *args]
                     if fn is not None:
+                        if full_chain is not _UNSEARCHED:
+                            self.handlers = full_chain
                         return self._resume(exc, cur, node, fn, args)
                 elif node.info is not None and self._catch_index(node.info, pending) is not None:
                     break
                 node = node.parent
+        if full_chain is not _UNSEARCHED:
+            pending.target = self._find_target(pending)
+            self.handlers = full_chain
         return self._unwind(pending, cur)
 
     def _resume(self, exc: FlError, cur: Frame, node: HNode, fn: Any, args: list[Any]) -> Frame:
@@ -321,6 +352,9 @@ class VM:
             # a raise written in the prelude resumes at the user's call of the builtin
             while cur[0].is_prelude and self.frames:
                 cur = self.frames.pop()
+        resume_pc = getattr(exc, "resume_pc", None)
+        if resume_pc is not None:  # continue where the failing form's value is expected
+            cur = (cur[0], resume_pc, cur[2], cur[3], cur[4], cur[5])
         restore = self.handlers
         self.handlers = node.parent
         new = self._call_value(fn, args, cur[3], restore)
@@ -340,29 +374,49 @@ class VM:
                 return i
         return None
 
-    def _unwind(self, pending: Pending, cur: Frame) -> Frame:
-        """Unwind to the nearest catching try, running finally blocks on the way."""
+    def _find_target(self, pending: Pending) -> HNode | None:
+        """The try that will catch `pending`: the nearest whose catch patterns match."""
         node = self.handlers
         while node is not None:
-            info = node.info
-            if info is not None:
-                index = self._catch_index(info, pending)
-                if index is not None or info.finally_pc is not None:
-                    while len(self.frames) > node.level:
-                        if not cur[0].is_prelude:
-                            self.depth -= 1
-                        cur = self.frames.pop()
-                    del cur[3][node.sp :]
-                    self.handlers = node.parent
-                    if index is not None:
-                        match(info.patterns[index], pending.value, cur[2])
-                        target = info.clause_pcs[index]
-                    else:
-                        cur[3].append(pending)
-                        assert info.finally_pc is not None
-                        target = info.finally_pc
-                    return (cur[0], target, cur[2], cur[3], cur[4], cur[5])
+            if node.info is not None and self._catch_index(node.info, pending) is not None:
+                return node
             node = node.parent
+        return None
+
+    def _unwind(self, pending: Pending, cur: Frame) -> Frame:
+        """Unwind toward the catching try (or the top level), frame by frame, running every
+        `finally` on the way, innermost first. A frame that ran an effect clause reinstates the
+        handler stack of its perform when it is popped, so the finally clauses of a try around
+        the perform run too."""
+        if pending.target is _UNSEARCHED:
+            pending.target = self._find_target(pending)
+        target = pending.target
+        while True:
+            level = len(self.frames)
+            node = self.handlers
+            if node is not None and node.level == level:
+                self.handlers = node.parent
+                info = node.info
+                if info is None:
+                    continue  # a handler frame: just leave it
+                code, _, slots, stack, free, restore = cur
+                del stack[node.sp :]
+                if node is target:
+                    index = self._catch_index(info, pending)
+                    assert index is not None
+                    match(info.patterns[index], pending.value, slots)
+                    return (code, info.clause_pcs[index], slots, stack, free, restore)
+                if info.finally_pc is not None:
+                    stack.append(pending)
+                    return (code, info.finally_pc, slots, stack, free, restore)
+                continue
+            if not self.frames:
+                break
+            if cur[5] is not NO_RESTORE:
+                self.handlers = cur[5]
+            if not cur[0].is_prelude:
+                self.depth -= 1
+            cur = self.frames.pop()
         self.handlers = None
         if pending.interrupt:
             raise Interrupted()
@@ -486,18 +540,21 @@ class VM:
                         a = locals_[slot]
                         stack.append(a - k if type(a) is int else sub2(a, k))
                     elif op == 9:  # JUMP_UNLESS_LC --
-                        fast, generic, _, slot, k, target = consts[arg]
+                        fast, generic, _, slot, k, target, stub = consts[arg]
                         a = locals_[slot]
-                        if not (fast(a, k) if type(a) is int else generic(a, k)):
+                        if type(a) is int:
+                            if not fast(a, k):
+                                pc = target
+                        elif not _compare(generic, a, k, stub):
                             pc = target
                     elif op == 10:  # JUMP_UNLESS   a b --
-                        fast, generic, _, target = consts[arg]
+                        fast, generic, _, target, stub = consts[arg]
                         b = stack.pop()
                         a = stack.pop()
                         if type(a) is int and type(b) is int:
                             if not fast(a, b):
                                 pc = target
-                        elif not generic(a, b):
+                        elif not _compare(generic, a, b, stub):
                             pc = target
                     elif op == 11:  # ADD            a b -- a+b
                         b = stack.pop()
@@ -570,11 +627,13 @@ class VM:
                         locals_[arg] = Box(UNBOUND)
                     elif op == 25:  # BOX_PARAM
                         locals_[arg] = Box(locals_[arg])
-                    elif op == 26:  # STORE_GLOBAL   v --
+                    elif op == 26:  # STORE_GLOBAL   v -- nil
+                        v = stack.pop()
                         if gvalues[arg] is UNBOUND:
                             name = self.globals.names[arg]
                             raise FlError("unbound-variable", f"`{name}` is not defined")
-                        gvalues[arg] = stack.pop()
+                        gvalues[arg] = v
+                        stack.append(None)
                     elif op == 27:  # DEFINE_GLOBAL  v --
                         gvalues[arg] = stack.pop()
                     elif op == 28:  # MAKE_CLOSURE   -- f
@@ -603,19 +662,21 @@ class VM:
                             code = code_obj.code
                             consts = code_obj.consts
                     elif op == 31:  # PUSH_HANDLER   f1..fn --
-                        keys = consts[arg]
+                        keys, end_pc = consts[arg]
                         n = len(keys)
                         fns = stack[len(stack) - n :]
                         del stack[-n:]
                         clauses: dict[str, Any] = {}
                         for key, f in zip(keys, fns, strict=True):
                             if not _is_function(f):
-                                raise FlError(
+                                bad = FlError(
                                     "type-error",
                                     f"`handler` expects a function for `{key}`, got {written(f)}",
                                 )
+                                bad.resume_pc = end_pc  # type: ignore[attr-defined]
+                                raise bad
                             clauses.setdefault(key, f)
-                        self.handlers = HNode(self.handlers, clauses, None, 0, 0)
+                        self.handlers = HNode(self.handlers, clauses, None, len(frames), 0)
                     elif op == 32:  # POP_HANDLER
                         self.handlers = self.handlers.parent  # type: ignore[union-attr]
                     elif op == 33:  # SETUP_TRY

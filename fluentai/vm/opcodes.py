@@ -1,7 +1,9 @@
 """The opcode table: the single definition of every VM instruction (STYLE.md §4).
 
 Code is a flat list of ints, two per instruction: `op, arg` (arg 0 when unused). Jump targets are
-absolute indices into that list. The disassembler, the VM's dispatch order and the stack-depth
+absolute indices into that list. A fused compare-and-branch has a `stub` (JUMP_IF_FALSE target;
+JUMP next, placed after the function's code): when its comparison raises and an `error:raise`
+clause resumes, the clause's value is tested there, as the unfused code would. The disassembler, the VM's dispatch order and the stack-depth
 check are all derived from SPEC.
 
     LOAD_LOCAL 0; CONST 1; PRIM2 3; RETURN 0     ; (lambda (x) (+ x 1)), roughly
@@ -100,12 +102,14 @@ SPEC: Final[dict[Op, OpSpec]] = {
     Op.STORE_FREE_BOX: OpSpec("index", "v --", "store into a captured box"),
     Op.MAKE_BOX: OpSpec("slot", "--", "put a fresh unbound box in a slot"),
     Op.BOX_PARAM: OpSpec("slot", "--", "wrap a parameter's value in a box"),
-    Op.STORE_GLOBAL: OpSpec("global", "v --", "`set!` a global (unbound-variable if unset)"),
+    Op.STORE_GLOBAL: OpSpec("global", "v -- nil", "`set!` a global (unbound-variable if unset)"),
     Op.DEFINE_GLOBAL: OpSpec("global", "v --", "define a global"),
     Op.MAKE_CLOSURE: OpSpec("const", "-- f", "make a closure of a function template"),
     Op.CTOR: OpSpec("const", "a1...an -- v", "construct an ADT value (const: ctor)"),
     Op.PERFORM: OpSpec("const", "a1...an -- r", "perform an effect (const: (op, argc))"),
-    Op.PUSH_HANDLER: OpSpec("const", "f1...fn -- ", "push a handler frame (const: keys)"),
+    Op.PUSH_HANDLER: OpSpec(
+        "const", "f1...fn -- ", "push a handler frame (const: (keys, pc after the handler form))"
+    ),
     Op.POP_HANDLER: OpSpec("", "--", "pop the innermost handler frame"),
     Op.SETUP_TRY: OpSpec("const", "--", "push a try frame (const: TryInfo)"),
     Op.POP_TRY: OpSpec("", "--", "pop the innermost try frame"),
@@ -123,10 +127,12 @@ SPEC: Final[dict[Op, OpSpec]] = {
         "const",
         "--",
         "compare a local with an Int constant, jump unless it holds "
-        "(const: (fast, generic, name, slot, k, target))",
+        "(const: (fast, generic, name, slot, k, target, stub))",
     ),
     Op.JUMP_UNLESS: OpSpec(
-        "const", "a b --", "compare, jump unless it holds (const: (fast, generic, name, target))"
+        "const",
+        "a b --",
+        "compare, jump unless it holds (const: (fast, generic, name, target, stub))",
     ),
 }
 

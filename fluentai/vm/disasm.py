@@ -9,12 +9,12 @@ from fluentai.vm.opcodes import SPEC, Op
 def _operand_text(code: Code, op: Op, arg: int, global_names: list[str]) -> str:
     kind = SPEC[op].operand
     if op is Op.JUMP_UNLESS_LC:
-        _, _, name, slot, k, target = code.consts[arg]
+        _, _, name, slot, k, target, stub = code.consts[arg]
         local = code.slot_names[slot].strip()
-        return f"{arg} ({name} {local} {k}) else -> {target}"
+        return f"{arg} ({name} {local} {k}) else -> {target}, resume {stub}"
     if op is Op.JUMP_UNLESS:
-        _, _, name, target = code.consts[arg]
-        return f"{arg} ({name}) else -> {target}"
+        _, _, name, target, stub = code.consts[arg]
+        return f"{arg} ({name}) else -> {target}, resume {stub}"
     if kind == "const":
         value = code.consts[arg]
         if isinstance(value, FnTemplate):

@@ -196,7 +196,7 @@ def _binding_name(d: Datum) -> str:
         case _Role.OPERATION:
             _fail(f"cannot bind effect operation `{d.name}`", d.span)
         case _Role.ASCRIPTION:
-            _fail("cannot bind `:`", d.span)
+            return d.name  # `:` is a special-form name, not reserved in local scopes (§1)
         case _Role.MALFORMED:
             _malformed_symbol(d.name, d.span)
         case _:
@@ -339,7 +339,9 @@ class _Expander:
             case _Role.OPERATION:
                 return Ref(name, span=span)
             case _Role.ASCRIPTION:
-                _fail("special form `:` cannot be used as a value", span)
+                if name not in bound:
+                    _fail("special form `:` cannot be used as a value", span)
+                return Ref(name, span=span)
             case _Role.MALFORMED:
                 _malformed_symbol(name, span)
             case _:
@@ -463,9 +465,25 @@ class _Expander:
         in scope in the whole group (LANGUAGE.md §3.1).
         """
         assert forms, "callers check that a body has a form"
-        definitions: dict[int, str] = {}
+        # The group's names are in scope in the whole group, so a local definition of `def`
+        # makes a later `(def 4)` a call: first collect the names of the well-formed
+        # definitions, then classify every form with those names in scope.
+        first: dict[int, str] = {}
         for index, form in enumerate(forms):
             special = _as_special(form, bound)
+            if special is not None and special[0] in _DEFINITIONS:
+                try:
+                    first[index] = self._definition_name(*special)
+                except _SyntaxError:
+                    pass  # reported below if it is still a definition
+
+        def scope_of(index: int) -> Bound:
+            # a form's own head is judged without the name it defines itself
+            return bound | frozenset(n for j, n in first.items() if j != index)
+
+        definitions: dict[int, str] = {}
+        for index, form in enumerate(forms):
+            special = _as_special(form, scope_of(index))
             if special is not None and special[0] in _DEFINITIONS:
                 definitions[index] = self._definition_name(*special)
         span = _span_of(forms)
@@ -475,7 +493,7 @@ class _Expander:
         inner = bound | frozenset(definitions.values())
         items: list[Expr] = []
         for index, form in enumerate(forms):
-            special = _as_special(form, bound)
+            special = _as_special(form, scope_of(index))
             if index in definitions and special is not None:
                 items.append(self._definition(special[0], special[1], inner, top_level=False))
             else:

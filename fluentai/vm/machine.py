@@ -357,12 +357,25 @@ class VM:
             cur = (cur[0], resume_pc, cur[2], cur[3], cur[4], cur[5])
         restore = self.handlers
         self.handlers = node.parent
-        new = self._call_value(fn, args, cur[3], restore)
+        try:
+            new = self._call_value(fn, args, cur[3], restore)
+        except FlError as exc2:
+            exc2.restore_handlers = restore  # type: ignore[attr-defined]
+            raise
         if new is None:
             self.handlers = restore
             return cur
         self.frames.append(cur)
         return new
+
+    def _recover(self, exc: FlError, cur: Frame) -> Frame:
+        """Handle an error; an error raised by calling the clause itself is handled in turn,
+        in the context outside the clause's handler (LANGUAGE.md §14.3)."""
+        while True:
+            try:
+                return self._handle(exc, cur)
+            except FlError as again:
+                exc = again
 
     @staticmethod
     def _catch_index(info: TryInfo, pending: Pending) -> int | None:
@@ -722,7 +735,7 @@ class VM:
                     else:
                         raise AssertionError(f"unknown opcode {Op(op).name}")
             except FlError as exc:
-                cur = self._handle(exc, (code_obj, pc, locals_, stack, free, restore))
+                cur = self._recover(exc, (code_obj, pc, locals_, stack, free, restore))
             except _Reraise as rr:
                 cur = self._unwind(rr.pending, (code_obj, pc, locals_, stack, free, restore))
             except KeyboardInterrupt:

@@ -507,7 +507,6 @@ def test_let_binding_shape_errors(text: str) -> None:
     [
         ("(let ((:k 1)) 1)", "cannot bind keyword `:k`"),
         ("(let ((io:print 1)) 1)", "cannot bind effect operation `io:print`"),
-        ("(let ((: 1)) 1)", "cannot bind `:`"),
         ("(let ((5 1)) 1)", "expected a name, got `5`"),
         ('(let (("s" 1)) 1)', 'expected a name, got `"s"`'),
     ],
@@ -579,7 +578,6 @@ def test_lambda_wildcard_parameters_may_repeat() -> None:
         ("(fn (a . a) a)", "duplicate parameter `a`", "a"),
         ("(lambda (:k) 1)", "cannot bind keyword `:k`", ":k"),
         ("(lambda (io:x) 1)", "cannot bind effect operation `io:x`", "io:x"),
-        ("(lambda (:) 1)", "cannot bind `:`", ":"),
         ("(lambda (. r) r)", "a rest parameter `. name` needs a parameter before the `.`", "."),
         ("(lambda (a .) a)", "`.` must be followed by exactly one rest parameter name", "."),
         ("(lambda (a . b c) a)", "`.` must be followed by exactly one rest parameter name", "."),
@@ -1157,3 +1155,17 @@ def test_format_empty_program() -> None:
 def test_format_is_deterministic_across_runs() -> None:
     text = "(define (f x) (and x (or (g x) (cond ((h x)) (else 1)))))"
     assert core(text) == core(text)
+
+
+def test_colon_is_bindable_in_local_scopes() -> None:
+    # `:` is a special-form name, and special-form names are not reserved locally (LANGUAGE.md §1)
+    from fluentai.diagnostics import DiagnosticSink
+    from fluentai.reader.read import read_program
+    from fluentai.source import SourceFile
+    from fluentai.syntax.expand import expand_program
+    from fluentai.syntax.format import format_core
+
+    sink = DiagnosticSink()
+    program = expand_program(read_program(SourceFile("<t>", "(let ((: 1)) (: 2))")), sink)
+    assert not sink.items
+    assert "call" in format_core(program)

@@ -35,9 +35,12 @@ class Code:
 
     blank: list[Any] = field(default_factory=list)  # initial contents of non-parameter slots
 
+    fast_argc: int = -1  # nparams when a call with exactly that many arguments needs no work
+
     def finish(self) -> None:
         """Called once the code is complete: precompute what calls need."""
         self.blank = [None] * (self.nslots - self.nparams - (1 if self.has_rest else 0))
+        self.fast_argc = -1 if self.has_rest else self.nparams
 
 
 @dataclass(frozen=True, slots=True, eq=False)

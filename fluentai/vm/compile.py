@@ -19,6 +19,7 @@ from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.source import Span
 from fluentai.syntax import core as c
+from fluentai.vm import fuse
 from fluentai.vm.code import Code, FnTemplate, TryInfo
 from fluentai.vm.opcodes import Op
 from fluentai.vm.values import EMPTY, Constructor, CtorInfo, EffectFn, Symbol, from_iter
@@ -31,6 +32,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 _BINARY_OPS = {
+    "*": Op.MUL,
     "+": Op.ADD,
     "-": Op.SUB,
     "<": Op.LT,
@@ -115,6 +117,9 @@ class _FnCompiler:
         self.free: dict[r.Var, int] = {}
         self._const_index: dict[tuple[type, Any], int] = {}
         self.stubs: list[tuple[int, int, Span]] = []
+        # fused expressions: (expr, const index, function, pc after the EVAL)
+        self.deferred: list[tuple[r.PrimApp, int, Any, int]] = []
+        self.fuse = False
 
     # ------------------------------------------------------------ emission helpers
 
@@ -272,7 +277,13 @@ class _FnCompiler:
         return -len(self.stubs)  # placeholder, fixed by finish_stubs
 
     def finish(self) -> None:
-        """Emit the resume stubs and fix the references to them."""
+        """Emit fallbacks of fused expressions and resume stubs, and fix references to them."""
+        self.fuse = False
+        for expr, idx, fn, after in self.deferred:
+            fallback = self.here()
+            self.prim_app(expr, False)
+            self.emit(Op.JUMP, after, expr.span)
+            self.code.consts[idx] = (fn, fallback)
         positions = []
         for target, after, span in self.stubs:
             positions.append(self.here())
@@ -334,6 +345,15 @@ class _FnCompiler:
             self.emit(Op.POP, 0, None)
         self.expr(exprs[-1], tail)
 
+    def _fused_slot(self, var: r.Var) -> str | None:
+        if var.boxed:
+            return None
+        if var in self.slots:
+            return f"L[{self.slots[var]}]"
+        if var in self.free:
+            return f"F[{self.free[var]}]"
+        return None
+
     def prim_app(self, e: r.PrimApp, tail: bool) -> None:
         prim = primitives.lookup(e.name)
         assert prim is not None, e.name
@@ -344,6 +364,11 @@ class _FnCompiler:
                 op = Op.ADD_LC if prim.name == "+" else Op.SUB_LC
                 self.emit(op, self.const((slot, right.value)), e.span)
                 return
+        if self.fuse and fuse.is_fusable(e, self._fused_slot):
+            idx = self.const(None)
+            self.emit(Op.EVAL, idx, e.span)
+            self.deferred.append((e, idx, fuse.generate(e, self._fused_slot), self.here()))
+            return
         binary = _BINARY_OPS.get(prim.name)
         if binary is not None and len(e.args) == 2:
             self.expr(e.args[0], False)
@@ -353,7 +378,11 @@ class _FnCompiler:
         if prim.kind is PrimKind.FUNCTION:
             for a in e.args:
                 self.expr(a, False)
-            self.emit(Op.PRIM, self.const((prim, len(e.args))), e.span)
+            n = len(e.args)
+            if not prim.needs_world and n in (1, 2):
+                self.emit(Op.PRIM1 if n == 1 else Op.PRIM2, self.const(prim.vm), e.span)
+            else:
+                self.emit(Op.PRIM, self.const((prim, n)), e.span)
             return
         # prelude and intrinsic builtins are called like closures
         self.emit(Op.CONST, self.const(self.ctx.builtin_value(prim.name)), e.span)
@@ -472,6 +501,7 @@ class _FnCompiler:
 
 def compile_function(ctx: ProgramContext, fn: r.Fn) -> Code:
     comp = _FnCompiler(ctx, fn.name, fn.span)
+    comp.fuse = True  # function bodies only: top-level code runs once
     for i, var in enumerate(fn.free):
         comp.free[var] = i
         comp.code.free_names.append(var.name)

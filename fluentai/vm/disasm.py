@@ -12,6 +12,14 @@ def _operand_text(code: Code, op: Op, arg: int, global_names: list[str]) -> str:
         _, _, name, slot, k, target, stub = code.consts[arg]
         local = code.slot_names[slot].strip()
         return f"{arg} ({name} {local} {k}) else -> {target}, resume {stub}"
+    if op is Op.EVAL:
+        return f"{arg} (fused expression, fallback {code.consts[arg][1]})"
+    if op in (Op.PRIM1, Op.PRIM2):
+        from fluentai import primitives
+
+        fn = code.consts[arg]
+        names = {id(p.vm): p.name for p in primitives.table().values() if p.vm is not None}
+        return f"{arg} ({names.get(id(fn), '?')})"
     if op is Op.JUMP_UNLESS:
         _, _, name, target, stub = code.consts[arg]
         return f"{arg} ({name}) else -> {target}, resume {stub}"

@@ -447,8 +447,8 @@ class VM:
         profiler = self.profiler
         max_depth = self.max_depth
         apply_prim = self.apply_prim
-        add2, sub2, lt2, eq2, gt2, le2, ge2 = (
-            _prim_vm(name) for name in ("+", "-", "<", "=", ">", "<=", ">=")
+        add2, sub2, mul2, lt2, eq2, gt2, le2, ge2 = (
+            _prim_vm(name) for name in ("+", "-", "*", "<", "=", ">", "<=", ">=")
         )
         while True:
             try:
@@ -466,7 +466,7 @@ class VM:
                             pc = arg
                     elif op == 3 or op == 6:  # CALL / TAIL_CALL   f a1..an -- r
                         fn = stack[-arg - 1]
-                        if type(fn) is Closure and fn.code.nparams == arg and not fn.code.has_rest:
+                        if type(fn) is Closure and fn.code.fast_argc == arg:
                             fcode = fn.code
                             if arg:
                                 args = stack[-arg:]
@@ -569,6 +569,19 @@ class VM:
                                 pc = target
                         elif not _compare(generic, a, b, stub):
                             pc = target
+                    elif op == 46:  # EVAL           -- v
+                        fused, fallback = consts[arg]
+                        try:
+                            stack.append(fused(locals_, free))
+                        except Exception:  # noqa: BLE001 - rerun as bytecode, which reports it
+                            pc = fallback
+                    elif op == 44:  # PRIM1          a -- r
+                        a = stack.pop()
+                        stack.append(consts[arg](a))
+                    elif op == 45:  # PRIM2          a b -- r
+                        b = stack.pop()
+                        a = stack.pop()
+                        stack.append(consts[arg](a, b))
                     elif op == 11:  # ADD            a b -- a+b
                         b = stack.pop()
                         a = stack.pop()
@@ -597,6 +610,13 @@ class VM:
                             stack.append(a == b)
                         else:
                             stack.append(eq2(a, b))
+                    elif op == 43:  # MUL            a b -- a*b
+                        b = stack.pop()
+                        a = stack.pop()
+                        if type(a) is int and type(b) is int:
+                            stack.append(a * b)
+                        else:
+                            stack.append(mul2(a, b))
                     elif op == 15:  # JUMP
                         if arg < pc:
                             code_obj.backedges += 1

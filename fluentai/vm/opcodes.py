@@ -17,8 +17,8 @@ from typing import Final
 
 
 class Op(IntEnum):
-    # Numbered by expected frequency: the VM tests them in this order (machine.py uses the
-    # literal numbers, and a test checks they agree with this table).
+    # machine.py tests opcodes in order of expected frequency and uses the literal numbers; a
+    # test checks that its `# NAME` comments agree with this table.
     LOAD_LOCAL = 0
     CONST = 1
     JUMP_IF_FALSE = 2
@@ -62,6 +62,10 @@ class Op(IntEnum):
     GT = 40
     LE = 41
     GE = 42
+    MUL = 43
+    PRIM1 = 44
+    PRIM2 = 45
+    EVAL = 46
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,12 @@ SPEC: Final[dict[Op, OpSpec]] = {
     Op.GE: OpSpec("", "a b -- a>=b", "`>=` of two values"),
     Op.ADD_LC: OpSpec("const", "-- x+k", "local slot plus an Int constant (const: (slot, k))"),
     Op.SUB_LC: OpSpec("const", "-- x-k", "local slot minus an Int constant (const: (slot, k))"),
+    Op.MUL: OpSpec("", "a b -- a*b", "`*` of two values"),
+    Op.PRIM1: OpSpec("const", "a -- r", "apply a 1-argument builtin (const: its function)"),
+    Op.PRIM2: OpSpec("const", "a b -- r", "apply a 2-argument builtin (const: its function)"),
+    Op.EVAL: OpSpec(
+        "const", "-- v", "a fused pure expression (const: (function, fallback pc); vm/fuse.py)"
+    ),
     Op.JUMP_UNLESS_LC: OpSpec(
         "const",
         "--",

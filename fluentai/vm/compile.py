@@ -244,8 +244,7 @@ class _FnCompiler:
                 # top: test; JUMP_IF_FALSE end; body; POP; JUMP top; end: CONST nil
                 top = self.here()
                 jf = self.branch_unless(test)
-                self.expr(body, False)
-                self.emit(Op.POP, 0, span)
+                self.effect(body)
                 self.emit(Op.JUMP, top, span)
                 jf(self.here())
                 self.emit(Op.CONST, self.const(None), span)
@@ -314,7 +313,8 @@ class _FnCompiler:
             if slot is not None and isinstance(right, c.Lit) and type(right.value) is int:
                 k = right.value
                 idx = self.const(None)
-                self.emit(Op.JUMP_UNLESS_LC, idx, test.span)
+                special = {"<": Op.JUMP_UNLESS_LT_LC, "=": Op.JUMP_UNLESS_EQ_LC}
+                self.emit(special.get(test.name, Op.JUMP_UNLESS_LC), idx, test.span)
                 after = self.here()
                 consts = self.code.consts
 
@@ -341,9 +341,23 @@ class _FnCompiler:
 
     def body(self, exprs: tuple[r.RExpr, ...], tail: bool) -> None:
         for x in exprs[:-1]:
-            self.expr(x, False)
-            self.emit(Op.POP, 0, None)
+            self.effect(x)
         self.expr(exprs[-1], tail)
+
+    def effect(self, e: r.RExpr) -> None:
+        """Compile `e` for its effect only: its value is discarded."""
+        if isinstance(e, r.RSeq):
+            for x in e.exprs:
+                self.effect(x)
+        elif isinstance(e, r.LocalSet):
+            self.expr(e.value, False)
+            self.store_var(e.var, e.span)
+        elif isinstance(e, r.GlobalSet) and e.define:
+            self.expr(e.value, False)
+            self.emit(Op.DEFINE_GLOBAL, self.ctx.globals.slot(e.name), e.span)
+        else:
+            self.expr(e, False)
+            self.emit(Op.POP, 0, None)
 
     def _fused_slot(self, var: r.Var) -> str | None:
         if var.boxed:

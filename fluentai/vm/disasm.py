@@ -8,7 +8,7 @@ from fluentai.vm.opcodes import SPEC, Op
 
 def _operand_text(code: Code, op: Op, arg: int, global_names: list[str]) -> str:
     kind = SPEC[op].operand
-    if op is Op.JUMP_UNLESS_LC:
+    if op in (Op.JUMP_UNLESS_LC, Op.JUMP_UNLESS_LT_LC, Op.JUMP_UNLESS_EQ_LC):
         _, _, name, slot, k, target, stub = code.consts[arg]
         local = code.slot_names[slot].strip()
         return f"{arg} ({name} {local} {k}) else -> {target}, resume {stub}"

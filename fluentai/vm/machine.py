@@ -460,6 +460,30 @@ class VM:
                         stack.append(locals_[arg])
                     elif op == 1:  # CONST           -- k
                         stack.append(consts[arg])
+                    elif op == 47:  # JUMP_UNLESS_LT_LC --
+                        _, generic, _, slot, k, target, stub = consts[arg]
+                        a = locals_[slot]
+                        if type(a) is int:
+                            if not a < k:
+                                pc = target
+                        elif not _compare(generic, a, k, stub):
+                            pc = target
+                    elif op == 48:  # JUMP_UNLESS_EQ_LC --
+                        _, generic, _, slot, k, target, stub = consts[arg]
+                        a = locals_[slot]
+                        if type(a) is int:
+                            if a != k:
+                                pc = target
+                        elif not _compare(generic, a, k, stub):
+                            pc = target
+                    elif op == 9:  # JUMP_UNLESS_LC --
+                        fast, generic, _, slot, k, target, stub = consts[arg]
+                        a = locals_[slot]
+                        if type(a) is int:
+                            if not fast(a, k):
+                                pc = target
+                        elif not _compare(generic, a, k, stub):
+                            pc = target
                     elif op == 2:  # JUMP_IF_FALSE   c --
                         v = stack.pop()
                         if v is False or v is None:
@@ -552,14 +576,29 @@ class VM:
                         slot, k = consts[arg]
                         a = locals_[slot]
                         stack.append(a - k if type(a) is int else sub2(a, k))
-                    elif op == 9:  # JUMP_UNLESS_LC --
-                        fast, generic, _, slot, k, target, stub = consts[arg]
-                        a = locals_[slot]
-                        if type(a) is int:
-                            if not fast(a, k):
-                                pc = target
-                        elif not _compare(generic, a, k, stub):
-                            pc = target
+                    elif op == 46:  # EVAL           -- v
+                        fused, fallback = consts[arg]
+                        try:
+                            stack.append(fused(locals_, free))
+                        except Exception:  # noqa: BLE001 - rerun as bytecode, which reports it
+                            pc = fallback
+                    elif op == 17:  # STORE_LOCAL    v --
+                        locals_[arg] = stack.pop()
+                    elif op == 19:  # POP            v --
+                        stack.pop()
+                    elif op == 15:  # JUMP
+                        if arg < pc:
+                            code_obj.backedges += 1
+                            if profiler is not None and not code_obj.backedges & 7:
+                                profiler.tick(code_obj)
+                        pc = arg
+                    elif op == 44:  # PRIM1          a -- r
+                        a = stack.pop()
+                        stack.append(consts[arg](a))
+                    elif op == 45:  # PRIM2          a b -- r
+                        b = stack.pop()
+                        a = stack.pop()
+                        stack.append(consts[arg](a, b))
                     elif op == 10:  # JUMP_UNLESS   a b --
                         fast, generic, _, target, stub = consts[arg]
                         b = stack.pop()
@@ -569,19 +608,6 @@ class VM:
                                 pc = target
                         elif not _compare(generic, a, b, stub):
                             pc = target
-                    elif op == 46:  # EVAL           -- v
-                        fused, fallback = consts[arg]
-                        try:
-                            stack.append(fused(locals_, free))
-                        except Exception:  # noqa: BLE001 - rerun as bytecode, which reports it
-                            pc = fallback
-                    elif op == 44:  # PRIM1          a -- r
-                        a = stack.pop()
-                        stack.append(consts[arg](a))
-                    elif op == 45:  # PRIM2          a b -- r
-                        b = stack.pop()
-                        a = stack.pop()
-                        stack.append(consts[arg](a, b))
                     elif op == 11:  # ADD            a b -- a+b
                         b = stack.pop()
                         a = stack.pop()
@@ -617,12 +643,8 @@ class VM:
                             stack.append(a * b)
                         else:
                             stack.append(mul2(a, b))
-                    elif op == 15:  # JUMP
-                        if arg < pc:
-                            code_obj.backedges += 1
-                            if profiler is not None and not code_obj.backedges & 7:
-                                profiler.tick(code_obj)
-                        pc = arg
+                    elif op == 18:  # LOAD_FREE      -- v
+                        stack.append(free[arg])
                     elif op == 16:  # PRIM           a1..an -- r
                         prim, n = consts[arg]
                         if n:
@@ -634,12 +656,6 @@ class VM:
                             stack.append(prim.vm(world, *args))
                         else:
                             stack.append(prim.vm(*args))
-                    elif op == 17:  # STORE_LOCAL    v --
-                        locals_[arg] = stack.pop()
-                    elif op == 18:  # LOAD_FREE      -- v
-                        stack.append(free[arg])
-                    elif op == 19:  # POP            v --
-                        stack.pop()
                     elif op == 20:  # LOAD_BOX       -- v
                         v = locals_[arg].value
                         if v is UNBOUND:

@@ -66,6 +66,8 @@ class Op(IntEnum):
     PRIM1 = 44
     PRIM2 = 45
     EVAL = 46
+    JUMP_UNLESS_LT_LC = 47
+    JUMP_UNLESS_EQ_LC = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,12 @@ SPEC: Final[dict[Op, OpSpec]] = {
     Op.PRIM2: OpSpec("const", "a b -- r", "apply a 2-argument builtin (const: its function)"),
     Op.EVAL: OpSpec(
         "const", "-- v", "a fused pure expression (const: (function, fallback pc); vm/fuse.py)"
+    ),
+    Op.JUMP_UNLESS_LT_LC: OpSpec(
+        "const", "--", "jump unless local < Int constant (const as JUMP_UNLESS_LC)"
+    ),
+    Op.JUMP_UNLESS_EQ_LC: OpSpec(
+        "const", "--", "jump unless local = Int constant (const as JUMP_UNLESS_LC)"
     ),
     Op.JUMP_UNLESS_LC: OpSpec(
         "const",

@@ -18,7 +18,9 @@ def test_generated_docs_are_up_to_date() -> None:
 def test_every_opcode_has_a_vm_handler_with_its_name() -> None:
     source = (Path(gen.__file__).parent / "vm" / "machine.py").read_text(encoding="utf-8")
     handled: dict[int, str] = {}
-    for m in re.finditer(r"op == (\d+)(?: or op == (\d+))?:  # ([A-Z_0-9]+)(?: / ([A-Z_0-9]+))?", source):
+    for m in re.finditer(
+        r"op == (\d+)(?: or op == (\d+))?:  # ([A-Z_0-9]+)(?: / ([A-Z_0-9]+))?", source
+    ):
         handled[int(m[1])] = m[3]
         if m[2]:
             handled[int(m[2])] = m[4]

@@ -11,7 +11,7 @@ run: $(STAMP)
 	$(BIN)/fluentai run examples/demo.fl
 
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -q -n 2 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check fluentai tests

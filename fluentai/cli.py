@@ -22,9 +22,10 @@ from fluentai.driver import (
     internal_error,
     load_source,
 )
+from fluentai.pipeline import DUMP_STAGES
 from fluentai.source import SourceFile
 
-DUMP_CHOICES = ("tokens", "ast", "core", "bytecode")
+DUMP_CHOICES = DUMP_STAGES
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fluentai.diagnostics import DiagnosticSink
+from fluentai.passes.format import format_resolved
+from fluentai.passes.pipeline import PASSES
 from fluentai.passes.resolve_names import resolve_names
 from fluentai.reader.datum import Datum, DList, DSym
 from fluentai.reader.read import read_program
@@ -22,7 +24,7 @@ from fluentai.vm.code import Code
 from fluentai.vm.compile import Globals, ProgramContext, compile_program
 from fluentai.vm.values import CtorInfo
 
-DUMP_STAGES = ("tokens", "ast", "core", "bytecode")
+DUMP_STAGES = ("tokens", "ast", "core", "resolve_names", "fold_constants", "bytecode")
 
 
 def compile_source(
@@ -58,6 +60,12 @@ def compile_source(
         out.write(format_core(program) + "\n")
     resolved = resolve_names(program, sink, prelude=is_prelude)
     sink.check()
+    if "resolve_names" in dump:
+        out.write(format_resolved(resolved))
+    for row in PASSES:
+        resolved = row.run(resolved)
+        if row.name in dump:
+            out.write(format_resolved(resolved))
     ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}
     ctx = ProgramContext(globals_, ctors, builtin_value, is_prelude)
     code = compile_program(ctx, resolved, None, print_values)

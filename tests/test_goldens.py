@@ -2,7 +2,7 @@
 
 Each file holds cases: `[case NAME]`, the FluentAI input, then `[out]` and the expected dump of
 that one stage. `pytest --update-goldens` rewrites the expected output; review the diff.
-Stages: `core` (the expander's output), `bytecode` (the VM compiler's output).
+Stages: any `--dump` stage; the file name is the stage (`core.test`, `resolve_names.test`, ...).
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from fluentai.diagnostics import DiagnosticSink
 from fluentai.driver import Session
 from fluentai.pipeline import compile_source
-from fluentai.reader.read import read_program
 from fluentai.source import SourceFile
-from fluentai.syntax.expand import expand_program
-from fluentai.syntax.format import format_core
 from fluentai.vm.world import World
 
 _DIR = Path(__file__).parent / "passes"
@@ -40,26 +36,19 @@ _SESSION: list[Session] = []
 
 
 def _dump(stage: str, text: str) -> str:
-    src = SourceFile("<golden>", text)
-    if stage == "core":
-        sink = DiagnosticSink()
-        program = expand_program(read_program(src), sink)
-        sink.check()
-        return format_core(program)
-    if stage == "bytecode":
-        if not _SESSION:
-            _SESSION.append(Session(World([], io.StringIO(), io.StringIO(), io.StringIO(), 0)))
-        session = _SESSION[0]
-        out = io.StringIO()
-        compile_source(
-            src,
-            session.vm.globals,
-            session.vm.builtin_values.__getitem__,
-            dump=frozenset({"bytecode"}),
-            dump_to=out,
-        )
-        return out.getvalue()
-    raise AssertionError(f"unknown stage {stage}")
+    """The dump of one stage, exactly as `fluentai run --dump STAGE` writes it."""
+    if not _SESSION:
+        _SESSION.append(Session(World([], io.StringIO(), io.StringIO(), io.StringIO(), 0)))
+    session = _SESSION[0]
+    out = io.StringIO()
+    compile_source(
+        SourceFile("<golden>", text),
+        session.vm.globals,
+        session.vm.builtin_values.__getitem__,
+        dump=frozenset({stage}),
+        dump_to=out,
+    )
+    return out.getvalue()
 
 
 @pytest.mark.parametrize(

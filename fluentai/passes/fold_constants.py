@@ -1,0 +1,77 @@
+"""Fold applications of pure builtins to constants, with the builtin's own VM implementation.
+
+Input: resolved Core.  Output: resolved Core where such applications are literals.
+Invariant: nothing observable changes: only builtins without effects are folded, never an
+application that raises, never one whose result is not a plain constant (Int, Float, String,
+Bool, nil), and never one too big to be worth it.
+
+    (define (area r) (* r (/ 22.0 7)))   ->   (/ 22.0 7) becomes 3.142857142857143
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fluentai import primitives
+from fluentai.errors import FlError
+from fluentai.passes import rcore as r
+from fluentai.primitives import PrimKind
+from fluentai.syntax import core as c
+
+_CONSTANT_TYPES = (int, float, str, bool, type(None))
+_MAX_BITS = 256
+_MAX_CHARS = 256
+_NEVER = frozenset({"pow", "expt", "exit", "error", "args", "list", "%map-literal"})
+
+
+def fold_constants(prog: r.RProgram) -> r.RProgram:
+    forms = tuple((_fold(form), is_def) for form, is_def in prog.forms)
+    return dataclasses.replace(prog, forms=forms)
+
+
+def _small(v: Any) -> bool:
+    if type(v) is int:
+        return v.bit_length() <= _MAX_BITS
+    if type(v) is str:
+        return len(v) <= _MAX_CHARS
+    return type(v) in _CONSTANT_TYPES
+
+
+def _fold(e: Any) -> Any:
+    """Fold bottom-up; nodes are rebuilt only where something changed."""
+    if isinstance(e, tuple):
+        return tuple(_fold(x) for x in e)
+    if isinstance(e, type) or not dataclasses.is_dataclass(e) or isinstance(e, r.Var | c.Lit):
+        return e
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(e):
+        if f.name == "span":
+            continue
+        old = getattr(e, f.name)
+        new = _fold(old)
+        if new is not old:
+            changes[f.name] = new
+    if changes:
+        e = dataclasses.replace(e, **changes)  # type: ignore[type-var]  # any rcore node
+    if isinstance(e, r.PrimApp):
+        return _fold_app(e)
+    return e
+
+
+def _fold_app(e: r.PrimApp) -> Any:
+    if e.name in _NEVER or not all(isinstance(a, c.Lit) for a in e.args):
+        return e
+    prim = primitives.lookup(e.name)
+    if prim is None or prim.kind is not PrimKind.FUNCTION or prim.needs_world or prim.vm is None:
+        return e
+    values = [a.value for a in e.args if isinstance(a, c.Lit)]
+    if not all(type(v) in _CONSTANT_TYPES and _small(v) for v in values):
+        return e
+    try:
+        result = prim.vm(*values)
+    except FlError:
+        return e  # raises at run time, where it is reported
+    if not isinstance(result, int | float | str | bool | None) or not _small(result):
+        return e
+    return c.Lit(result, span=e.span)

@@ -1,0 +1,25 @@
+"""The passes in order, as data (STYLE.md §3): the driver loops over PASSES.
+
+Each row names a pass (its `--dump` stage) and runs it on the resolved program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fluentai.passes import rcore as r
+from fluentai.passes.fold_constants import fold_constants
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    name: str
+    run: Callable[[r.RProgram], r.RProgram]
+    doc: str
+
+
+# resolve_names runs before these (it turns Core into resolved Core and reports errors)
+PASSES: tuple[Pass, ...] = (
+    Pass("fold_constants", fold_constants, "pure builtins applied to constants become constants"),
+)

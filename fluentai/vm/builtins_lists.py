@@ -257,7 +257,46 @@ def _prelude(name: str, lo: int, hi: int | None, doc: str) -> Prim:
     )
 
 
+def _sort_numbers_or_strings(lst: Any) -> Any:
+    """`(sort l)`: exactly the merge sort of LANGUAGE.md §7 with `<` as less?. The prelude has
+    checked that the elements are all numbers or all strings, so `<` cannot raise and has no
+    effect: running the same algorithm here gives the same result as running it in FluentAI."""
+    from fluentai import primitives
+
+    row = primitives.lookup("<")
+    assert row is not None and row.vm is not None
+    less = row.vm
+
+    def merge_sort(xs: list[Any]) -> list[Any]:
+        if len(xs) <= 1:
+            return xs
+        k = len(xs) // 2
+        a, b = merge_sort(xs[:k]), merge_sort(xs[k:])
+        out: list[Any] = []
+        i = j = 0
+        while i < len(a) and j < len(b):
+            if less(b[j], a[i]):
+                out.append(b[j])
+                j += 1
+            else:
+                out.append(a[i])
+                i += 1
+        out.extend(a[i:])
+        out.extend(b[j:])
+        return out
+
+    return from_iter(merge_sort(to_pylist(lst)))
+
+
 ROWS: Final[list[Prim]] = [
+    Prim(
+        "%sort-default",
+        arity=(1, 1),
+        vm=_sort_numbers_or_strings,
+        effect=Effect.PURE,
+        internal=True,
+        doc="(sort l) after %check-sortable",
+    ),
     Prim("list", arity=(0, None), effect=Effect.PURE, vm=_list, doc="a List of the arguments"),
     Prim("cons", arity=(2, 2), vm=_cons, aliases=("Cons",), doc="a List with v in front of l"),
     Prim("head", arity=(1, 1), vm=_head, aliases=("car", "first"), doc="the first element"),

@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := gcc make libgc-dev libgmp-dev
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit corpus sysdeps venv clean
+.PHONY: run test lint typecheck unit corpus sysdeps venv clean pyc
 
-run: $(STAMP)
+run: $(STAMP) pyc
 	$(BIN)/fluentai run examples/demo.fl
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) pyc lint typecheck
 	$(BIN)/python -m pytest -q -n 2 tests
 
 lint: $(STAMP)
@@ -45,9 +45,13 @@ sysdeps:
 
 $(STAMP): pyproject.toml | sysdeps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
+
+# Byte-compile the package once, so start-up does not recompile it (PYTHONDONTWRITEBYTECODE may
+# be set in the environment).
+pyc: $(STAMP)
+	@$(BIN)/python -m compileall -q fluentai
 
 venv: $(STAMP)
 

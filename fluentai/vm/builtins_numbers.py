@@ -300,9 +300,12 @@ def _exp(x: Any) -> float:
         return _INF  # C exp overflows to inf; Python raises
 
 
-def _log(x: Any, base: Any = None) -> float:
+_ABSENT: Final[Any] = object()  # an optional argument not given (nil is a value)
+
+
+def _log(x: Any, base: Any = _ABSENT) -> float:
     y = _to_float("log", x)
-    b = None if base is None else _to_float("log", base)
+    b = None if base is _ABSENT else _to_float("log", base)
     if y <= 0:
         raise FlError("value-error", f"`log` expects a positive number, got {written(x)}")
     if b is None:

@@ -73,11 +73,14 @@ def _to_string(x: Any) -> str:
     return display(x)
 
 
-def _substring(s: Any, start: Any, end: Any = None) -> str:
+_ABSENT: Final[Any] = object()  # an optional argument not given (nil is a value)
+
+
+def _substring(s: Any, start: Any, end: Any = _ABSENT) -> str:
     text = _check_string("substring", s)
     first = _check_index("substring", start)
     length = len(text)
-    last = length if end is None else _check_index("substring", end)
+    last = length if end is _ABSENT else _check_index("substring", end)
     # 0 <= start <= end <= length; the index reported is the first one that breaks it.
     if not 0 <= first <= length:
         raise _index_error("substring", first, length)
@@ -94,9 +97,9 @@ def _string_ref(s: Any, i: Any) -> str:
     return text[index]
 
 
-def _string_split(s: Any, sep: Any = None) -> Any:
+def _string_split(s: Any, sep: Any = _ABSENT) -> Any:
     text = _check_string("string-split", s)
-    if sep is None:
+    if sep is _ABSENT:
         return from_iter(text.split())  # Unicode whitespace, empty parts dropped
     separator = _check_string("string-split", sep)
     if separator == "":

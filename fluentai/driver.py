@@ -197,6 +197,8 @@ def execute(
                 profiler = session.vm.profiler = Profiler()
             value = session.run(code)
             if options.print_result and value is not None:
+                if not world.at_line_start():
+                    world.write("\n")
                 world.write(written(value) + "\n")
             world.flush()
             return EXIT_OK

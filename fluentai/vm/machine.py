@@ -754,7 +754,9 @@ class VM:
                     elif op == 39:  # TOP_VALUE      v --
                         v = stack.pop()
                         self.last_value = v
-                        if arg and v is not None:
+                        if arg and v is not None:  # on a line of its own (§16)
+                            if not world.at_line_start():
+                                world.write("\n")
                             world.write(written(v) + "\n")
                     elif op == 40:  # GT
                         b = stack.pop()

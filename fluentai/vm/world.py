@@ -75,6 +75,7 @@ class World:
         self.stdout = stdout
         self.stderr = stderr
         self._pending: list[str] = []
+        self._last_char = ""  # of what has been flushed
         self.state: FlMap = FlMap.empty()
         self._saved_states: list[FlMap] = []
         self.prng = Prng(seed if seed is not None else seed_from_environment(os.environ))
@@ -92,11 +93,20 @@ class World:
         if len(pending) >= _MAX_PENDING:
             self.flush()
 
+    def at_line_start(self) -> bool:
+        """Whether standard output is at the start of a line (nothing written counts)."""
+        for text in reversed(self._pending):
+            if text:
+                return text.endswith("\n")
+        return self._last_char in ("", "\n")
+
     def flush(self) -> None:
         """Write the buffered standard output."""
         if self._pending:
             text = "".join(self._pending)
             self._pending.clear()
+            if text:
+                self._last_char = text[-1]
             _emit(self.stdout, text)
 
     def write_err(self, text: str) -> None:

@@ -500,7 +500,8 @@ class VM:
                                 stack.pop()
                             if op == 6:
                                 if fcode is code_obj:
-                                    fcode.backedges += 1
+                                    if profiler is not None:
+                                        fcode.backedges += 1
                                 elif fcode.is_prelude != code_obj.is_prelude:
                                     self.depth += code_obj.is_prelude - fcode.is_prelude
                                     if self.depth > max_depth:
@@ -514,9 +515,10 @@ class VM:
                                 frames.append((code_obj, pc, locals_, stack, free, restore))
                                 stack = []
                                 restore = NO_RESTORE
-                            fcode.calls += 1
-                            if profiler is not None and not fcode.calls & 7:
-                                profiler.record_call(code_obj, pc, fcode, args)
+                            if profiler is not None:  # counts only when profiling (--tier auto)
+                                fcode.calls += 1
+                                if not fcode.calls & 7:
+                                    profiler.record_call(code_obj, pc, fcode, args)
                             if fcode.blank:
                                 args.extend(fcode.blank)
                             code_obj = fcode
@@ -587,9 +589,9 @@ class VM:
                     elif op == 19:  # POP            v --
                         stack.pop()
                     elif op == 15:  # JUMP
-                        if arg < pc:
+                        if arg < pc and profiler is not None:
                             code_obj.backedges += 1
-                            if profiler is not None and not code_obj.backedges & 7:
+                            if not code_obj.backedges & 7:
                                 profiler.tick(code_obj)
                         pc = arg
                     elif op == 44:  # PRIM1          a -- r

@@ -1,6 +1,6 @@
 """Tier-0 profile: what the JIT will use to find hot code (DESIGN.md §7.1).
 
-Counters live on each Code: `calls`, `backedges` (loop back edges plus self tail calls),
+Counters live on each Code and are kept only while a Profiler is installed (`--tier auto`): `calls`, `backedges` (loop back edges plus self tail calls),
 `time_ns` (sampled: about every 4096 calls and back edges the running function is charged the
 time since the last sample), `arg_kinds` (histogram of argument-kind tuples of every 8th call, at
 most 8 tuples, then megamorphic) and per call site (`site_kinds`, keyed by the call's pc) the kinds seen there.

@@ -21,4 +21,6 @@ class Tier(NamedTuple):
 
 TIERS: Final[list[Tier]] = [
     Tier("vm", "vm", {}),
+    # the default tier: until the JIT lands it runs on the VM with the profiling hooks on
+    Tier("auto", "auto", {}),
 ]

@@ -84,15 +84,21 @@ class TraceEntry:
     name: str
 
 
-def render_runtime(span: Span | None, kind: str, message: str, trace: Sequence[TraceEntry]) -> str:
-    """A runtime report: report line, then the call trace, innermost last (LANGUAGE.md §13.4)."""
+def render_runtime(
+    span: Span | None, kind: str, message: str, trace: Sequence[TraceEntry], omitted: int = 0
+) -> str:
+    """A runtime report: report line, then the call trace, innermost last (LANGUAGE.md §13.4).
+
+    `omitted` > 0 means `trace` holds only the outermost and innermost ten entries."""
     if span is None:
         return f"fluentai: error: {message}"
     lines = [report_line(span, kind, message)]
     if trace:
         lines.append("trace (innermost last):")
         entries: list[TraceEntry | int] = list(trace)
-        if len(trace) > 20:
+        if omitted > 0:
+            entries = [*trace[:10], omitted, *trace[10:]]
+        elif len(trace) > 20:
             entries = [*trace[:10], len(trace) - 20, *trace[-10:]]
         for i, entry in enumerate(entries):
             if isinstance(entry, int):

@@ -112,12 +112,19 @@ def _run_in_big_thread(fn: Callable[[], int], interrupt: threading.Event) -> int
             done.set()
 
     old_size = threading.stack_size()
-    threading.stack_size(_STACK_BYTES)
-    try:
-        thread = threading.Thread(target=target, name="fluentai-program", daemon=True)
-        thread.start()
-    finally:
-        threading.stack_size(old_size)
+    thread = threading.Thread(target=target, name="fluentai-program", daemon=True)
+    # under an address-space limit a 1 GiB stack cannot be reserved: try smaller ones
+    for size in (_STACK_BYTES, _STACK_BYTES // 4, _STACK_BYTES // 16, 0):
+        threading.stack_size(size)
+        try:
+            thread = threading.Thread(target=target, name="fluentai-program", daemon=True)
+            thread.start()
+            break
+        except RuntimeError:
+            if size == 0:
+                raise MemoryError from None
+        finally:
+            threading.stack_size(old_size)
     while True:
         try:
             if done.wait(0.25):
@@ -207,7 +214,7 @@ def execute(
         except UncaughtError as err:
             world.flush()
             p = err.pending
-            stderr.write(render_runtime(p.span, p.kind, p.message, p.trace) + "\n")
+            stderr.write(render_runtime(p.span, p.kind, p.message, p.trace, p.omitted) + "\n")
             return EXIT_RUNTIME
         except ProgramExit as ex:
             world.flush()

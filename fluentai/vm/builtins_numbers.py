@@ -359,8 +359,13 @@ def _float_pow(a: Any, b: Any) -> float:
         return -_INF if x < 0 and _is_odd_integer(y) else _INF
 
 
+_MAX_RESULT_BITS: Final = 1 << 33  # a 1 GiB Int: beyond it memory is exhausted, not a result
+
+
 def _pow(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int and b >= 0:
+        if abs(a) > 1 and b * (abs(a).bit_length() - 1) > _MAX_RESULT_BITS:
+            raise MemoryError  # reported as `out-of-memory` (LANGUAGE.md §13.4)
         return a**b
     if not (_is_number(a) and _is_number(b)):
         raise _not_a_number("pow", a, b)

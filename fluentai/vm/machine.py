@@ -10,6 +10,7 @@ instruction, and `finally` blocks run while unwinding to a `try` or to the top l
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Final
 
 from fluentai.diagnostics import TraceEntry
@@ -48,7 +49,7 @@ Frame = tuple[Code, int, list[Any], list[Any], tuple[Any, ...], Any]
 class HNode:
     """A handler frame (clauses) or a try frame (info), with where the try lives."""
 
-    __slots__ = ("parent", "clauses", "info", "level", "sp")
+    __slots__ = ("parent", "clauses", "info", "level", "sp", "catches", "link")
 
     def __init__(
         self,
@@ -63,6 +64,20 @@ class HNode:
         self.info = info
         self.level = level  # number of suspended frames below the try's frame
         self.sp = sp
+        # whether an error search can stop here (an error clause or catch patterns), and the
+        # nearest such node outside: searches skip finally-only trys and other handlers
+        self.catches = bool(info.patterns) if info is not None else _has_error_clause(clauses)
+        self.link: HNode | None = None
+        if parent is not None:
+            self.link = parent if parent.catches else parent.link
+
+
+def _has_error_clause(clauses: dict[str, Any] | None) -> bool:
+    return clauses is not None and ("error:raise" in clauses or "error" in clauses)
+
+
+def _first_catching(node: HNode | None) -> HNode | None:
+    return node if node is None or node.catches else node.link
 
 
 _UNSEARCHED: Final[Any] = object()
@@ -72,7 +87,17 @@ class Pending:
     """An error (or interrupt) on its way out: what the report and `catch` will see, and the
     try that catches it (found once, before anything unwinds)."""
 
-    __slots__ = ("kind", "message", "data", "span", "trace", "interrupt", "value", "target")
+    __slots__ = (
+        "kind",
+        "message",
+        "data",
+        "span",
+        "trace",
+        "interrupt",
+        "value",
+        "target",
+        "omitted",
+    )
 
     def __init__(
         self,
@@ -92,6 +117,7 @@ class Pending:
         self.interrupt = interrupt
         self.value = value if value is not None else ErrorValue(kind, message, data)
         self.target: Any = _UNSEARCHED
+        self.omitted = 0  # trace entries left out between the outer and inner ten
 
 
 class UncaughtError(Exception):
@@ -304,28 +330,54 @@ class VM:
     def _span_at(code: Code, pc: int) -> Span | None:
         return code.spans[(pc - 2) // 2] if pc >= 2 else code.span
 
-    def _trace(self, cur: Frame) -> tuple[Span | None, list[TraceEntry]]:
-        """The error location and trace: prelude frames are opaque (LANGUAGE.md §13.4)."""
-        entries: list[TraceEntry] = []
-        for code, pc, *_ in (*self.frames, cur):
-            if code.is_prelude:
-                continue
-            span = self._span_at(code, pc)
-            if span is not None:
-                entries.append(TraceEntry(span, code.name))
-        return (entries[-1].span if entries else None), entries
+    def _trace(self, cur: Frame) -> tuple[Span | None, list[TraceEntry], int]:
+        """The error location, the trace entries and how many entries are left out.
+
+        Prelude frames are opaque (LANGUAGE.md §13.4). A report shows at most the outermost 10
+        and the innermost 10 entries, so only those are collected: an error caught deep in a
+        recursion costs the same as one near the top."""
+        frames = self.frames
+        total = self.depth + 1  # program frames: every counted call, plus the top level
+        if total <= 40:
+            entries = [self._entry(code, pc) for code, pc, *_ in (*frames, cur)]
+            kept = [e for e in entries if e is not None]
+            return (kept[-1].span if kept else None), kept, 0
+        inner: list[TraceEntry] = []
+        for code, pc, *_ in itertools.chain((cur,), reversed(frames)):  # no copy of the stack
+            entry = self._entry(code, pc)
+            if entry is not None:
+                inner.append(entry)
+                if len(inner) == 10:
+                    break
+        outer: list[TraceEntry] = []
+        for code, pc, *_ in frames:
+            entry = self._entry(code, pc)
+            if entry is not None:
+                outer.append(entry)
+                if len(outer) == 10:
+                    break
+        inner.reverse()
+        return inner[-1].span, outer + inner, total - 20
+
+    def _entry(self, code: Code, pc: int) -> TraceEntry | None:
+        if code.is_prelude:
+            return None
+        span = self._span_at(code, pc)
+        return TraceEntry(span, code.name) if span is not None else None
 
     def _new_pending(self, exc: FlError, cur: Frame) -> Pending:
-        span, trace = self._trace(cur)
+        span, trace, omitted = self._trace(cur)
         value = exc.value if isinstance(exc, _RaisedByPerform) else None
-        return Pending(exc.kind, exc.message, exc.data, span, trace, value=value)
+        pending = Pending(exc.kind, exc.message, exc.data, span, trace, value=value)
+        pending.omitted = omitted
+        return pending
 
     def _handle(self, exc: FlError, cur: Frame) -> Frame:
         """A fresh error in `cur`: resume in an error:raise clause, or unwind."""
         pending = self._new_pending(exc, cur)
         full_chain = getattr(exc, "restore_handlers", _UNSEARCHED)
         if pending.kind != "stack-overflow":
-            node = self.handlers
+            node = _first_catching(self.handlers)
             while node is not None:
                 clauses = node.clauses
                 if clauses is not None:
@@ -340,7 +392,7 @@ class VM:
                         return self._resume(exc, cur, node, fn, args)
                 elif node.info is not None and self._catch_index(node.info, pending) is not None:
                     break
-                node = node.parent
+                node = node.link
         if full_chain is not _UNSEARCHED:
             pending.target = self._find_target(pending)
             self.handlers = full_chain
@@ -389,11 +441,11 @@ class VM:
 
     def _find_target(self, pending: Pending) -> HNode | None:
         """The try that will catch `pending`: the nearest whose catch patterns match."""
-        node = self.handlers
+        node = _first_catching(self.handlers)
         while node is not None:
             if node.info is not None and self._catch_index(node.info, pending) is not None:
                 return node
-            node = node.parent
+            node = node.link
         return None
 
     def _unwind(self, pending: Pending, cur: Frame) -> Frame:
@@ -780,7 +832,7 @@ class VM:
                 cur = self._unwind(rr.pending, (code_obj, pc, locals_, stack, free, restore))
             except KeyboardInterrupt:
                 here = (code_obj, pc, locals_, stack, free, restore)
-                span, trace = self._trace(here)
+                span, trace, _ = self._trace(here)
                 cur = self._unwind(
                     Pending("interrupt", "interrupted", None, span, trace, True), here
                 )

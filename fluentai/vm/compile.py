@@ -116,7 +116,7 @@ class _FnCompiler:
         self.slots: dict[r.Var, int] = {}
         self.free: dict[r.Var, int] = {}
         self._const_index: dict[tuple[type, Any], int] = {}
-        self.stubs: list[tuple[int, int, Span]] = []
+        self.stubs: list[tuple[int, tuple[Any, ...], int, int, Span]] = []
         # fused expressions: (expr, const index, function, pc after the EVAL)
         self.deferred: list[tuple[r.PrimApp, int, Any, int]] = []
         self.fuse = False
@@ -270,28 +270,26 @@ class _FnCompiler:
             case _:
                 raise AssertionError(f"unexpected resolved node {e!r}")
 
-    def _stub(self, target: int, after: int, span: Span) -> int:
-        """A resume stub for a fused branch, emitted after the function's code (see opcodes)."""
-        self.stubs.append((target, after, span))
-        return -len(self.stubs)  # placeholder, fixed by finish_stubs
+    def _stub(
+        self, idx: int, operands: tuple[Any, ...], target: int, after: int, span: Span
+    ) -> None:
+        """Record a fused branch whose constant is `(*operands, target, stub)`: its resume stub
+        is emitted after the function's code (see opcodes), and the constant then filled in."""
+        self.stubs.append((idx, operands, target, after, span))
 
     def finish(self) -> None:
-        """Emit fallbacks of fused expressions and resume stubs, and fix references to them."""
+        """Emit fallbacks of fused expressions and resume stubs, and fill in their constants."""
         self.fuse = False
         for expr, idx, fn, after in self.deferred:
             fallback = self.here()
             self.prim_app(expr, False)
             self.emit(Op.JUMP, after, expr.span)
             self.code.consts[idx] = (fn, fallback)
-        positions = []
-        for target, after, span in self.stubs:
-            positions.append(self.here())
+        for idx, operands, target, after, span in self.stubs:
+            stub = self.here()
             self.emit(Op.JUMP_IF_FALSE, target, span)
             self.emit(Op.JUMP, after, span)
-        consts = self.code.consts
-        for i, k in enumerate(consts):
-            if type(k) is tuple and len(k) >= 5 and callable(k[0]) and k[-1] < 0:
-                consts[i] = (*k[:-1], positions[-k[-1] - 1])
+            self.code.consts[idx] = (*operands, target, stub)
         self.code.finish()
 
     def _int_local(self, e: r.RExpr) -> int | None:
@@ -316,25 +314,15 @@ class _FnCompiler:
                 special = {"<": Op.JUMP_UNLESS_LT_LC, "=": Op.JUMP_UNLESS_EQ_LC}
                 self.emit(special.get(test.name, Op.JUMP_UNLESS_LC), idx, test.span)
                 after = self.here()
-                consts = self.code.consts
-
-                def patch_lc(target: int) -> None:
-                    stub = self._stub(target, after, test.span)
-                    consts[idx] = (fast, prim.vm, test.name, slot, k, target, stub)
-
-                return patch_lc
+                operands = (fast, prim.vm, test.name, slot, k)
+                return lambda target: self._stub(idx, operands, target, after, test.span)
             self.expr(left, False)
             self.expr(right, False)
             idx2 = self.const(None)
             self.emit(Op.JUMP_UNLESS, idx2, test.span)
             after2 = self.here()
-            consts2 = self.code.consts
-
-            def patch_cmp(target: int) -> None:
-                stub = self._stub(target, after2, test.span)
-                consts2[idx2] = (fast, prim.vm, test.name, target, stub)
-
-            return patch_cmp
+            operands2 = (fast, prim.vm, test.name)
+            return lambda target: self._stub(idx2, operands2, target, after2, test.span)
         self.expr(test, False)
         at = self.emit(Op.JUMP_IF_FALSE, 0, test.span)
         return lambda target: self.patch(at, target)

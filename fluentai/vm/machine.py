@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Final
 
+from fluentai import primitives
 from fluentai.diagnostics import TraceEntry
 from fluentai.errors import MSG_STACK_OVERFLOW, FlError, arity_message
 from fluentai.primitives import Prim, PrimKind
@@ -147,8 +148,6 @@ class _RaisedByPerform(FlError):
 
 
 def _prim_vm(name: str) -> Any:
-    from fluentai import primitives
-
     prim = primitives.lookup(name)
     assert prim is not None and prim.vm is not None
     return prim.vm
@@ -274,8 +273,6 @@ class VM:
 
     def _perform(self, op: str, args: list[Any], stack: list[Any]) -> Frame | None:
         """Perform `op`: call the innermost handler's clause, or run the default behaviour."""
-        from fluentai import primitives
-
         prim = primitives.lookup(op)
         if prim is not None:
             lo, hi = prim.arity

@@ -32,14 +32,10 @@ def _cases() -> list[tuple[Path, str]]:
     return found
 
 
-_SESSION: list[Session] = []
-
-
 def _dump(stage: str, text: str) -> str:
     """The dump of one stage, exactly as `fluentai run --dump STAGE` writes it."""
-    if not _SESSION:
-        _SESSION.append(Session(World([], io.StringIO(), io.StringIO(), io.StringIO(), 0)))
-    session = _SESSION[0]
+    # a fresh session per case: global slot numbers must not depend on which cases ran before
+    session = Session(World([], io.StringIO(), io.StringIO(), io.StringIO(), 0))
     out = io.StringIO()
     compile_source(
         SourceFile("<golden>", text),

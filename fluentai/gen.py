@@ -57,7 +57,17 @@ def builtins_md() -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATED = {"docs/opcodes.md": opcodes_md, "docs/builtins.md": builtins_md}
+def prims_header() -> str:
+    from fluentai.llvm import abi
+
+    return abi.prims_header()
+
+
+GENERATED = {
+    "docs/opcodes.md": opcodes_md,
+    "docs/builtins.md": builtins_md,
+    "fluentai/runtime/fl_prims_gen.h": prims_header,
+}
 
 
 def main() -> int:

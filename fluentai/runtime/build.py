@@ -1,0 +1,134 @@
+"""Build the C runtime: `libfluentrt.so` (loaded by the JIT) and `libfluentrt.a` (linked into
+executables) from one source list (DESIGN.md §8.8).
+
+    python -m fluentai.runtime.build          # build if stale, print the paths
+    paths = ensure_built()                    # the same from Python (a file lock guards it)
+
+Outputs go to `fluentai/runtime/_build/` next to the sources, tagged with a hash of the sources
+and flags, so an edit rebuilds and concurrent processes (test workers) build once. Needs a C
+compiler, libgc-dev and libgmp-dev; a missing one is reported with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+RUNTIME_DIR: Final = Path(__file__).resolve().parent
+BUILD_DIR: Final = RUNTIME_DIR / "_build"
+CFLAGS: Final = (
+    "-std=c11",
+    "-O2",
+    "-g",
+    "-fPIC",
+    "-ffp-contract=off",
+    "-fno-strict-aliasing",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wno-unused-parameter",
+    "-D_GNU_SOURCE",
+    "-DGC_THREADS",
+)
+LIBS: Final = ("-lgc", "-lgmp", "-lm", "-lpthread")
+# Files only executables contain (the C `main`).
+EXECUTABLE_ONLY: Final = frozenset({"main.c"})
+
+
+class BuildError(Exception):
+    """The runtime could not be built; the message says why and what to install."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimePaths:
+    shared: Path
+    static: Path
+    include: Path
+
+
+def sources() -> list[Path]:
+    return sorted(RUNTIME_DIR.glob("*.c"))
+
+
+def _digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted([*sources(), *RUNTIME_DIR.glob("*.h")]):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    h.update(" ".join(CFLAGS + LIBS).encode())
+    return h.hexdigest()[:16]
+
+
+def compiler() -> str:
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise BuildError("no C compiler found (install one: sudo apt-get install -y gcc)")
+    return cc
+
+
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        hint = ""
+        if "gc.h" in proc.stderr or "-lgc" in proc.stderr:
+            hint = "\n(install Boehm GC: sudo apt-get install -y libgc-dev)"
+        elif "gmp.h" in proc.stderr or "-lgmp" in proc.stderr:
+            hint = "\n(install GMP: sudo apt-get install -y libgmp-dev)"
+        raise BuildError(f"building the runtime failed: {' '.join(cmd)}\n{proc.stderr}{hint}")
+
+
+def _build_into(out: Path) -> None:
+    cc = compiler()
+    objects: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="flrt-") as tmp:
+        for src in sources():
+            obj = Path(tmp) / (src.stem + ".o")
+            _run([cc, *CFLAGS, "-I", str(RUNTIME_DIR), "-c", str(src), "-o", str(obj)])
+            objects.append(obj)
+        shared_objs = [str(o) for o in objects if o.stem + ".c" not in EXECUTABLE_ONLY]
+        so_tmp = Path(tmp) / "libfluentrt.so"
+        _run([cc, "-shared", "-o", str(so_tmp), *shared_objs, *LIBS])
+        a_tmp = Path(tmp) / "libfluentrt.a"
+        _run(["ar", "rcs", str(a_tmp), *(str(o) for o in objects)])
+        out.mkdir(parents=True, exist_ok=True)
+        os.replace(so_tmp, out / "libfluentrt.so")
+        os.replace(a_tmp, out / "libfluentrt.a")
+
+
+def ensure_built() -> RuntimePaths:
+    """Build the runtime unless an up-to-date build exists; return the library paths."""
+    out = BUILD_DIR / _digest()
+    paths = RuntimePaths(out / "libfluentrt.so", out / "libfluentrt.a", RUNTIME_DIR)
+    if paths.shared.exists() and paths.static.exists():
+        return paths
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    with open(BUILD_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (paths.shared.exists() and paths.static.exists()):
+            _build_into(out)
+            for old in BUILD_DIR.iterdir():
+                if old.is_dir() and old != out:
+                    shutil.rmtree(old, ignore_errors=True)
+    return paths
+
+
+def main() -> int:
+    try:
+        paths = ensure_built()
+    except BuildError as err:
+        sys.stderr.write(f"fluentai: error: {err}\n")
+        return 1
+    sys.stdout.write(f"{paths.shared}\n{paths.static}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

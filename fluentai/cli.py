@@ -60,14 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
             "--tier",
             choices=("auto", "vm", "native"),
             default="auto",
-            help="auto: tiered JIT (runs on the VM until native tiers land); vm: bytecode VM only; "
-            "native: compile everything first (not available yet)",
+            help="auto: tiered JIT (runs on the VM with profiling until the JIT lands); vm: "
+            "bytecode VM only; native: compile the whole program to machine code first",
         )
 
     run = sub.add_parser("run", help="run a program file")
     tier_option(run)
     run.add_argument("-p", "--print-values", action="store_true", help="write each top-level value")
     run.add_argument("--jit-stats", action="store_true", help="write JIT statistics at exit")
+    run.add_argument(
+        "--time-passes",
+        action="store_true",
+        help="write the time each compiler stage took to stderr at exit",
+    )
     run.add_argument(
         "--dump",
         type=_dump_stages,
@@ -82,17 +87,90 @@ def build_parser() -> argparse.ArgumentParser:
     tier_option(ev)
     ev.add_argument("source", metavar="SOURCE")
 
-    build = sub.add_parser("build", help="compile a program to an executable (not available yet)")
-    build.add_argument("file", metavar="FILE")
-    build.add_argument("-o", dest="output", metavar="OUT")
-    build.add_argument("--emit", choices=("llvm", "asm", "obj"))
-    build.add_argument("-O", dest="opt", choices=("0", "1", "2", "3"), default="2")
+    build = sub.add_parser(
+        "build",
+        help="compile a program to a standalone executable (ahead of time)",
+        description="Compile FILE with the prelude into one native executable linked with the "
+        "runtime, Boehm GC and GMP. The executable takes program arguments and behaves like "
+        "`fluentai run` (output, reports, exit statuses).",
+    )
+    build.add_argument("file", metavar="FILE", help="the program (UTF-8 source)")
+    build.add_argument(
+        "-o", dest="output", metavar="OUT", help="output path (default: FILE without .fl)"
+    )
+    build.add_argument(
+        "--emit",
+        choices=("llvm", "asm", "obj"),
+        help="write optimized LLVM IR, assembly or an unlinked object instead of an executable",
+    )
+    build.add_argument(
+        "-O", dest="opt", choices=("0", "1", "2", "3"), default="2", help="LLVM optimization level"
+    )
+    build.add_argument(
+        "--march-native",
+        action="store_true",
+        help="optimize for this machine's CPU (the executable may not run elsewhere)",
+    )
 
-    sub.add_parser("repl", help="interactive read-eval-print loop (not available yet)")
-    sub.add_parser("bench", help="benchmark harness (not available yet)")
+    repl = sub.add_parser(
+        "repl",
+        help="interactive read-eval-print loop (also `fluentai` alone on a terminal)",
+        description="Read FluentAI forms, write each non-nil value, keep definitions between "
+        "entries. Commands: :help, :load FILE, :type EXPR, :dis NAME, :time EXPR, :quit. "
+        "When standard input is not a terminal, entries are read from it line by line. "
+        "History: $FLUENTAI_HISTORY, else $XDG_DATA_HOME/fluentai/history, else "
+        "~/.local/share/fluentai/history.",
+    )
+    tier_option(repl)
+    bench = sub.add_parser(
+        "bench",
+        help="run the benchmark suite against CPython and peers (needs a source checkout)",
+        description="Run benchmarks/ on every FluentAI tier that exists and every peer installed, "
+        "check each output against the Python program's, and write docs/benchmarks.md, "
+        ".json and .png.",
+    )
+    from fluentai.bench.options import add_bench_arguments  # argparse only: keeps `run` light
+
+    add_bench_arguments(bench)
     cache = sub.add_parser("cache", help="manage the compiled-code cache (not available yet)")
     cache.add_argument("action", choices=("clear", "info"))
     return parser
+
+
+def _repl(tier: str) -> int:
+    if tier == "native":
+        raise UsageError("`--tier native` is not available yet: the native back end has not landed")
+    from fluentai import repl
+
+    return repl.main(tier, sys.stdin, sys.stdout, sys.stderr)
+
+
+def _build(args: argparse.Namespace) -> int:
+    """`fluentai build FILE [-o OUT] [--emit llvm|asm|obj] [-O N]`."""
+    from fluentai.diagnostics import CompileError, Diagnostic, render_compile
+    from fluentai.native import build_executable
+
+    src = load_source(args.file)
+    if isinstance(src, Diagnostic):
+        sys.stderr.write(render_compile(src) + "\n")
+        return 65
+    output = args.output
+    if output is None:
+        stem = args.file[:-3] if args.file.endswith(".fl") else args.file + ".out"
+        suffix = {"llvm": ".ll", "asm": ".s", "obj": ".o"}.get(args.emit or "", "")
+        output = stem + suffix
+    try:
+        return build_executable(
+            src,
+            output,
+            opt=int(args.opt),
+            emit=args.emit,
+            stderr=sys.stderr,
+            host_cpu=args.march_native,
+        )
+    except CompileError as err:
+        sys.stderr.write(render_compile(err.diagnostics[0]) + "\n")
+        return 65
 
 
 def _not_yet(what: str) -> int:
@@ -133,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             options = RunOptions(
                 tier=args.tier,
                 print_values=args.print_values,
+                time_passes=args.time_passes,
                 jit_stats=args.jit_stats,
                 dump=args.dump,
                 argv=list(args.args),
@@ -149,14 +228,16 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdin,
             )
         if args.command == "build":
-            return _not_yet("`fluentai build` (ahead-of-time compilation)")
+            return _build(args)
         if args.command == "repl" or args.command is None:
             if args.command is None and not sys.stdin.isatty():
                 sys.stderr.write("fluentai: error: no command given (see `fluentai --help`)\n")
                 return EXIT_USAGE
-            return _not_yet("the REPL")
+            return _repl(getattr(args, "tier", "auto"))
         if args.command == "bench":
-            return _not_yet("`fluentai bench`")
+            from fluentai.bench.harness import run_bench  # only `bench` loads the harness
+
+            return run_bench(args, sys.stderr)
         if args.command == "cache":
             return _not_yet("the code cache")
         parser.print_usage(sys.stderr)

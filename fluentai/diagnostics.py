@@ -46,7 +46,7 @@ class DiagnosticSink:
             raise CompileError(self.items)
 
 
-def _caret_lines(span: Span, indent: str) -> list[str]:
+def caret_lines(span: Span, indent: str) -> list[str]:
     """The source line of the span's start and a caret line under the span (to end of line)."""
     line, col = span.file.line_col(span.start)
     text = "".join(ch if ch >= " " or ch == "\t" else "\ufffd" for ch in span.file.line_text(line))
@@ -65,7 +65,7 @@ def render_compile(diag: Diagnostic) -> str:
     """A compile-time report: report line, gutter with the source line, caret line."""
     line = diag.span.line
     gutter = str(line)
-    text_line, caret_line = _caret_lines(diag.span, "")
+    text_line, caret_line = caret_lines(diag.span, "")
     pad = " " * len(gutter)
     return "\n".join(
         [
@@ -106,7 +106,7 @@ def render_runtime(
                 continue
             line, col = entry.span.file.line_col(entry.span.start)
             lines.append(f"  {entry.span.file.name}:{line}:{col} in {entry.name}")
-            text_line, caret_line = _caret_lines(entry.span, "    ")
+            text_line, caret_line = caret_lines(entry.span, "    ")
             lines.append(text_line)
             if i == len(entries) - 1:
                 lines.append(caret_line)

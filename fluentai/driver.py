@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from fluentai.diagnostics import CompileError, Diagnostic, render_compile, render_runtime
 from fluentai.errors import ProgramExit
+from fluentai.pipeline import PassTimes
 from fluentai.source import SourceDecodeError, SourceFile, Span
 from fluentai.vm.profile import Profiler
 
@@ -41,6 +42,7 @@ class RunOptions:
     print_result: bool = False  # `eval`: write the program's value
     jit_stats: bool = False
     dump: frozenset[str] = frozenset()
+    time_passes: bool = False  # `--time-passes`: stage timings on standard error at exit
     max_depth: int | None = None
     argv: list[str] = field(default_factory=list)
 
@@ -48,7 +50,13 @@ class RunOptions:
 class Session:
     """One VM with the prelude loaded: runs programs (or REPL entries) against one world."""
 
-    def __init__(self, world: Any, max_depth: int | None = None) -> None:
+    def __init__(
+        self,
+        world: Any,
+        max_depth: int | None = None,
+        make_vm: Callable[[Any, int], Any] | None = None,
+    ) -> None:
+        """`make_vm(world, max_depth)` builds the VM (the embedding API passes a subclass)."""
         from fluentai import primitives
         from fluentai.pipeline import compile_source, prelude_source
         from fluentai.primitives import PrimKind
@@ -56,7 +64,7 @@ class Session:
         from fluentai.vm.values import Builtin
 
         depth = max_depth or int(os.environ.get("FLUENTAI_MAX_DEPTH", DEFAULT_MAX_DEPTH))
-        self.vm = VM(world, depth)
+        self.vm = (make_vm or VM)(world, depth)
         values = self.vm.builtin_values
         for name, prim in primitives.table().items():
             if name != prim.name:
@@ -78,7 +86,11 @@ class Session:
     def _builtin(self, name: str) -> Any:
         return self.vm.builtin_values[name]
 
-    def compile(self, src: SourceFile, options: RunOptions) -> Any:
+    def compile(
+        self, src: SourceFile, options: RunOptions, times: Any = None, scope: Any = None
+    ) -> Any:
+        """Compile `src`; `times` (PassTimes) records stage timings, `scope` (SessionScope)
+        compiles it as one entry of a REPL or embedding session."""
         from fluentai.pipeline import compile_source
 
         return compile_source(
@@ -87,18 +99,27 @@ class Session:
             self._builtin,
             print_values=options.print_values,
             dump=options.dump,
+            times=times,
+            scope=scope,
         )
 
     def run(self, code: Any) -> Any:
         return self.vm.run(code)
 
 
-def _run_in_big_thread(fn: Callable[[], int], interrupt: threading.Event) -> int:
+def run_in_big_thread(
+    fn: Callable[[], int],
+    interrupt: threading.Event | None = None,
+    on_interrupt: Callable[[], None] | None = None,
+) -> int:
     """Run `fn` on a thread with a large stack; Ctrl-C in the main thread interrupts it.
 
     The first Ctrl-C sets `interrupt` (blocking waits in the world watch it) and raises
-    KeyboardInterrupt inside the program thread, which unwinds through `finally` clauses; a
-    second Ctrl-C exits at once."""
+    KeyboardInterrupt inside the program thread, which unwinds through `finally` clauses (or,
+    for native code, calls `on_interrupt`, which asks the runtime to unwind); a second Ctrl-C
+    exits at once."""
+    if interrupt is None:
+        interrupt = threading.Event()
     result: list[int] = []
     failure: list[BaseException] = []
     done = threading.Event()
@@ -134,6 +155,9 @@ def _run_in_big_thread(fn: Callable[[], int], interrupt: threading.Event) -> int
                 sys.stderr.write("interrupted\n")
                 return EXIT_INTERRUPT
             interrupt.set()
+            if on_interrupt is not None:
+                on_interrupt()
+                continue
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)
             )
@@ -176,11 +200,11 @@ def execute(
     """Compile and run a program; write its output and diagnostics; return the exit status."""
     from fluentai.vm.world import World
 
-    if options.tier == "native":
-        raise UsageError("`--tier native` is not available yet: the native back end has not landed")
     if isinstance(src, Diagnostic):
         stderr.write(render_compile(src) + "\n")
         return EXIT_COMPILE
+    if options.tier == "native":
+        return _execute_native(src, options, stdout, stderr)
     if sys.getrecursionlimit() < 200_000:
         sys.setrecursionlimit(200_000)
     seed_text = os.environ.get("FLUENTAI_SEED")
@@ -188,6 +212,7 @@ def execute(
     world = World(options.argv, stdin, stdout, stderr, seed)
 
     profiler: Profiler | None = None
+    times = PassTimes() if options.time_passes else None
 
     def body() -> int:
         nonlocal profiler
@@ -199,7 +224,7 @@ def execute(
             # VM values are mostly acyclic: collect rarely, and never rescan the prelude
             gc.freeze()
             gc.set_threshold(100_000, 50, 100)
-            code = session.compile(src, options)
+            code = session.compile(src, options, times)
             if _profiling_enabled(options):
                 profiler = session.vm.profiler = Profiler()
             value = session.run(code)
@@ -232,16 +257,39 @@ def execute(
             raise
 
     try:
-        status = _run_in_big_thread(body, world.interrupt)
+        status = run_in_big_thread(body, world.interrupt)
     except BrokenPipeError:
         return EXIT_OK
     finally:
         stderr.flush()
+    if times is not None:
+        stderr.write(times.report() + "\n")
     if options.jit_stats:
         stderr.write("jit: native tiers are not available yet; all code ran in the VM\n")
         if profiler is not None:
             stderr.write(profiler.report() + "\n")
     return status
+
+
+def _execute_native(src: SourceFile, options: RunOptions, stdout: TextIO, stderr: TextIO) -> int:
+    """`--tier native`: the whole program compiled to machine code, no VM (DESIGN.md §8.7)."""
+    from fluentai.native import execute_native
+
+    try:
+        return execute_native(
+            src,
+            argv=options.argv,
+            print_values=options.print_values,
+            print_result=options.print_result,
+            jit_stats=options.jit_stats,
+            dump=options.dump,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    except CompileError as err:
+        return _report_compile(err, stderr)
+    finally:
+        stderr.flush()
 
 
 def _profiling_enabled(options: RunOptions) -> bool:

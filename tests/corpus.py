@@ -244,6 +244,55 @@ def run_program(
     return Result(_decode(completed.stdout), _decode(completed.stderr), completed.returncode)
 
 
+def run_executable(
+    path: Path,
+    env_extra: Mapping[str, str] | None = None,
+    expectation: Expectation | None = None,
+    opt: int = 1,
+) -> Result:
+    """Build PATH ahead of time (in this process, like `fluentai build`) and run the executable
+    in a fresh empty directory; a compile error gives the build's report and status."""
+    import io
+
+    from fluentai.diagnostics import CompileError, Diagnostic, render_compile
+    from fluentai.driver import load_source
+    from fluentai.native import build_executable
+
+    path = Path(path).resolve()
+    if expectation is None:
+        expectation = load_expectation(path)
+    src = load_source(str(path))
+    with tempfile.TemporaryDirectory(prefix="fluentai-aot-") as workdir:
+        exe = str(Path(workdir) / "program")
+        if isinstance(src, Diagnostic):
+            return Result("", render_compile(src) + "\n", EXIT_COMPILE_ERROR)
+        errors = io.StringIO()
+        try:
+            status = build_executable(src, exe, opt=opt, emit=None, stderr=errors)
+        except CompileError as err:
+            return Result("", render_compile(err.diagnostics[0]) + "\n", EXIT_COMPILE_ERROR)
+        if status != 0:
+            return Result("", errors.getvalue(), status)
+        rundir = Path(workdir) / "cwd"
+        rundir.mkdir()
+        try:
+            completed = subprocess.run(
+                [exe, *expectation.args],
+                cwd=rundir,
+                input=expectation.stdin_text.encode("utf-8"),
+                capture_output=True,
+                env=_environment(env_extra or {}),
+                timeout=TIMEOUT_SECONDS,
+            )
+        except subprocess.TimeoutExpired as timeout:
+            return Result(
+                stdout=_decode(timeout.stdout),
+                stderr=_decode(timeout.stderr) + f"\n[timed out after {TIMEOUT_SECONDS} s]",
+                status=None,
+            )
+    return Result(_decode(completed.stdout), _decode(completed.stderr), completed.returncode)
+
+
 def _decode(data: bytes | str | None) -> str:
     if data is None:
         return ""

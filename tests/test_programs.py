@@ -37,7 +37,10 @@ def _cases() -> list[object]:
 @pytest.mark.parametrize(("path", "tier"), _cases())
 def test_program(path: Path, tier: Tier) -> None:
     expectation = corpus.load_expectation(path)
-    result = corpus.run_program(path, tier.cli_tier, tier.env, expectation)
+    if tier.cli_tier == "aot":
+        result = corpus.run_executable(path, tier.env, expectation)
+    else:
+        result = corpus.run_program(path, tier.cli_tier, tier.env, expectation)
     problems = corpus.check(expectation, result)
     assert not problems, "\n".join(problems)
 

@@ -28,8 +28,24 @@ bool fl_int_to_i64(fl_value v, int64_t *out);
 void fl_float_repr(double d, char *buf);
 /* Exact comparison of two Numbers (Int/Float mixed): -1, 0, 1, or 2 when unordered (NaN). */
 int fl_num_compare(fl_value a, fl_value b);
-/* Hash of a Number, equal for equal values (1 and 1.0 hash alike). */
+/* Hash of a Number, equal for equal values (1 and 1.0 hash alike): Python's hash() of the number
+ * as a 64-bit word (NaN gives 0). */
 uint64_t fl_num_hash(fl_value v);
+fl_value fl_int_from_u64(uint64_t u);
+/* v mod 2^64 (the two's complement low word of an Int). */
+uint64_t fl_int_low_u64(fl_value v);
+int fl_int_sign(fl_value v); /* -1, 0 or 1 */
+/* An Int rounded to the nearest double (ties to even); false when that is +-2^1024 or more. */
+bool fl_int_to_double(fl_value v, double *out);
+/* The Int of a finite double, truncated toward zero. */
+fl_value fl_int_from_double(double d);
+/* The Int or Float of which bytes[0..n) is exactly a literal (LANGUAGE.md §1, `string->number`),
+ * else 0. Never raises. */
+fl_value fl_parse_number(const char *bytes, int64_t n);
+/* Binary + - * (op '+', '-' or '*') with the §6 rule, NAME naming the builtin in error messages
+ * (`sum` and `product` use it). Returns true with *out the result; on an error, false with *out
+ * what the raise returned (a handler's value, or 0): return that from the builtin at once. */
+bool fl_num_arith(char op, const char *name, fl_value a, fl_value b, fl_value *out);
 
 /* ---- data ------------------------------------------------------------------------------------ */
 

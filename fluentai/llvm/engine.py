@@ -1,0 +1,163 @@
+"""The engine: LLVM IR text -> machine code (DESIGN.md §1.2, §9). The only importer of
+`llvmlite.binding`, imported at the first compile, never at start-up.
+
+    engine = Engine()
+    lib = engine.jit(ir_text, opt=2, exports=["fl_program_main"])   # LLJIT library
+    addr = lib.address("fl_program_main")
+    obj = engine.object_code(ir_text, opt=2)                        # AOT: PIC object bytes
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+_lock = threading.Lock()
+_initialized = False
+_counter = itertools.count(1)
+
+
+def _llvm() -> Any:
+    global _initialized
+    import llvmlite.binding as llvm
+
+    with _lock:
+        if not _initialized:
+            llvm.initialize_native_target()
+            llvm.initialize_native_asmprinter()
+            _initialized = True
+    return llvm
+
+
+class EngineError(Exception):
+    """LLVM rejected the module (a compiler bug: reported as an internal error)."""
+
+
+@dataclass
+class CompileTimes:
+    """Milliseconds per compile stage, for --jit-stats and the benchmark harness."""
+
+    parse_ms: float = 0.0
+    optimize_ms: float = 0.0
+    codegen_ms: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class JitLibrary:
+    """A linked LLJIT library: keep it alive while its code may run."""
+
+    tracker: Any
+    jit: Any
+
+    def address(self, name: str) -> int:
+        return int(self.tracker[name])
+
+
+class Engine:
+    """Owns the target machines and the LLJIT instance."""
+
+    def __init__(self) -> None:
+        self.llvm = _llvm()
+        self._jit: Any = None
+        self.times = CompileTimes()
+
+    def target_machine(self, opt: int, *, jit: bool, host_cpu: bool = True) -> Any:
+        llvm = self.llvm
+        target = llvm.Target.from_default_triple()
+        if jit:
+            return target.create_target_machine(
+                cpu=llvm.get_host_cpu_name(),
+                features=llvm.get_host_cpu_features().flatten(),
+                opt=opt,
+                jit=True,
+            )
+        cpu = llvm.get_host_cpu_name() if host_cpu else ""
+        features = llvm.get_host_cpu_features().flatten() if host_cpu else ""
+        return target.create_target_machine(
+            cpu=cpu, features=features, opt=opt, reloc="pic", codemodel="default"
+        )
+
+    def parse(self, ir_text: str, tm: Any) -> Any:
+        llvm = self.llvm
+        t0 = time.perf_counter()
+        try:
+            mod = llvm.parse_assembly(ir_text)
+            mod.verify()
+        except RuntimeError as err:
+            raise EngineError(f"invalid LLVM IR: {err}") from err
+        mod.triple = tm.triple
+        mod.data_layout = str(tm.target_data)
+        self.times.parse_ms += (time.perf_counter() - t0) * 1000
+        return mod
+
+    def optimize(self, mod: Any, tm: Any, opt: int) -> None:
+        llvm = self.llvm
+        t0 = time.perf_counter()
+        if opt <= 0:
+            return
+        if opt == 1:
+            pto = llvm.create_pipeline_tuning_options(speed_level=1)
+            pb = llvm.create_pass_builder(tm, pto)
+            fpm = llvm.create_new_function_pass_manager()
+            fpm.add_sroa_pass()
+            fpm.add_instruction_combine_pass()
+            fpm.add_simplify_cfg_pass()
+            for f in mod.functions:
+                if not f.is_declaration:
+                    fpm.run(f, pb)
+        else:
+            pto = llvm.create_pipeline_tuning_options(speed_level=min(opt, 3))
+            pto.loop_vectorization = True
+            pto.slp_vectorization = True
+            pto.loop_unrolling = True
+            pb = llvm.create_pass_builder(tm, pto)
+            pb.getModulePassManager().run(mod, pb)
+        self.times.optimize_ms += (time.perf_counter() - t0) * 1000
+
+    def jit(
+        self, ir_text: str, opt: int, exports: list[str], objects: list[bytes] | None = None
+    ) -> JitLibrary:
+        llvm = self.llvm
+        tm = self.target_machine(min(opt, 2) if opt > 1 else 0, jit=True)
+        mod = self.parse(ir_text, tm)
+        self.optimize(mod, tm, opt)
+        t0 = time.perf_counter()
+        if self._jit is None:
+            self._jit = llvm.create_lljit_compiler(tm)
+        builder = llvm.JITLibraryBuilder().add_ir(str(mod))
+        for obj in objects or []:
+            builder = builder.add_object_img(obj)
+        builder = builder.add_current_process()
+        for name in exports:
+            builder = builder.export_symbol(name)
+        tracker = builder.link(self._jit, f"fl{next(_counter)}")
+        self.times.codegen_ms += (time.perf_counter() - t0) * 1000
+        return JitLibrary(tracker, self._jit)
+
+    def optimized_ir(self, ir_text: str, opt: int) -> str:
+        tm = self.target_machine(opt, jit=False)
+        mod = self.parse(ir_text, tm)
+        self.optimize(mod, tm, opt)
+        return str(mod)
+
+    def object_code(self, ir_text: str, opt: int, *, host_cpu: bool = False) -> bytes:
+        tm = self.target_machine(opt, jit=False, host_cpu=host_cpu)
+        mod = self.parse(ir_text, tm)
+        self.optimize(mod, tm, opt)
+        t0 = time.perf_counter()
+        obj = bytes(tm.emit_object(mod))
+        self.times.codegen_ms += (time.perf_counter() - t0) * 1000
+        return obj
+
+    def assembly(self, ir_text: str, opt: int, *, host_cpu: bool = False) -> str:
+        tm = self.target_machine(opt, jit=False, host_cpu=host_cpu)
+        mod = self.parse(ir_text, tm)
+        self.optimize(mod, tm, opt)
+        return str(tm.emit_assembly(mod))
+
+    def load_library(self, path: str) -> None:
+        self.llvm.load_library_permanently(path)

@@ -1,0 +1,1920 @@
+"""Lowering: resolved Core -> LLVM IR (`llvmlite.ir` only; DESIGN.md §1.2, §4, §5).
+
+Input: the prelude's and the program's `rcore.RProgram`. Output: one `ir.Module` holding every
+lambda as a `tailcc` generic entry, the top levels, the generic-call shim, descriptors, the site
+table and `fl_program_main`, the entry point of `--tier native` (through LLJIT) and of
+executables (called by the runtime's `main`).
+
+Generic code: every value is a tagged i64 word (fl_runtime.h). A call returning 0 means something
+is pending (error, interrupt, exit): the caller restores what it changed (depth, handler stack),
+runs `finally` clauses, appends its trace entry, and returns 0 too (DESIGN.md §5.1).
+
+    (define (f n) (if (< n 2) n (+ (f (- n 1)) (f (- n 2)))))
+    ->  define tailcc i64 @"fl.fn.1.f"(ptr %clo, i64 %argc, i64 %a0, ..., ptr %rest)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import llvmlite.ir as ir
+
+from fluentai import primitives
+from fluentai.diagnostics import caret_lines
+from fluentai.llvm import abi
+from fluentai.passes import rcore as r
+from fluentai.primitives import PrimKind
+from fluentai.source import Span
+from fluentai.symbol import Symbol
+from fluentai.syntax import core as c
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+DBL = ir.DoubleType()
+PTR = ir.PointerType()
+VOID = ir.VoidType()
+
+GENERIC_TY = ir.FunctionType(I64, [PTR, I64, I64, I64, I64, I64, PTR])
+SHIM_TY = ir.FunctionType(I64, [I64, I64, PTR])
+PRIM_TY = ir.FunctionType(I64, [I64, PTR])
+MATCHER_TY = ir.FunctionType(I64, [I64])
+DESC_TY = ir.LiteralStructType([PTR, I64, I64, PTR, I64])
+SITE_TY = ir.LiteralStructType([PTR, PTR, PTR, PTR, PTR])
+BCLO_TY = ir.LiteralStructType([I64, PTR])
+
+_BINARY_FAST = {"+", "-", "*", "<", ">", "<=", ">=", "="}
+_SLOW = {
+    "+": "fl_add2",
+    "-": "fl_sub2",
+    "*": "fl_mul2",
+    "<": "fl_lt2",
+    ">": "fl_gt2",
+    "<=": "fl_le2",
+    ">=": "fl_ge2",
+    "=": "fl_numeq2",
+}
+_ICMP = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "=": "=="}
+
+# C runtime functions generated code calls: name -> (return type, argument types).
+_RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
+    "fl_alloc": (PTR, (I64,)),
+    "fl_alloc_roots": (PTR, (I64,)),
+    "fl_box_float": (I64, (DBL,)),
+    "fl_int_from_decimal": (I64, (PTR,)),
+    "fl_string_from_utf8": (I64, (PTR, I64)),
+    "fl_symbol_intern": (I64, (PTR, I64)),
+    "fl_cons_new": (I64, (I64, I64)),
+    "fl_vector_new": (PTR, (I64,)),
+    "fl_rest_list": (I64, (I64, I64, I64, I64, I64, I64, PTR)),
+    "fl_map_empty": (I64, ()),
+    "fl_map_assoc": (I64, (I64, I64, I64)),
+    "fl_ctor_register": (VOID, (I64, PTR, PTR, I64, PTR)),
+    "fl_adt_new": (I64, (I64, PTR)),
+    "fl_add2": (I64, (I64, I64)),
+    "fl_sub2": (I64, (I64, I64)),
+    "fl_mul2": (I64, (I64, I64)),
+    "fl_lt2": (I64, (I64, I64)),
+    "fl_gt2": (I64, (I64, I64)),
+    "fl_le2": (I64, (I64, I64)),
+    "fl_ge2": (I64, (I64, I64)),
+    "fl_numeq2": (I64, (I64, I64)),
+    "fl_equal": (I32, (I64, I64)),
+    "fl_check_type": (I64, (I64, PTR)),
+    "fl_is_error": (I32, (I64,)),
+    "fl_raise_arity": (I64, (PTR, I64, I64, I64)),
+    "fl_raise_unbound": (I64, (PTR,)),
+    "fl_raise_not_function": (I64, (I64,)),
+    "fl_raise_match_failure": (I64, (I64,)),
+    "fl_trace_add": (VOID, (I64,)),
+    "fl_pending_kind": (I64, ()),
+    "fl_pending_take_for": (I64, (I64,)),
+    "fl_pending_stash": (I64, ()),
+    "fl_pending_unstash": (VOID, (I64,)),
+    "fl_pending_drop": (VOID, (I64,)),
+    "fl_poll_slow": (I64, ()),
+    "fl_depth_slow": (I64, ()),
+    "fl_handler_height": (I64, ()),
+    "fl_handler_restore": (VOID, (I64,)),
+    "fl_handler_push": (I64, (I64, PTR, PTR)),
+    "fl_try_push": (I64, (PTR,)),
+    "fl_perform": (I64, (PTR, PTR, I64, PTR)),
+    "fl_apply_args": (PTR, (I64, PTR)),
+    "fl_rt_begin": (VOID, (PTR, PTR, I64, I64, PTR, I64)),
+    "fl_rt_finish": (I64, (I64,)),
+}
+_RUNTIME_GLOBALS = ("fl_rt_depth", "fl_rt_depth_limit", "fl_rt_poll", "fl_rt_site")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """One row of the site table: where an operation is, and in which function."""
+
+    where: str
+    fn: str
+    text: str
+    caret: str
+
+
+@dataclass
+class LoweredProgram:
+    """The module and what the engine and `--jit-stats` need to know about it."""
+
+    module: ir.Module
+    functions: list[str]
+    sites: list[SiteInfo]
+    entry: str = "fl_program_main"
+
+
+@dataclass
+class _Landing:
+    """Where a pending condition goes inside the current function."""
+
+    block: ir.Block
+
+
+@dataclass
+class _Unit:
+    """Module-wide state of one lowering."""
+
+    module: ir.Module
+    globals_index: dict[str, int] = field(default_factory=dict)
+    literals: list[tuple[str, Any]] = field(default_factory=list)
+    literal_index: dict[tuple[str, Any], int] = field(default_factory=dict)
+    sites: list[SiteInfo] = field(default_factory=list)
+    site_index: dict[tuple[int, int, str, str], int] = field(default_factory=dict)
+    ctor_ids: dict[str, int] = field(default_factory=dict)
+    ctors: list[r.CtorDef] = field(default_factory=list)
+    strings: dict[str, ir.GlobalVariable] = field(default_factory=dict)
+    fn_counter: int = 0
+    functions: list[str] = field(default_factory=list)
+    builtin_closures: dict[str, ir.GlobalVariable] = field(default_factory=dict)
+    matchers: int = 0
+    declared: dict[str, ir.Function] = field(default_factory=dict)
+
+
+def _mangle_fn(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name)
+
+
+class Lowerer:
+    """Builds one module from the prelude and a program."""
+
+    def __init__(self, print_values: bool = False, print_result: bool = False) -> None:
+        self.u = _Unit(ir.Module(name="fluentai"))
+        self.print_values = print_values
+        self.print_result = print_result
+        m = self.u.module
+        for gname in _RUNTIME_GLOBALS:
+            g = ir.GlobalVariable(m, I64, gname)
+            g.linkage = "external"
+        self.globals_ptr = ir.GlobalVariable(m, PTR, "fl.globals")
+        self.globals_ptr.linkage = "internal"
+        self.globals_ptr.initializer = ir.Constant(PTR, None)
+        self.lits_ptr = ir.GlobalVariable(m, PTR, "fl.lits")
+        self.lits_ptr.linkage = "internal"
+        self.lits_ptr.initializer = ir.Constant(PTR, None)
+        # known functions: id(Fn) -> global name; name -> (entry, static closure word)
+        self.known: dict[int, str] = {}
+        self.known_entries: dict[str, tuple[ir.Function, Any, r.Fn]] = {}
+        self.unit = "program"
+        self.shim = self._build_shim()
+        self.apply_fn = self._build_apply()
+
+    # ------------------------------------------------------------ module-level helpers
+
+    def rt(self, name: str) -> ir.Function:
+        fn = self.u.declared.get(name)
+        if fn is None:
+            if name in _RUNTIME:
+                ret, args = _RUNTIME[name]
+                fnty = ir.FunctionType(ret, list(args))
+            else:  # a builtin or effect default
+                fnty = PRIM_TY
+            fn = ir.Function(self.u.module, fnty, name)
+            self.u.declared[name] = fn
+        return fn
+
+    def rt_global(self, name: str) -> ir.GlobalVariable:
+        g = self.u.module.get_global(name)
+        assert isinstance(g, ir.GlobalVariable)
+        return g
+
+    def cstring(self, text: str) -> ir.Constant:
+        """A pointer to a NUL-terminated UTF-8 constant."""
+        g = self.u.strings.get(text)
+        if g is None:
+            data = text.encode("utf-8") + b"\0"
+            ty = ir.ArrayType(I8, len(data))
+            g = ir.GlobalVariable(self.u.module, ty, f"fl.str.{len(self.u.strings)}")
+            g.linkage = "private"
+            g.global_constant = True
+            g.unnamed_addr = True
+            g.initializer = ir.Constant(ty, bytearray(data))
+            self.u.strings[text] = g
+        return g.bitcast(PTR) if g.type != PTR else g
+
+    def global_slot(self, name: str) -> int:
+        idx = self.u.globals_index.get(name)
+        if idx is None:
+            idx = len(self.u.globals_index)
+            self.u.globals_index[name] = idx
+        return idx
+
+    def literal(self, kind: str, value: Any) -> int:
+        key = (kind, value.hex() if isinstance(value, float) else value)
+        idx = self.u.literal_index.get(key)
+        if idx is None:
+            idx = len(self.u.literals)
+            self.u.literals.append((kind, value))
+            self.u.literal_index[key] = idx
+        return idx
+
+    def site(self, span: Span | None, fn_name: str) -> int:
+        if span is None:
+            return 0
+        key = (id(span.file), span.start, fn_name, str(span.end))
+        idx = self.u.site_index.get(key)
+        if idx is None:
+            line, col = span.file.line_col(span.start)
+            text, caret = caret_lines(span, "")
+            idx = len(self.u.sites)
+            self.u.sites.append(SiteInfo(f"{span.file.name}:{line}:{col}", fn_name, text, caret))
+            self.u.site_index[key] = idx
+        return idx
+
+    def _build_shim(self) -> ir.Function:
+        """`fl.shim(closure, argc, argv)`: C's way into FluentAI code (effect clauses)."""
+        fn = ir.Function(self.u.module, SHIM_TY, "fl.shim")
+        fn.linkage = "internal"
+        clo, argc, argv = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        ok = fn.append_basic_block("ok")
+        bad = fn.append_basic_block("bad")
+        b.cbranch(self._is_closure(b, clo), ok, bad)
+        b.position_at_end(bad)
+        b.ret(b.call(self.rt("fl_raise_not_function"), [clo]))
+        b.position_at_end(ok)
+        regs = []
+        for i in range(abi.REG_ARGS):
+            has = b.icmp_signed(">", argc, ir.Constant(I64, i))
+            slot = b.gep(argv, [ir.Constant(I64, i)], source_etype=I64)
+            # load only when present: select between a guarded load and 0
+            cur = b.block
+            then = fn.append_basic_block(f"a{i}")
+            join = fn.append_basic_block(f"j{i}")
+            b.cbranch(has, then, join)
+            b.position_at_end(then)
+            val = b.load(slot, typ=I64)
+            b.branch(join)
+            b.position_at_end(join)
+            phi = b.phi(I64)
+            phi.add_incoming(ir.Constant(I64, 0), cur)
+            phi.add_incoming(val, then)
+            regs.append(phi)
+        rest = self._rest_vector_from_argv(b, fn, argc, argv)
+        desc = b.load(b.gep(self._ptr(b, clo), [ir.Constant(I64, 8)], source_etype=I8), typ=PTR)
+        gen = b.load(desc, typ=PTR)
+        res = b.call(
+            _Indirect(gen, GENERIC_TY), [self._ptr(b, clo), argc, *regs, rest], cconv="tailcc"
+        )
+        b.ret(res)
+        return fn
+
+    def _rest_vector_from_argv(
+        self, b: ir.IRBuilder, fn: ir.Function, argc: ir.Value, argv: ir.Value
+    ) -> ir.Value:
+        """A VECTOR of argv[4..argc-1] (NULL when argc <= 4)."""
+        many = b.icmp_signed(">", argc, ir.Constant(I64, abi.REG_ARGS))
+        cur = b.block
+        then = fn.append_basic_block("rest")
+        join = fn.append_basic_block("rest.join")
+        b.cbranch(many, then, join)
+        b.position_at_end(then)
+        n = b.sub(argc, ir.Constant(I64, abi.REG_ARGS))
+        vec = b.call(self.rt("fl_vector_new"), [n])
+        items = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
+        src = b.gep(argv, [ir.Constant(I64, abi.REG_ARGS)], source_etype=I64)
+        b.call(self._memcpy(), [items, src, b.mul(n, ir.Constant(I64, 8)), ir.Constant(I1, 0)])
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(PTR)
+        phi.add_incoming(ir.Constant(PTR, None), cur)
+        phi.add_incoming(vec, then)
+        return phi
+
+    def _memcpy(self) -> ir.Function:
+        name = "llvm.memcpy.p0.p0.i64"
+        fn = self.u.declared.get(name)
+        if fn is None:
+            fn = ir.Function(self.u.module, ir.FunctionType(VOID, [PTR, PTR, I64, I1]), name)
+            self.u.declared[name] = fn
+        return fn
+
+    def _build_apply(self) -> ir.Function:
+        """`fl.apply(f, vector)`: call f with the vector's items as arguments (non-tail)."""
+        fn = ir.Function(self.u.module, ir.FunctionType(I64, [I64, PTR]), "fl.apply")
+        fn.linkage = "internal"
+        f, vec = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        hdr = b.load(vec, typ=I64)
+        argc = b.lshr(hdr, ir.Constant(I64, 16))
+        argv = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
+        b.ret(b.call(self.shim, [f, argc, argv]))
+        return fn
+
+    @staticmethod
+    def _ptr(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
+        return b.inttoptr(v, PTR)
+
+    def _is_closure(self, b: ir.IRBuilder, v: ir.Value) -> ir.Value:
+        """v is a pointer word whose header says CLOSURE (branch-free on the tag test)."""
+        fn = b.function
+        is_ptr = b.and_(
+            b.icmp_unsigned("==", b.and_(v, ir.Constant(I64, 7)), ir.Constant(I64, 0)),
+            b.icmp_unsigned("!=", v, ir.Constant(I64, 0)),
+        )
+        cur = b.block
+        check = fn.append_basic_block("isclo.hdr")
+        join = fn.append_basic_block("isclo.join")
+        b.cbranch(is_ptr, check, join)
+        b.position_at_end(check)
+        hdr = b.load(self._ptr(b, v), typ=I64)
+        is_clo = b.icmp_unsigned(
+            "==", b.and_(hdr, ir.Constant(I64, 0xFF)), ir.Constant(I64, abi.T_CLOSURE)
+        )
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(I1)
+        phi.add_incoming(ir.Constant(I1, 0), cur)
+        phi.add_incoming(is_clo, check)
+        return phi
+
+    # ------------------------------------------------------------ descriptors and closures
+
+    def descriptor(
+        self, entry: ir.Function, lo: int, hi: int | None, name: str, kind: int
+    ) -> ir.GlobalVariable:
+        g = ir.GlobalVariable(self.u.module, DESC_TY, f"fl.desc.{entry.name}")
+        g.linkage = "internal"
+        g.global_constant = True
+        g.initializer = ir.Constant(
+            DESC_TY,
+            [
+                entry,
+                ir.Constant(I64, lo),
+                ir.Constant(I64, -1 if hi is None else hi),
+                self.cstring(name),
+                ir.Constant(I64, kind),
+            ],
+        )
+        return g
+
+    def static_closure(self, key: str, make_entry: Callable[[], tuple[ir.Function, Any]]) -> Any:
+        """A closure without free values, as constant data (builtins, constructors, ops)."""
+        g = self.u.builtin_closures.get(key)
+        if g is None:
+            entry, desc = make_entry()
+            g = ir.GlobalVariable(self.u.module, BCLO_TY, f"fl.sclo.{entry.name}")
+            g.linkage = "internal"
+            g.global_constant = True
+            g.align = 16
+            g.initializer = ir.Constant(
+                BCLO_TY, [ir.Constant(I64, abi.header(abi.T_CLOSURE)), desc]
+            )
+            self.u.builtin_closures[key] = g
+        return g.ptrtoint(I64)
+
+    def _wrapper(
+        self,
+        label: str,
+        lo: int,
+        hi: int | None,
+        name: str,
+        kind: int,
+        body: Callable[[ir.IRBuilder, ir.Value, ir.Value], ir.Value],
+    ) -> tuple[ir.Function, ir.GlobalVariable]:
+        """A generic entry that checks arity, gathers argv and returns body(b, argc, argv)."""
+        self.u.fn_counter += 1
+        fn = ir.Function(self.u.module, GENERIC_TY, f"fl.w.{self.u.fn_counter}.{_mangle_fn(label)}")
+        fn.linkage = "internal"
+        fn.calling_convention = "tailcc"
+        clo, argc, *regs, rest = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        bad = fn.append_basic_block("arity")
+        ok = fn.append_basic_block("ok")
+        cond = b.icmp_signed("<", argc, ir.Constant(I64, lo))
+        if hi is not None:
+            cond = b.or_(cond, b.icmp_signed(">", argc, ir.Constant(I64, hi)))
+        b.cbranch(cond, bad, ok)
+        b.position_at_end(bad)
+        b.ret(
+            b.call(
+                self.rt("fl_raise_arity"),
+                [
+                    self.cstring(name),
+                    ir.Constant(I64, lo),
+                    ir.Constant(I64, -1 if hi is None else hi),
+                    argc,
+                ],
+            )
+        )
+        b.position_at_end(ok)
+        size = max(1, hi if hi is not None and hi <= 16 else 0)
+        if hi is not None and hi <= 16:
+            argv = b.alloca(I64, size=ir.Constant(I64, size))
+            for i in range(min(hi, abi.REG_ARGS)):
+                b.store(regs[i], b.gep(argv, [ir.Constant(I64, i)], source_etype=I64))
+            if hi > abi.REG_ARGS:
+                self._copy_rest(b, fn, argc, rest, argv)
+        else:
+            argv = self._argv_dynamic(b, fn, argc, regs, rest)
+        b.ret(body(b, argc, argv))
+        desc = self.descriptor(fn, lo, hi, name, kind)
+        return fn, desc
+
+    def _copy_rest(
+        self, b: ir.IRBuilder, fn: ir.Function, argc: ir.Value, rest: ir.Value, argv: ir.Value
+    ) -> None:
+        many = b.icmp_signed(">", argc, ir.Constant(I64, abi.REG_ARGS))
+        then = fn.append_basic_block("copy")
+        join = fn.append_basic_block("copied")
+        b.cbranch(many, then, join)
+        b.position_at_end(then)
+        n = b.sub(argc, ir.Constant(I64, abi.REG_ARGS))
+        items = b.gep(rest, [ir.Constant(I64, 8)], source_etype=I8)
+        dst = b.gep(argv, [ir.Constant(I64, abi.REG_ARGS)], source_etype=I64)
+        b.call(self._memcpy(), [dst, items, b.mul(n, ir.Constant(I64, 8)), ir.Constant(I1, 0)])
+        b.branch(join)
+        b.position_at_end(join)
+
+    def _argv_dynamic(
+        self,
+        b: ir.IRBuilder,
+        fn: ir.Function,
+        argc: ir.Value,
+        regs: Sequence[ir.Value],
+        rest: ir.Value,
+    ) -> ir.Value:
+        """argv for a variadic wrapper: a GC vector of argc words (contents copied in)."""
+        vec = b.call(self.rt("fl_vector_new"), [argc])
+        argv = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
+        for i in range(abi.REG_ARGS):
+            has = b.icmp_signed(">", argc, ir.Constant(I64, i))
+            then = fn.append_basic_block(f"st{i}")
+            join = fn.append_basic_block(f"st{i}.j")
+            b.cbranch(has, then, join)
+            b.position_at_end(then)
+            b.store(regs[i], b.gep(argv, [ir.Constant(I64, i)], source_etype=I64))
+            b.branch(join)
+            b.position_at_end(join)
+        self._copy_rest(b, fn, argc, rest, argv)
+        return argv
+
+    def builtin_closure(self, name: str) -> Any:
+        prim = primitives.lookup(name)
+        assert prim is not None and prim.kind is PrimKind.FUNCTION, name
+        lo, hi = prim.arity
+        sym = abi.c_symbol(prim.name)
+
+        def make() -> tuple[ir.Function, Any]:
+            def body(b: ir.IRBuilder, argc: ir.Value, argv: ir.Value) -> ir.Value:
+                return b.call(self.rt(sym), [argc, argv])
+
+            if prim.arity_ok is not None:
+                return self._wrapper_checked(prim, body)
+            return self._wrapper(prim.name, lo, hi, prim.name, abi.FN_BUILTIN, body)
+
+        return self.static_closure("b:" + prim.name, make)
+
+    def _wrapper_checked(
+        self, prim: primitives.Prim, body: Callable[[ir.IRBuilder, ir.Value, ir.Value], ir.Value]
+    ) -> tuple[ir.Function, Any]:
+        """Builtins with an extra arity rule (assoc: odd counts): C checks it, we check min."""
+        return self._wrapper(
+            prim.name, prim.arity[0], prim.arity[1], prim.name, abi.FN_BUILTIN, body
+        )
+
+    def effect_closure(self, op: str) -> Any:
+        prim = primitives.lookup(op)
+
+        def make() -> tuple[ir.Function, Any]:
+            if prim is not None:
+                lo, hi = prim.arity
+            else:
+                lo, hi = 0, None
+
+            def body(b: ir.IRBuilder, argc: ir.Value, argv: ir.Value) -> ir.Value:
+                return self._perform_call(b, op, argc, argv)
+
+            return self._wrapper(op, lo, hi, op, abi.FN_EFFECT, body)
+
+        return self.static_closure("e:" + op, make)
+
+    def ctor_closure(self, name: str) -> Any:
+        cid = self.u.ctor_ids[name]
+        arity = len(self.u.ctors[cid].fields)
+
+        def make() -> tuple[ir.Function, Any]:
+            def body(b: ir.IRBuilder, argc: ir.Value, argv: ir.Value) -> ir.Value:
+                return b.call(self.rt("fl_adt_new"), [ir.Constant(I64, cid), argv])
+
+            return self._wrapper(name, arity, arity, name, abi.FN_CONSTRUCTOR, body)
+
+        return self.static_closure("c:" + name, make)
+
+    def _perform_call(self, b: ir.IRBuilder, op: str, argc: ir.Value, argv: ir.Value) -> ir.Value:
+        prim = primitives.lookup(op)
+        if prim is not None and prim.kind is PrimKind.EFFECT:
+            dflt: ir.Value = self.rt(abi.c_symbol(prim.name))
+        else:
+            dflt = ir.Constant(PTR, None)
+        return b.call(self.rt("fl_perform"), [self.cstring(op), dflt, argc, argv])
+
+    # ------------------------------------------------------------ the program
+
+    def lower_prelude(self, prelude: r.RProgram) -> LoweredProgram:
+        """The prelude's unit: its functions (known ones exported under stable names) and
+        `fl_prelude_init(globals)`, which runs its top level with the shared globals array."""
+        self.unit = "prelude"
+        self.u.sites.append(SiteInfo("", "", "", ""))
+        iface = prelude_interface(prelude)
+        self.u.globals_index.update(iface.slots)
+        self._find_known_functions(prelude)
+        for gen, _fn in self._declare_known(True, prelude):
+            gen.lambda_body()
+        top = self.top_level(prelude, "fl.top.prelude", is_prelude=True)
+        fn = ir.Function(self.u.module, ir.FunctionType(I64, [PTR]), PRELUDE_INIT)
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        b.store(fn.args[0], self.globals_ptr)
+        self._init_literals(b)
+        b.ret(b.call(top, []))
+        return LoweredProgram(self.u.module, self.u.functions, self.u.sites, PRELUDE_INIT)
+
+    def lower_program(self, prelude: r.RProgram, program: r.RProgram) -> LoweredProgram:
+        """The program's unit: its functions, top level and `fl_program_main`, calling into the
+        prelude's unit (linked beside it) through `fl_prelude_init` and exported entries."""
+        self.unit = "program"
+        iface = prelude_interface(prelude)
+        self.u.globals_index.update(iface.slots)
+        for ctor in program.ctors:
+            if ctor.name not in self.u.ctor_ids:
+                self.u.ctor_ids[ctor.name] = len(self.u.ctors)
+                self.u.ctors.append(ctor)
+            else:  # the program redefines a predeclared constructor
+                self.u.ctors[self.u.ctor_ids[ctor.name]] = ctor
+        self.u.sites.append(SiteInfo("", "", "", ""))  # site 0: unknown
+        for name, fn in iface.known.items():
+            entry = ir.Function(self.u.module, GENERIC_TY, _exported_entry(name))
+            entry.calling_convention = "tailcc"
+            clo = ir.GlobalVariable(self.u.module, BCLO_TY, _exported_closure(name))
+            self.known_entries[name] = (entry, clo.ptrtoint(I64), fn)
+        self._find_known_functions(program)
+        for gen, _fn in self._declare_known(False, program):
+            gen.lambda_body()
+        program_top = self.top_level(program, "fl.top.program", is_prelude=False)
+        self._build_main(program_top)
+        return LoweredProgram(self.u.module, self.u.functions, self.u.sites)
+
+    def _find_known_functions(self, *programs: r.RProgram) -> None:
+        """Globals defined once, at top level, by a lambda without free variables, and never
+        assigned: their value is one static closure, so calls can be direct (DESIGN.md §4.1)."""
+        definitions: dict[str, int] = {}
+        lambdas: dict[str, r.Fn] = {}
+        assigned: set[str] = set()
+        for prog in programs:
+            for form, _ in prog.forms:
+                if isinstance(form, r.GlobalSet) and form.define:
+                    definitions[form.name] = definitions.get(form.name, 0) + 1
+                    if isinstance(form.value, r.Fn) and not form.value.free:
+                        lambdas[form.name] = form.value
+                for node in _walk(form):
+                    if isinstance(node, r.GlobalSet) and not node.define:
+                        assigned.add(node.name)
+                    elif isinstance(node, r.GlobalSet) and node is not form:
+                        definitions[node.name] = definitions.get(node.name, 0) + 1
+        for name, fn in lambdas.items():
+            if definitions.get(name) == 1 and name not in assigned:
+                self.known[id(fn)] = name
+
+    def top_level(self, prog: r.RProgram, name: str, is_prelude: bool) -> ir.Function:
+        fn = ir.Function(self.u.module, ir.FunctionType(I64, []), name)
+        fn.linkage = "internal"
+        gen = _FnGen(self, fn, "<top level>", is_prelude, None)
+        gen.top_forms(prog.forms)
+        return fn
+
+    def _build_main(self, program_top: ir.Function) -> None:
+        m = self.u.module
+        sites_ty = ir.ArrayType(SITE_TY, len(self.u.sites))
+        sites = ir.GlobalVariable(m, sites_ty, "fl.sites")
+        sites.linkage = "internal"
+        sites.global_constant = True
+        sites.initializer = ir.Constant(
+            sites_ty,
+            [
+                ir.Constant(
+                    SITE_TY,
+                    [
+                        self.cstring(s.where),
+                        self.cstring(s.fn),
+                        self.cstring(s.text),
+                        self.cstring(s.caret),
+                        self.cstring(s.where),
+                    ],
+                )
+                for s in self.u.sites
+            ],
+        )
+        fn = ir.Function(m, ir.FunctionType(I64, [I64, PTR]), "fl_program_main")
+        argc, argv = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        b.call(
+            self.rt("fl_rt_begin"),
+            [
+                self.shim,
+                sites.bitcast(PTR),
+                ir.Constant(I64, len(self.u.sites)),
+                argc,
+                argv,
+                ir.Constant(I64, 0),
+            ],
+        )
+        nglobals = max(1, len(self.u.globals_index))
+        roots = b.call(self.rt("fl_alloc_roots"), [ir.Constant(I64, nglobals)])
+        b.store(roots, self.globals_ptr)
+        self._register_ctors(b)
+        prelude_init = ir.Function(m, ir.FunctionType(I64, [PTR]), PRELUDE_INIT)
+        res = b.call(prelude_init, [roots])
+        self._init_literals(b)
+        ok = fn.append_basic_block("program")
+        done = fn.append_basic_block("done")
+        before = b.block
+        b.cbranch(b.icmp_unsigned("==", res, ir.Constant(I64, 0)), done, ok)
+        b.position_at_end(ok)
+        res2 = b.call(program_top, [])
+        b.branch(done)
+        b.position_at_end(done)
+        phi = b.phi(I64)
+        phi.add_incoming(ir.Constant(I64, 0), before)
+        phi.add_incoming(res2, ok)
+        b.ret(b.call(self.rt("fl_rt_finish"), [phi]))
+
+    def _init_literals(self, b: ir.IRBuilder) -> None:
+        n = max(1, len(self.u.literals))
+        pool = b.call(self.rt("fl_alloc_roots"), [ir.Constant(I64, n)])
+        b.store(pool, self.lits_ptr)
+        # literals may refer to earlier ones (lists of strings): build in index order
+        i = 0
+        while i < len(self.u.literals):
+            kind, value = self.u.literals[i]
+            word = self._literal_word(b, kind, value)
+            b.store(word, b.gep(pool, [ir.Constant(I64, i)], source_etype=I64))
+            i += 1
+
+    def _literal_word(self, b: ir.IRBuilder, kind: str, value: Any) -> ir.Value:
+        if kind == "float":
+            return b.call(self.rt("fl_box_float"), [ir.Constant(DBL, value)])
+        if kind == "bigint":
+            return b.call(self.rt("fl_int_from_decimal"), [self.cstring(str(value))])
+        if kind == "string":
+            data = value.encode("utf-8")
+            return b.call(
+                self.rt("fl_string_from_utf8"), [self.cstring(value), ir.Constant(I64, len(data))]
+            )
+        if kind == "symbol":
+            data = value.encode("utf-8")
+            return b.call(
+                self.rt("fl_symbol_intern"), [self.cstring(value), ir.Constant(I64, len(data))]
+            )
+        if kind == "qlist":
+            acc: ir.Value = ir.Constant(I64, abi.FL_EMPTY)
+            for item in reversed(value.items):
+                acc = b.call(self.rt("fl_cons_new"), [self.const_word(b, item), acc])
+            return acc
+        if kind == "qmap":
+            m: ir.Value = b.call(self.rt("fl_map_empty"), [])
+            for k, v in value.pairs:
+                m = b.call(
+                    self.rt("fl_map_assoc"), [m, self.const_word(b, k), self.const_word(b, v)]
+                )
+            return m
+        raise AssertionError(kind)
+
+    def const_word(self, b: ir.IRBuilder, value: c.LitValue) -> ir.Value:
+        """The word of a literal: immediate, or loaded from the literal pool."""
+        if value is True:
+            return ir.Constant(I64, abi.FL_TRUE)
+        if value is False:
+            return ir.Constant(I64, abi.FL_FALSE)
+        if value is None:
+            return ir.Constant(I64, abi.FL_NIL)
+        if isinstance(value, int):
+            if abi.FIXNUM_MIN <= value <= abi.FIXNUM_MAX:
+                return ir.Constant(I64, abi.fixnum(value))
+            return self._pool_load(b, self.literal("bigint", value))
+        if isinstance(value, float):
+            return self._pool_load(b, self.literal("float", value))
+        if isinstance(value, str):
+            return self._pool_load(b, self.literal("string", value))
+        if isinstance(value, Symbol):
+            return self._pool_load(b, self.literal("symbol", value.name))
+        if isinstance(value, c.QList):
+            if not value.items:
+                return ir.Constant(I64, abi.FL_EMPTY)
+            return self._pool_load(b, self.literal("qlist", value))
+        if isinstance(value, c.QMap):
+            return self._pool_load(b, self.literal("qmap", value))
+        raise AssertionError(f"literal {value!r}")
+
+    def _pool_load(self, b: ir.IRBuilder, idx: int) -> ir.Value:
+        pool = b.load(self.lits_ptr, typ=PTR)
+        return b.load(b.gep(pool, [ir.Constant(I64, idx)], source_etype=I64), typ=I64)
+
+    def _register_ctors(self, b: ir.IRBuilder) -> None:
+        from fluentai.vm.patterns import type_text
+
+        for cid, ctor in enumerate(self.u.ctors):
+            n = len(ctor.fields)
+            arr_ty = ir.ArrayType(PTR, max(1, n))
+            texts = [
+                self.cstring("_" if isinstance(t, c.TVar) else type_text(t)) for t in ctor.fields
+            ] or [ir.Constant(PTR, None)]
+            g = ir.GlobalVariable(self.u.module, arr_ty, f"fl.ctor.fields.{cid}")
+            g.linkage = "internal"
+            g.global_constant = True
+            g.initializer = ir.Constant(arr_ty, texts)
+            b.call(
+                self.rt("fl_ctor_register"),
+                [
+                    ir.Constant(I64, cid),
+                    self.cstring(ctor.name),
+                    self.cstring(ctor.type_name),
+                    ir.Constant(I64, n),
+                    g.bitcast(PTR),
+                ],
+            )
+
+    # ------------------------------------------------------------ lambdas
+
+    def known_closure(self, name: str, fn: r.Fn, is_prelude: bool) -> Any:
+        """The static closure of a known function (declared before any body is built)."""
+        return self.known_entries[name][1]
+
+    def _declare_known(self, is_prelude: bool, prog: r.RProgram) -> list[tuple[_FnGen, r.Fn]]:
+        pending = []
+        for form, _ in prog.forms:
+            if isinstance(form, r.GlobalSet) and isinstance(form.value, r.Fn):
+                fn = form.value
+                name = self.known.get(id(fn))
+                if name is None:
+                    continue
+                exported = self.unit == "prelude"
+                entry, desc = self.declare_lambda(fn, _exported_entry(name) if exported else None)
+                clo_name = _exported_closure(name) if exported else f"fl.kclo.{entry.name}"
+                g = ir.GlobalVariable(self.u.module, BCLO_TY, clo_name)
+                if not exported:
+                    g.linkage = "internal"
+                g.global_constant = True
+                g.align = 16
+                g.initializer = ir.Constant(
+                    BCLO_TY, [ir.Constant(I64, abi.header(abi.T_CLOSURE)), desc]
+                )
+                self.known_entries[name] = (entry, g.ptrtoint(I64), fn)
+                pending.append((_FnGen(self, entry, fn.name, is_prelude, fn), fn))
+        return pending
+
+    def known_target(self, name: str) -> tuple[ir.Function, Any, r.Fn] | None:
+        return self.known_entries.get(name)
+
+    def declare_lambda(
+        self, fn: r.Fn, exported_name: str | None = None
+    ) -> tuple[ir.Function, ir.GlobalVariable]:
+        self.u.fn_counter += 1
+        name = fn.name
+        llname = exported_name or f"fl.fn.{self.u.fn_counter}.{_mangle_fn(name)}"
+        f = ir.Function(self.u.module, GENERIC_TY, llname)
+        if exported_name is None:
+            f.linkage = "internal"
+        f.calling_convention = "tailcc"
+        self.u.functions.append(name)
+        lo = len(fn.params)
+        hi = None if fn.rest is not None else lo
+        return f, self.descriptor(f, lo, hi, name, abi.FN_LAMBDA)
+
+    def lambda_fn(self, fn: r.Fn, is_prelude: bool) -> tuple[ir.Function, ir.GlobalVariable]:
+        f, desc = self.declare_lambda(fn)
+        _FnGen(self, f, fn.name, is_prelude, fn).lambda_body()
+        return f, desc
+
+
+class _Indirect:
+    """A callee for `IRBuilder.call` through a function pointer (llvmlite needs its type)."""
+
+    def __init__(self, ptr: ir.Value, fnty: ir.FunctionType) -> None:
+        self.ptr = ptr
+        self.function_type = fnty
+        self.type = ptr.type
+
+    def get_reference(self) -> str:
+        return str(self.ptr.get_reference())
+
+    def __str__(self) -> str:
+        return str(self.ptr)
+
+
+class _Var:
+    """Where a variable lives in the function being built."""
+
+    def __init__(self, kind: str, where: Any, boxed: bool, is_group: bool, name: str) -> None:
+        self.kind = kind  # "local" (an alloca) or "free" (index into the closure)
+        self.where = where
+        self.boxed = boxed
+        self.is_group = is_group
+        self.name = name
+
+
+class _FnGen:
+    """Builds the body of one function (a lambda or a top level)."""
+
+    def __init__(
+        self, low: Lowerer, fn: ir.Function, name: str, is_prelude: bool, lam: r.Fn | None
+    ) -> None:
+        self.low = low
+        self.fn = fn
+        self.name = name
+        self.is_prelude = is_prelude
+        self.lam = lam
+        # stack slots go in their own first block, which falls through to "entry" (finish())
+        self.slots_block = fn.append_basic_block("slots")
+        self.entry = fn.append_basic_block("entry")
+        self.alloca_b = ir.IRBuilder(self.slots_block)
+        self.b = ir.IRBuilder(self.entry)
+        self.vars: dict[r.Var, _Var] = {}
+        self.landing: list[ir.Block] = []
+        self.clo: ir.Value | None = None
+        self.loop_head: ir.Block | None = None
+        self.param_slots: list[ir.Value] = []
+        self._allocas_done = False
+
+    # ------------------------------------------------------------ small helpers
+
+    def const(self, v: int) -> ir.Constant:
+        return ir.Constant(I64, v)
+
+    def alloca(self, name: str = "") -> ir.Value:
+        """A stack slot in the function's first block (mem2reg turns it into SSA)."""
+        return self.alloca_b.alloca(I64, name=name)
+
+    def argv_alloca(self, n: int) -> ir.Value:
+        return self.alloca_b.alloca(I64, size=ir.Constant(I64, max(1, n)))
+
+    def finish(self) -> None:
+        """Close the slots block: it falls through to the code."""
+        self.alloca_b.branch(self.entry)
+
+    def new_block(self, name: str) -> ir.Block:
+        return self.fn.append_basic_block(name)
+
+    def set_site(self, span: Span | None) -> None:
+        if self.is_prelude or span is None:
+            return
+        self.b.store(self.const(self.low.site(span, self.name)), self.low.rt_global("fl_rt_site"))
+
+    def pending_check(self, v: ir.Value) -> None:
+        """Continue only when v != 0; otherwise go to the current landing."""
+        ok = self.new_block("ok")
+        self.b.cbranch(self.b.icmp_unsigned("==", v, self.const(0)), self.current_landing(), ok)
+        self.b.position_at_end(ok)
+
+    def current_landing(self) -> ir.Block:
+        if self.landing:
+            return self.landing[-1]
+        blk = getattr(self, "_ret0", None)
+        if blk is None:
+            blk = self.new_block("unwind")
+            ib = ir.IRBuilder(blk)
+            ib.ret(self.const(0))
+            self._ret0 = blk
+        return blk
+
+    def truthy(self, v: ir.Value) -> ir.Value:
+        return self.b.icmp_unsigned(
+            "!=", self.b.and_(v, self.const(abi.TRUTH_MASK)), self.const(abi.FL_FALSE)
+        )
+
+    def dead(self) -> ir.Value:
+        """After a terminator: continue in an unreachable block (removed by LLVM)."""
+        blk = self.new_block("dead")
+        self.b.position_at_end(blk)
+        return self.const(abi.FL_NIL)
+
+    def poll(self) -> None:
+        flag = self.b.load(self.low.rt_global("fl_rt_poll"), typ=I64)
+        flag_any = self.b.icmp_unsigned("!=", flag, self.const(0))
+        slow = self.new_block("poll.slow")
+        cont = self.new_block("poll.ok")
+        self.b.cbranch(flag_any, slow, cont)
+        self.b.position_at_end(slow)
+        res = self.b.call(self.low.rt("fl_poll_slow"), [])
+        self.b.cbranch(self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), cont)
+        self.b.position_at_end(cont)
+
+    # ------------------------------------------------------------ function shapes
+
+    def top_forms(self, forms: Sequence[tuple[r.RExpr, bool]]) -> None:
+        value: ir.Value = self.const(abi.FL_NIL)
+        for form, is_definition in forms:
+            value = self.expr(form, False)
+            if self.low.print_values and not is_definition and not self.is_prelude:
+                self._print_written(value)
+        if self.low.print_result and not self.is_prelude:
+            self._print_written(value)
+        self.b.ret(self.const(abi.FL_NIL))
+        self.finish()
+
+    def _print_written(self, value: ir.Value) -> None:
+        argv = self.argv_alloca(1)
+        self.b.store(value, argv)
+        text = self.b.call(self.low.rt(abi.c_symbol("%written")), [self.const(1), argv])
+        self.pending_check(text)
+        self.b.store(text, argv)
+        res = self.b.call(self.low.rt(abi.c_symbol("io:print")), [self.const(1), argv])
+        self.pending_check(res)
+
+    def lambda_body(self) -> None:
+        lam = self.lam
+        assert lam is not None
+        clo, argc, *regs, rest = self.fn.args
+        self.clo = clo
+        b = self.b
+        lo = len(lam.params)
+        bad = self.new_block("arity")
+        ok = self.new_block("args")
+        if lam.rest is None:
+            cond = b.icmp_unsigned("!=", argc, self.const(lo))
+        else:
+            cond = b.icmp_signed("<", argc, self.const(lo))
+        b.cbranch(cond, bad, ok)
+        b.position_at_end(bad)
+        b.ret(
+            b.call(
+                self.low.rt("fl_raise_arity"),
+                [
+                    self.low.cstring(lam.name),
+                    self.const(lo),
+                    self.const(-1 if lam.rest is not None else lo),
+                    argc,
+                ],
+            )
+        )
+        b.position_at_end(ok)
+        for i, var in enumerate(lam.free):
+            self.vars[var] = _Var("free", i, var.boxed, var.is_group, var.name)
+        for i, p in enumerate(lam.params):
+            slot = self.alloca(p.name)
+            self.param_slots.append(slot)
+            if i < abi.REG_ARGS:
+                val: ir.Value = regs[i]
+            else:
+                item = b.gep(rest, [self.const(8 + 8 * (i - abi.REG_ARGS))], source_etype=I8)
+                val = b.load(item, typ=I64)
+            b.store(val, slot)
+            self.vars[p] = _Var("local", slot, False, False, p.name)
+        if lam.rest is not None:
+            slot = self.alloca(lam.rest.name)
+            lst = b.call(self.low.rt("fl_rest_list"), [argc, self.const(lo), *regs, rest])
+            b.store(lst, slot)
+            self.vars[lam.rest] = _Var("local", slot, False, False, lam.rest.name)
+        head = self.new_block("body")
+        b.branch(head)
+        b.position_at_end(head)
+        self.loop_head = head
+        # box captured-and-assigned parameters (afresh on every self-tail iteration)
+        for p in (*lam.params, *([lam.rest] if lam.rest else [])):
+            if p.boxed:
+                info = self.vars[p]
+                raw = b.load(info.where, typ=I64)
+                box_slot = self.alloca(p.name + ".box")
+                b.store(self.make_box(raw), box_slot)
+                self.vars[p] = _Var("local", box_slot, True, False, p.name)
+        value = self.expr(lam.body, True)
+        if value is not None:
+            self.b.ret(value)
+        self.finish()
+
+    # ------------------------------------------------------------ variables
+
+    def make_box(self, value: ir.Value) -> ir.Value:
+        obj = self.b.call(self.low.rt("fl_alloc"), [self.const(16)])
+        self.b.store(self.const(abi.header(abi.T_BOX)), obj)
+        self.b.store(value, self.b.gep(obj, [self.const(8)], source_etype=I8))
+        return self.b.ptrtoint(obj, I64)
+
+    def _free_addr(self, index: int) -> ir.Value:
+        assert self.clo is not None
+        return self.b.gep(self.clo, [self.const(16 + 8 * index)], source_etype=I8)
+
+    def _var_cell(self, info: _Var) -> ir.Value:
+        """Address holding the variable's value (inside its box when boxed)."""
+        if info.kind == "local":
+            addr: ir.Value = info.where
+        else:
+            addr = self._free_addr(info.where)
+        if info.boxed:
+            box = self.b.load(addr, typ=I64)
+            addr = self.b.gep(self.b.inttoptr(box, PTR), [self.const(8)], source_etype=I8)
+        return addr
+
+    def var_info(self, var: r.Var) -> _Var:
+        info = self.vars.get(var)
+        if info is None:
+            # a variable of this function not declared yet (pattern or temp): allocate
+            slot = self.alloca(var.name)
+            info = _Var("local", slot, False, var.is_group, var.name)
+            self.vars[var] = info
+        return info
+
+    def load_var(self, var: r.Var, span: Span) -> ir.Value:
+        info = self.var_info(var)
+        value = self.b.load(self._var_cell(info), typ=I64)
+        if info.is_group:
+            value = self.check_bound(value, var.name, span)
+        return value
+
+    def check_bound(self, value: ir.Value, name: str, span: Span) -> ir.Value:
+        unbound = self.b.icmp_unsigned("==", value, self.const(abi.FL_UNBOUND))
+        bad = self.new_block("unbound")
+        join = self.new_block("bound")
+        cur = self.b.block
+        self.b.cbranch(unbound, bad, join)
+        self.b.position_at_end(bad)
+        self.set_site(span)
+        res = self.b.call(self.low.rt("fl_raise_unbound"), [self.low.cstring(name)])
+        bad_end = self.b.block
+        self.b.cbranch(self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(value, cur)
+        phi.add_incoming(res, bad_end)
+        return phi
+
+    def store_var(self, var: r.Var, value: ir.Value) -> None:
+        info = self.var_info(var)
+        self.b.store(value, self._var_cell(info))
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self, e: r.RExpr, tail: bool) -> ir.Value | None:  # noqa: C901
+        """Lower `e`; in tail position the result may be returned here (then None)."""
+        b = self.b
+        match e:
+            case c.Lit(value=value):
+                return self.low.const_word(b, value)
+            case r.LocalRef(var=var, span=span):
+                return self.load_var(var, span)
+            case r.GlobalRef():
+                return self.global_ref(e)
+            case r.BuiltinRef(name=name):
+                return self.builtin_value(name)
+            case r.CtorRef(name=name):
+                cid = self.low.u.ctor_ids[name]
+                if not self.low.u.ctors[cid].fields:
+                    res = b.call(
+                        self.low.rt("fl_adt_new"), [self.const(cid), ir.Constant(PTR, None)]
+                    )
+                    return res
+                return self.low.ctor_closure(name)
+            case r.EffectRef(op=op):
+                return self.low.effect_closure(op)
+            case r.LocalSet(var=var, value=value):
+                v = self.value(value)
+                self.store_var(var, v)
+                return self.const(abi.FL_NIL)
+            case r.GlobalSet():
+                return self.global_set(e)
+            case r.Scope(vars=vars_, body=body):
+                for var in vars_:
+                    slot = self.alloca(var.name)
+                    if var.boxed:
+                        b.store(self.make_box(self.const(abi.FL_UNBOUND)), slot)
+                    else:
+                        b.store(self.const(abi.FL_UNBOUND), slot)
+                    self.vars[var] = _Var("local", slot, var.boxed, True, var.name)
+                return self.body(body, tail)
+            case r.Fn():
+                return self.closure(e)
+            case r.RCall():
+                return self.call(e, tail)
+            case r.PrimApp():
+                return self.prim_app(e, tail)
+            case r.CtorApp(name=name, args=args, span=span):
+                argv = self.args_array(args)
+                self.set_site(span)
+                res = b.call(
+                    self.low.rt("fl_adt_new"), [self.const(self.low.u.ctor_ids[name]), argv]
+                )
+                self.pending_check(res)
+                return res
+            case r.RIf():
+                return self.if_(e, tail)
+            case r.RSeq(exprs=exprs):
+                return self.body(exprs, tail)
+            case r.RWhile():
+                return self.while_(e)
+            case r.RMatch():
+                return self.match(e, tail)
+            case r.RHandle():
+                return self.handle(e)
+            case r.RPerform(op=op, args=args, span=span):
+                argv = self.args_array(args)
+                self.set_site(span)
+                res = self.low._perform_call(b, op, self.const(len(args)), argv)
+                self.pending_check(res)
+                return res
+            case r.RTry():
+                return self.try_(e)
+            case r.RAscribe(expr=inner, type=ty, span=span):
+                from fluentai.vm.patterns import type_text
+
+                v = self.value(inner)
+                if isinstance(ty, c.TVar) or ty.name == "Any":
+                    return v
+                self.set_site(span)
+                res = b.call(self.low.rt("fl_check_type"), [v, self.low.cstring(type_text(ty))])
+                self.pending_check(res)
+                return res
+        raise AssertionError(f"unexpected resolved node {e!r}")
+
+    def value(self, e: r.RExpr) -> ir.Value:
+        """Lower `e` in non-tail position: always a value (possibly in a dead block)."""
+        v = self.expr(e, False)
+        return v if v is not None else self.dead()
+
+    def body(self, exprs: Sequence[r.RExpr], tail: bool) -> ir.Value | None:
+        for x in exprs[:-1]:
+            self.value(x)
+        return self.expr(exprs[-1], tail)
+
+    def builtin_value(self, name: str) -> ir.Value:
+        prim = primitives.lookup(name)
+        assert prim is not None, name
+        if prim.kind is PrimKind.CONSTANT:
+            return self.low.const_word(self.b, prim.value)  # type: ignore[arg-type]
+        if prim.kind is PrimKind.PRELUDE:
+            slot = self.low.global_slot("%prelude:" + prim.name)
+            return self.b.load(self._global_addr(slot), typ=I64)
+        if prim.kind is PrimKind.EFFECT:
+            return self.low.effect_closure(prim.name)
+        if prim.kind is PrimKind.INTRINSIC:
+            return self.low.static_closure("i:apply", self._apply_wrapper)
+        return self.low.builtin_closure(prim.name)
+
+    def _apply_wrapper(self) -> tuple[ir.Function, Any]:
+        def body(b: ir.IRBuilder, argc: ir.Value, argv: ir.Value) -> ir.Value:
+            vec = b.call(
+                self.low.rt("fl_apply_args"),
+                [b.sub(argc, self.const(1)), b.gep(argv, [self.const(1)], source_etype=I64)],
+            )
+            fn = b.function
+            ok = fn.append_basic_block("apply.ok")
+            bad = fn.append_basic_block("apply.bad")
+            b.cbranch(b.icmp_unsigned("==", b.ptrtoint(vec, I64), self.const(0)), bad, ok)
+            b.position_at_end(bad)
+            b.ret(self.const(0))
+            b.position_at_end(ok)
+            f = b.load(argv, typ=I64)
+            return b.call(self.low.apply_fn, [f, vec])
+
+        return self.low._wrapper("apply", 2, None, "apply", abi.FN_BUILTIN, body)
+
+    def _global_addr(self, slot: int) -> ir.Value:
+        base = self.b.load(self.low.globals_ptr, typ=PTR)
+        return self.b.gep(base, [self.const(slot)], source_etype=I64)
+
+    def global_ref(self, e: r.GlobalRef) -> ir.Value:
+        slot = self.low.global_slot(e.name)
+        value = self.b.load(self._global_addr(slot), typ=I64)
+        unbound = self.b.icmp_unsigned("==", value, self.const(abi.FL_UNBOUND))
+        bad = self.new_block("gunbound")
+        join = self.new_block("gbound")
+        cur = self.b.block
+        self.b.cbranch(unbound, bad, join)
+        self.b.position_at_end(bad)
+        if e.fallback is not None:
+            res = self.builtin_value(e.fallback)
+            bad_end = self.b.block
+            self.b.branch(join)
+        else:
+            self.set_site(e.span)
+            shown = e.name.removeprefix("%prelude:")
+            res = self.b.call(self.low.rt("fl_raise_unbound"), [self.low.cstring(shown)])
+            bad_end = self.b.block
+            self.b.cbranch(
+                self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), join
+            )
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(value, cur)
+        phi.add_incoming(res, bad_end)
+        return phi
+
+    def global_set(self, e: r.GlobalSet) -> ir.Value:
+        v = self.value(e.value)
+        addr = self._global_addr(self.low.global_slot(e.name))
+        if e.define:
+            self.b.store(v, addr)
+            return self.const(abi.FL_NIL)
+        old = self.b.load(addr, typ=I64)
+        unbound = self.b.icmp_unsigned("==", old, self.const(abi.FL_UNBOUND))
+        bad = self.new_block("setunbound")
+        good = self.new_block("setok")
+        join = self.new_block("setjoin")
+        self.b.cbranch(unbound, bad, good)
+        self.b.position_at_end(good)
+        self.b.store(v, addr)
+        self.b.branch(join)
+        self.b.position_at_end(bad)
+        self.set_site(e.span)
+        res = self.b.call(
+            self.low.rt("fl_raise_unbound"), [self.low.cstring(e.name.removeprefix("%prelude:"))]
+        )
+        bad_end = self.b.block
+        self.b.cbranch(self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(self.const(abi.FL_NIL), good)
+        phi.add_incoming(res, bad_end)
+        return phi
+
+    def closure(self, fn: r.Fn) -> ir.Value:
+        name = self.low.known.get(id(fn))
+        if name is not None:
+            return self.low.known_closure(name, fn, self.is_prelude)
+        entry, desc = self.low.lambda_fn(fn, self.is_prelude)
+        n = len(fn.free)
+        obj = self.b.call(self.low.rt("fl_alloc"), [self.const(16 + 8 * n)])
+        self.b.store(self.const(abi.header(abi.T_CLOSURE, 0, n)), obj)
+        self.b.store(desc, self.b.gep(obj, [self.const(8)], source_etype=I8))
+        for i, var in enumerate(fn.free):
+            info = self.var_info(var)
+            # boxed variables pass their box; others their value
+            if info.kind == "local":
+                word = self.b.load(info.where, typ=I64)
+            else:
+                word = self.b.load(self._free_addr(info.where), typ=I64)
+            self.b.store(word, self.b.gep(obj, [self.const(16 + 8 * i)], source_etype=I8))
+        return self.b.ptrtoint(obj, I64)
+
+    def args_array(self, args: Sequence[r.RExpr]) -> ir.Value:
+        values = [self.value(a) for a in args]
+        argv = self.argv_alloca(len(values))
+        for i, v in enumerate(values):
+            self.b.store(v, self.b.gep(argv, [self.const(i)], source_etype=I64))
+        return argv
+
+    # ------------------------------------------------------------ calls
+
+    def call(self, e: r.RCall, tail: bool) -> ir.Value | None:
+        callee = self.value(e.fn)
+        args = [self.value(a) for a in e.args]
+        known = None
+        if isinstance(e.fn, r.GlobalRef):
+            known = self.low.known_target(e.fn.name)
+        return self.call_values(callee, args, e.span, tail, known)
+
+    def call_values(
+        self,
+        callee: ir.Value,
+        args: list[ir.Value],
+        span: Span,
+        tail: bool,
+        known: tuple[ir.Function, Any, r.Fn] | None = None,
+    ) -> ir.Value | None:
+        b = self.b
+        self.set_site(span)
+        if known is not None:
+            return self.known_call(callee, args, span, tail, known)
+        # self tail call: a loop
+        if (
+            tail
+            and self.lam is not None
+            and self.lam.rest is None
+            and len(args) == len(self.lam.params)
+            and self.loop_head is not None
+        ):
+            assert self.clo is not None
+            is_self = b.icmp_unsigned("==", callee, b.ptrtoint(self.clo, I64))
+            loop = self.new_block("selfloop")
+            other = self.new_block("othercall")
+            b.cbranch(is_self, loop, other)
+            b.position_at_end(loop)
+            for slot, v in zip(self.param_slots, args, strict=True):
+                b.store(v, slot)
+            self.poll()
+            self.b.branch(self.loop_head)
+            self.b.position_at_end(other)
+        ok = self.new_block("callee.ok")
+        bad = self.new_block("callee.bad")
+        b.cbranch(self.low._is_closure(b, callee), ok, bad)
+        b.position_at_end(bad)
+        res_bad = b.call(self.low.rt("fl_raise_not_function"), [callee])
+        bad_end = b.block
+        b.position_at_end(ok)
+        cptr = b.inttoptr(callee, PTR)
+        desc = b.load(b.gep(cptr, [self.const(8)], source_etype=I8), typ=PTR)
+        gen = b.load(desc, typ=PTR)
+        regs = [args[i] if i < len(args) else self.const(0) for i in range(abi.REG_ARGS)]
+        rest: ir.Value = ir.Constant(PTR, None)
+        if len(args) > abi.REG_ARGS:
+            rest = b.call(self.low.rt("fl_vector_new"), [self.const(len(args) - abi.REG_ARGS)])
+            for i, v in enumerate(args[abi.REG_ARGS :]):
+                b.store(v, b.gep(rest, [self.const(8 + 8 * i)], source_etype=I8))
+        call_args = [cptr, self.const(len(args)), *regs, rest]
+        if tail:
+            self.poll()
+            res = self.b.call(
+                _Indirect(gen, GENERIC_TY), call_args, cconv="tailcc", tail="musttail"
+            )
+            self.b.ret(res)
+            self.b.position_at_end(bad_end)
+            self.b.ret(res_bad)
+            return None
+        res = self.counted_call(
+            lambda: self.b.call(_Indirect(gen, GENERIC_TY), call_args, cconv="tailcc"), span
+        )
+        good_end = self.b.block
+        join = self.new_block("call.join")
+        self.b.branch(join)
+        self.b.position_at_end(bad_end)
+        self.b.cbranch(
+            self.b.icmp_unsigned("==", res_bad, self.const(0)), self.current_landing(), join
+        )
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(res, good_end)
+        phi.add_incoming(res_bad, bad_end)
+        return phi
+
+    def known_call(
+        self,
+        callee: ir.Value,
+        args: list[ir.Value],
+        span: Span,
+        tail: bool,
+        known: tuple[ir.Function, Any, r.Fn],
+    ) -> ir.Value | None:
+        """A call of a known function: direct when the global still holds its closure."""
+        entry, word, _fn = known
+        b = self.b
+        same = b.icmp_unsigned("==", callee, word)
+        direct = self.new_block("direct")
+        generic = self.new_block("generic")
+        b.cbranch(same, direct, generic)
+        b.position_at_end(generic)
+        res_generic = self.call_values(callee, args, span, tail)
+        generic_end = self.b.block
+        self.b.position_at_end(direct)
+        regs = [args[i] if i < len(args) else self.const(0) for i in range(abi.REG_ARGS)]
+        rest: ir.Value = ir.Constant(PTR, None)
+        if len(args) > abi.REG_ARGS:
+            rest = self.b.call(self.low.rt("fl_vector_new"), [self.const(len(args) - abi.REG_ARGS)])
+            for i, v in enumerate(args[abi.REG_ARGS :]):
+                self.b.store(v, self.b.gep(rest, [self.const(8 + 8 * i)], source_etype=I8))
+        call_args = [self.b.inttoptr(word, PTR), self.const(len(args)), *regs, rest]
+        if tail:
+            if (
+                self.lam is not None
+                and self.fn is entry
+                and self.lam.rest is None
+                and len(args) == len(self.lam.params)
+            ):
+                for slot, v in zip(self.param_slots, args, strict=True):
+                    self.b.store(v, slot)
+                self.poll()
+                assert self.loop_head is not None
+                self.b.branch(self.loop_head)
+                return None
+            self.poll()
+            res = self.b.call(entry, call_args, cconv="tailcc", tail="musttail")
+            self.b.ret(res)
+            return None
+        res = self.counted_call(lambda: self.b.call(entry, call_args, cconv="tailcc"), span)
+        direct_end = self.b.block
+        join = self.new_block("known.join")
+        self.b.branch(join)
+        if res_generic is None:
+            self.b.position_at_end(join)
+            return res
+        self.b.position_at_end(generic_end)
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(res, direct_end)
+        phi.add_incoming(res_generic, generic_end)
+        return phi
+
+    def counted_call(self, make_call: Callable[[], ir.Value], span: Span | None) -> ir.Value:
+        """A non-tail call of FluentAI code: depth check, call, trace entry on failure."""
+        b = self.b
+        depth_g = self.low.rt_global("fl_rt_depth")
+        if not self.is_prelude:
+            d = b.add(b.load(depth_g, typ=I64), self.const(1))
+            limit = b.load(self.low.rt_global("fl_rt_depth_limit"), typ=I64)
+            over = self.new_block("depth.over")
+            go = self.new_block("depth.ok")
+            b.cbranch(b.icmp_signed(">", d, limit), over, go)
+            b.position_at_end(over)
+            res_over = b.call(self.low.rt("fl_depth_slow"), [])
+            b.cbranch(b.icmp_unsigned("==", res_over, self.const(0)), self.current_landing(), go)
+            b.position_at_end(go)
+            b.store(d, depth_g)
+            res = make_call()
+            b.store(b.sub(d, self.const(1)), depth_g)
+        else:
+            res = make_call()
+        fail = self.new_block("call.fail")
+        ok = self.new_block("call.ok")
+        b.cbranch(b.icmp_unsigned("==", res, self.const(0)), fail, ok)
+        b.position_at_end(fail)
+        if not self.is_prelude and span is not None:
+            b.call(self.low.rt("fl_trace_add"), [self.const(self.low.site(span, self.name))])
+        b.branch(self.current_landing())
+        b.position_at_end(ok)
+        return res
+
+    # ------------------------------------------------------------ primitives
+
+    def prim_app(self, e: r.PrimApp, tail: bool) -> ir.Value | None:
+        prim = primitives.lookup(e.name)
+        assert prim is not None, e.name
+        b = self.b
+        if prim.kind is PrimKind.FUNCTION:
+            if prim.name in _BINARY_FAST and len(e.args) == 2:
+                x = self.value(e.args[0])
+                y = self.value(e.args[1])
+                return self.binary(prim.name, x, y, e.span)
+            argv = self.args_array(e.args)
+            self.set_site(e.span)
+            res = b.call(self.low.rt(abi.c_symbol(prim.name)), [self.const(len(e.args)), argv])
+            self.pending_check(res)
+            return res
+        if prim.kind is PrimKind.EFFECT:
+            argv = self.args_array(e.args)
+            self.set_site(e.span)
+            res = self.low._perform_call(b, prim.name, self.const(len(e.args)), argv)
+            self.pending_check(res)
+            return res
+        if prim.kind is PrimKind.CONSTANT:
+            return self.low.const_word(b, prim.value)  # type: ignore[arg-type]
+        if prim.kind is PrimKind.INTRINSIC:  # apply
+            argv = self.args_array(e.args)
+            self.set_site(e.span)
+            vec = b.call(
+                self.low.rt("fl_apply_args"),
+                [self.const(len(e.args) - 1), b.gep(argv, [self.const(1)], source_etype=I64)],
+            )
+            self.pending_check(b.ptrtoint(vec, I64))
+            f = b.load(argv, typ=I64)
+            return self.counted_call(lambda: self.b.call(self.low.apply_fn, [f, vec]), e.span)
+        # prelude function: call its closure
+        callee = self.builtin_value(prim.name)
+        args = [self.value(a) for a in e.args]
+        known = self.low.known_target("%prelude:" + prim.name)
+        return self.call_values(callee, args, e.span, tail, known)
+
+    def binary(self, op: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
+        """Fixnum fast path inline, the C slow path otherwise (DESIGN.md §3.2)."""
+        b = self.b
+        both = b.and_(b.and_(x, y), self.const(1))
+        is_fix = b.icmp_unsigned("!=", both, self.const(0))
+        fast = self.new_block(f"fix{op}")
+        slow = self.new_block(f"slow{op}")
+        join = self.new_block(f"join{op}")
+        b.cbranch(is_fix, fast, slow)
+        b.position_at_end(fast)
+        if op in _ICMP:
+            cmp = b.icmp_signed(_ICMP[op], x, y)
+            fast_v: ir.Value = b.select(cmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+            fast_end = b.block
+            b.branch(join)
+        else:
+            if op == "+":
+                res = b.sadd_with_overflow(x, b.sub(y, self.const(1)))
+                val, ovf = b.extract_value(res, 0), b.extract_value(res, 1)
+            elif op == "-":
+                res = b.ssub_with_overflow(x, y)
+                val, ovf = b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
+            else:
+                res = b.smul_with_overflow(b.ashr(x, self.const(1)), b.sub(y, self.const(1)))
+                val, ovf = b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
+            fast_v = val
+            fast_end = b.block
+            b.cbranch(ovf, slow, join)
+        b.position_at_end(slow)
+        self.set_site(span)
+        slow_v = b.call(self.low.rt(_SLOW[op]), [x, y])
+        slow_end = b.block
+        b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
+        b.position_at_end(join)
+        phi = b.phi(I64)
+        phi.add_incoming(fast_v, fast_end)
+        phi.add_incoming(slow_v, slow_end)
+        return phi
+
+    # ------------------------------------------------------------ control
+
+    def if_(self, e: r.RIf, tail: bool) -> ir.Value | None:
+        test = self.value(e.test)
+        then_b = self.new_block("then")
+        else_b = self.new_block("else")
+        self.b.cbranch(self.truthy(test), then_b, else_b)
+        incoming: list[tuple[ir.Value, ir.Block]] = []
+        for blk, branch in ((then_b, e.then), (else_b, e.else_)):
+            self.b.position_at_end(blk)
+            v = self.expr(branch, tail)
+            if v is None:
+                continue
+            if tail:
+                self.b.ret(v)
+            else:
+                incoming.append((v, self.b.block))
+        if tail:
+            return None
+        join = self.new_block("endif")
+        for _v, blk in incoming:
+            self.b.position_at_end(blk)
+            self.b.branch(join)
+        self.b.position_at_end(join)
+        if not incoming:
+            self.b.unreachable()
+            return self.dead()
+        phi = self.b.phi(I64)
+        for v, blk in incoming:
+            phi.add_incoming(v, blk)
+        return phi
+
+    def while_(self, e: r.RWhile) -> ir.Value:
+        head = self.new_block("while")
+        body = self.new_block("do")
+        end = self.new_block("endwhile")
+        self.b.branch(head)
+        self.b.position_at_end(head)
+        test = self.value(e.test)
+        self.b.cbranch(self.truthy(test), body, end)
+        self.b.position_at_end(body)
+        self.value(e.body)
+        self.poll()
+        self.b.branch(head)
+        self.b.position_at_end(end)
+        return self.const(abi.FL_NIL)
+
+    def match(self, m: r.RMatch, tail: bool) -> ir.Value | None:
+        subject = self.value(m.subject)
+        incoming: list[tuple[ir.Value, ir.Block]] = []
+        for clause in m.clauses:
+            fail = self.new_block("nomatch")
+            self.pattern(clause.pattern, subject, fail, bind=True)
+            if clause.guard is not None:
+                g = self.value(clause.guard)
+                go = self.new_block("guarded")
+                self.b.cbranch(self.truthy(g), go, fail)
+                self.b.position_at_end(go)
+            v = self.expr(clause.body, tail)
+            if v is not None:
+                if tail:
+                    self.b.ret(v)
+                else:
+                    incoming.append((v, self.b.block))
+            self.b.position_at_end(fail)
+        self.set_site(m.span)
+        res = self.b.call(self.low.rt("fl_raise_match_failure"), [subject])
+        if tail:
+            self.b.cbranch(
+                self.b.icmp_unsigned("==", res, self.const(0)),
+                self.current_landing(),
+                self._ret_block(res),
+            )
+            return None
+        fail_end = self.b.block
+        join = self.new_block("endmatch")
+        self.b.cbranch(self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), join)
+        for _v, blk in incoming:
+            self.b.position_at_end(blk)
+            self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        for v, blk in incoming:
+            phi.add_incoming(v, blk)
+        phi.add_incoming(res, fail_end)
+        return phi
+
+    def _ret_block(self, v: ir.Value) -> ir.Block:
+        blk = self.new_block("retv")
+        ir.IRBuilder(blk).ret(v)
+        return blk
+
+    def pattern(self, p: r.RPattern, v: ir.Value, fail: ir.Block, bind: bool) -> None:  # noqa: C901
+        """Test `v` against `p`, branching to `fail` on a mismatch; bind variables when asked."""
+        b = self.b
+        match p:
+            case c.PWild():
+                return
+            case r.PBind(var=var):
+                if bind:
+                    slot = self.alloca(var.name)
+                    if var.boxed:
+                        b.store(self.make_box(v), slot)
+                    else:
+                        b.store(v, slot)
+                    self.vars[var] = _Var("local", slot, var.boxed, False, var.name)
+                return
+            case c.PLit(value=value):
+                lit = self.low.const_word(b, value)
+                if value is True or value is False or value is None:
+                    ok = b.icmp_unsigned("==", v, lit)
+                else:
+                    eq = b.call(self.low.rt("fl_equal"), [lit, v])
+                    ok = b.icmp_unsigned("!=", eq, ir.Constant(I32, 0))
+                self._guard(ok, fail)
+            case r.RPCons(head=head, tail=tail_p):
+                self._guard(self._has_type(v, abi.T_CONS), fail)
+                ptr = b.inttoptr(v, PTR)
+                h = b.load(b.gep(ptr, [self.const(8)], source_etype=I8), typ=I64)
+                t = b.load(b.gep(ptr, [self.const(16)], source_etype=I8), typ=I64)
+                self.pattern(head, h, fail, bind)
+                self.pattern(tail_p, t, fail, bind)
+            case r.RPList(items=items, rest=rest):
+                n = len(items)
+                is_empty = b.icmp_unsigned("==", v, self.const(abi.FL_EMPTY))
+                if n == 0:
+                    if rest is None:
+                        self._guard(is_empty, fail)
+                        return
+                    is_cons = self._has_type(v, abi.T_CONS)
+                    self._guard(b.or_(is_empty, is_cons), fail)
+                    self.pattern(rest, v, fail, bind)
+                    return
+                self._guard(self._has_type(v, abi.T_CONS), fail)
+                ptr = b.inttoptr(v, PTR)
+                length = b.lshr(b.load(ptr, typ=I64), self.const(16))
+                if rest is None:
+                    self._guard(b.icmp_unsigned("==", length, self.const(n)), fail)
+                else:
+                    self._guard(b.icmp_unsigned(">=", length, self.const(n)), fail)
+                cur = v
+                for item in items:
+                    cptr = b.inttoptr(cur, PTR)
+                    h = b.load(b.gep(cptr, [self.const(8)], source_etype=I8), typ=I64)
+                    cur = b.load(b.gep(cptr, [self.const(16)], source_etype=I8), typ=I64)
+                    self.pattern(item, h, fail, bind)
+                if rest is not None:
+                    self.pattern(rest, cur, fail, bind)
+            case r.RPCtor(name=name, args=args):
+                cid = self.low.u.ctor_ids.get(name)
+                if cid is None:
+                    b.branch(fail)
+                    self.dead()
+                    return
+                self._guard(self._has_type(v, abi.T_ADT), fail)
+                ptr = b.inttoptr(v, PTR)
+                aux = b.lshr(b.load(ptr, typ=I64), self.const(16))
+                self._guard(b.icmp_unsigned("==", aux, self.const(cid)), fail)
+                for i, sub in enumerate(args):
+                    f = b.load(b.gep(ptr, [self.const(8 + 8 * i)], source_etype=I8), typ=I64)
+                    self.pattern(sub, f, fail, bind)
+            case r.RPError(kind=k, message=msg, data=d):
+                self._guard(self._has_type(v, abi.T_ERROR), fail)
+                ptr = b.inttoptr(v, PTR)
+                for i, sub in enumerate((k, msg, d)):
+                    f = b.load(b.gep(ptr, [self.const(8 + 8 * i)], source_etype=I8), typ=I64)
+                    self.pattern(sub, f, fail, bind)
+            case _:
+                raise AssertionError(f"pattern {p!r}")
+
+    def _guard(self, ok: ir.Value, fail: ir.Block) -> None:
+        go = self.new_block("pat")
+        self.b.cbranch(ok, go, fail)
+        self.b.position_at_end(go)
+
+    def _has_type(self, v: ir.Value, t: int) -> ir.Value:
+        """v is a pointer word to an object of type t (loads the header only when a pointer)."""
+        b = self.b
+        is_ptr = b.and_(
+            b.icmp_unsigned("==", b.and_(v, self.const(7)), self.const(0)),
+            b.icmp_unsigned("!=", v, self.const(0)),
+        )
+        cur = b.block
+        check = self.new_block("ty")
+        join = self.new_block("ty.j")
+        b.cbranch(is_ptr, check, join)
+        b.position_at_end(check)
+        hdr = b.load(b.inttoptr(v, PTR), typ=I64)
+        same = b.icmp_unsigned("==", b.and_(hdr, self.const(0xFF)), self.const(t))
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(I1)
+        phi.add_incoming(ir.Constant(I1, 0), cur)
+        phi.add_incoming(same, check)
+        return phi
+
+    # ------------------------------------------------------------ handlers and try
+
+    @contextmanager
+    def landing_at(self, block: ir.Block) -> Iterator[None]:
+        self.landing.append(block)
+        try:
+            yield
+        finally:
+            self.landing.pop()
+
+    def handle(self, e: r.RHandle) -> ir.Value:
+        b = self.b
+        fns = [self.value(f) for f in e.fns]
+        n = len(fns)
+        argv = self.argv_alloca(n)
+        for i, v in enumerate(fns):
+            b.store(v, b.gep(argv, [self.const(i)], source_etype=I64))
+        keys_ty = ir.ArrayType(PTR, max(1, n))
+        keys = ir.GlobalVariable(
+            self.low.u.module, keys_ty, f"fl.keys.{len(self.low.u.strings)}.{id(e)}"
+        )
+        keys.linkage = "internal"
+        keys.global_constant = True
+        keys.initializer = ir.Constant(
+            keys_ty, [self.low.cstring(k) for k in e.keys] or [ir.Constant(PTR, None)]
+        )
+        height = b.call(self.low.rt("fl_handler_height"), [])
+        self.set_site(e.span)
+        pushed = b.call(self.low.rt("fl_handler_push"), [self.const(n), keys.bitcast(PTR), argv])
+        self.pending_check(pushed)
+        land = self.new_block("handler.unwind")
+        with self.landing_at(land):
+            v = self.value(e.body)
+        self.b.call(self.low.rt("fl_handler_restore"), [height])
+        after = self.b.block
+        self.b.position_at_end(land)
+        self.b.call(self.low.rt("fl_handler_restore"), [height])
+        self.b.branch(self.current_landing())
+        self.b.position_at_end(after)
+        return v
+
+    def matcher(self, catches: Sequence[r.RClause]) -> ir.Function:
+        """A function testing the catch patterns of a try against an error value."""
+        self.low.u.matchers += 1
+        fn = ir.Function(self.low.u.module, MATCHER_TY, f"fl.matcher.{self.low.u.matchers}")
+        fn.linkage = "internal"
+        gen = _FnGen(self.low, fn, self.name, True, None)
+        err = fn.args[0]
+        for clause in catches:
+            fail = gen.new_block("next")
+            gen.pattern(clause.pattern, err, fail, bind=False)
+            gen.b.ret(ir.Constant(I64, 1))
+            gen.b.position_at_end(fail)
+        gen.b.ret(ir.Constant(I64, 0))
+        gen.finish()
+        return fn
+
+    def try_(self, t: r.RTry) -> ir.Value:
+        b = self.b
+        height = b.call(self.low.rt("fl_handler_height"), [])
+        try_id: ir.Value | None = None
+        if t.catches:
+            try_id = b.call(self.low.rt("fl_try_push"), [self.matcher(t.catches)])
+        body_land = self.new_block("try.unwind")
+        with self.landing_at(body_land):
+            body_v = self.value(t.body)
+        b = self.b
+        b.call(self.low.rt("fl_handler_restore"), [height])
+        results: list[tuple[ir.Value, ir.Block]] = []
+        if t.finally_ is not None:
+            self.value(t.finally_)
+        results.append((body_v, self.b.block))
+        end = self.new_block("try.end")
+        self.b.branch(end)
+        # a pending condition left the body
+        self.b.position_at_end(body_land)
+        self.b.call(self.low.rt("fl_handler_restore"), [height])
+        propagate = self.new_block("try.propagate")
+        if t.catches:
+            assert try_id is not None
+            err = self.b.call(self.low.rt("fl_pending_take_for"), [try_id])
+            caught = self.new_block("try.caught")
+            self.b.cbranch(self.b.icmp_unsigned("==", err, self.const(0)), propagate, caught)
+            self.b.position_at_end(caught)
+            catch_land = self.new_block("catch.unwind")
+            for clause in t.catches:
+                nxt = self.new_block("catch.next")
+                self.pattern(clause.pattern, err, nxt, bind=True)
+                with self.landing_at(catch_land):
+                    v = self.value(clause.body)
+                if t.finally_ is not None:
+                    self.value(t.finally_)
+                results.append((v, self.b.block))
+                self.b.branch(end)
+                self.b.position_at_end(nxt)
+            self.b.branch(propagate)  # cannot happen: the matcher accepted the error
+            self.b.position_at_end(catch_land)
+            self.b.branch(propagate)
+        else:
+            self.b.branch(propagate)
+        self.b.position_at_end(propagate)
+        if t.finally_ is not None:
+            kind = self.b.call(self.low.rt("fl_pending_kind"), [])
+            run_fin = self.new_block("finally.run")
+            self.b.cbranch(
+                self.b.icmp_unsigned("==", kind, self.const(abi.PENDING_EXIT)),
+                self.current_landing(),
+                run_fin,
+            )
+            self.b.position_at_end(run_fin)
+            token = self.b.call(self.low.rt("fl_pending_stash"), [])
+            fin_land = self.new_block("finally.unwind")
+            with self.landing_at(fin_land):
+                self.value(t.finally_)
+            self.b.call(self.low.rt("fl_pending_unstash"), [token])
+            self.b.branch(self.current_landing())
+            self.b.position_at_end(fin_land)
+            self.b.call(self.low.rt("fl_pending_drop"), [token])
+            self.b.branch(self.current_landing())
+        else:
+            self.b.branch(self.current_landing())
+        self.b.position_at_end(end)
+        phi = self.b.phi(I64)
+        for v, blk in results:
+            phi.add_incoming(v, blk)
+        return phi
+
+
+PRELUDE_INIT = "fl_prelude_init"
+
+
+def _exported_entry(name: str) -> str:
+    return "fl.prelude.fn." + name.removeprefix("%prelude:")
+
+
+def _exported_closure(name: str) -> str:
+    return "fl.prelude.clo." + name.removeprefix("%prelude:")
+
+
+@dataclass(frozen=True)
+class PreludeInterface:
+    """What a program's unit must know of the prelude's: global slots and known functions."""
+
+    slots: dict[str, int]
+    known: dict[str, r.Fn]
+
+
+def prelude_interface(prelude: r.RProgram) -> PreludeInterface:
+    slots = {name: i for i, name in enumerate(prelude.globals)}
+    probe = Lowerer.__new__(Lowerer)
+    probe.known = {}
+    probe._find_known_functions(prelude)
+    by_id = {
+        id(form.value): form.value
+        for form, _ in prelude.forms
+        if isinstance(form, r.GlobalSet) and isinstance(form.value, r.Fn)
+    }
+    known = {name: by_id[fid] for fid, name in probe.known.items()}
+    return PreludeInterface(slots, known)
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    """Every resolved-Core node under `node` (itself included), iteratively."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        slots = getattr(type(n), "__slots__", ())
+        for name in slots:
+            if name == "span":
+                continue
+            child = getattr(n, name, None)
+            if isinstance(child, tuple):
+                stack.extend(x for x in child if hasattr(type(x), "__slots__"))
+            elif child is not None and hasattr(type(child), "__dataclass_fields__"):
+                stack.append(child)
+
+
+def lower_program(
+    prelude: r.RProgram,
+    program: r.RProgram,
+    *,
+    print_values: bool = False,
+    print_result: bool = False,
+) -> LoweredProgram:
+    """The program's module (the prelude's unit is linked beside it): see the module docstring."""
+    return Lowerer(print_values, print_result).lower_program(prelude, program)
+
+
+def lower_prelude(prelude: r.RProgram) -> LoweredProgram:
+    """The prelude's module, compiled once and cached (native.py)."""
+    return Lowerer().lower_prelude(prelude)
+
+
+__all__ = ["LoweredProgram", "SiteInfo", "lower_prelude", "lower_program", "math"]

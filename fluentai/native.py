@@ -1,0 +1,295 @@
+"""The native tiers' driver: `--tier native` (whole program through LLJIT) and `fluentai build`
+(an executable linked with the static runtime). DESIGN.md §1.2, §8.
+
+    status = execute_native(src, options, stderr)         # run now, in this process
+    status = build_executable(src, "prog", opt=2)         # write ./prog
+
+Both compile the prelude and the program into one LLVM module (`llvm/lower.py`); the program's
+behaviour, output and reports are those of the VM (the corpus runner checks every tier).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from fluentai.diagnostics import DiagnosticSink
+from fluentai.passes import rcore as r
+from fluentai.passes.pipeline import PASSES
+from fluentai.passes.resolve_names import resolve_names
+from fluentai.source import SourceFile
+
+EXIT_INTERRUPT = 130
+
+
+@dataclass
+class NativeStats:
+    """What `--jit-stats` reports for the native tier."""
+
+    functions: int = 0
+    front_ms: float = 0.0
+    lower_ms: float = 0.0
+    parse_ms: float = 0.0
+    optimize_ms: float = 0.0
+    codegen_ms: float = 0.0
+    run_ms: float = 0.0
+    prelude_ms: float = 0.0  # compiling the prelude (0 when it came from the cache)
+
+    def report(self) -> str:
+        compile_ms = self.lower_ms + self.parse_ms + self.optimize_ms + self.codegen_ms
+        per_fn = compile_ms / max(1, self.functions)
+        return "\n".join(
+            [
+                "jit: tier native: every function compiled before the run",
+                f"jit: functions compiled: {self.functions}",
+                f"jit: front end {self.front_ms:.1f} ms, lowering {self.lower_ms:.1f} ms, "
+                f"LLVM parse {self.parse_ms:.1f} ms, optimize {self.optimize_ms:.1f} ms, "
+                f"codegen {self.codegen_ms:.1f} ms",
+                f"jit: compile time per function: {per_fn:.2f} ms",
+                "jit: prelude: "
+                + (f"compiled in {self.prelude_ms:.1f} ms" if self.prelude_ms else "cached"),
+                f"jit: time compiling {compile_ms:.1f} ms, time running {self.run_ms:.1f} ms",
+                "jit: time in VM 0.0 ms (the native tier uses no VM)",
+            ]
+        )
+
+
+def resolve(src: SourceFile, *, is_prelude: bool) -> r.RProgram:
+    """The front end and the passes: resolved Core for both back ends (raises CompileError)."""
+    from fluentai.pipeline import _add_resolve_errors
+    from fluentai.reader.read import read_program
+    from fluentai.syntax.expand import expand_program
+
+    datums = read_program(src)
+    sink = DiagnosticSink()
+    program = expand_program(datums, sink)
+    if sink.items:
+        _add_resolve_errors(program, datums, sink, is_prelude)
+    sink.check()
+    resolved = resolve_names(program, sink, prelude=is_prelude)
+    sink.check()
+    for row in PASSES:
+        resolved = row.run(resolved)
+    return resolved
+
+
+@functools.lru_cache(maxsize=1)
+def _prelude() -> r.RProgram:
+    from fluentai.pipeline import prelude_source
+
+    return resolve(prelude_source(), is_prelude=True)
+
+
+def lower_source(
+    src: SourceFile,
+    *,
+    print_values: bool = False,
+    print_result: bool = False,
+    stats: NativeStats | None = None,
+) -> Any:
+    """Source -> LoweredProgram (module, functions, sites)."""
+    from fluentai.llvm.lower import lower_program
+
+    t0 = time.perf_counter()
+    prelude = _prelude()
+    program = resolve(src, is_prelude=False)
+    t1 = time.perf_counter()
+    lowered = lower_program(prelude, program, print_values=print_values, print_result=print_result)
+    t2 = time.perf_counter()
+    if stats is not None:
+        stats.front_ms += (t1 - t0) * 1000
+        stats.lower_ms += (t2 - t1) * 1000
+        stats.functions = len(lowered.functions)
+    return lowered
+
+
+def cache_dir() -> Path:
+    """Where compiled code is cached: $FLUENTAI_CACHE_DIR, else $XDG_CACHE_HOME/fluentai, else
+    ~/.cache/fluentai (DESIGN.md §7.8)."""
+    explicit = os.environ.get("FLUENTAI_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fluentai"
+
+
+def _compiler_digest() -> str:
+    """Hash of everything that decides the prelude's object code."""
+    import hashlib
+
+    import llvmlite
+
+    from fluentai.pipeline import prelude_source
+
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for rel in ("llvm/lower.py", "llvm/abi.py", "llvm/engine.py", "primitives.py"):
+        h.update((here / rel).read_bytes())
+    h.update(prelude_source().text.encode("utf-8"))
+    h.update(llvmlite.__version__.encode())
+    return h.hexdigest()[:20]
+
+
+def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
+    """The prelude's unit as a position-independent object for a generic x86-64 CPU: compiled
+    once, then read from the cache (used by both the JIT and executables)."""
+    path = cache_dir() / f"prelude-{_compiler_digest()}-O{opt}.o"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    from fluentai.llvm.engine import Engine
+    from fluentai.llvm.lower import lower_prelude
+
+    t0 = time.perf_counter()
+    module = lower_prelude(_prelude()).module
+    obj = Engine().object_code(str(module), opt)
+    if stats is not None:
+        stats.prelude_ms = (time.perf_counter() - t0) * 1000
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(obj)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs time
+    return obj
+
+
+def native_opt_level() -> int:
+    """LLVM optimization level of `--tier native` (FLUENTAI_NATIVE_OPT, default 2)."""
+    text = os.environ.get("FLUENTAI_NATIVE_OPT", "2")
+    return int(text) if text in ("0", "1", "2", "3") else 2
+
+
+def execute_native(
+    src: SourceFile,
+    *,
+    argv: list[str],
+    print_values: bool,
+    print_result: bool,
+    jit_stats: bool,
+    dump: frozenset[str],
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    """Compile the whole program to machine code and run it; return the exit status."""
+    from fluentai.llvm.engine import Engine
+    from fluentai.runtime import ffi
+
+    stats = NativeStats()
+    lowered = lower_source(src, print_values=print_values, print_result=print_result, stats=stats)
+    ir_text = str(lowered.module)
+    if "llvm" in dump:
+        stderr.write(ir_text + "\n")
+    rt = ffi.runtime()
+    engine = Engine()
+    engine.load_library(str(rt.path))
+    opt = native_opt_level()
+    if "llvm-opt" in dump:
+        stderr.write(engine.optimized_ir(ir_text, opt) + "\n")
+    prelude_obj = prelude_object(2, stats)
+    lib = engine.jit(ir_text, opt, ["fl_program_main"], objects=[prelude_obj])
+    stats.parse_ms = engine.times.parse_ms
+    stats.optimize_ms = engine.times.optimize_ms
+    stats.codegen_ms = engine.times.codegen_ms
+    main = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p))(
+        lib.address("fl_program_main")
+    )
+    args = (ctypes.c_char_p * (len(argv) + 1))(
+        *[a.encode("utf-8", "surrogateescape") for a in argv], None
+    )
+    stdout.flush()
+    stderr.flush()
+
+    def body() -> int:
+        rt.thread_attach()
+        try:
+            t0 = time.perf_counter()
+            status = int(main(len(argv), args))
+            stats.run_ms = (time.perf_counter() - t0) * 1000
+            return status
+        finally:
+            rt.thread_detach()
+
+    from fluentai.driver import run_in_big_thread
+
+    status = run_in_big_thread(body, on_interrupt=rt.interrupt)
+    _keep_alive.append(lib)
+    if jit_stats:
+        stderr.write(stats.report() + "\n")
+    return status
+
+
+_keep_alive: list[Any] = []
+
+
+def build_executable(
+    src: SourceFile,
+    output: str,
+    *,
+    opt: int,
+    emit: str | None,
+    stderr: TextIO,
+    host_cpu: bool = False,
+) -> int:
+    """`fluentai build`: an executable (or --emit llvm|asm|obj) for the program."""
+    from fluentai.llvm.engine import Engine
+    from fluentai.runtime.build import BuildError, compiler, ensure_built
+
+    t0 = time.perf_counter()
+    lowered = lower_source(src)
+    ir_text = str(lowered.module)
+    engine = Engine()
+    if emit == "llvm":
+        Path(output).write_text(engine.optimized_ir(ir_text, opt), encoding="utf-8")
+        return 0
+    if emit == "asm":
+        Path(output).write_text(engine.assembly(ir_text, opt, host_cpu=host_cpu), encoding="utf-8")
+        return 0
+    obj = engine.object_code(ir_text, opt, host_cpu=host_cpu)
+    if emit == "obj":
+        Path(output).write_bytes(obj)
+        return 0
+    prelude_obj = prelude_object(2)
+    try:
+        paths = ensure_built()
+        cc = compiler()
+    except BuildError as err:
+        stderr.write(f"fluentai: error: {err}\n")
+        return 2
+    with tempfile.TemporaryDirectory(prefix="flbuild-") as tmp:
+        obj_path = Path(tmp) / "program.o"
+        obj_path.write_bytes(obj)
+        prelude_path = Path(tmp) / "prelude.o"
+        prelude_path.write_bytes(prelude_obj)
+        cmd = [
+            cc,
+            str(obj_path),
+            str(prelude_path),
+            str(paths.static),
+            "-lgc",
+            "-lgmp",
+            "-lm",
+            "-lpthread",
+            "-o",
+            output,
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            stderr.write(f"fluentai: error: linking failed: {' '.join(cmd)}\n{proc.stderr}")
+            return 70
+    if os.environ.get("FLUENTAI_BUILD_VERBOSE") == "1":
+        stderr.write(f"built {output} in {(time.perf_counter() - t0) * 1000:.0f} ms\n")
+    return 0
+
+
+__all__ = ["NativeStats", "build_executable", "execute_native", "lower_source", "resolve", "sys"]

@@ -1,0 +1,191 @@
+"""ctypes binding of the C runtime for the JIT host (DESIGN.md §3.4, §4.4, §5; fl_runtime.h).
+
+The shared library is loaded once per process, with RTLD_GLOBAL so that JIT code resolves the
+runtime's symbols, and initialized on the loading (main) thread:
+
+    rt = load()                                  # build if stale, dlopen, fl_rt_init()
+    rt.begin(shim, sites, ["a"], 200_000)        # per program run, on the program thread
+    status = rt.finish(result)                   # report, 0 / 70 / 130 / exit code
+    rt.address("fl_rt_poll")                     # for llvmlite's add_symbol
+    rt.prng_state()[0]                           # the PRNG words the VM's Prng draws from
+
+Values cross as plain 64-bit words; keeping them alive is the caller's business (DESIGN.md §3.5:
+an address held only in a Python int is not a GC root).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from fluentai.runtime.build import ensure_built
+
+__all__ = [
+    "CALL_SHIM",
+    "FlSite",
+    "READ_LINE_HOOK",
+    "Runtime",
+    "SiteInfo",
+    "load",
+    "runtime",
+]
+
+# fl_value (*)(fl_value clo, int64_t argc, const fl_value *argv): the compiler's call shim.
+CALL_SHIM: Final = ctypes.CFUNCTYPE(
+    ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int64, ctypes.POINTER(ctypes.c_uint64)
+)
+# fl_value (*)(void): the VM's reader behind io:read-line (a String, nil, or 0 when pending).
+READ_LINE_HOOK: Final = ctypes.CFUNCTYPE(ctypes.c_uint64)
+
+# Globals that generated code loads and stores directly (fl_runtime.h), and the PRNG state.
+SHARED_GLOBALS: Final = ("fl_rt_depth", "fl_rt_depth_limit", "fl_rt_poll", "fl_rt_site")
+
+
+class FlSite(ctypes.Structure):
+    """`fl_site`: one entry of the compiler's site table."""
+
+    _fields_ = [
+        ("where", ctypes.c_char_p),
+        ("fn", ctypes.c_char_p),
+        ("text", ctypes.c_char_p),
+        ("caret", ctypes.c_char_p),
+        ("report_prefix", ctypes.c_char_p),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """A site as Python sees it: "FILE:LINE:COL", function name, source line, caret line."""
+
+    where: str
+    fn: str
+    text: str
+    caret: str
+    report_prefix: str
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    u64, i64, void_p = ctypes.c_uint64, ctypes.c_int64, ctypes.c_void_p
+    signatures: dict[str, tuple[object, list[object]]] = {
+        "fl_rt_init": (None, []),
+        "fl_rt_begin": (
+            None,
+            [CALL_SHIM, ctypes.POINTER(FlSite), i64, i64, ctypes.POINTER(ctypes.c_char_p), i64],
+        ),
+        "fl_rt_finish": (i64, [u64]),
+        "fl_rt_interrupt": (None, []),
+        "fl_rt_thread_attach": (None, []),
+        "fl_rt_thread_detach": (None, []),
+        "fl_pending_kind": (i64, []),
+        "fl_out_write": (None, [ctypes.c_char_p, i64]),
+        "fl_out_flush": (None, []),
+        "fl_out_at_line_start": (ctypes.c_bool, []),
+        "fl_rt_set_read_line_hook": (None, [void_p]),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+
+
+class Runtime:
+    """The loaded runtime library and the objects that must outlive the calls given them."""
+
+    def __init__(self, lib: ctypes.CDLL, path: Path) -> None:
+        self.lib = lib
+        self.path = path
+        # Kept alive for the run: C holds pointers into them.
+        self._run_objects: list[object] = []
+        self._read_hook: object = None
+
+    def address(self, symbol: str) -> int:
+        """The address of an exported variable (SHARED_GLOBALS, `fl_prng_state`) or function,
+        for the JIT's symbol table."""
+        return ctypes.addressof(ctypes.c_char.in_dll(self.lib, symbol))
+
+    def prng_state(self) -> memoryview:
+        """The four xoshiro256** words, as a writable memoryview of unsigned 64-bit ints."""
+        words = (ctypes.c_uint64 * 4).in_dll(self.lib, "fl_prng_state")
+        return memoryview(words).cast("B").cast("Q")
+
+    def begin(
+        self,
+        shim: object,
+        sites: Sequence[SiteInfo],
+        argv: Sequence[str],
+        max_depth: int,
+    ) -> None:
+        """Start a program run: `shim` is a CALL_SHIM (or None in tests that call no clause)."""
+        table = (FlSite * max(1, len(sites)))()
+        for i, site in enumerate(sites):
+            table[i] = FlSite(
+                site.where.encode(),
+                site.fn.encode(),
+                site.text.encode(),
+                site.caret.encode(),
+                site.report_prefix.encode(),
+            )
+        args = (ctypes.c_char_p * max(1, len(argv)))(*(a.encode() for a in argv))
+        call = shim if shim is not None else CALL_SHIM()
+        self._run_objects = [table, args, call]
+        self.lib.fl_rt_begin(call, table, len(sites), len(argv), args, max_depth)
+
+    def finish(self, result: int) -> int:
+        """Flush, write the report of what is pending, and return the exit status."""
+        status: int = self.lib.fl_rt_finish(result)
+        return status
+
+    def interrupt(self) -> None:
+        """Request an interrupt (Ctrl-C): the program unwinds at its next safepoint."""
+        self.lib.fl_rt_interrupt()
+
+    def thread_attach(self) -> None:
+        """Register the calling thread (the program thread) with the GC."""
+        self.lib.fl_rt_thread_attach()
+
+    def thread_detach(self) -> None:
+        self.lib.fl_rt_thread_detach()
+
+    def pending_kind(self) -> int:
+        kind: int = self.lib.fl_pending_kind()
+        return kind
+
+    def write(self, text: str) -> None:
+        """Buffered standard output, shared with native code (DESIGN.md §3.4)."""
+        data = text.encode("utf-8", "replace")
+        self.lib.fl_out_write(data, len(data))
+
+    def flush(self) -> None:
+        self.lib.fl_out_flush()
+
+    def at_line_start(self) -> bool:
+        return bool(self.lib.fl_out_at_line_start())
+
+    def set_read_line_hook(self, hook: object) -> None:
+        """Route io:read-line to `hook` (a READ_LINE_HOOK), or back to fd 0 with None."""
+        self._read_hook = hook
+        pointer = ctypes.cast(hook, ctypes.c_void_p) if hook is not None else None
+        self.lib.fl_rt_set_read_line_hook(pointer)
+
+
+_loaded: dict[Path, Runtime] = {}
+
+
+def load(path: Path | None = None) -> Runtime:
+    """Load (building first if needed) and initialize the runtime; one instance per library."""
+    lib_path = path if path is not None else ensure_built().shared
+    runtime = _loaded.get(lib_path)
+    if runtime is None:
+        lib = ctypes.CDLL(str(lib_path), mode=ctypes.RTLD_GLOBAL)
+        _declare(lib)
+        lib.fl_rt_init()
+        runtime = _loaded[lib_path] = Runtime(lib, lib_path)
+    return runtime
+
+
+def runtime() -> Runtime:
+    """The runtime built from this checkout's sources (the JIT host's one)."""
+    return load()

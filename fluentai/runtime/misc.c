@@ -1,0 +1,286 @@
+/* misc.c: start-up and program runs, interrupts and safepoints, calls from C into FluentAI code,
+ * and the builtins of vm/builtins_misc.py (Error values, `error`, `args`, `exit`, error:raise's
+ * argument rules; DESIGN.md §3.5, §4.3-§4.4; LANGUAGE.md §13.2, §16).
+ *
+ *     (raise 'k 42 [1])  -> error kind "k", message "42", data [1]
+ *     (raise "oops")     -> kind "user";   (raise e) with an error value raises e again
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "fl_ctl.h"
+
+#define DEFAULT_MAX_DEPTH 200000
+
+int64_t fl_rt_depth;
+int64_t fl_rt_depth_limit = DEFAULT_MAX_DEPTH;
+volatile int64_t fl_rt_poll;
+int64_t fl_rt_site = -1;
+
+fl_ctl_roots fl_ctl = {.pending = {.target = -1}, .max_depth = DEFAULT_MAX_DEPTH};
+
+static volatile sig_atomic_t interrupt_requested;
+
+/* ---- helpers shared by the control files ------------------------------------------------------ */
+
+fl_value fl_ctl_string(const char *s) { return fl_string_from_utf8(s, (int64_t)strlen(s)); }
+
+fl_value fl_ctl_message_text(fl_value v) {
+    if (fl_is_string(v)) return v;
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_display_to(&b, v);
+    return fl_string_from_buf(&b);
+}
+
+const char *fl_ctl_written(fl_value v) {
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_written_to(&b, v);
+    fl_buf_putc(&b, '\0');
+    return b.data;
+}
+
+/* ---- start-up and runs ------------------------------------------------------------------------- */
+
+void fl_rt_init(void) {
+    static bool done;
+    if (done) return;
+    done = true;
+    GC_INIT();
+    GC_allow_register_threads();
+    GC_add_roots(&fl_ctl, (char *)&fl_ctl + sizeof fl_ctl);
+    fl_prng_seed_from_environment();
+}
+
+/* The program arguments as a List of Strings; bytes that are not UTF-8 become U+FFFD. */
+static fl_value make_args(int64_t argc, const char *const *argv) {
+    fl_value list = FL_EMPTY;
+    for (int64_t i = argc - 1; i >= 0; i--) {
+        const char *s = argv[i];
+        int64_t n = (int64_t)strlen(s);
+        fl_value str;
+        if (fl_utf8_valid(s, n)) {
+            str = fl_string_from_utf8(s, n);
+        } else {
+            fl_buf b;
+            fl_buf_init(&b);
+            for (int64_t k = 0; k < n;) {
+                int64_t len = 1;
+                while (len <= 4 && k + len <= n && !fl_utf8_valid(s + k, len)) len++;
+                if (len > 4 || k + len > n) {
+                    fl_buf_puts(&b, "\xEF\xBF\xBD");
+                    k++;
+                } else {
+                    fl_buf_put(&b, s + k, len);
+                    k += len;
+                }
+            }
+            str = fl_string_from_buf(&b);
+        }
+        list = fl_cons_new(str, list);
+    }
+    return list;
+}
+
+void fl_rt_begin(fl_call_fn shim, const fl_site *sites, int64_t nsites, int64_t argc,
+                 const char *const *argv, int64_t max_depth) {
+    fl_ctl.shim = shim;
+    fl_ctl.sites = sites;
+    fl_ctl.nsites = nsites;
+    fl_ctl.max_depth = max_depth > 0 ? max_depth : DEFAULT_MAX_DEPTH;
+    fl_ctl_reset_pending();
+    fl_ctl_reset_handlers();
+    fl_ctl_reset_state();
+    fl_ctl.args = make_args(argc, argv);
+    interrupt_requested = 0;
+    fl_rt_poll = 0;
+    fl_rt_depth = 0;
+    fl_rt_depth_limit = fl_ctl.max_depth;
+    fl_rt_site = -1;
+}
+
+static _Thread_local bool attached_here;
+
+void fl_rt_thread_attach(void) {
+    if (GC_thread_is_registered()) return;
+    struct GC_stack_base base;
+    if (GC_get_stack_base(&base) != GC_SUCCESS) return;
+    attached_here = GC_register_my_thread(&base) == GC_SUCCESS;
+}
+
+void fl_rt_thread_detach(void) {
+    if (!attached_here) return;
+    attached_here = false;
+    GC_unregister_my_thread();
+}
+
+/* ---- interrupts and safepoints (DESIGN.md §4.4) ------------------------------------------------- */
+
+void fl_rt_interrupt(void) {
+    interrupt_requested = 1;
+    fl_rt_poll = 1;
+    fl_rt_depth_limit = 0;
+}
+
+bool fl_ctl_interrupt_requested(void) { return interrupt_requested != 0; }
+
+fl_value fl_ctl_take_interrupt(void) {
+    interrupt_requested = 0;
+    fl_rt_poll = 0;
+    fl_rt_depth_limit = fl_ctl.max_depth; /* `finally` bodies run normally while it unwinds */
+    if (interrupt_requested) {            /* another one came meanwhile: keep it requested */
+        fl_rt_poll = 1;
+        fl_rt_depth_limit = 0;
+    }
+    fl_ctl_set_interrupt();
+    return 0;
+}
+
+fl_value fl_poll_slow(void) {
+    if (interrupt_requested) return fl_ctl_take_interrupt();
+    fl_rt_poll = 0;
+    return FL_NIL;
+}
+
+fl_value fl_depth_slow(void) {
+    if (interrupt_requested) return fl_ctl_take_interrupt();
+    if (fl_rt_depth + 1 > fl_ctl.max_depth) {
+        fl_value result = fl_raise_stack_overflow();
+        /* generated code adds no entry for a call refused here: the next one is the caller's */
+        fl_ctl.pending.trace.fresh = false;
+        return result;
+    }
+    /* only an interrupt lowers the limit: one requested by storing the globals directly */
+    return fl_ctl_take_interrupt();
+}
+
+/* ---- calls from C (effect clauses, state:update) -------------------------------------------------- */
+
+fl_value fl_call_value(fl_value fn, int64_t argc, const fl_value *argv) {
+    int64_t site = fl_rt_site;
+    if (!fl_has_type(fn, FL_T_CLOSURE)) return fl_raise_not_function(fn);
+    if (fl_ctl.shim == NULL) return fl_raise("internal", "no call shim: fl_rt_begin was not called");
+    /* a call of a program function is a non-tail call (LANGUAGE.md §12); builtins never count */
+    bool counted = ((const fl_closure *)fl_ptr(fn))->desc->kind == FL_FN_LAMBDA;
+    int64_t depth = fl_rt_depth;
+    /* as in generated code, a call refused by the depth check adds no trace entry */
+    if (counted && depth + 1 > fl_rt_depth_limit && fl_depth_slow() == 0) return 0;
+    if (counted) fl_rt_depth = depth + 1;
+    fl_value result = fl_ctl.shim(fn, argc, argv);
+    fl_rt_depth = depth;
+    /* this C caller is a call site of its frame: append its entry like generated code does */
+    if (result == 0) fl_trace_add(site);
+    fl_rt_site = site;
+    return result;
+}
+
+fl_vector *fl_apply_args(int64_t argc, const fl_value *argv) {
+    fl_value last = argv[argc - 1];
+    if (!fl_is_list(last)) {
+        if (fl_raisef("type-error", "`apply` expects a List as its last argument, got %s",
+                      fl_ctl_written(last)) != 0)
+            /* a handler resumed, but a fl_vector * cannot carry its value (contract gap) */
+            fl_raise("internal", "`apply`: an error:raise handler cannot resume this error");
+        return NULL;
+    }
+    int64_t n = argc - 1 + fl_list_length(last);
+    fl_vector *v = fl_vector_new(n);
+    if (v == NULL) return NULL;
+    for (int64_t i = 0; i < argc - 1; i++) v->items[i] = argv[i];
+    fl_value cell = last;
+    for (int64_t i = argc - 1; i < n; i++) {
+        const fl_cons *c = fl_ptr(cell);
+        v->items[i] = c->head;
+        cell = c->tail;
+    }
+    return v;
+}
+
+/* ---- error values and raise (vm/builtins_misc.py) ------------------------------------------------ */
+
+/* An error kind: a String, or a Symbol's name; 0 (type-error raised in *err) otherwise. */
+static fl_value kind_name(const char *name, fl_value kind, fl_value *err) {
+    if (fl_is_string(kind)) return kind;
+    if (fl_has_type(kind, FL_T_SYMBOL)) return ((const fl_symbol *)fl_ptr(kind))->name;
+    *err = fl_raise_type(name, "a String or Symbol kind", kind);
+    return 0;
+}
+
+fl_value fl_error_new(fl_value kind, fl_value message, fl_value data) {
+    fl_value err = 0;
+    fl_value kind_text = kind_name("Error", kind, &err);
+    if (kind_text == 0) return err;
+    return fl_ctl_make_error(kind_text, fl_ctl_message_text(message), data);
+}
+
+fl_value fl_b_Error(int64_t argc, const fl_value *argv) {
+    return fl_error_new(argv[0], argv[1], argv[2]);
+}
+
+/* The error value in argv[0], or NULL with a type-error raised (its status or resumed value in
+ * *result). */
+static const fl_error *check_error(const char *name, fl_value e, fl_value *result) {
+    if (fl_has_type(e, FL_T_ERROR)) return fl_ptr(e);
+    *result = fl_raise_type(name, "an Error", e);
+    return NULL;
+}
+
+fl_value fl_b_error_kind(int64_t argc, const fl_value *argv) {
+    fl_value result = 0;
+    const fl_error *e = check_error("error-kind", argv[0], &result);
+    return e != NULL ? e->kind : result;
+}
+
+fl_value fl_b_error_message(int64_t argc, const fl_value *argv) {
+    fl_value result = 0;
+    const fl_error *e = check_error("error-message", argv[0], &result);
+    return e != NULL ? e->message : result;
+}
+
+fl_value fl_b_error_data(int64_t argc, const fl_value *argv) {
+    fl_value result = 0;
+    const fl_error *e = check_error("error-data", argv[0], &result);
+    return e != NULL ? e->data : result;
+}
+
+static fl_value raise_new(fl_value kind, fl_value message, fl_value data) {
+    return fl_ctl_raise_error(fl_ctl_make_error(kind, fl_ctl_message_text(message), data));
+}
+
+fl_value fl_b_error(int64_t argc, const fl_value *argv) {
+    return raise_new(fl_ctl_string("user"), argv[0], argc > 1 ? argv[1] : FL_NIL);
+}
+
+fl_value fl_e_errorZ3a_raise(int64_t argc, const fl_value *argv) {
+    if (argc < 1 || argc > 3) return fl_raise_arity("error:raise", 1, 3, argc);
+    if (argc == 1) {
+        if (fl_has_type(argv[0], FL_T_ERROR)) return fl_ctl_raise_error(argv[0]); /* again */
+        return raise_new(fl_ctl_string("user"), argv[0], FL_NIL);
+    }
+    fl_value err = 0;
+    fl_value kind = kind_name("error:raise", argv[0], &err);
+    if (kind == 0) return err;
+    return raise_new(kind, argv[1], argc == 3 ? argv[2] : FL_NIL);
+}
+
+/* ---- args, exit -------------------------------------------------------------------------------------- */
+
+fl_value fl_b_args(int64_t argc, const fl_value *argv) {
+    return fl_ctl.args != 0 ? fl_ctl.args : FL_EMPTY;
+}
+
+fl_value fl_b_exit(int64_t argc, const fl_value *argv) {
+    int64_t code = 0;
+    if (argc > 0) {
+        fl_value v = argv[0];
+        if (!fl_is_int(v)) return fl_raise_type("exit", "an Int", v);
+        if (!fl_is_fixnum(v) || fl_fixnum_value(v) < 0 || fl_fixnum_value(v) > 255)
+            return fl_raisef("value-error", "`exit` expects a code from 0 to 255, got %s",
+                             fl_ctl_written(v));
+        code = fl_fixnum_value(v);
+    }
+    fl_out_flush();
+    fl_ctl_set_exit(code); /* no `finally` runs: generated code checks the pending kind */
+    return 0;
+}

@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _repl(tier: str) -> int:
     if tier == "native":
-        raise UsageError("`--tier native` is not available yet: the native back end has not landed")
+        raise UsageError("`--tier native` compiles whole programs; the REPL runs on `auto` or `vm`")
     from fluentai import repl
 
     return repl.main(tier, sys.stdin, sys.stdout, sys.stderr)

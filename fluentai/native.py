@@ -16,10 +16,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from fluentai.diagnostics import DiagnosticSink
 from fluentai.passes import rcore as r
@@ -28,6 +30,7 @@ from fluentai.passes.resolve_names import resolve_names
 from fluentai.source import SourceFile
 
 EXIT_INTERRUPT = 130
+T = TypeVar("T")
 
 
 @dataclass
@@ -88,6 +91,35 @@ def _prelude() -> r.RProgram:
     return resolve(prelude_source(), is_prelude=True)
 
 
+def _on_big_stack(fn: Callable[[], T]) -> T:
+    """Run the compiler on a thread with a large stack and recursion limit: the lowering
+    recurses on the program's nesting (10 000 levels are allowed, LANGUAGE.md §12)."""
+    if threading.current_thread().name == "fluentai-compiler":
+        return fn()
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(fn())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            failure.append(exc)
+
+    if sys.getrecursionlimit() < 200_000:
+        sys.setrecursionlimit(200_000)
+    old = threading.stack_size()
+    threading.stack_size(512 << 20)
+    try:
+        thread = threading.Thread(target=target, name="fluentai-compiler", daemon=True)
+        thread.start()
+    finally:
+        threading.stack_size(old)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
 def lower_source(
     src: SourceFile,
     *,
@@ -100,9 +132,13 @@ def lower_source(
 
     t0 = time.perf_counter()
     prelude = _prelude()
-    program = resolve(src, is_prelude=False)
+    program = _on_big_stack(lambda: resolve(src, is_prelude=False))
     t1 = time.perf_counter()
-    lowered = lower_program(prelude, program, print_values=print_values, print_result=print_result)
+    lowered = _on_big_stack(
+        lambda: lower_program(
+            prelude, program, print_values=print_values, print_result=print_result
+        )
+    )
     t2 = time.perf_counter()
     if stats is not None:
         stats.front_ms += (t1 - t0) * 1000

@@ -1,24 +1,30 @@
 """The front end as one function: source text -> top-level Code for the VM.
 
 reader -> expand -> resolve_names -> vm/compile. Each stage's output can be dumped
-(`--dump tokens,ast,core,bytecode`) to stderr while the program still runs.
+(`--dump tokens,ast,core,bytecode`) to stderr while the program still runs, and each stage can be
+timed (`--time-passes`, PassTimes). A SessionScope compiles one REPL or embedding entry against
+what earlier entries of the same session defined.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from fluentai.diagnostics import DiagnosticSink
+from fluentai.diagnostics import Diagnostic, DiagnosticSink
 from fluentai.passes.format import format_resolved
 from fluentai.passes.pipeline import PASSES
-from fluentai.passes.resolve_names import resolve_names
+from fluentai.passes.rcore import CtorDef, RProgram
+from fluentai.passes.resolve_names import PRELUDE_PREFIX, resolve_names
 from fluentai.reader.datum import Datum, DList, DSym
 from fluentai.reader.read import read_program
-from fluentai.source import SourceFile
-from fluentai.syntax.core import Program
+from fluentai.source import SourceFile, Span
+from fluentai.syntax.core import Data, Define, Expr, Lit, Program
 from fluentai.syntax.expand import expand_program
 from fluentai.vm.code import Code
 from fluentai.vm.compile import Globals, ProgramContext, compile_program
@@ -36,39 +42,55 @@ def compile_source(
     is_prelude: bool = False,
     dump: frozenset[str] = frozenset(),
     dump_to: TextIO | None = None,
+    times: PassTimes | None = None,
+    scope: SessionScope | None = None,
 ) -> Code:
-    """Compile a whole program; raises CompileError (exit 65) on any compile-time error."""
+    """Compile a whole program; raises CompileError (exit 65) on any compile-time error.
+
+    With `times`, each stage's duration is recorded; with `scope`, the program is one entry of a
+    session (REPL, embedding) that sees, and adds to, the definitions of earlier entries."""
     out = dump_to if dump_to is not None else sys.stderr
     if "tokens" in dump:
         from fluentai.reader.lexer import tokenize
         from fluentai.reader.write import format_tokens
 
         out.write(format_tokens(tokenize(src)) + "\n")
-    datums = read_program(src)
+    with _stage(times, "read"):
+        datums = read_program(src)
     if "ast" in dump:
         from fluentai.reader.write import write_datum
 
         out.write("\n".join(write_datum(d) for d in datums) + "\n")
     sink = DiagnosticSink()
-    program = expand_program(datums, sink)
-    if sink.items:
+    with _stage(times, "expand"):
+        program = expand_program(datums, sink)
+    if sink.items and scope is None:
         _add_resolve_errors(program, datums, sink, is_prelude)
     sink.check()
     if "core" in dump:
         from fluentai.syntax.format import format_core
 
         out.write(format_core(program) + "\n")
-    resolved = resolve_names(program, sink, prelude=is_prelude)
+    with _stage(times, "resolve_names"):
+        if scope is None:
+            resolved = resolve_names(program, sink, prelude=is_prelude)
+        else:
+            resolved = scope.resolve(program, globals_, sink)
     sink.check()
     if "resolve_names" in dump:
         out.write(format_resolved(resolved))
     for row in PASSES:
-        resolved = row.run(resolved)
+        with _stage(times, row.name):
+            resolved = row.run(resolved)
         if row.name in dump:
             out.write(format_resolved(resolved))
-    ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}
-    ctx = ProgramContext(globals_, ctors, builtin_value, is_prelude)
-    code = compile_program(ctx, resolved, None, print_values)
+    with _stage(times, "bytecode"):
+        if scope is None:
+            ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}
+        else:
+            ctors = scope.constructors(resolved.ctors)
+        ctx = ProgramContext(globals_, ctors, builtin_value, is_prelude)
+        code = compile_program(ctx, resolved, None, print_values)
     if "bytecode" in dump:
         from fluentai.vm.disasm import disassemble
 
@@ -102,3 +124,120 @@ def _add_resolve_errors(
 def prelude_source() -> SourceFile:
     path = Path(__file__).with_name("prelude.fl")
     return SourceFile("<prelude>", path.read_text(encoding="utf-8"))
+
+
+class PassTimes:
+    """Wall-clock seconds per pipeline stage, in the order the stages ran (`--time-passes`).
+
+    Later stages (type inference, LLVM, the JIT's background compiles) record into the same
+    table, so one report covers every stage that ran."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float]] = []
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.rows.append((name, time.perf_counter() - start))
+
+    def report(self) -> str:
+        """`pass timings (ms):` then one line per stage and the total, for standard error."""
+        width = max([len(name) for name, _ in self.rows] + [len("total")])
+        lines = ["pass timings (ms):"]
+        lines += [f"  {name:<{width}}  {seconds * 1000:10.3f}" for name, seconds in self.rows]
+        total = sum(seconds for _, seconds in self.rows)
+        lines.append(f"  {'total':<{width}}  {total * 1000:10.3f}")
+        return "\n".join(lines)
+
+
+@contextmanager
+def _stage(times: PassTimes | None, name: str) -> Iterator[None]:
+    if times is None:
+        yield
+    else:
+        with times.stage(name):
+            yield
+
+
+_DECLARED = SourceFile("<session>", "")
+
+
+@dataclass
+class SessionScope:
+    """What the earlier entries of one session (REPL, embedding API) declared.
+
+    Each entry is compiled as a program of its own, so the resolver is shown declarations of the
+    globals and `data` types that exist already; these declarations are dropped again after
+    resolution and never run. LANGUAGE.md §16: in the REPL a name that is not defined yet is
+    reported when it is evaluated, so an entry's unbound names become globals that raise
+    `unbound-variable` when read. Constructors keep their identity across entries, so a value
+    made in one entry matches patterns written in the next.
+        entry 1: (define (sq x) (* x x))
+        entry 2: (sq 4)      -> 16 (`sq` is declared from entry 1)
+        entry 3: (later 1)   -> compiles, then raises `unbound-variable` when it runs
+    """
+
+    data: dict[str, Data] = field(default_factory=dict)  # type name -> its latest declaration
+    ctor_infos: dict[CtorDef, CtorInfo] = field(default_factory=dict)
+    current: dict[str, CtorInfo] = field(default_factory=dict)  # by name, as of the last entry
+
+    def resolve(self, program: Program, globals_: Globals, sink: DiagnosticSink) -> RProgram:
+        """Resolve an entry with the session's declarations in scope; remember its `data`."""
+        names = [n for n in globals_.names if not n.startswith(PRELUDE_PREFIX)]
+        first = DiagnosticSink()
+        resolved = self._resolve_with(program, names, first)
+        unbound = [n for n in map(_unbound_name, first.items) if n is not None]
+        if unbound:
+            resolved = self._resolve_with(program, [*names, *unbound], sink)
+        else:
+            sink.items.extend(first.items)
+        if not sink.items:
+            for form in program.forms:
+                if isinstance(form, Data):
+                    self._declare_data(form)
+        return resolved
+
+    def constructors(self, defs: tuple[CtorDef, ...]) -> dict[str, CtorInfo]:
+        """The VM's CtorInfo per constructor, the same object for an unchanged declaration."""
+        infos: dict[str, CtorInfo] = {}
+        for d in defs:
+            info = self.ctor_infos.get(d)
+            if info is None:
+                info = self.ctor_infos[d] = CtorInfo(d.name, d.type_name, d.fields)
+            infos[d.name] = info
+        self.current = infos
+        return infos
+
+    def _resolve_with(self, program: Program, names: list[str], sink: DiagnosticSink) -> RProgram:
+        span = Span(_DECLARED, 0, 0)
+        declared_ctors = {k.name for f in program.forms if isinstance(f, Data) for k in f.ctors}
+        declared_types = {f.name for f in program.forms if isinstance(f, Data)}
+        prefix: list[Expr] = [
+            d
+            for d in self.data.values()
+            if d.name not in declared_types and not {k.name for k in d.ctors} & declared_ctors
+        ]
+        prefix += [Define(name, Lit(None, span=span), span=span) for name in names]
+        resolved = resolve_names(Program((*prefix, *program.forms)), sink)
+        return replace(resolved, forms=resolved.forms[len(prefix) :])
+
+    def _declare_data(self, form: Data) -> None:
+        ctors = {k.name for k in form.ctors}
+        for name, old in list(self.data.items()):
+            if name == form.name or {k.name for k in old.ctors} & ctors:
+                del self.data[name]
+        self.data[form.name] = form
+
+
+def _unbound_name(diag: Diagnostic) -> str | None:
+    """The name an `unbound-variable` diagnostic is about, when it can become a late-bound global
+    (a plain symbol: not an operation of a built-in namespace, a pattern or a type)."""
+    if diag.kind != "unbound-variable":
+        return None
+    text = diag.span.file.text[diag.span.start : diag.span.end]
+    if not text or ":" in text or any(ch in text for ch in " \t\n()[]{}\"';,"):
+        return None
+    return text

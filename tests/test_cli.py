@@ -741,10 +741,12 @@ def test_tier_vm_and_tier_auto_give_identical_results(tmp_path: Path) -> None:
     assert report_line(auto.stderr) == report_line(vm.stderr)
 
 
-def test_tier_native_is_a_usage_error_for_now(tmp_path: Path) -> None:
-    result = run_source(tmp_path, '(print "never")\n', "--tier", "native")
-    assert_usage_error(result)
-    assert "native" in result.stderr
+def test_tier_native_runs_the_program_like_the_vm(tmp_path: Path) -> None:
+    vm = run_source(tmp_path, _TIER_PROGRAM, "--tier", "vm")
+    native = run_source(tmp_path, _TIER_PROGRAM, "--tier", "native")
+    assert native.status == vm.status == 70
+    assert native.stdout == vm.stdout
+    assert report_line(native.stderr) == report_line(vm.stderr)
 
 
 def test_tier_native_with_jit_disabled_is_a_usage_error(tmp_path: Path) -> None:
@@ -755,15 +757,58 @@ def test_tier_native_with_jit_disabled_is_a_usage_error(tmp_path: Path) -> None:
     assert "native" in result.stderr
 
 
-def test_eval_tier_native_is_a_usage_error_for_now(tmp_path: Path) -> None:
-    assert_usage_error(fluentai("eval", "--tier", "native", '(print "never")', cwd=tmp_path))
+def test_eval_tier_native_writes_the_value(tmp_path: Path) -> None:
+    result = fluentai("eval", "--tier", "native", "(+ 1 (* 2 3))", cwd=tmp_path)
+    assert result.status == 0
+    assert result.stdout == "7\n"
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["build", "prog.fl", "-o", "out"], ["repl"], ["bench"], ["cache", "info"]],
-    ids=["build", "repl", "bench", "cache"],
-)
+def test_build_makes_an_executable_that_behaves_like_run(tmp_path: Path) -> None:
+    source = "(print (args) (+ (pow 2 70) 1))\n(exit 3)\n"
+    (tmp_path / "prog.fl").write_text(source)
+    built = fluentai("build", "prog.fl", "-o", "prog", cwd=tmp_path)
+    assert built.status == 0, built.stderr
+    done = subprocess.run(
+        [str(tmp_path / "prog"), "a", "b c"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 3
+    assert done.stdout == '["a" "b c"] 1180591620717411303425\n'
+
+
+def test_build_reports_runtime_errors_like_run(tmp_path: Path) -> None:
+    (tmp_path / "prog.fl").write_text(_TIER_PROGRAM)
+    vm = run_source(tmp_path, _TIER_PROGRAM, "--tier", "vm")
+    built = fluentai("build", "prog.fl", "-o", "prog", cwd=tmp_path)
+    assert built.status == 0, built.stderr
+    done = subprocess.run([str(tmp_path / "prog")], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 70
+    assert done.stdout == vm.stdout
+    assert done.stderr == vm.stderr
+
+
+def test_build_compile_error_exits_65_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "prog.fl").write_text("(print (undefined-name 1))\n")
+    built = fluentai("build", "prog.fl", "-o", "prog", cwd=tmp_path)
+    assert built.status == 65
+    assert "error[unbound-variable]" in built.stderr
+    assert not (tmp_path / "prog").exists()
+
+
+@pytest.mark.parametrize("emit", ["llvm", "asm", "obj"])
+def test_build_emit_writes_the_requested_stage(tmp_path: Path, emit: str) -> None:
+    (tmp_path / "prog.fl").write_text("(define (sq x) (* x x))\n(print (sq 7))\n")
+    built = fluentai("build", "prog.fl", "--emit", emit, "-o", "out", cwd=tmp_path)
+    assert built.status == 0, built.stderr
+    data = (tmp_path / "out").read_bytes()
+    if emit == "llvm":
+        assert b"define" in data and b"fl_program_main" in data
+    elif emit == "asm":
+        assert b"fl_program_main" in data
+    else:
+        assert data[:4] == b"\x7fELF"
+
+
+@pytest.mark.parametrize("argv", [["cache", "info"]], ids=["cache"])
 def test_unfinished_subcommands_say_not_available_and_exit_2(
     tmp_path: Path, argv: list[str]
 ) -> None:

@@ -74,6 +74,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_rest_list": (I64, (I64, I64, I64, I64, I64, I64, PTR)),
     "fl_map_empty": (I64, ()),
     "fl_map_assoc": (I64, (I64, I64, I64)),
+    "fl_error_new": (I64, (I64, I64, I64)),
     "fl_ctor_register": (VOID, (I64, PTR, PTR, I64, PTR)),
     "fl_adt_new": (I64, (I64, PTR)),
     "fl_add2": (I64, (I64, I64)),
@@ -328,6 +329,53 @@ class Lowerer:
         b.ret(b.call(self.shim, [f, argc, argv]))
         return fn
 
+    def tail_apply(self, b: ir.IRBuilder, f: ir.Value, vec: ir.Value) -> None:
+        """`(apply f ...)` in tail position: f's generic entry with the vector's items as
+        arguments, as a musttail call (the caller must be a generic entry); returns."""
+        fn = b.function
+        ok = fn.append_basic_block("tapply.ok")
+        bad = fn.append_basic_block("tapply.bad")
+        b.cbranch(self._is_closure(b, f), ok, bad)
+        b.position_at_end(bad)
+        b.ret(b.call(self.rt("fl_raise_not_function"), [f]))
+        b.position_at_end(ok)
+        argc = b.lshr(b.load(vec, typ=I64), ir.Constant(I64, 16))
+        items = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
+        regs = []
+        for i in range(abi.REG_ARGS):
+            has = b.icmp_signed(">", argc, ir.Constant(I64, i))
+            cur = b.block
+            then = fn.append_basic_block(f"ta{i}")
+            join = fn.append_basic_block(f"taj{i}")
+            b.cbranch(has, then, join)
+            b.position_at_end(then)
+            val = b.load(b.gep(items, [ir.Constant(I64, i)], source_etype=I64), typ=I64)
+            b.branch(join)
+            b.position_at_end(join)
+            phi = b.phi(I64)
+            phi.add_incoming(ir.Constant(I64, 0), cur)
+            phi.add_incoming(val, then)
+            regs.append(phi)
+        rest = self._rest_vector_from_argv(b, fn, argc, items)
+        fptr = self._ptr(b, f)
+        desc = b.load(b.gep(fptr, [ir.Constant(I64, 8)], source_etype=I8), typ=PTR)
+        gen = b.load(desc, typ=PTR)
+        poll = b.load(self.rt_global("fl_rt_poll"), typ=I64)
+        slow = fn.append_basic_block("tapply.poll")
+        go = fn.append_basic_block("tapply.go")
+        b.cbranch(b.icmp_unsigned("!=", poll, ir.Constant(I64, 0)), slow, go)
+        b.position_at_end(slow)
+        res = b.call(self.rt("fl_poll_slow"), [])
+        stop = fn.append_basic_block("tapply.stop")
+        b.cbranch(b.icmp_unsigned("==", res, ir.Constant(I64, 0)), stop, go)
+        b.position_at_end(stop)
+        b.ret(ir.Constant(I64, 0))
+        b.position_at_end(go)
+        call = b.call(
+            _Indirect(gen, GENERIC_TY), [fptr, argc, *regs, rest], cconv="tailcc", tail="musttail"
+        )
+        b.ret(call)
+
     @staticmethod
     def _ptr(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
         return b.inttoptr(v, PTR)
@@ -434,7 +482,9 @@ class Lowerer:
                 self._copy_rest(b, fn, argc, rest, argv)
         else:
             argv = self._argv_dynamic(b, fn, argc, regs, rest)
-        b.ret(body(b, argc, argv))
+        result = body(b, argc, argv)
+        if result is not None:  # None: the body ended with its own (tail) call and return
+            b.ret(result)
         desc = self.descriptor(fn, lo, hi, name, kind)
         return fn, desc
 
@@ -694,43 +744,82 @@ class Lowerer:
             )
         if kind == "qlist":
             acc: ir.Value = ir.Constant(I64, abi.FL_EMPTY)
-            for item in reversed(value.items):
-                acc = b.call(self.rt("fl_cons_new"), [self.const_word(b, item), acc])
+            for item in reversed(value):
+                acc = b.call(self.rt("fl_cons_new"), [self._ref_word(b, item), acc])
             return acc
         if kind == "qmap":
             m: ir.Value = b.call(self.rt("fl_map_empty"), [])
-            for k, v in value.pairs:
-                m = b.call(
-                    self.rt("fl_map_assoc"), [m, self.const_word(b, k), self.const_word(b, v)]
-                )
+            for k, v in value:
+                m = b.call(self.rt("fl_map_assoc"), [m, self._ref_word(b, k), self._ref_word(b, v)])
             return m
+        if kind == "error":
+            return b.call(self.rt("fl_error_new"), [self._ref_word(b, x) for x in value])
         raise AssertionError(kind)
 
-    def const_word(self, b: ir.IRBuilder, value: c.LitValue) -> ir.Value:
+    def const_word(self, b: ir.IRBuilder, value: Any) -> ir.Value:
         """The word of a literal: immediate, or loaded from the literal pool."""
+        word = self.immediate(value)
+        if word is not None:
+            return ir.Constant(I64, word)
+        return self._pool_load(b, self.register_literal(value))
+
+    @staticmethod
+    def immediate(value: Any) -> int | None:
+        """The word of a literal that needs no object (fixnums, booleans, nil, [])."""
+        from fluentai.vm.values import EMPTY
+
         if value is True:
-            return ir.Constant(I64, abi.FL_TRUE)
+            return abi.FL_TRUE
         if value is False:
-            return ir.Constant(I64, abi.FL_FALSE)
+            return abi.FL_FALSE
         if value is None:
-            return ir.Constant(I64, abi.FL_NIL)
+            return abi.FL_NIL
+        if value is EMPTY or (isinstance(value, c.QList) and not value.items):
+            return abi.FL_EMPTY
+        if type(value) is int and abi.FIXNUM_MIN <= value <= abi.FIXNUM_MAX:
+            return abi.fixnum(value)
+        return None
+
+    def register_literal(self, value: Any) -> int:
+        """The literal pool index of a value built at start-up; the parts of a compound literal
+        are registered first, so they are built before it."""
+        from fluentai.vm.maps import FlMap
+        from fluentai.vm.values import Cons, ErrorValue
+
         if isinstance(value, int):
-            if abi.FIXNUM_MIN <= value <= abi.FIXNUM_MAX:
-                return ir.Constant(I64, abi.fixnum(value))
-            return self._pool_load(b, self.literal("bigint", value))
+            return self.literal("bigint", value)
         if isinstance(value, float):
-            return self._pool_load(b, self.literal("float", value))
+            return self.literal("float", value)
         if isinstance(value, str):
-            return self._pool_load(b, self.literal("string", value))
+            return self.literal("string", value)
         if isinstance(value, Symbol):
-            return self._pool_load(b, self.literal("symbol", value.name))
-        if isinstance(value, c.QList):
-            if not value.items:
-                return ir.Constant(I64, abi.FL_EMPTY)
-            return self._pool_load(b, self.literal("qlist", value))
-        if isinstance(value, c.QMap):
-            return self._pool_load(b, self.literal("qmap", value))
+            return self.literal("symbol", value.name)
+        if isinstance(value, (c.QList, Cons)):
+            items = tuple(value.items if isinstance(value, c.QList) else value)
+            return self._compound("qlist", [self._ref(x) for x in items])
+        if isinstance(value, (c.QMap, FlMap)):
+            pairs = tuple(value.pairs if isinstance(value, c.QMap) else value.items())
+            return self._compound("qmap", [(self._ref(k), self._ref(v)) for k, v in pairs])
+        if isinstance(value, ErrorValue):
+            parts = (value.kind, value.message, value.data)
+            return self._compound("error", [self._ref(x) for x in parts])
         raise AssertionError(f"literal {value!r}")
+
+    def _ref(self, value: Any) -> tuple[str, int]:
+        """A part of a compound literal: ("imm", word) or ("pool", index), registered now."""
+        word = self.immediate(value)
+        if word is not None:
+            return ("imm", word)
+        return ("pool", self.register_literal(value))
+
+    def _ref_word(self, b: ir.IRBuilder, ref: tuple[str, int]) -> ir.Value:
+        kind, n = ref
+        return ir.Constant(I64, n) if kind == "imm" else self._pool_load(b, n)
+
+    def _compound(self, kind: str, parts: Any) -> int:
+        idx = len(self.u.literals)
+        self.u.literals.append((kind, parts))
+        return idx
 
     def _pool_load(self, b: ir.IRBuilder, idx: int) -> ir.Value:
         pool = b.load(self.lits_ptr, typ=PTR)
@@ -803,8 +892,10 @@ class Lowerer:
             f.linkage = "internal"
         f.calling_convention = "tailcc"
         self.u.functions.append(name)
-        lo = len(fn.params)
-        hi = None if fn.rest is not None else lo
+        lo, hi = len(fn.params), (None if fn.rest is not None else len(fn.params))
+        builtin = _prelude_builtin(name) if exported_name is not None else None
+        if builtin is not None:
+            lo, hi = builtin.arity
         return f, self.descriptor(f, lo, hi, name, abi.FN_LAMBDA)
 
     def lambda_fn(self, fn: r.Fn, is_prelude: bool) -> tuple[ir.Function, ir.GlobalVariable]:
@@ -960,6 +1051,13 @@ class _FnGen:
             cond = b.icmp_unsigned("!=", argc, self.const(lo))
         else:
             cond = b.icmp_signed("<", argc, self.const(lo))
+        shown_lo, shown_hi = lo, (None if lam.rest is not None else lo)
+        builtin = _prelude_builtin(lam.name) if self.is_prelude else None
+        if builtin is not None:  # a builtin written in FluentAI: its table arity (§1.3)
+            shown_lo, shown_hi = builtin.arity
+            cond = b.or_(cond, b.icmp_signed("<", argc, self.const(shown_lo)))
+            if shown_hi is not None:
+                cond = b.or_(cond, b.icmp_signed(">", argc, self.const(shown_hi)))
         b.cbranch(cond, bad, ok)
         b.position_at_end(bad)
         b.ret(
@@ -967,8 +1065,8 @@ class _FnGen:
                 self.low.rt("fl_raise_arity"),
                 [
                     self.low.cstring(lam.name),
-                    self.const(lo),
-                    self.const(-1 if lam.rest is not None else lo),
+                    self.const(shown_lo),
+                    self.const(-1 if shown_hi is None else shown_hi),
                     argc,
                 ],
             )
@@ -1165,7 +1263,7 @@ class _FnGen:
         prim = primitives.lookup(name)
         assert prim is not None, name
         if prim.kind is PrimKind.CONSTANT:
-            return self.low.const_word(self.b, prim.value)  # type: ignore[arg-type]
+            return self.low.const_word(self.b, prim.value)
         if prim.kind is PrimKind.PRELUDE:
             slot = self.low.global_slot("%prelude:" + prim.name)
             return self.b.load(self._global_addr(slot), typ=I64)
@@ -1176,7 +1274,7 @@ class _FnGen:
         return self.low.builtin_closure(prim.name)
 
     def _apply_wrapper(self) -> tuple[ir.Function, Any]:
-        def body(b: ir.IRBuilder, argc: ir.Value, argv: ir.Value) -> ir.Value:
+        def body(b: ir.IRBuilder, argc: ir.Value, argv: ir.Value) -> ir.Value | None:
             vec = b.call(
                 self.low.rt("fl_apply_args"),
                 [b.sub(argc, self.const(1)), b.gep(argv, [self.const(1)], source_etype=I64)],
@@ -1189,7 +1287,8 @@ class _FnGen:
             b.ret(self.const(0))
             b.position_at_end(ok)
             f = b.load(argv, typ=I64)
-            return b.call(self.low.apply_fn, [f, vec])
+            self.low.tail_apply(b, f, vec)
+            return None
 
         return self.low._wrapper("apply", 2, None, "apply", abi.FN_BUILTIN, body)
 
@@ -1471,7 +1570,7 @@ class _FnGen:
             self.pending_check(res)
             return res
         if prim.kind is PrimKind.CONSTANT:
-            return self.low.const_word(b, prim.value)  # type: ignore[arg-type]
+            return self.low.const_word(b, prim.value)
         if prim.kind is PrimKind.INTRINSIC:  # apply
             argv = self.args_array(e.args)
             self.set_site(e.span)
@@ -1481,6 +1580,9 @@ class _FnGen:
             )
             self.pending_check(b.ptrtoint(vec, I64))
             f = b.load(argv, typ=I64)
+            if tail and self.lam is not None:
+                self.low.tail_apply(self.b, f, vec)
+                return None
             return self.counted_call(lambda: self.b.call(self.low.apply_fn, [f, vec]), e.span)
         # prelude function: call its closure
         callee = self.builtin_value(prim.name)
@@ -1752,17 +1854,30 @@ class _FnGen:
         height = b.call(self.low.rt("fl_handler_height"), [])
         self.set_site(e.span)
         pushed = b.call(self.low.rt("fl_handler_push"), [self.const(n), keys.bitcast(PTR), argv])
-        self.pending_check(pushed)
+        # not pushed (a clause is not a function): the error's resumed value, or pending
+        grown = b.icmp_signed(">", b.call(self.low.rt("fl_handler_height"), []), height)
+        refused = self.new_block("handler.refused")
+        go = self.new_block("handler.body")
+        b.cbranch(grown, go, refused)
+        b.position_at_end(refused)
+        refused_end = b.block
+        end = self.new_block("handler.end")
+        b.cbranch(b.icmp_unsigned("==", pushed, self.const(0)), self.current_landing(), end)
+        b.position_at_end(go)
         land = self.new_block("handler.unwind")
         with self.landing_at(land):
             v = self.value(e.body)
         self.b.call(self.low.rt("fl_handler_restore"), [height])
         after = self.b.block
+        self.b.branch(end)
         self.b.position_at_end(land)
         self.b.call(self.low.rt("fl_handler_restore"), [height])
         self.b.branch(self.current_landing())
-        self.b.position_at_end(after)
-        return v
+        self.b.position_at_end(end)
+        phi = self.b.phi(I64)
+        phi.add_incoming(v, after)
+        phi.add_incoming(pushed, refused_end)
+        return phi
 
     def matcher(self, catches: Sequence[r.RClause]) -> ir.Function:
         """A function testing the catch patterns of a try against an error value."""
@@ -1852,6 +1967,14 @@ class _FnGen:
 
 
 PRELUDE_INIT = "fl_prelude_init"
+
+
+def _prelude_builtin(name: str) -> primitives.Prim | None:
+    """The table row of a prelude function that is a builtin (map, sort, ...), else None."""
+    prim = primitives.lookup(name)
+    if prim is not None and prim.kind is PrimKind.PRELUDE and prim.name == name:
+        return prim
+    return None
 
 
 def _exported_entry(name: str) -> str:

@@ -46,10 +46,15 @@ class DiagnosticSink:
             raise CompileError(self.items)
 
 
+def report_text(line_text: str) -> str:
+    """A source line as reports show it: control characters other than tab become U+FFFD."""
+    return "".join(ch if ch >= " " or ch == "\t" else "\ufffd" for ch in line_text)
+
+
 def caret_lines(span: Span, indent: str) -> list[str]:
     """The source line of the span's start and a caret line under the span (to end of line)."""
     line, col = span.file.line_col(span.start)
-    text = "".join(ch if ch >= " " or ch == "\t" else "\ufffd" for ch in span.file.line_text(line))
+    text = report_text(span.file.line_text(line))
     end_line, end_col = span.file.line_col(max(span.start, span.end))
     width = (end_col - col) if end_line == line else (len(text) - col + 1)
     width = max(1, width)

@@ -1,7 +1,8 @@
 """The execution tiers every corpus program runs under (DESIGN.md §2, STYLE.md §7).
 
 Each row is one configuration: an id (used in test ids and in `tier_skips.SKIPS`), the value given
-to `fluentai run --tier`, and extra environment variables. New tiers (native, auto with various JIT
+to `fluentai run --tier` (`aot`: build an executable and run it), and extra environment
+variables. New tiers (native, auto with various JIT
 thresholds, AOT) are added by appending rows; the VM row comes first because it is the reference.
 """
 
@@ -23,4 +24,8 @@ TIERS: Final[list[Tier]] = [
     Tier("vm", "vm", {}),
     # the default tier: until the JIT lands it runs on the VM with the profiling hooks on
     Tier("auto", "auto", {}),
+    # the whole program compiled through LLJIT before it runs
+    Tier("native", "native", {}),
+    # `fluentai build` (built in the test process at -O1, then the executable is run)
+    Tier("aot", "aot", {}),
 ]

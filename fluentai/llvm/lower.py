@@ -15,6 +15,7 @@ runs `finally` clauses, appends its trace entry, and returns 0 too (DESIGN.md §
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from typing import Any
 import llvmlite.ir as ir
 
 from fluentai import primitives
-from fluentai.diagnostics import caret_lines
+from fluentai.diagnostics import report_text
 from fluentai.llvm import abi
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
@@ -45,7 +46,7 @@ SHIM_TY = ir.FunctionType(I64, [I64, I64, PTR])
 PRIM_TY = ir.FunctionType(I64, [I64, PTR])
 MATCHER_TY = ir.FunctionType(I64, [I64])
 DESC_TY = ir.LiteralStructType([PTR, I64, I64, PTR, I64])
-SITE_TY = ir.LiteralStructType([PTR, PTR, PTR, PTR, PTR])
+SITE_TY = ir.LiteralStructType([PTR, PTR, PTR, I64, I64, PTR])
 BCLO_TY = ir.LiteralStructType([I64, PTR])
 
 _BINARY_FAST = {"+", "-", "*", "<", ">", "<=", ">=", "="}
@@ -119,7 +120,8 @@ class SiteInfo:
     where: str
     fn: str
     text: str
-    caret: str
+    caret_col: int
+    caret_width: int
 
 
 @dataclass
@@ -159,6 +161,15 @@ class _Unit:
     declared: dict[str, ir.Function] = field(default_factory=dict)
 
 
+_block_ids = itertools.count()
+_HUGE_TOP_LEVEL = 4000  # basic blocks
+
+
+def _block(fn: ir.Function, name: str) -> ir.Block:
+    """A new basic block with a unique name (llvmlite's renaming of duplicates is linear)."""
+    return fn.append_basic_block(f"{name}.{next(_block_ids)}")
+
+
 def _mangle_fn(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name)
 
@@ -184,6 +195,7 @@ class Lowerer:
         self.known: dict[int, str] = {}
         self.known_entries: dict[str, tuple[ir.Function, Any, r.Fn]] = {}
         self.unit = "program"
+        self.line_texts: dict[tuple[int, int], str] = {}
         self.shim = self._build_shim()
         self.apply_fn = self._build_apply()
 
@@ -243,20 +255,33 @@ class Lowerer:
         idx = self.u.site_index.get(key)
         if idx is None:
             line, col = span.file.line_col(span.start)
-            text, caret = caret_lines(span, "")
+            text = self._line_text(span.file, line)
+            end_line, end_col = span.file.line_col(max(span.start, span.end))
+            width = (end_col - col) if end_line == line else (len(text) - col + 1)
             idx = len(self.u.sites)
-            self.u.sites.append(SiteInfo(f"{span.file.name}:{line}:{col}", fn_name, text, caret))
+            self.u.sites.append(
+                SiteInfo(f"{span.file.name}:{line}:{col}", fn_name, text, col - 1, max(1, width))
+            )
             self.u.site_index[key] = idx
         return idx
+
+    def _line_text(self, file: Any, line: int) -> str:
+        """A source line as reports show it (control characters replaced), once per line."""
+        key = (id(file), line)
+        text = self.line_texts.get(key)
+        if text is None:
+            text = report_text(file.line_text(line))
+            self.line_texts[key] = text
+        return text
 
     def _build_shim(self) -> ir.Function:
         """`fl.shim(closure, argc, argv)`: C's way into FluentAI code (effect clauses)."""
         fn = ir.Function(self.u.module, SHIM_TY, "fl.shim")
         fn.linkage = "internal"
         clo, argc, argv = fn.args
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
-        ok = fn.append_basic_block("ok")
-        bad = fn.append_basic_block("bad")
+        b = ir.IRBuilder(_block(fn, "entry"))
+        ok = _block(fn, "ok")
+        bad = _block(fn, "bad")
         b.cbranch(self._is_closure(b, clo), ok, bad)
         b.position_at_end(bad)
         b.ret(b.call(self.rt("fl_raise_not_function"), [clo]))
@@ -267,8 +292,8 @@ class Lowerer:
             slot = b.gep(argv, [ir.Constant(I64, i)], source_etype=I64)
             # load only when present: select between a guarded load and 0
             cur = b.block
-            then = fn.append_basic_block(f"a{i}")
-            join = fn.append_basic_block(f"j{i}")
+            then = _block(fn, f"a{i}")
+            join = _block(fn, f"j{i}")
             b.cbranch(has, then, join)
             b.position_at_end(then)
             val = b.load(slot, typ=I64)
@@ -293,8 +318,8 @@ class Lowerer:
         """A VECTOR of argv[4..argc-1] (NULL when argc <= 4)."""
         many = b.icmp_signed(">", argc, ir.Constant(I64, abi.REG_ARGS))
         cur = b.block
-        then = fn.append_basic_block("rest")
-        join = fn.append_basic_block("rest.join")
+        then = _block(fn, "rest")
+        join = _block(fn, "rest.join")
         b.cbranch(many, then, join)
         b.position_at_end(then)
         n = b.sub(argc, ir.Constant(I64, abi.REG_ARGS))
@@ -322,7 +347,7 @@ class Lowerer:
         fn = ir.Function(self.u.module, ir.FunctionType(I64, [I64, PTR]), "fl.apply")
         fn.linkage = "internal"
         f, vec = fn.args
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        b = ir.IRBuilder(_block(fn, "entry"))
         hdr = b.load(vec, typ=I64)
         argc = b.lshr(hdr, ir.Constant(I64, 16))
         argv = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
@@ -333,8 +358,8 @@ class Lowerer:
         """`(apply f ...)` in tail position: f's generic entry with the vector's items as
         arguments, as a musttail call (the caller must be a generic entry); returns."""
         fn = b.function
-        ok = fn.append_basic_block("tapply.ok")
-        bad = fn.append_basic_block("tapply.bad")
+        ok = _block(fn, "tapply.ok")
+        bad = _block(fn, "tapply.bad")
         b.cbranch(self._is_closure(b, f), ok, bad)
         b.position_at_end(bad)
         b.ret(b.call(self.rt("fl_raise_not_function"), [f]))
@@ -345,8 +370,8 @@ class Lowerer:
         for i in range(abi.REG_ARGS):
             has = b.icmp_signed(">", argc, ir.Constant(I64, i))
             cur = b.block
-            then = fn.append_basic_block(f"ta{i}")
-            join = fn.append_basic_block(f"taj{i}")
+            then = _block(fn, f"ta{i}")
+            join = _block(fn, f"taj{i}")
             b.cbranch(has, then, join)
             b.position_at_end(then)
             val = b.load(b.gep(items, [ir.Constant(I64, i)], source_etype=I64), typ=I64)
@@ -361,12 +386,12 @@ class Lowerer:
         desc = b.load(b.gep(fptr, [ir.Constant(I64, 8)], source_etype=I8), typ=PTR)
         gen = b.load(desc, typ=PTR)
         poll = b.load(self.rt_global("fl_rt_poll"), typ=I64)
-        slow = fn.append_basic_block("tapply.poll")
-        go = fn.append_basic_block("tapply.go")
+        slow = _block(fn, "tapply.poll")
+        go = _block(fn, "tapply.go")
         b.cbranch(b.icmp_unsigned("!=", poll, ir.Constant(I64, 0)), slow, go)
         b.position_at_end(slow)
         res = b.call(self.rt("fl_poll_slow"), [])
-        stop = fn.append_basic_block("tapply.stop")
+        stop = _block(fn, "tapply.stop")
         b.cbranch(b.icmp_unsigned("==", res, ir.Constant(I64, 0)), stop, go)
         b.position_at_end(stop)
         b.ret(ir.Constant(I64, 0))
@@ -388,8 +413,8 @@ class Lowerer:
             b.icmp_unsigned("!=", v, ir.Constant(I64, 0)),
         )
         cur = b.block
-        check = fn.append_basic_block("isclo.hdr")
-        join = fn.append_basic_block("isclo.join")
+        check = _block(fn, "isclo.hdr")
+        join = _block(fn, "isclo.join")
         b.cbranch(is_ptr, check, join)
         b.position_at_end(check)
         hdr = b.load(self._ptr(b, v), typ=I64)
@@ -453,9 +478,9 @@ class Lowerer:
         fn.linkage = "internal"
         fn.calling_convention = "tailcc"
         clo, argc, *regs, rest = fn.args
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
-        bad = fn.append_basic_block("arity")
-        ok = fn.append_basic_block("ok")
+        b = ir.IRBuilder(_block(fn, "entry"))
+        bad = _block(fn, "arity")
+        ok = _block(fn, "ok")
         cond = b.icmp_signed("<", argc, ir.Constant(I64, lo))
         if hi is not None:
             cond = b.or_(cond, b.icmp_signed(">", argc, ir.Constant(I64, hi)))
@@ -492,8 +517,8 @@ class Lowerer:
         self, b: ir.IRBuilder, fn: ir.Function, argc: ir.Value, rest: ir.Value, argv: ir.Value
     ) -> None:
         many = b.icmp_signed(">", argc, ir.Constant(I64, abi.REG_ARGS))
-        then = fn.append_basic_block("copy")
-        join = fn.append_basic_block("copied")
+        then = _block(fn, "copy")
+        join = _block(fn, "copied")
         b.cbranch(many, then, join)
         b.position_at_end(then)
         n = b.sub(argc, ir.Constant(I64, abi.REG_ARGS))
@@ -516,8 +541,8 @@ class Lowerer:
         argv = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
         for i in range(abi.REG_ARGS):
             has = b.icmp_signed(">", argc, ir.Constant(I64, i))
-            then = fn.append_basic_block(f"st{i}")
-            join = fn.append_basic_block(f"st{i}.j")
+            then = _block(fn, f"st{i}")
+            join = _block(fn, f"st{i}.j")
             b.cbranch(has, then, join)
             b.position_at_end(then)
             b.store(regs[i], b.gep(argv, [ir.Constant(I64, i)], source_etype=I64))
@@ -592,7 +617,7 @@ class Lowerer:
         """The prelude's unit: its functions (known ones exported under stable names) and
         `fl_prelude_init(globals)`, which runs its top level with the shared globals array."""
         self.unit = "prelude"
-        self.u.sites.append(SiteInfo("", "", "", ""))
+        self.u.sites.append(SiteInfo("", "", "", 0, 0))
         iface = prelude_interface(prelude)
         self.u.globals_index.update(iface.slots)
         self._find_known_functions(prelude)
@@ -600,7 +625,7 @@ class Lowerer:
             gen.lambda_body()
         top = self.top_level(prelude, "fl.top.prelude", is_prelude=True)
         fn = ir.Function(self.u.module, ir.FunctionType(I64, [PTR]), PRELUDE_INIT)
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        b = ir.IRBuilder(_block(fn, "entry"))
         b.store(fn.args[0], self.globals_ptr)
         self._init_literals(b)
         b.ret(b.call(top, []))
@@ -618,7 +643,7 @@ class Lowerer:
                 self.u.ctors.append(ctor)
             else:  # the program redefines a predeclared constructor
                 self.u.ctors[self.u.ctor_ids[ctor.name]] = ctor
-        self.u.sites.append(SiteInfo("", "", "", ""))  # site 0: unknown
+        self.u.sites.append(SiteInfo("", "", "", 0, 0))  # site 0: unknown
         for name, fn in iface.known.items():
             entry = ir.Function(self.u.module, GENERIC_TY, _exported_entry(name))
             entry.calling_convention = "tailcc"
@@ -657,6 +682,10 @@ class Lowerer:
         fn.linkage = "internal"
         gen = _FnGen(self, fn, "<top level>", is_prelude, None)
         gen.top_forms(prog.forms)
+        if len(fn.blocks) > _HUGE_TOP_LEVEL:
+            # top-level code runs once: a huge one (deeply nested data) is not worth optimizing
+            fn.attributes.add("noinline")
+            fn.attributes.add("optnone")
         return fn
 
     def _build_main(self, program_top: ir.Function) -> None:
@@ -674,7 +703,8 @@ class Lowerer:
                         self.cstring(s.where),
                         self.cstring(s.fn),
                         self.cstring(s.text),
-                        self.cstring(s.caret),
+                        ir.Constant(I64, s.caret_col),
+                        ir.Constant(I64, s.caret_width),
                         self.cstring(s.where),
                     ],
                 )
@@ -683,7 +713,7 @@ class Lowerer:
         )
         fn = ir.Function(m, ir.FunctionType(I64, [I64, PTR]), "fl_program_main")
         argc, argv = fn.args
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        b = ir.IRBuilder(_block(fn, "entry"))
         b.call(
             self.rt("fl_rt_begin"),
             [
@@ -702,8 +732,8 @@ class Lowerer:
         prelude_init = ir.Function(m, ir.FunctionType(I64, [PTR]), PRELUDE_INIT)
         res = b.call(prelude_init, [roots])
         self._init_literals(b)
-        ok = fn.append_basic_block("program")
-        done = fn.append_basic_block("done")
+        ok = _block(fn, "program")
+        done = _block(fn, "done")
         before = b.block
         b.cbranch(b.icmp_unsigned("==", res, ir.Constant(I64, 0)), done, ok)
         b.position_at_end(ok)
@@ -942,11 +972,13 @@ class _FnGen:
         self.is_prelude = is_prelude
         self.lam = lam
         # stack slots go in their own first block, which falls through to "entry" (finish())
-        self.slots_block = fn.append_basic_block("slots")
-        self.entry = fn.append_basic_block("entry")
+        self.slots_block = _block(fn, "slots")
+        self.entry = _block(fn, "entry")
         self.alloca_b = ir.IRBuilder(self.slots_block)
         self.b = ir.IRBuilder(self.entry)
         self.vars: dict[r.Var, _Var] = {}
+        self.argv_buf: Any = None
+        self.argv_size = 0
         self.landing: list[ir.Block] = []
         self.clo: ir.Value | None = None
         self.loop_head: ir.Block | None = None
@@ -963,14 +995,21 @@ class _FnGen:
         return self.alloca_b.alloca(I64, name=name)
 
     def argv_alloca(self, n: int) -> ir.Value:
-        return self.alloca_b.alloca(I64, size=ir.Constant(I64, max(1, n)))
+        """The function's one argument buffer, at least n words: arguments are all evaluated
+        before they are stored, and callees copy what they keep, so calls can share it."""
+        if self.argv_buf is None:
+            self.argv_buf = self.alloca_b.alloca(I64, size=ir.Constant(I64, 1), name="argv")
+        self.argv_size = max(self.argv_size, n)
+        return self.argv_buf
 
     def finish(self) -> None:
         """Close the slots block: it falls through to the code."""
+        if self.argv_buf is not None:
+            self.argv_buf.operands = [ir.Constant(I64, max(1, self.argv_size))]
         self.alloca_b.branch(self.entry)
 
     def new_block(self, name: str) -> ir.Block:
-        return self.fn.append_basic_block(name)
+        return _block(self.fn, name)
 
     def set_site(self, span: Span | None) -> None:
         if self.is_prelude or span is None:
@@ -1280,8 +1319,8 @@ class _FnGen:
                 [b.sub(argc, self.const(1)), b.gep(argv, [self.const(1)], source_etype=I64)],
             )
             fn = b.function
-            ok = fn.append_basic_block("apply.ok")
-            bad = fn.append_basic_block("apply.bad")
+            ok = _block(fn, "apply.ok")
+            bad = _block(fn, "apply.bad")
             b.cbranch(b.icmp_unsigned("==", b.ptrtoint(vec, I64), self.const(0)), bad, ok)
             b.position_at_end(bad)
             b.ret(self.const(0))
@@ -1444,8 +1483,11 @@ class _FnGen:
             self.b.position_at_end(bad_end)
             self.b.ret(res_bad)
             return None
+        # prelude code counts its calls of unknown functions: those are the program's
         res = self.counted_call(
-            lambda: self.b.call(_Indirect(gen, GENERIC_TY), call_args, cconv="tailcc"), span
+            lambda: self.b.call(_Indirect(gen, GENERIC_TY), call_args, cconv="tailcc"),
+            span,
+            count=True,
         )
         good_end = self.b.block
         join = self.new_block("call.join")
@@ -1518,11 +1560,15 @@ class _FnGen:
         phi.add_incoming(res_generic, generic_end)
         return phi
 
-    def counted_call(self, make_call: Callable[[], ir.Value], span: Span | None) -> ir.Value:
-        """A non-tail call of FluentAI code: depth check, call, trace entry on failure."""
+    def counted_call(
+        self, make_call: Callable[[], ir.Value], span: Span | None, count: bool = False
+    ) -> ir.Value:
+        """A non-tail call of FluentAI code: depth check, call, trace entry on failure.
+        Prelude code counts only calls of unknown functions (`count`): prelude frames do not
+        count toward the depth limit, the program's functions it calls do (LANGUAGE.md §12)."""
         b = self.b
         depth_g = self.low.rt_global("fl_rt_depth")
-        if not self.is_prelude:
+        if not self.is_prelude or count:
             d = b.add(b.load(depth_g, typ=I64), self.const(1))
             limit = b.load(self.low.rt_global("fl_rt_depth_limit"), typ=I64)
             over = self.new_block("depth.over")

@@ -10,6 +10,7 @@
  *       -> pending ERROR, target -1, trace [7]; fl_trace_add(3); fl_trace_add(0)
  *       -> fl_rt_finish(0) writes the report with entries 0, 3, 7 (innermost last), returns 70
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +29,7 @@ fl_value fl_ctl_make_error(fl_value kind, fl_value message, fl_value data) {
     return fl_from_ptr(e);
 }
 
-/* ---- pending state ---------------------------------------------------------------------------- */
+/* ---- pending state --------------------------------------------------------------------------- */
 
 void fl_ctl_reset_pending(void) {
     memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
@@ -79,6 +80,7 @@ fl_value fl_pending_take_for(int64_t try_id) {
 int64_t fl_pending_stash(void) {
     int64_t token = fl_ctl.nstash;
     fl_ctl.stash = fl_ctl_grow(fl_ctl.stash, &fl_ctl.stash_cap, token + 1, sizeof(fl_pending_rec));
+    if (fl_ctl.stash_cap < token + 1) return -1; /* out of memory is pending instead */
     fl_ctl.stash[token] = fl_ctl.pending;
     fl_ctl.nstash = token + 1;
     memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
@@ -98,7 +100,7 @@ void fl_pending_drop(int64_t token) {
     fl_ctl.nstash = token;
 }
 
-/* ---- traces ------------------------------------------------------------------------------------- */
+/* ---- traces ---------------------------------------------------------------------------------- */
 
 void fl_trace_add(int64_t site) {
     fl_pending_rec *p = &fl_ctl.pending;
@@ -112,7 +114,7 @@ void fl_trace_add(int64_t site) {
     trace_push(t, site);
 }
 
-/* ---- raising ------------------------------------------------------------------------------------ */
+/* ---- raising --------------------------------------------------------------------------------- */
 
 static bool string_is(fl_value s, const char *text) {
     return fl_is_string(s) && strcmp(fl_string_bytes(s), text) == 0;
@@ -135,8 +137,10 @@ fl_value fl_ctl_raise_error(fl_value error) {
         bool by_ns = false;
         fl_value fn = fl_ctl_frame_clause(f, "error:raise", strlen("error"), &by_ns);
         if (fn == 0) continue;
-        fl_value args[4] = {fl_ctl_string("raise"), e->kind, e->message, e->data};
-        return by_ns ? fl_ctl_call_clause(i, fn, 4, args) : fl_ctl_call_clause(i, fn, 3, args + 1);
+        fl_value args[4] = {0, e->kind, e->message, e->data};
+        if (!by_ns) return fl_ctl_call_clause(i, fn, 3, args + 1);
+        args[0] = fl_ctl_string("raise"); /* an `error` clause gets the operation's name first */
+        return fl_ctl_call_clause(i, fn, 4, args);
     }
     set_error(error, -1, site);
     return 0;
@@ -155,15 +159,17 @@ static fl_value raise_fatal(const char *message) {
 
 fl_value fl_raise(const char *kind, const char *message) {
     /* internal errors and exhausted memory: no try or handler sees them (LANGUAGE.md §13.4) */
-    if (strcmp(kind, "internal") == 0 || strcmp(kind, "out-of-memory") == 0) return raise_fatal(message);
-    return fl_ctl_raise_error(fl_ctl_make_error(fl_ctl_string(kind), fl_ctl_string(message), FL_NIL));
+    if (strcmp(kind, "internal") == 0 || strcmp(kind, "out-of-memory") == 0)
+        return raise_fatal(message);
+    fl_value error = fl_ctl_make_error(fl_ctl_string(kind), fl_ctl_string(message), FL_NIL);
+    return fl_ctl_raise_error(error);
 }
 
 static char *vformat(const char *fmt, va_list ap) {
     va_list again;
     va_copy(again, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
-    char *out = GC_MALLOC_ATOMIC(n < 0 ? 1 : (size_t)n + 1);
+    char *out = fl_alloc_atomic(n < 0 ? 1 : (int64_t)n + 1);
     if (n < 0) out[0] = '\0';
     else vsnprintf(out, (size_t)n + 1, fmt, again);
     va_end(again);
@@ -214,7 +220,7 @@ fl_value fl_raise_type(const char *name, const char *what, fl_value got) {
     return fl_raisef("type-error", "`%s` expects %s, got %s", name, what, fl_ctl_written(got));
 }
 
-/* ---- the report (diagnostics.render_runtime) ----------------------------------------------------- */
+/* ---- the report (diagnostics.render_runtime) ------------------------------------------------- */
 
 static const fl_site *site_at(int64_t id) {
     return id >= 0 && id < fl_ctl.nsites && fl_ctl.sites != NULL ? &fl_ctl.sites[id] : NULL;
@@ -232,7 +238,8 @@ static void put_entry(fl_buf *b, int64_t id, bool innermost) {
     fl_buf_putc(b, '\n');
     if (innermost) {
         fl_buf_puts(b, "    ");
-        fl_buf_puts(b, s->caret);
+        for (int64_t i = 0; i < s->caret_col; i++) fl_buf_putc(b, ' ');
+        for (int64_t i = 0; i < s->caret_width; i++) fl_buf_putc(b, '^');
         fl_buf_putc(b, '\n');
     }
 }
@@ -275,6 +282,7 @@ static void render_error(fl_buf *b, const fl_pending_rec *p) {
 static void write_all(int fd, const char *bytes, int64_t n) {
     while (n > 0) {
         ssize_t w = write(fd, bytes, (size_t)n);
+        if (w < 0 && errno == EINTR) continue;
         if (w < 0) return;
         bytes += w;
         n -= w;

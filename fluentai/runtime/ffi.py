@@ -19,7 +19,7 @@ import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from fluentai.runtime.build import ensure_built
 
@@ -28,6 +28,7 @@ __all__ = [
     "FlSite",
     "READ_LINE_HOOK",
     "Runtime",
+    "SHARED_GLOBALS",
     "SiteInfo",
     "load",
     "runtime",
@@ -40,7 +41,7 @@ CALL_SHIM: Final = ctypes.CFUNCTYPE(
 # fl_value (*)(void): the VM's reader behind io:read-line (a String, nil, or 0 when pending).
 READ_LINE_HOOK: Final = ctypes.CFUNCTYPE(ctypes.c_uint64)
 
-# Globals that generated code loads and stores directly (fl_runtime.h), and the PRNG state.
+# Globals that generated code loads and stores directly (fl_runtime.h).
 SHARED_GLOBALS: Final = ("fl_rt_depth", "fl_rt_depth_limit", "fl_rt_poll", "fl_rt_site")
 
 
@@ -51,7 +52,8 @@ class FlSite(ctypes.Structure):
         ("where", ctypes.c_char_p),
         ("fn", ctypes.c_char_p),
         ("text", ctypes.c_char_p),
-        ("caret", ctypes.c_char_p),
+        ("caret_col", ctypes.c_int64),
+        ("caret_width", ctypes.c_int64),
         ("report_prefix", ctypes.c_char_p),
     ]
 
@@ -125,7 +127,8 @@ class Runtime:
                 site.where.encode(),
                 site.fn.encode(),
                 site.text.encode(),
-                site.caret.encode(),
+                len(site.caret) - len(site.caret.lstrip(" ")),
+                site.caret.count("^"),
                 site.report_prefix.encode(),
             )
         args = (ctypes.c_char_p * max(1, len(argv)))(*(a.encode() for a in argv))
@@ -164,7 +167,7 @@ class Runtime:
     def at_line_start(self) -> bool:
         return bool(self.lib.fl_out_at_line_start())
 
-    def set_read_line_hook(self, hook: object) -> None:
+    def set_read_line_hook(self, hook: Any) -> None:  # Any: a ctypes READ_LINE_HOOK instance
         """Route io:read-line to `hook` (a READ_LINE_HOOK), or back to fd 0 with None."""
         self._read_hook = hook
         pointer = ctypes.cast(hook, ctypes.c_void_p) if hook is not None else None

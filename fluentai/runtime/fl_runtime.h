@@ -154,12 +154,14 @@ extern int64_t fl_rt_site;        /* site id of the operation that may raise nex
 
 /* One entry of the compiler's site table: where an operation or call is, for reports and traces.
  * `where` is "FILE:LINE:COL", `fn` the enclosing function's name ("<top level>", "lambda", ...),
- * `text` the source line, `caret` the caret line under the span (both without indentation). */
+ * `text` the source line (without indentation); the caret line under the span is given by
+ * its column and width, so long lines with many sites stay small. */
 typedef struct fl_site {
     const char *where;
     const char *fn;
     const char *text;
-    const char *caret;
+    int64_t caret_col;         /* the caret line: caret_col spaces, then caret_width '^' */
+    int64_t caret_width;
     const char *report_prefix; /* "FILE:LINE:COL" of the span start, for the report line */
 } fl_site;
 

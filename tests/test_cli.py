@@ -559,12 +559,22 @@ def test_successful_program_exits_0_with_empty_stderr(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- Ctrl-C
 
 
-def _interrupt(tmp_path: Path, source: str) -> Result:
-    """Run SOURCE, which creates `ready.txt` when it is busy; send SIGINT; collect the result."""
+_INTERRUPT_TIERS = ["auto", "native", "aot"]
+
+
+def _interrupt(tmp_path: Path, source: str, tier: str = "auto") -> Result:
+    """Run SOURCE on TIER (`aot`: built, then the executable), which creates `ready.txt` when
+    it is busy; send SIGINT; collect the result."""
     (tmp_path / "prog.fl").write_text(source)
     ready = tmp_path / "ready.txt"
+    if tier == "aot":
+        built = fluentai("build", "prog.fl", "-o", "prog", cwd=tmp_path)
+        assert built.status == 0, built.stderr
+        command = [str(tmp_path / "prog")]
+    else:
+        command = [sys.executable, "-m", "fluentai", "run", "--tier", tier, "prog.fl"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fluentai", "run", "prog.fl"],
+        command,
         cwd=tmp_path,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -604,30 +614,36 @@ def _assert_interrupted(result: Result, stdout: str) -> None:
     assert "fluentai: error:" not in result.stderr
 
 
-def test_sigint_in_a_while_loop_runs_finally_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tier", _INTERRUPT_TIERS)
+def test_sigint_in_a_while_loop_runs_finally_and_exits_130(tmp_path: Path, tier: str) -> None:
     source = '(io:write-file "ready.txt" "")\n(try (while #t 1) (finally (print "cleanup")))\n'
-    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+    _assert_interrupted(_interrupt(tmp_path, source, tier), "cleanup\n")
 
 
-def test_sigint_in_deep_non_tail_recursion_runs_finally_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tier", _INTERRUPT_TIERS)
+def test_sigint_in_deep_non_tail_recursion_runs_finally_and_exits_130(
+    tmp_path: Path, tier: str
+) -> None:
     source = (
         "(define (down n)\n"
         '  (if (= n 0) (do (io:write-file "ready.txt" "") (while #t 1)) (+ 1 (down (- n 1)))))\n'
         '(try (down 90000) (finally (print "cleanup")))\n'
     )
-    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+    _assert_interrupted(_interrupt(tmp_path, source, tier), "cleanup\n")
 
 
-def test_sigint_in_a_tail_call_loop_runs_finally_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tier", _INTERRUPT_TIERS)
+def test_sigint_in_a_tail_call_loop_runs_finally_and_exits_130(tmp_path: Path, tier: str) -> None:
     source = (
         '(io:write-file "ready.txt" "")\n'
         "(define (spin i) (spin (+ i 1)))\n"
         '(try (spin 0) (finally (print "cleanup")))\n'
     )
-    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+    _assert_interrupted(_interrupt(tmp_path, source, tier), "cleanup\n")
 
 
-def test_sigint_is_not_caught_and_runs_nested_finally_clauses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tier", _INTERRUPT_TIERS)
+def test_sigint_is_not_caught_and_runs_nested_finally_clauses(tmp_path: Path, tier: str) -> None:
     source = (
         '(io:write-file "ready.txt" "")\n'
         '(try (try (while #t 1) (catch e (print "caught")) (finally (print "inner")))\n'
@@ -635,17 +651,19 @@ def test_sigint_is_not_caught_and_runs_nested_finally_clauses(tmp_path: Path) ->
         '  (finally (print "outer")))\n'
         '(print "after")\n'
     )
-    _assert_interrupted(_interrupt(tmp_path, source), "inner\nouter\n")
+    _assert_interrupted(_interrupt(tmp_path, source, tier), "inner\nouter\n")
 
 
-def test_sigint_while_waiting_for_standard_input_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tier", _INTERRUPT_TIERS)
+def test_sigint_while_waiting_for_standard_input_exits_130(tmp_path: Path, tier: str) -> None:
     source = '(io:write-file "ready.txt" "")\n(try (read-line) (finally (print "cleanup")))\n'
-    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+    _assert_interrupted(_interrupt(tmp_path, source, tier), "cleanup\n")
 
 
-def test_sigint_during_time_sleep_exits_130_promptly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tier", _INTERRUPT_TIERS)
+def test_sigint_during_time_sleep_exits_130_promptly(tmp_path: Path, tier: str) -> None:
     source = '(io:write-file "ready.txt" "")\n(try (time:sleep 600) (finally (print "cleanup")))\n'
-    _assert_interrupted(_interrupt(tmp_path, source), "cleanup\n")
+    _assert_interrupted(_interrupt(tmp_path, source, tier), "cleanup\n")
 
 
 # ---------------------------------------------------------------- CLI features

@@ -385,7 +385,7 @@ class Lowerer:
         fptr = self._ptr(b, f)
         desc = b.load(b.gep(fptr, [ir.Constant(I64, 8)], source_etype=I8), typ=PTR)
         gen = b.load(desc, typ=PTR)
-        poll = b.load(self.rt_global("fl_rt_poll"), typ=I64)
+        poll = b.load_atomic(self.rt_global("fl_rt_poll"), "monotonic", 8, typ=I64)
         slow = _block(fn, "tapply.poll")
         go = _block(fn, "tapply.go")
         b.cbranch(b.icmp_unsigned("!=", poll, ir.Constant(I64, 0)), slow, go)
@@ -1045,7 +1045,7 @@ class _FnGen:
         return self.const(abi.FL_NIL)
 
     def poll(self) -> None:
-        flag = self.b.load(self.low.rt_global("fl_rt_poll"), typ=I64)
+        flag = self.b.load_atomic(self.low.rt_global("fl_rt_poll"), "monotonic", 8, typ=I64)
         flag_any = self.b.icmp_unsigned("!=", flag, self.const(0))
         slow = self.new_block("poll.slow")
         cont = self.new_block("poll.ok")
@@ -1604,6 +1604,22 @@ class _FnGen:
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
                 return self.binary(prim.name, x, y, e.span)
+            if prim.name in ("mod", "quot", "rem"):
+                x = self.value(e.args[0])
+                y = self.value(e.args[1])
+                return self.fixnum_division(prim.name, x, y, e.span)
+            if prim.name in ("head", "tail"):
+                return self.list_field(prim.name, self.value(e.args[0]), e.span)
+            if prim.name == "not":
+                v = self.value(e.args[0])
+                return b.select(self.truthy(v), self.const(abi.FL_FALSE), self.const(abi.FL_TRUE))
+            if prim.name == "null?":
+                v = self.value(e.args[0])
+                null = b.or_(
+                    b.icmp_unsigned("==", v, self.const(abi.FL_EMPTY)),
+                    b.icmp_unsigned("==", v, self.const(abi.FL_NIL)),
+                )
+                return b.select(null, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
             argv = self.args_array(e.args)
             self.set_site(e.span)
             res = b.call(self.low.rt(abi.c_symbol(prim.name)), [self.const(len(e.args)), argv])
@@ -1665,8 +1681,101 @@ class _FnGen:
             fast_end = b.block
             b.cbranch(ovf, slow, join)
         b.position_at_end(slow)
+        # two Floats: inline, boxing the result (type inference will unbox, issue #6)
+        both_float = b.and_(
+            b.icmp_unsigned("==", b.and_(x, self.const(7)), self.const(2)),
+            b.icmp_unsigned("==", b.and_(y, self.const(7)), self.const(2)),
+        )
+        flt = self.new_block(f"flt{op}")
+        generic = self.new_block(f"generic{op}")
+        b.cbranch(both_float, flt, generic)
+        b.position_at_end(flt)
+        dx = b.load(b.inttoptr(b.sub(x, self.const(2)), PTR), typ=DBL)
+        dy = b.load(b.inttoptr(b.sub(y, self.const(2)), PTR), typ=DBL)
+        if op in _ICMP:
+            fcmp = b.fcmp_ordered(_ICMP[op], dx, dy)
+            flt_v: ir.Value = b.select(fcmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+        else:
+            d = {"+": b.fadd, "-": b.fsub, "*": b.fmul}[op](dx, dy)
+            flt_v = b.call(self.low.rt("fl_box_float"), [d])
+        flt_end = b.block
+        b.branch(join)
+        b.position_at_end(generic)
         self.set_site(span)
         slow_v = b.call(self.low.rt(_SLOW[op]), [x, y])
+        slow_end = b.block
+        b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
+        b.position_at_end(join)
+        phi = b.phi(I64)
+        phi.add_incoming(fast_v, fast_end)
+        phi.add_incoming(flt_v, flt_end)
+        phi.add_incoming(slow_v, slow_end)
+        return phi
+
+    def fixnum_division(self, op: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
+        """`mod`, `quot`, `rem` of two fixnums with a divisor other than 0 and -1 inline
+        (floored `mod`, truncated `quot`/`rem`); everything else in C."""
+        b = self.b
+        ok = b.and_(
+            b.icmp_unsigned("!=", b.and_(b.and_(x, y), self.const(1)), self.const(0)),
+            b.and_(
+                b.icmp_unsigned("!=", y, self.const(abi.fixnum(0))),
+                b.icmp_unsigned("!=", y, self.const(abi.fixnum(-1))),
+            ),
+        )
+        fast = self.new_block(f"fix{op}")
+        slow = self.new_block(f"slow{op}")
+        join = self.new_block(f"join{op}")
+        b.cbranch(ok, fast, slow)
+        b.position_at_end(fast)
+        a = b.ashr(x, self.const(1))
+        d = b.ashr(y, self.const(1))
+        if op == "quot":
+            raw = b.sdiv(a, d)
+        else:
+            raw = b.srem(a, d)
+            if op == "mod":  # floor: a nonzero remainder takes the divisor's sign
+                fix = b.and_(
+                    b.icmp_signed("!=", raw, self.const(0)),
+                    b.icmp_signed("<", b.xor(raw, d), self.const(0)),
+                )
+                raw = b.select(fix, b.add(raw, d), raw)
+        fast_v = b.or_(b.shl(raw, self.const(1)), self.const(1))
+        fast_end = b.block
+        b.branch(join)
+        b.position_at_end(slow)
+        argv = self.argv_alloca(2)
+        b.store(x, argv)
+        b.store(y, b.gep(argv, [self.const(1)], source_etype=I64))
+        self.set_site(span)
+        slow_v = b.call(self.low.rt(abi.c_symbol(op)), [self.const(2), argv])
+        slow_end = b.block
+        b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
+        b.position_at_end(join)
+        phi = b.phi(I64)
+        phi.add_incoming(fast_v, fast_end)
+        phi.add_incoming(slow_v, slow_end)
+        return phi
+
+    def list_field(self, name: str, v: ir.Value, span: Span) -> ir.Value:
+        """`head`/`tail` (and aliases) of a cons cell inline; anything else in C."""
+        b = self.b
+        prim = primitives.lookup(name)
+        assert prim is not None
+        fast = self.new_block("cell")
+        slow = self.new_block("notcell")
+        join = self.new_block("cell.j")
+        b.cbranch(self._has_type(v, abi.T_CONS), fast, slow)
+        b.position_at_end(fast)
+        offset = 8 if prim.name == "head" else 16
+        fast_v = b.load(b.gep(b.inttoptr(v, PTR), [self.const(offset)], source_etype=I8), typ=I64)
+        fast_end = b.block
+        b.branch(join)
+        b.position_at_end(slow)
+        argv = self.argv_alloca(1)
+        b.store(v, argv)
+        self.set_site(span)
+        slow_v = b.call(self.low.rt(abi.c_symbol(prim.name)), [self.const(1), argv])
         slow_end = b.block
         b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
         b.position_at_end(join)

@@ -98,8 +98,8 @@ fl_value fl_adt_new(int64_t ctor_id, const fl_value *fields) {
     for (int64_t i = 0; i < c->arity; i++) {
         const fl_tspec *t = c->fields[i];
         if (t != NULL && !fl_tspec_field_check(t, fields[i]))
-            return fl_raisef("type-error", "`%s` expects %s for field %lld, got %s", c->name, t->text,
-                             (long long)(i + 1), fl_written_cstr(fields[i]));
+            return fl_raise_msg("type-error", "`%s` expects %s for field %d, got %w", c->name, t->text,
+                                i + 1, fields[i]);
     }
     fl_adt *v = fl_alloc((int64_t)sizeof(fl_adt) + c->arity * (int64_t)sizeof(fl_value));
     v->hdr = fl_hdr_make(FL_T_ADT, 0, (uint64_t)ctor_id);

@@ -30,12 +30,13 @@ void *fl_ctl_grow(void *array, int64_t *cap, int64_t need, size_t size) {
     return grown;
 }
 
-/* ---- frames ------------------------------------------------------------------------------------- */
+/* ---- frames ---------------------------------------------------------------------------------- */
 
 void fl_ctl_reset_handlers(void) {
     fl_ctl.top = 0;
     fl_ctl.nsaved = 0;
-    if (fl_ctl.frames != NULL) memset(fl_ctl.frames, 0, (size_t)fl_ctl.frames_cap * sizeof(fl_hframe));
+    if (fl_ctl.frames != NULL)
+        memset(fl_ctl.frames, 0, (size_t)fl_ctl.frames_cap * sizeof(fl_hframe));
 }
 
 int64_t fl_handler_height(void) { return fl_ctl.top; }
@@ -117,7 +118,7 @@ fl_value fl_ctl_call_clause(int64_t index, fl_value fn, int64_t argc, const fl_v
     return result;
 }
 
-/* ---- perform ------------------------------------------------------------------------------------ */
+/* ---- perform --------------------------------------------------------------------------------- */
 
 fl_value fl_perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv) {
     /* error:raise searches handlers and try frames together (DESIGN.md §5.3) */
@@ -140,7 +141,7 @@ fl_value fl_perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_valu
     return fl_raisef("unhandled-effect", "no handler for `%s`", op);
 }
 
-/* ---- the state store (DESIGN.md §5.4) ---------------------------------------------------------- */
+/* ---- the state store (DESIGN.md §5.4) -------------------------------------------------------- */
 
 void fl_ctl_reset_state(void) {
     fl_ctl.state = fl_map_empty();
@@ -162,15 +163,28 @@ static fl_value state_set(fl_value key, fl_value value) {
     return previous;
 }
 
-fl_value fl_e_stateZ3a_get(int64_t argc, const fl_value *argv) { return state_get(argv[0]); }
+fl_value fl_e_stateZ3a_get(int64_t argc, const fl_value *argv) {
+    (void)argc;
+    return state_get(argv[0]);
+}
 
-fl_value fl_e_stateZ3a_set(int64_t argc, const fl_value *argv) { return state_set(argv[0], argv[1]); }
+fl_value fl_e_stateZ3a_set(int64_t argc, const fl_value *argv) {
+    (void)argc;
+    return state_set(argv[0], argv[1]);
+}
 
-fl_value fl_b_Z25_state_get(int64_t argc, const fl_value *argv) { return state_get(argv[0]); }
+fl_value fl_b_Z25_state_get(int64_t argc, const fl_value *argv) {
+    (void)argc;
+    return state_get(argv[0]);
+}
 
-fl_value fl_b_Z25_state_set(int64_t argc, const fl_value *argv) { return state_set(argv[0], argv[1]); }
+fl_value fl_b_Z25_state_set(int64_t argc, const fl_value *argv) {
+    (void)argc;
+    return state_set(argv[0], argv[1]);
+}
 
 fl_value fl_e_stateZ3a_delete(int64_t argc, const fl_value *argv) {
+    (void)argc;
     fl_value previous = state_get(argv[0]);
     fl_value next = fl_map_dissoc(fl_ctl.state, argv[0]);
     if (next == 0) return 0;
@@ -179,6 +193,7 @@ fl_value fl_e_stateZ3a_delete(int64_t argc, const fl_value *argv) {
 }
 
 fl_value fl_e_stateZ3a_update(int64_t argc, const fl_value *argv) {
+    (void)argc;
     /* prelude.fl's %state-update: (let ((new (f (%state-get k)))) (%state-set k new) new) */
     fl_value old = state_get(argv[0]);
     fl_value new_value = fl_call_value(argv[1], 1, &old);
@@ -188,6 +203,7 @@ fl_value fl_e_stateZ3a_update(int64_t argc, const fl_value *argv) {
 }
 
 fl_value fl_e_stateZ3a_begin_transaction(int64_t argc, const fl_value *argv) {
+    (void)argc; (void)argv;
     fl_ctl.txn = fl_ctl_grow(fl_ctl.txn, &fl_ctl.txn_cap, fl_ctl.ntxn + 1, sizeof(fl_value));
     if (fl_ctl.txn_cap < fl_ctl.ntxn + 1) return 0;
     fl_ctl.txn[fl_ctl.ntxn++] = fl_ctl.state;
@@ -195,6 +211,7 @@ fl_value fl_e_stateZ3a_begin_transaction(int64_t argc, const fl_value *argv) {
 }
 
 fl_value fl_e_stateZ3a_commit_transaction(int64_t argc, const fl_value *argv) {
+    (void)argc; (void)argv;
     if (fl_ctl.ntxn == 0)
         return fl_raise("value-error", "`state:commit-transaction`: no open transaction");
     fl_ctl.txn[--fl_ctl.ntxn] = 0;
@@ -202,6 +219,7 @@ fl_value fl_e_stateZ3a_commit_transaction(int64_t argc, const fl_value *argv) {
 }
 
 fl_value fl_e_stateZ3a_rollback_transaction(int64_t argc, const fl_value *argv) {
+    (void)argc; (void)argv;
     if (fl_ctl.ntxn == 0)
         return fl_raise("value-error", "`state:rollback-transaction`: no open transaction");
     fl_ctl.state = fl_ctl.txn[--fl_ctl.ntxn];
@@ -209,7 +227,7 @@ fl_value fl_e_stateZ3a_rollback_transaction(int64_t argc, const fl_value *argv) 
     return FL_NIL;
 }
 
-/* ---- time --------------------------------------------------------------------------------------- */
+/* ---- time ------------------------------------------------------------------------------------ */
 
 static double clock_seconds(clockid_t clock) {
     struct timespec ts;
@@ -218,10 +236,12 @@ static double clock_seconds(clockid_t clock) {
 }
 
 fl_value fl_e_timeZ3a_now(int64_t argc, const fl_value *argv) {
+    (void)argc; (void)argv;
     return fl_box_float(clock_seconds(CLOCK_REALTIME));
 }
 
 fl_value fl_e_timeZ3a_monotonic(int64_t argc, const fl_value *argv) {
+    (void)argc; (void)argv;
     return fl_box_float(clock_seconds(CLOCK_MONOTONIC));
 }
 
@@ -229,6 +249,7 @@ fl_value fl_e_timeZ3a_monotonic(int64_t argc, const fl_value *argv) {
 static const double SLEEP_MAX = 9223372036.0;
 
 fl_value fl_e_timeZ3a_sleep(int64_t argc, const fl_value *argv) {
+    (void)argc;
     const char *name = "time:sleep";
     fl_value v = argv[0];
     if (!fl_is_number(v)) return fl_raise_type(name, "a Number", v);

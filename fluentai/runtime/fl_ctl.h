@@ -11,7 +11,7 @@
 
 #include "fl_internal.h"
 
-/* ---- pending condition and its trace (error.c) ---------------------------------------------- */
+/* ---- pending condition and its trace (error.c) ----------------------------------------------- */
 
 #define FL_TRACE_KEEP 10 /* entries kept at each end of a trace (LANGUAGE.md §13.4) */
 
@@ -33,7 +33,7 @@ typedef struct fl_pending_rec {
     fl_trace trace;
 } fl_pending_rec;
 
-/* ---- handler stack (effects.c) ----------------------------------------------------------------- */
+/* ---- handler stack (effects.c) --------------------------------------------------------------- */
 
 enum fl_hframe_kind { FL_HFRAME_HANDLER = 0, FL_HFRAME_TRY = 1 };
 
@@ -46,7 +46,7 @@ typedef struct fl_hframe {
     fl_matcher_fn matcher;    /* TRY */
 } fl_hframe;
 
-/* ---- the roots ---------------------------------------------------------------------------------- */
+/* ---- the roots ------------------------------------------------------------------------------- */
 
 typedef struct fl_ctl_roots {
     fl_pending_rec pending;
@@ -70,7 +70,7 @@ typedef struct fl_ctl_roots {
 
 extern fl_ctl_roots fl_ctl;
 
-/* ---- shared helpers ----------------------------------------------------------------------------- */
+/* ---- shared helpers -------------------------------------------------------------------------- */
 
 /* Grow a GC array of `size`-byte elements so that index `need - 1` fits. */
 void *fl_ctl_grow(void *array, int64_t *cap, int64_t need, size_t size);
@@ -114,7 +114,7 @@ void fl_rt_set_read_line_hook(fl_value (*hook)(void));
 /* Whether standard output is at the start of a line (nothing written counts): `--print-values`. */
 bool fl_out_at_line_start(void);
 
-/* random.c: xoshiro256** state, shared with the VM's Prng through a memoryview (DESIGN.md §3.4). */
+/* random.c: xoshiro256** state, shared with the VM's Prng through a memoryview (§3.4). */
 extern uint64_t fl_prng_state[4];
 void fl_prng_seed(uint64_t n);
 uint64_t fl_prng_next(void);

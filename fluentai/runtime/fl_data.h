@@ -61,6 +61,10 @@ int fl_utf8_encode(uint32_t cp, char *out);
 /* Decode the code point at p (valid UTF-8); *len receives its byte count. */
 uint32_t fl_utf8_decode(const unsigned char *p, int *len);
 
+/* Raise KIND with a message made from fmt: %s a C string, %w a value's written form, %i an Int,
+ * %d an int64_t. Safe for messages holding NUL (print.c). */
+fl_value fl_raise_msg(const char *kind, const char *fmt, ...);
+
 /* ---- lists (list.c) ------------------------------------------------------------------------- */
 
 static inline fl_cons *fl_cell(fl_value v) { return (fl_cons *)fl_ptr(v); }

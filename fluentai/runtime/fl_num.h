@@ -42,6 +42,10 @@ fl_value fl_int_from_i128(__int128 i);
 /* Exact comparison of two Ints: -1, 0, 1. */
 int fl_int_compare(fl_value a, fl_value b);
 
+/* Raise an error of KIND whose message is the buffer's bytes (which may hold a NUL: a written
+ * form shows an error value's message or a symbol's name raw). Returns what fl_raise_value does. */
+fl_value fl_num_raise_buf(const char *kind, const fl_buf *message);
+
 /* Written form of a Number (decimal Int, or the Float repr), GC-allocated. */
 char *fl_num_written(fl_value v);
 

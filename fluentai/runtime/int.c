@@ -415,6 +415,12 @@ bool fl_order_test(int which, int c) {
     }
 }
 
+fl_value fl_num_raise_buf(const char *kind, const fl_buf *message) {
+    fl_value k = fl_string_from_utf8(kind, (int64_t)strlen(kind));
+    fl_value e = fl_error_new(k, fl_string_from_buf(message), FL_NIL);
+    return fl_has_type(e, FL_T_ERROR) ? fl_raise_value(e) : e;
+}
+
 static fl_value raise_mixed(const char *name, fl_value first, fl_value other) {
     fl_buf b;
     fl_buf_init(&b);
@@ -424,8 +430,7 @@ static fl_value raise_mixed(const char *name, fl_value first, fl_value other) {
     fl_written_to(&b, first);
     fl_buf_puts(&b, " and ");
     fl_written_to(&b, other);
-    fl_buf_putc(&b, '\0');
-    return fl_raise("type-error", b.data);
+    return fl_num_raise_buf("type-error", &b);
 }
 
 bool fl_check_comparable(const char *name, int64_t argc, const fl_value *argv, fl_value *out) {

@@ -17,7 +17,7 @@
 
 #include "fl_ctl.h"
 
-/* ---- UTF-8 ---------------------------------------------------------------------------------------- */
+/* ---- UTF-8 ----------------------------------------------------------------------------------- */
 
 bool fl_utf8_valid(const char *bytes, int64_t n) {
     const unsigned char *s = (const unsigned char *)bytes;
@@ -48,20 +48,23 @@ bool fl_utf8_valid(const char *bytes, int64_t n) {
     return true;
 }
 
-/* ---- standard output ------------------------------------------------------------------------------ */
+/* ---- standard output ------------------------------------------------------------------------- */
 
 #define OUT_CAP (1 << 16)
 static char out_buf[OUT_CAP];
 static int64_t out_len;
 static bool out_any;    /* anything written at all */
 static char out_last;   /* the last byte written */
-static bool out_broken; /* a write failed (closed pipe): discard the rest */
+static bool out_broken; /* a write failed: discard the rest */
 
 static void write_fd(int fd, const char *bytes, int64_t n) {
     while (n > 0) {
         ssize_t w = write(fd, bytes, (size_t)n);
         if (w < 0) {
             if (errno == EINTR) continue;
+            /* a closed pipe ends the program with status 0, as BrokenPipeError does in the VM's
+             * driver (`fluentai run prog.fl | head -1` must not loop on) */
+            if (fd == 1 && errno == EPIPE) _exit(0);
             if (fd == 1) out_broken = true;
             return;
         }
@@ -131,7 +134,7 @@ fl_value fl_e_ioZ3a_print_err(int64_t argc, const fl_value *argv) {
     return FL_NIL;
 }
 
-/* ---- standard input --------------------------------------------------------------------------------- */
+/* ---- standard input -------------------------------------------------------------------------- */
 
 static struct {
     char *data; /* malloc'd bytes: [start, len) not yet returned */
@@ -171,12 +174,13 @@ static int fill_input(void) {
 }
 
 fl_value fl_e_ioZ3a_read_line(int64_t argc, const fl_value *argv) {
+    (void)argc; (void)argv;
     fl_out_flush();
     if (fl_ctl.read_line_hook != NULL) return fl_ctl.read_line_hook();
     int64_t end; /* one past the line's last byte, its newline included */
     for (;;) {
-        const char *nl = in.data == NULL ? NULL
-                                         : memchr(in.data + in.scanned, '\n', (size_t)(in.len - in.scanned));
+        size_t unscanned = (size_t)(in.len - in.scanned);
+        const char *nl = in.data == NULL ? NULL : memchr(in.data + in.scanned, '\n', unscanned);
         if (nl != NULL) {
             end = nl - in.data + 1;
             break;
@@ -198,10 +202,11 @@ fl_value fl_e_ioZ3a_read_line(int64_t argc, const fl_value *argv) {
     return fl_string_from_utf8(line, n);
 }
 
-/* ---- files ------------------------------------------------------------------------------------------- */
+/* ---- files ----------------------------------------------------------------------------------- */
 
 static fl_value io_error(const char *name, const char *action, fl_value path, const char *reason) {
-    return fl_raisef("io-error", "`%s`: cannot %s %s: %s", name, action, fl_ctl_written(path), reason);
+    const char *written = fl_ctl_written(path);
+    return fl_raisef("io-error", "`%s`: cannot %s %s: %s", name, action, written, reason);
 }
 
 /* The path's bytes, or NULL with the error raised in *err (Python: a NUL is a ValueError). */
@@ -219,6 +224,7 @@ static const char *path_bytes(const char *name, const char *action, fl_value pat
 }
 
 fl_value fl_e_ioZ3a_read_file(int64_t argc, const fl_value *argv) {
+    (void)argc;
     const char *name = "io:read-file";
     fl_value err = 0;
     const char *path = path_bytes(name, "read", argv[0], &err);
@@ -252,7 +258,8 @@ fl_value fl_e_ioZ3a_read_file(int64_t argc, const fl_value *argv) {
     close(fd);
     fl_value result;
     if (fl_utf8_valid(data, len)) result = fl_string_from_utf8(data, len);
-    else result = fl_raisef("io-error", "`%s`: %s is not valid UTF-8", name, fl_ctl_written(argv[0]));
+    else
+        result = fl_raisef("io-error", "`%s`: %s is not valid UTF-8", name, fl_ctl_written(argv[0]));
     free(data);
     return result;
 }
@@ -282,14 +289,17 @@ static fl_value write_file(const char *name, int flags, const fl_value *argv) {
 }
 
 fl_value fl_e_ioZ3a_write_file(int64_t argc, const fl_value *argv) {
+    (void)argc;
     return write_file("io:write-file", O_TRUNC, argv);
 }
 
 fl_value fl_e_ioZ3a_append_file(int64_t argc, const fl_value *argv) {
+    (void)argc;
     return write_file("io:append-file", O_APPEND, argv);
 }
 
 fl_value fl_e_ioZ3a_file_existsZ3f_(int64_t argc, const fl_value *argv) {
+    (void)argc;
     const char *name = "io:file-exists?";
     fl_value err = 0;
     const char *path = path_bytes(name, "check", argv[0], &err);

@@ -508,7 +508,7 @@ fl_value fl_b_fetch(int64_t argc, const fl_value *argv) {
     bool found;
     fl_value v = fl_map_get(argv[0], argv[1], &found);
     if (found) return v;
-    return fl_raisef("key-error", "`fetch`: key %s not found", fl_written_cstr(argv[1]));
+    return fl_raise_msg("key-error", "`fetch`: key %w not found", argv[1]);
 }
 
 fl_value fl_b_assoc(int64_t argc, const fl_value *argv) {

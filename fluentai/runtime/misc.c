@@ -6,6 +6,7 @@
  *     (raise "oops")     -> kind "user";   (raise e) with an error value raises e again
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fl_ctl.h"
@@ -21,7 +22,7 @@ fl_ctl_roots fl_ctl = {.pending = {.target = -1}, .max_depth = DEFAULT_MAX_DEPTH
 
 static volatile sig_atomic_t interrupt_requested;
 
-/* ---- helpers shared by the control files ------------------------------------------------------ */
+/* ---- helpers shared by the control files ----------------------------------------------------- */
 
 fl_value fl_ctl_string(const char *s) { return fl_string_from_utf8(s, (int64_t)strlen(s)); }
 
@@ -41,7 +42,7 @@ const char *fl_ctl_written(fl_value v) {
     return b.data;
 }
 
-/* ---- start-up and runs ------------------------------------------------------------------------- */
+/* ---- start-up and runs ----------------------------------------------------------------------- */
 
 void fl_rt_init(void) {
     static bool done;
@@ -88,6 +89,10 @@ void fl_rt_begin(fl_call_fn shim, const fl_site *sites, int64_t nsites, int64_t 
     fl_ctl.shim = shim;
     fl_ctl.sites = sites;
     fl_ctl.nsites = nsites;
+    if (max_depth <= 0) { /* as the driver: FLUENTAI_MAX_DEPTH, else the default */
+        const char *text = getenv("FLUENTAI_MAX_DEPTH");
+        max_depth = text != NULL ? strtoll(text, NULL, 10) : 0;
+    }
     fl_ctl.max_depth = max_depth > 0 ? max_depth : DEFAULT_MAX_DEPTH;
     fl_ctl_reset_pending();
     fl_ctl_reset_handlers();
@@ -115,7 +120,7 @@ void fl_rt_thread_detach(void) {
     GC_unregister_my_thread();
 }
 
-/* ---- interrupts and safepoints (DESIGN.md §4.4) ------------------------------------------------- */
+/* ---- interrupts and safepoints (DESIGN.md §4.4) ---------------------------------------------- */
 
 void fl_rt_interrupt(void) {
     interrupt_requested = 1;
@@ -155,12 +160,13 @@ fl_value fl_depth_slow(void) {
     return fl_ctl_take_interrupt();
 }
 
-/* ---- calls from C (effect clauses, state:update) -------------------------------------------------- */
+/* ---- calls from C (effect clauses, state:update) --------------------------------------------- */
 
 fl_value fl_call_value(fl_value fn, int64_t argc, const fl_value *argv) {
     int64_t site = fl_rt_site;
     if (!fl_has_type(fn, FL_T_CLOSURE)) return fl_raise_not_function(fn);
-    if (fl_ctl.shim == NULL) return fl_raise("internal", "no call shim: fl_rt_begin was not called");
+    if (fl_ctl.shim == NULL)
+        return fl_raise("internal", "no call shim: fl_rt_begin was not called");
     /* a call of a program function is a non-tail call (LANGUAGE.md §12); builtins never count */
     bool counted = ((const fl_closure *)fl_ptr(fn))->desc->kind == FL_FN_LAMBDA;
     int64_t depth = fl_rt_depth;
@@ -176,6 +182,7 @@ fl_value fl_call_value(fl_value fn, int64_t argc, const fl_value *argv) {
 }
 
 fl_vector *fl_apply_args(int64_t argc, const fl_value *argv) {
+    if (argc < 1) return fl_raise("internal", "`apply` without arguments"), NULL;
     fl_value last = argv[argc - 1];
     if (!fl_is_list(last)) {
         if (fl_raisef("type-error", "`apply` expects a List as its last argument, got %s",
@@ -197,7 +204,7 @@ fl_vector *fl_apply_args(int64_t argc, const fl_value *argv) {
     return v;
 }
 
-/* ---- error values and raise (vm/builtins_misc.py) ------------------------------------------------ */
+/* ---- error values and raise (vm/builtins_misc.py) -------------------------------------------- */
 
 /* An error kind: a String, or a Symbol's name; 0 (type-error raised in *err) otherwise. */
 static fl_value kind_name(const char *name, fl_value kind, fl_value *err) {
@@ -215,6 +222,7 @@ fl_value fl_error_new(fl_value kind, fl_value message, fl_value data) {
 }
 
 fl_value fl_b_Error(int64_t argc, const fl_value *argv) {
+    (void)argc;
     return fl_error_new(argv[0], argv[1], argv[2]);
 }
 
@@ -227,18 +235,21 @@ static const fl_error *check_error(const char *name, fl_value e, fl_value *resul
 }
 
 fl_value fl_b_error_kind(int64_t argc, const fl_value *argv) {
+    (void)argc;
     fl_value result = 0;
     const fl_error *e = check_error("error-kind", argv[0], &result);
     return e != NULL ? e->kind : result;
 }
 
 fl_value fl_b_error_message(int64_t argc, const fl_value *argv) {
+    (void)argc;
     fl_value result = 0;
     const fl_error *e = check_error("error-message", argv[0], &result);
     return e != NULL ? e->message : result;
 }
 
 fl_value fl_b_error_data(int64_t argc, const fl_value *argv) {
+    (void)argc;
     fl_value result = 0;
     const fl_error *e = check_error("error-data", argv[0], &result);
     return e != NULL ? e->data : result;
@@ -264,9 +275,10 @@ fl_value fl_e_errorZ3a_raise(int64_t argc, const fl_value *argv) {
     return raise_new(kind, argv[1], argc == 3 ? argv[2] : FL_NIL);
 }
 
-/* ---- args, exit -------------------------------------------------------------------------------------- */
+/* ---- args, exit ------------------------------------------------------------------------------ */
 
 fl_value fl_b_args(int64_t argc, const fl_value *argv) {
+    (void)argc; (void)argv;
     return fl_ctl.args != 0 ? fl_ctl.args : FL_EMPTY;
 }
 

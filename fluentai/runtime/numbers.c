@@ -583,8 +583,7 @@ static fl_value raise_literal(const char *name, const char *what, fl_value s) {
     fl_buf_puts(&b, what);
     fl_buf_puts(&b, ", got ");
     fl_written_to(&b, s);
-    fl_buf_putc(&b, '\0');
-    return fl_raise("value-error", b.data);
+    return fl_num_raise_buf("value-error", &b);
 }
 
 fl_value fl_b_float(int64_t argc, const fl_value *argv) {

@@ -7,6 +7,7 @@
  * characters). Compound values are written with an explicit stack of frames, so a List of 10^6
  * elements and data nested 10^4 deep print without C recursion.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -284,4 +285,43 @@ fl_value fl_b_Z25_written(int64_t argc, const fl_value *argv) {
     fl_buf_init(&b);
     fl_written_to(&b, argv[0]);
     return fl_string_from_buf(&b);
+}
+
+/* ---- error messages ------------------------------------------------------------------------------ */
+
+fl_value fl_raise_msg(const char *kind, const char *fmt, ...) {
+    fl_buf b;
+    fl_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *p = fmt; *p; p++) {
+        if (*p != '%' || p[1] == '\0') {
+            fl_buf_putc(&b, *p);
+            continue;
+        }
+        switch (*++p) {
+        case 's':
+            fl_buf_puts(&b, va_arg(ap, const char *));
+            break;
+        case 'w':
+            fl_written_to(&b, va_arg(ap, fl_value));
+            break;
+        case 'i':
+            fl_write_int(&b, va_arg(ap, fl_value));
+            break;
+        case 'd': {
+            char buf[24];
+            i64_text(va_arg(ap, int64_t), buf);
+            fl_buf_puts(&b, buf);
+            break;
+        }
+        default:
+            fl_buf_putc(&b, *p);
+        }
+    }
+    va_end(ap);
+    const char *text = fl_buf_cstr(&b);
+    if (memchr(text, '\0', (size_t)b.len) == NULL) return fl_raise(kind, text);
+    /* A NUL inside (a written Symbol or error message can hold one): raise the value itself. */
+    return fl_raise_value(fl_error_new(fl_string_from_cstr(kind), fl_string_from_buf(&b), FL_NIL));
 }

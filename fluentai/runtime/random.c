@@ -70,7 +70,7 @@ void fl_prng_seed_from_environment(void) {
     fl_prng_seed(seed);
 }
 
-/* ---- operations ----------------------------------------------------------------------------------- */
+/* ---- operations ------------------------------------------------------------------------------ */
 
 /* A draw in [0, n) without modulo bias; n == 0 stands for 2^64. */
 static uint64_t draw_below(uint64_t n) {
@@ -116,7 +116,8 @@ static fl_value random_int(fl_value lo, fl_value hi) {
     if (!range_size(lo, hi, &n)) {
         const char *lo_text = fl_ctl_written(lo);
         return fl_raisef("value-error",
-                         "`random:int` expects lo <= hi spanning at most 2^64 values, got %s and %s",
+                         "`random:int` expects lo <= hi spanning at most 2^64 values, "
+                         "got %s and %s",
                          lo_text, fl_ctl_written(hi));
     }
     uint64_t r = draw_below(n);
@@ -125,22 +126,26 @@ static fl_value random_int(fl_value lo, fl_value hi) {
 }
 
 fl_value fl_e_randomZ3a_float(int64_t argc, const fl_value *argv) {
+    (void)argc; (void)argv;
     return fl_box_float((double)(fl_prng_next() >> 11) * 0x1.0p-53);
 }
 
 fl_value fl_e_randomZ3a_int(int64_t argc, const fl_value *argv) {
+    (void)argc;
     if (!fl_is_int(argv[0])) return fl_raise_type("random:int", "an Int", argv[0]);
     if (!fl_is_int(argv[1])) return fl_raise_type("random:int", "an Int", argv[1]);
     return random_int(argv[0], argv[1]);
 }
 
 fl_value fl_e_randomZ3a_seed(int64_t argc, const fl_value *argv) {
+    (void)argc;
     if (!fl_is_int(argv[0])) return fl_raise_type("random:seed", "an Int", argv[0]);
     fl_prng_seed(fl_int_low_u64(argv[0])); /* n mod 2^64 */
     return FL_NIL;
 }
 
 fl_value fl_e_randomZ3a_choice(int64_t argc, const fl_value *argv) {
+    (void)argc;
     fl_value list = argv[0];
     if (!fl_is_list(list)) return fl_raise_type("random:choice", "a List", list);
     if (list == FL_EMPTY)
@@ -152,6 +157,7 @@ fl_value fl_e_randomZ3a_choice(int64_t argc, const fl_value *argv) {
 }
 
 fl_value fl_e_randomZ3a_shuffle(int64_t argc, const fl_value *argv) {
+    (void)argc;
     fl_value list = argv[0];
     if (!fl_is_list(list)) return fl_raise_type("random:shuffle", "a List", list);
     int64_t n = fl_list_length(list);

@@ -658,8 +658,8 @@ static fl_value strings_of_list(const char *name, fl_value lst, fl_valvec *v) {
     for (fl_value p = lst; p != FL_EMPTY; p = fl_cdr(p)) {
         fl_value item = fl_car(p);
         if (!fl_is_string(item))
-            return fl_raisef("type-error", "`%s` expects a List of Strings, got the element %s",
-                             name, fl_written_cstr(item));
+            return fl_raise_msg("type-error", "`%s` expects a List of Strings, got the element %w",
+                                name, item);
         fl_valvec_push(v, item);
     }
     return FL_TRUE;
@@ -1054,8 +1054,7 @@ fl_value fl_b_char_Z3e_int(int64_t argc, const fl_value *argv) {
     fl_value s = argv[0];
     CHECK_STRING("char->int", s);
     if (fl_string_length(s) != 1)
-        return fl_raisef("value-error", "`char->int` expects a 1-character String, got %s",
-                         fl_written_cstr(s));
+        return fl_raise_msg("value-error", "`char->int` expects a 1-character String, got %w", s);
     int len;
     return fl_fixnum(fl_utf8_decode((const unsigned char *)fl_string_bytes(s), &len));
 }

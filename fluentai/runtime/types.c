@@ -263,5 +263,5 @@ bool fl_tspec_field_check(const fl_tspec *t, fl_value v) {
 fl_value fl_check_type(fl_value v, const char *type_text) {
     const fl_tspec *t = fl_tspec_parse(type_text);
     if (fl_tspec_check(t, v)) return v;
-    return fl_raisef("type-error", "expected a value of type %s, got %s", t->text, fl_written_cstr(v));
+    return fl_raise_msg("type-error", "expected a value of type %s, got %w", t->text, v);
 }

@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := gcc make libgc-dev libgmp-dev
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit corpus sysdeps venv clean pyc
+.PHONY: run test lint typecheck unit corpus sysdeps venv clean pyc runtime bench bench-peers
 
-run: $(STAMP) pyc
+run: $(STAMP) pyc runtime
 	$(BIN)/fluentai run examples/demo.fl
 
-test: $(STAMP) pyc lint typecheck
+test: $(STAMP) pyc runtime lint typecheck
 	$(BIN)/python -m pytest -q -n 2 tests
 
 lint: $(STAMP)
@@ -25,6 +25,30 @@ unit: $(STAMP)
 
 corpus: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests/test_programs.py
+
+# The benchmark suite (docs/benchmarks.md, .json, .png); BENCH_FLAGS passes options, e.g.
+# `make bench BENCH_FLAGS="--quick --only fib,tak"`.
+bench: $(STAMP) pyc runtime
+	$(BIN)/fluentai bench $(BENCH_FLAGS)
+
+# The peers the benchmarks compare against: installed with apt-get when root, otherwise the command
+# is printed. gcc comes with sysdeps.
+PEER_PACKAGES := pypy3 chezscheme luajit hyperfine
+bench-peers:
+	@missing=""; \
+	for p in $(PEER_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+	  echo "benchmark peers already installed: $(PEER_PACKAGES)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing benchmark peers:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+	  echo "missing benchmark peers:$$missing"; \
+	  echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; \
+	  exit 1; \
+	fi
 
 # System packages: installed with apt-get when root, otherwise the exact command is printed.
 sysdeps:
@@ -53,7 +77,12 @@ $(STAMP): pyproject.toml | sysdeps
 pyc: $(STAMP)
 	@$(BIN)/python -m compileall -q fluentai
 
+# The C runtime (libfluentrt.so for the JIT, libfluentrt.a for executables), rebuilt when its
+# sources change; the native tiers would also build it on first use.
+runtime: $(STAMP)
+	@$(BIN)/python -m fluentai.runtime.build >/dev/null
+
 venv: $(STAMP)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache fluentai/runtime/_build

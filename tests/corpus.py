@@ -301,6 +301,15 @@ def _decode(data: bytes | str | None) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def report_line(stderr: str) -> str | None:
+    """The report line: the last stderr line shaped like `FILE:LINE:COL: error[KIND]: ...`."""
+    found = None
+    for line in stderr.splitlines():
+        if _REPORT_LINE.match(line) is not None:
+            found = line
+    return found
+
+
 def report_kind(stderr: str) -> str | None:
     """The KIND of the report line: the last stderr line shaped like `FILE:LINE:COL: error[KIND]`."""
     kind = None

@@ -1545,7 +1545,12 @@ class _FnGen:
             res = self.b.call(entry, call_args, cconv="tailcc", tail="musttail")
             self.b.ret(res)
             return None
-        res = self.counted_call(lambda: self.b.call(entry, call_args, cconv="tailcc"), span)
+        # a builtin written in FluentAI is not a frame of the program: its call does not count
+        res = self.counted_call(
+            lambda: self.b.call(entry, call_args, cconv="tailcc"),
+            span,
+            depth=not entry.name.startswith("fl.prelude."),
+        )
         direct_end = self.b.block
         join = self.new_block("known.join")
         self.b.branch(join)
@@ -1561,14 +1566,18 @@ class _FnGen:
         return phi
 
     def counted_call(
-        self, make_call: Callable[[], ir.Value], span: Span | None, count: bool = False
+        self,
+        make_call: Callable[[], ir.Value],
+        span: Span | None,
+        count: bool = False,
+        depth: bool = True,
     ) -> ir.Value:
         """A non-tail call of FluentAI code: depth check, call, trace entry on failure.
         Prelude code counts only calls of unknown functions (`count`): prelude frames do not
         count toward the depth limit, the program's functions it calls do (LANGUAGE.md §12)."""
         b = self.b
         depth_g = self.low.rt_global("fl_rt_depth")
-        if not self.is_prelude or count:
+        if (not self.is_prelude or count) and depth:
             d = b.add(b.load(depth_g, typ=I64), self.const(1))
             limit = b.load(self.low.rt_global("fl_rt_depth_limit"), typ=I64)
             over = self.new_block("depth.over")

@@ -63,6 +63,8 @@ void *fl_xrealloc(void *p, size_t n) {
 }
 
 /* ---- fl_buf ---------------------------------------------------------------------------------- */
+/* A buffer may also start on the caller's storage ({local, 0, sizeof local}): growing moves it to
+ * GC memory, and nothing is ever freed. */
 
 void fl_buf_init(fl_buf *b) {
     b->data = NULL;

@@ -50,9 +50,8 @@ fl_value fl_string_from_cstr(const char *s);
 fl_value fl_string_permanent(const char *s);
 /* The written form of a STRING: quoted, with escapes (print.c). */
 void fl_write_string(fl_buf *b, fl_value s);
-/* The written / display form as a NUL-terminated C string (GC memory; print.c). */
+/* The written form as a NUL-terminated C string (GC memory; print.c). */
 const char *fl_written_cstr(fl_value v);
-const char *fl_display_cstr(fl_value v);
 static inline const char *fl_symbol_name_bytes(fl_value sym) {
     return fl_string_bytes(((const fl_symbol *)fl_ptr(sym))->name);
 }
@@ -60,10 +59,6 @@ static inline const char *fl_symbol_name_bytes(fl_value sym) {
 int fl_utf8_encode(uint32_t cp, char *out);
 /* Decode the code point at p (valid UTF-8); *len receives its byte count. */
 uint32_t fl_utf8_decode(const unsigned char *p, int *len);
-
-/* Raise KIND with a message made from fmt: %s a C string, %w a value's written form, %i an Int,
- * %d an int64_t. Safe for messages holding NUL (print.c). */
-fl_value fl_raise_msg(const char *kind, const char *fmt, ...);
 
 /* ---- lists (list.c) ------------------------------------------------------------------------- */
 

@@ -49,7 +49,8 @@ bool fl_num_arith(char op, const char *name, fl_value a, fl_value b, fl_value *o
 
 /* ---- data ------------------------------------------------------------------------------------ */
 
-/* A growable byte buffer (GC-allocated). */
+/* A growable byte buffer (GC-allocated; it may also start on the caller's storage, as
+ * {local, 0, sizeof local}, and moves to GC memory when it grows). */
 typedef struct fl_buf {
     char *data;
     int64_t len;
@@ -73,6 +74,11 @@ static inline int64_t fl_list_length(fl_value v) { return v == FL_EMPTY ? 0 : (i
 fl_value fl_list_from(int64_t n, const fl_value *items);
 /* Equality-consistent hash of any value. */
 uint64_t fl_hash(fl_value v);
+/* Raise KIND with a message made from fmt: %s a C string, %w a value's written form, %i an Int
+ * value, %d an int64_t, %% a percent sign. Unlike printf-style fl_raisef it keeps a NUL that a
+ * written form may hold (a Symbol's name, an error value's message): the message is built as a
+ * String and raised with fl_raise_value then. Returns what the raise returns. */
+fl_value fl_raise_msg(const char *kind, const char *fmt, ...);
 /* Type name as `type-of` gives it ("Int", "List", an ADT's type name, ...). */
 const char *fl_type_name(fl_value v);
 /* Persistent maps (used by the state store too). */

@@ -22,33 +22,42 @@ fl_value fl_cons_new(fl_value head, fl_value tail) {
     return fl_from_ptr(c);
 }
 
+/* Cells for a list being built back to front: many at once (GC_malloc_many, a batch linked
+ * through word 0) when it is long, else one by one. */
+typedef struct cells {
+    void *spare;
+    bool batch;
+} cells;
+
+static inline void cells_init(cells *cs, int64_t n) {
+    cs->spare = NULL;
+    cs->batch = n >= 32;
+}
+
+static inline fl_value cell(cells *cs, fl_value head, fl_value tail) {
+    fl_cons *c;
+    if (cs->batch) {
+        if (cs->spare == NULL) {
+            cs->spare = GC_malloc_many(sizeof(fl_cons));
+            if (cs->spare == NULL) fl_out_of_memory();
+        }
+        c = cs->spare;
+        cs->spare = GC_NEXT(c);
+    } else {
+        c = GC_MALLOC(sizeof(fl_cons));
+        if (c == NULL) fl_out_of_memory();
+    }
+    c->hdr = fl_hdr_make(FL_T_CONS, 0, (uint64_t)(fl_list_length(tail) + 1));
+    c->head = head;
+    c->tail = tail;
+    return fl_from_ptr(c);
+}
+
 fl_value fl_list_onto(int64_t n, const fl_value *items, fl_value tail) {
+    cells cs;
+    cells_init(&cs, n);
     fl_value result = tail;
-    uint64_t len = (uint64_t)fl_list_length(tail);
-    if (n < 64) {
-        for (int64_t i = n - 1; i >= 0; i--) {
-            fl_cons *c = GC_MALLOC(sizeof(fl_cons));
-            if (c == NULL) fl_out_of_memory();
-            c->hdr = fl_hdr_make(FL_T_CONS, 0, ++len);
-            c->head = items[i];
-            c->tail = result;
-            result = fl_from_ptr(c);
-        }
-        return result;
-    }
-    void *spare = NULL; /* a batch of free cells from GC_malloc_many, linked through word 0 */
-    for (int64_t i = n - 1; i >= 0; i--) {
-        if (spare == NULL) {
-            spare = GC_malloc_many(sizeof(fl_cons));
-            if (spare == NULL) fl_out_of_memory();
-        }
-        fl_cons *c = spare;
-        spare = GC_NEXT(spare);
-        c->hdr = fl_hdr_make(FL_T_CONS, 0, ++len);
-        c->head = items[i];
-        c->tail = result;
-        result = fl_from_ptr(c);
-    }
+    for (int64_t i = n - 1; i >= 0; i--) result = cell(&cs, items[i], result);
     return result;
 }
 
@@ -63,9 +72,10 @@ fl_vector *fl_vector_new(int64_t n) {
 fl_value fl_rest_list(int64_t argc, int64_t start, fl_value a0, fl_value a1, fl_value a2,
                       fl_value a3, const fl_vector *rest) {
     fl_value regs[4] = {a0, a1, a2, a3};
+    cells cs;
+    cells_init(&cs, argc - start);
     fl_value result = FL_EMPTY;
-    for (int64_t i = argc - 1; i >= start; i--)
-        result = fl_cons_new(i < 4 ? regs[i] : rest->items[i - 4], result);
+    for (int64_t i = argc - 1; i >= start; i--) result = cell(&cs, i < 4 ? regs[i] : rest->items[i - 4], result);
     return result;
 }
 
@@ -191,8 +201,10 @@ fl_value fl_b_append(int64_t argc, const fl_value *argv) {
 fl_value fl_b_reverse(int64_t argc, const fl_value *argv) {
     fl_value l = argv[0];
     CHECK_LIST("reverse", l);
+    cells cs;
+    cells_init(&cs, fl_list_length(l));
     fl_value result = FL_EMPTY;
-    for (; l != FL_EMPTY; l = fl_cdr(l)) result = fl_cons_new(fl_car(l), result);
+    for (; l != FL_EMPTY; l = fl_cdr(l)) result = cell(&cs, fl_car(l), result);
     return result;
 }
 
@@ -238,9 +250,11 @@ fl_value fl_b_range(int64_t argc, const fl_value *argv) {
         int64_t n = 0;
         if (s > 0 && a < b) n = (b - a - 1) / s + 1;
         else if (s < 0 && a > b) n = (a - b - 1) / (-s) + 1;
+        cells cs;
+        cells_init(&cs, n);
         fl_value result = FL_EMPTY;
         /* from the last element down: a + (n-1)*s stays between a and b */
-        for (int64_t i = n - 1; i >= 0; i--) result = fl_cons_new(fl_fixnum(a + i * s), result);
+        for (int64_t i = n - 1; i >= 0; i--) result = cell(&cs, fl_fixnum(a + i * s), result);
         return result;
     }
     /* Bignum bounds or step: generic arithmetic. */

@@ -38,7 +38,12 @@ typedef struct fl_mapobj {
 } fl_mapobj;
 
 static inline fl_mapobj *M(fl_value m) { return (fl_mapobj *)fl_ptr(m); }
-static inline int pop(uint32_t x) { return __builtin_popcount(x); }
+static inline int pop(uint32_t x) { /* no -mpopcnt: __builtin_popcount would call libgcc */
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+    return (int)((x * 0x01010101u) >> 24);
+}
 static inline uint32_t bitpos(uint64_t h, int shift) { return UINT32_C(1) << ((h >> shift) & 31); }
 static inline int ndata(const hnode *n, int shift) { return shift >= MAX_SHIFT ? (int)n->datamap : pop(n->datamap); }
 static inline int nchild(const hnode *n, int shift) { return shift >= MAX_SHIFT ? 0 : pop(n->nodemap); }
@@ -537,9 +542,9 @@ fl_value fl_b_hasZ3f_(int64_t argc, const fl_value *argv) {
 static fl_value map_column(fl_value m, int which) {
     int64_t n = fl_map_count(m);
     const fl_value *order = fl_map_ordered(m);
-    fl_value result = FL_EMPTY;
-    for (int64_t i = n - 1; i >= 0; i--) result = fl_cons_new(order[2 * i + which], result);
-    return result;
+    fl_value *items = fl_alloc(n * (int64_t)sizeof(fl_value));
+    for (int64_t i = 0; i < n; i++) items[i] = order[2 * i + which];
+    return fl_list_from(n, items);
 }
 
 fl_value fl_b_keys(int64_t argc, const fl_value *argv) {

@@ -272,17 +272,10 @@ const char *fl_written_cstr(fl_value v) {
     return fl_buf_cstr(&b);
 }
 
-const char *fl_display_cstr(fl_value v) {
-    fl_buf b;
-    fl_buf_init(&b);
-    fl_display_to(&b, v);
-    return fl_buf_cstr(&b);
-}
-
 /* `%written`: the written form as a String (prelude error messages). */
 fl_value fl_b_Z25_written(int64_t argc, const fl_value *argv) {
-    fl_buf b;
-    fl_buf_init(&b);
+    char local[256];
+    fl_buf b = {local, 0, sizeof local};
     fl_written_to(&b, argv[0]);
     return fl_string_from_buf(&b);
 }

@@ -652,19 +652,6 @@ static fl_value index_error(const char *name, fl_value index, int64_t length) {
                      fl_int_text(index, buf), (long long)length);
 }
 
-/* The elements of a List of Strings into v; 0 (after raising) when it is not one. */
-static fl_value strings_of_list(const char *name, fl_value lst, fl_valvec *v) {
-    if (!fl_is_list(lst)) return fl_raise_type(name, "a List of Strings", lst);
-    for (fl_value p = lst; p != FL_EMPTY; p = fl_cdr(p)) {
-        fl_value item = fl_car(p);
-        if (!fl_is_string(item))
-            return fl_raise_msg("type-error", "`%s` expects a List of Strings, got the element %w",
-                                name, item);
-        fl_valvec_push(v, item);
-    }
-    return FL_TRUE;
-}
-
 /* The strings items[0..n-1] joined with sep (a STRING or 0 for none). */
 static fl_value join(int64_t n, const fl_value *items, fl_value sep) {
     if (n == 0) return the_empty_string();
@@ -691,6 +678,40 @@ static fl_value join(int64_t n, const fl_value *items, fl_value sep) {
     return r;
 }
 
+/* The elements of a List of Strings joined with sep (a STRING or 0): `string-join` and
+ * `list->string`; type-error for another value or a non-String element. */
+static fl_value join_list(const char *name, fl_value lst, fl_value sep) {
+    if (!fl_is_list(lst)) return fl_raise_type(name, "a List of Strings", lst);
+    int64_t n = 0, nbytes = 0, ncp = 0;
+    for (fl_value p = lst; p != FL_EMPTY; p = fl_cdr(p), n++) {
+        fl_value item = fl_car(p);
+        if (!fl_is_string(item))
+            return fl_raise_msg("type-error", "`%s` expects a List of Strings, got the element %w",
+                                name, item);
+        nbytes += fl_string_nbytes(item);
+        ncp += fl_string_length(item);
+    }
+    if (n == 0) return the_empty_string();
+    if (n == 1) return fl_car(lst);
+    int64_t seplen = sep ? fl_string_nbytes(sep) : 0;
+    nbytes += seplen * (n - 1);
+    ncp += (sep ? fl_string_length(sep) : 0) * (n - 1);
+    fl_value r = fl_string_alloc(nbytes);
+    char *q = fl_str(r)->bytes;
+    for (fl_value p = lst; p != FL_EMPTY; p = fl_cdr(p)) {
+        if (p != lst && seplen > 0) {
+            memcpy(q, fl_string_bytes(sep), (size_t)seplen);
+            q += seplen;
+        }
+        int64_t len = fl_string_nbytes(fl_car(p));
+        memcpy(q, fl_string_bytes(fl_car(p)), (size_t)len);
+        q += len;
+    }
+    fl_str(r)->ncodepoints = ncp;
+    fl_str(r)->hdr = fl_hdr_make(FL_T_STRING, ncp == nbytes ? FL_FLAG_ASCII : 0, (uint64_t)nbytes);
+    return r;
+}
+
 /* ---- builtins ----------------------------------------------------------------------------------- */
 
 fl_value fl_b_string_length(int64_t argc, const fl_value *argv) {
@@ -703,8 +724,8 @@ static fl_value display_concat(int64_t argc, const fl_value *argv) {
     int64_t i = 0;
     while (i < argc && fl_is_string(argv[i])) i++;
     if (i == argc) return join(argc, argv, 0);
-    fl_buf b;
-    fl_buf_init(&b);
+    char local[256]; /* short results are built on the stack, then copied once */
+    fl_buf b = {local, 0, sizeof local};
     for (i = 0; i < argc; i++) fl_display_to(&b, argv[i]);
     return fl_string_from_buf(&b);
 }
@@ -720,9 +741,9 @@ fl_value fl_b_concat(int64_t argc, const fl_value *argv) {
 
 fl_value fl_b_to_string(int64_t argc, const fl_value *argv) {
     if (fl_is_string(argv[0])) return argv[0];
-    fl_buf b;
-    fl_buf_init(&b);
-    fl_display_to(&b, argv[0]);
+    char local[256];
+    fl_buf b = {local, 0, sizeof local};
+    fl_written_to(&b, argv[0]);
     return fl_string_from_buf(&b);
 }
 
@@ -826,10 +847,7 @@ fl_value fl_b_string_split(int64_t argc, const fl_value *argv) {
 
 fl_value fl_b_string_join(int64_t argc, const fl_value *argv) {
     CHECK_STRING("string-join", argv[0]);
-    fl_valvec items;
-    fl_valvec_init(&items);
-    if (strings_of_list("string-join", argv[1], &items) != FL_TRUE) return 0;
-    return join(items.n, items.items, argv[0]);
+    return join_list("string-join", argv[1], argv[0]);
 }
 
 fl_value fl_b_string_upcase(int64_t argc, const fl_value *argv) {
@@ -951,10 +969,7 @@ fl_value fl_b_string_Z3e_list(int64_t argc, const fl_value *argv) {
 }
 
 fl_value fl_b_list_Z3e_string(int64_t argc, const fl_value *argv) {
-    fl_valvec items;
-    fl_valvec_init(&items);
-    if (strings_of_list("list->string", argv[0], &items) != FL_TRUE) return 0;
-    return join(items.n, items.items, 0);
+    return join_list("list->string", argv[0], 0);
 }
 
 /* ---- numbers from text ------------------------------------------------------------------------- */

@@ -163,6 +163,7 @@ class _Unit:
 
 _block_ids = itertools.count()
 _HUGE_TOP_LEVEL = 4000  # basic blocks
+_HUGE_LITERAL_POOL = 2000  # literals
 
 
 def _block(fn: ir.Function, name: str) -> ir.Block:
@@ -745,7 +746,11 @@ class Lowerer:
         phi.add_incoming(res2, ok)
         b.ret(b.call(self.rt("fl_rt_finish"), [phi]))
 
-    def _init_literals(self, b: ir.IRBuilder) -> None:
+    def _init_literals(self, caller: ir.IRBuilder) -> None:
+        """Build the literal pool (in its own function, called from `caller`)."""
+        fn = ir.Function(self.u.module, ir.FunctionType(VOID, []), f"fl.literals.{self.unit}")
+        fn.linkage = "internal"
+        b = ir.IRBuilder(_block(fn, "entry"))
         n = max(1, len(self.u.literals))
         pool = b.call(self.rt("fl_alloc_roots"), [ir.Constant(I64, n)])
         b.store(pool, self.lits_ptr)
@@ -756,6 +761,11 @@ class Lowerer:
             word = self._literal_word(b, kind, value)
             b.store(word, b.gep(pool, [ir.Constant(I64, i)], source_etype=I64))
             i += 1
+        b.ret_void()
+        if len(self.u.literals) > _HUGE_LITERAL_POOL:  # runs once: not worth optimizing
+            fn.attributes.add("noinline")
+            fn.attributes.add("optnone")
+        caller.call(fn, [])
 
     def _literal_word(self, b: ir.IRBuilder, kind: str, value: Any) -> ir.Value:
         if kind == "float":
@@ -1608,6 +1618,10 @@ class _FnGen:
         prim = primitives.lookup(e.name)
         assert prim is not None, e.name
         b = self.b
+        if prim.name == "list" and e.args:
+            const = _constant_list(e)
+            if const is not None:  # `[1 [2 "x"]]`: built once at start-up (lists are values)
+                return self.low.const_word(b, const)
         if prim.kind is PrimKind.FUNCTION:
             if prim.name in _BINARY_FAST and len(e.args) == 2:
                 x = self.value(e.args[0])
@@ -2169,6 +2183,22 @@ def prelude_interface(prelude: r.RProgram) -> PreludeInterface:
     }
     known = {name: by_id[fid] for fid, name in probe.known.items()}
     return PreludeInterface(slots, known)
+
+
+def _constant_list(e: r.PrimApp) -> c.QList | None:
+    """`(list ...)` whose elements are all literals or such lists, as a quoted list."""
+    items: list[Any] = []
+    for arg in e.args:
+        if isinstance(arg, c.Lit) and not isinstance(arg.value, c.QMap):
+            items.append(arg.value)
+        elif isinstance(arg, r.PrimApp) and arg.name == "list":
+            inner = _constant_list(arg) if arg.args else c.QList(())
+            if inner is None:
+                return None
+            items.append(inner)
+        else:
+            return None
+    return c.QList(tuple(items))
 
 
 def _walk(node: Any) -> Iterator[Any]:

@@ -22,10 +22,10 @@ from fluentai.driver import (
     internal_error,
     load_source,
 )
-from fluentai.pipeline import DUMP_STAGES
+from fluentai.pipeline import DUMP_STAGES, NATIVE_DUMP_STAGES
 from fluentai.source import SourceFile
 
-DUMP_CHOICES = DUMP_STAGES
+DUMP_CHOICES = DUMP_STAGES + NATIVE_DUMP_STAGES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_dump_stages,
         default=frozenset(),
         metavar="STAGE[,STAGE...]",
-        help=f"write compiler stages to stderr: {', '.join(DUMP_CHOICES)}",
+        help=f"write compiler stages to stderr: {', '.join(DUMP_CHOICES)} (llvm stages with --tier native)",
     )
     run.add_argument("file", metavar="FILE", help="the program (UTF-8 source)")
     run.add_argument("args", nargs="*", metavar="ARGS", help="program arguments, given as (args)")

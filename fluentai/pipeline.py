@@ -31,6 +31,8 @@ from fluentai.vm.compile import Globals, ProgramContext, compile_program
 from fluentai.vm.values import CtorInfo
 
 DUMP_STAGES = ("tokens", "ast", "core", "resolve_names", "fold_constants", "bytecode")
+# stages of the native back end (`--tier native`): LLVM IR before and after optimization
+NATIVE_DUMP_STAGES = ("llvm", "llvm-opt")
 
 
 def compile_source(

@@ -232,6 +232,8 @@ def execute_native(
     opt = native_opt_level()
     if "llvm-opt" in dump:
         stderr.write(engine.optimized_ir(ir_text, opt) + "\n")
+    if "asm" in dump:
+        stderr.write(engine.assembly(ir_text, opt, host_cpu=True) + "\n")
     prelude_obj = prelude_object(2, stats)
     lib = engine.jit(ir_text, opt, ["fl_program_main"], objects=[prelude_obj])
     stats.parse_ms = engine.times.parse_ms

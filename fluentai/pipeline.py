@@ -31,8 +31,9 @@ from fluentai.vm.compile import Globals, ProgramContext, compile_program
 from fluentai.vm.values import CtorInfo
 
 DUMP_STAGES = ("tokens", "ast", "core", "resolve_names", "fold_constants", "bytecode")
-# stages of the native back end (`--tier native`): LLVM IR before and after optimization
-NATIVE_DUMP_STAGES = ("llvm", "llvm-opt")
+# stages of the native back end (`--tier native`): LLVM IR before and after optimization, and
+# the machine code as assembly
+NATIVE_DUMP_STAGES = ("llvm", "llvm-opt", "asm")
 
 
 def compile_source(

@@ -45,13 +45,15 @@ class NativeStats:
     codegen_ms: float = 0.0
     run_ms: float = 0.0
     prelude_ms: float = 0.0  # compiling the prelude (0 when it came from the cache)
+    cached: bool = False  # the program's object code came from the cache
 
     def report(self) -> str:
         compile_ms = self.lower_ms + self.parse_ms + self.optimize_ms + self.codegen_ms
         per_fn = compile_ms / max(1, self.functions)
         return "\n".join(
             [
-                "jit: tier native: every function compiled before the run",
+                "jit: tier native: every function compiled before the run"
+                + (" (object code from the cache)" if self.cached else ""),
                 f"jit: functions compiled: {self.functions}",
                 f"jit: front end {self.front_ms:.1f} ms, lowering {self.lower_ms:.1f} ms, "
                 f"LLVM parse {self.parse_ms:.1f} ms, optimize {self.optimize_ms:.1f} ms, "
@@ -167,7 +169,13 @@ def _compiler_digest() -> str:
 
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for rel in ("llvm/lower.py", "llvm/abi.py", "llvm/engine.py", "primitives.py"):
+    for rel in (
+        "llvm/lower.py",
+        "llvm/abi.py",
+        "llvm/engine.py",
+        "primitives.py",
+        "runtime/fl_runtime.h",
+    ):
         h.update((here / rel).read_bytes())
     h.update(prelude_source().text.encode("utf-8"))
     h.update(llvmlite.__version__.encode())
@@ -190,14 +198,51 @@ def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
     obj = Engine().object_code(str(module), opt)
     if stats is not None:
         stats.prelude_ms = (time.perf_counter() - t0) * 1000
+    _write_atomic(path, obj)
+    return obj
+
+
+def _program_key(src: SourceFile, opt: int, print_values: bool, print_result: bool) -> str:
+    """The code cache key of a program: everything its object code depends on (the source text
+    and its name, which reports show; the compiler; options; this CPU)."""
+    import hashlib
+
+    import llvmlite.binding as llvm
+
+    h = hashlib.sha256()
+    for part in (
+        _compiler_digest(),
+        src.name,
+        src.text,
+        f"O{opt} p{int(print_values)} r{int(print_result)}",
+        llvm.get_host_cpu_name(),
+        llvm.get_host_cpu_features().flatten(),
+    ):
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def _cache_path(name: str) -> Path:
+    return cache_dir() / name
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write a cache entry so readers never see half of it; a read-only cache only costs time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(obj)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only cache only costs time
-    return obj
+        pass
 
 
 def native_opt_level() -> int:
@@ -222,20 +267,30 @@ def execute_native(
     from fluentai.runtime import ffi
 
     stats = NativeStats()
-    lowered = lower_source(src, print_values=print_values, print_result=print_result, stats=stats)
-    ir_text = str(lowered.module)
-    if "llvm" in dump:
-        stderr.write(ir_text + "\n")
     rt = ffi.runtime()
     engine = Engine()
     engine.load_library(str(rt.path))
     opt = native_opt_level()
-    if "llvm-opt" in dump:
-        stderr.write(engine.optimized_ir(ir_text, opt) + "\n")
-    if "asm" in dump:
-        stderr.write(engine.assembly(ir_text, opt, host_cpu=True) + "\n")
+    key = _program_key(src, opt, print_values, print_result)
+    cached = _cache_path(f"program-{key}.o")
+    program_obj = None if dump & {"llvm", "llvm-opt", "asm"} else _read(cached)
+    if program_obj is None:
+        lowered = lower_source(
+            src, print_values=print_values, print_result=print_result, stats=stats
+        )
+        ir_text = str(lowered.module)
+        if "llvm" in dump:
+            stderr.write(ir_text + "\n")
+        if "llvm-opt" in dump:
+            stderr.write(engine.optimized_ir(ir_text, opt) + "\n")
+        if "asm" in dump:
+            stderr.write(engine.assembly(ir_text, opt, host_cpu=True) + "\n")
+        program_obj = engine.object_code(ir_text, opt, host_cpu=True)
+        _write_atomic(cached, program_obj)
+    else:
+        stats.cached = True
     prelude_obj = prelude_object(2, stats)
-    lib = engine.jit(ir_text, opt, ["fl_program_main"], objects=[prelude_obj])
+    lib = engine.link_objects([program_obj, prelude_obj], ["fl_program_main"])
     stats.parse_ms = engine.times.parse_ms
     stats.optimize_ms = engine.times.optimize_ms
     stats.codegen_ms = engine.times.codegen_ms

@@ -138,6 +138,22 @@ class Engine:
         self.times.codegen_ms += (time.perf_counter() - t0) * 1000
         return JitLibrary(tracker, self._jit)
 
+    def link_objects(self, objects: list[bytes], exports: list[str]) -> JitLibrary:
+        """Load object files (from `object_code` or the cache) into one LLJIT library."""
+        llvm = self.llvm
+        t0 = time.perf_counter()
+        if self._jit is None:
+            self._jit = llvm.create_lljit_compiler(self.target_machine(0, jit=True))
+        builder = llvm.JITLibraryBuilder()
+        for obj in objects:
+            builder = builder.add_object_img(obj)
+        builder = builder.add_current_process()
+        for name in exports:
+            builder = builder.export_symbol(name)
+        tracker = builder.link(self._jit, f"fl{next(_counter)}")
+        self.times.codegen_ms += (time.perf_counter() - t0) * 1000
+        return JitLibrary(tracker, self._jit)
+
     def optimized_ir(self, ir_text: str, opt: int) -> str:
         tm = self.target_machine(opt, jit=False)
         mod = self.parse(ir_text, tm)

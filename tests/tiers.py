@@ -22,11 +22,16 @@ class Tier(NamedTuple):
 
 TIERS: Final[list[Tier]] = [
     Tier("vm", "vm", {}),
-    # the default tier: until the JIT lands it runs on the VM with the profiling hooks on
-    Tier("auto", "auto", {}),
     # the whole program compiled through LLJIT before it runs; the corpus uses LLVM's cheap
     # pipeline (-O1) to keep the suite fast, tests/test_native_opt.py runs a sample at -O2
     Tier("native", "native", {"FLUENTAI_NATIVE_OPT": "1"}),
     # `fluentai build` (built in the test process at -O1, then the executable is run)
     Tier("aot", "aot", {}),
+]
+
+# Tiers run on a sample of the corpus (tests/test_tier_samples.py): `auto`, the default tier, runs
+# on the VM with the profiling hooks on until the JIT lands; native at LLVM's full pipeline.
+SAMPLED_TIERS: Final[list[tuple[Tier, int]]] = [
+    (Tier("auto", "auto", {}), 6),
+    (Tier("native-O2", "native", {"FLUENTAI_NATIVE_OPT": "2"}), 12),
 ]

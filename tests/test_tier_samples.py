@@ -1,0 +1,31 @@
+"""Tiers that run on a sample of the corpus (`tiers.SAMPLED_TIERS`): every k-th program, sorted by
+name, so every area is represented while the suite stays fast. `auto` (the default tier) runs on
+the VM with the profiling hooks on until the JIT lands; `native-O2` is `--tier native` at LLVM's
+full pipeline (the corpus runner uses -O1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import corpus
+from tiers import SAMPLED_TIERS, Tier
+
+
+def _cases() -> list[object]:
+    programs = corpus.corpus_programs()
+    cases: list[object] = []
+    for tier, every in SAMPLED_TIERS:
+        for path in programs[::every]:
+            name = f"{corpus.relative_name(path)}[{tier.id}]"
+            cases.append(pytest.param(path, tier, id=name))
+    return cases
+
+
+@pytest.mark.parametrize(("path", "tier"), _cases())
+def test_sampled_program(path: Path, tier: Tier) -> None:
+    expectation = corpus.load_expectation(path)
+    result = corpus.run_program(path, tier.cli_tier, tier.env, expectation)
+    problems = corpus.check(expectation, result)
+    assert not problems, "\n".join(problems)

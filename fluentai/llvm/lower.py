@@ -1434,7 +1434,10 @@ class _FnGen:
         known = None
         if isinstance(e.fn, r.GlobalRef):
             known = self.low.known_target(e.fn.name)
-        return self.call_values(callee, args, e.span, tail, known)
+        # in prelude code, a function that is not one of its own (a parameter such as `f`) is the
+        # program's: replacing a prelude frame by it in a tail call makes a counted frame
+        program_callee = self.is_prelude and isinstance(e.fn, r.LocalRef) and not e.fn.var.is_group
+        return self.call_values(callee, args, e.span, tail, known, program_callee)
 
     def call_values(
         self,
@@ -1443,6 +1446,7 @@ class _FnGen:
         span: Span,
         tail: bool,
         known: tuple[ir.Function, Any, r.Fn] | None = None,
+        program_callee: bool = False,
     ) -> ir.Value | None:
         b = self.b
         self.set_site(span)
@@ -1486,6 +1490,8 @@ class _FnGen:
         call_args = [cptr, self.const(len(args)), *regs, rest]
         if tail:
             self.poll()
+            if program_callee:  # a prelude frame replaced by a program function's
+                self.adjust_depth(+1)
             res = self.b.call(
                 _Indirect(gen, GENERIC_TY), call_args, cconv="tailcc", tail="musttail"
             )
@@ -1552,6 +1558,8 @@ class _FnGen:
                 self.b.branch(self.loop_head)
                 return None
             self.poll()
+            if not self.is_prelude and entry.name.startswith("fl.prelude."):
+                self.adjust_depth(-1)  # a program frame replaced by an uncounted prelude frame
             res = self.b.call(entry, call_args, cconv="tailcc", tail="musttail")
             self.b.ret(res)
             return None
@@ -1574,6 +1582,12 @@ class _FnGen:
         phi.add_incoming(res, direct_end)
         phi.add_incoming(res_generic, generic_end)
         return phi
+
+    def adjust_depth(self, delta: int) -> None:
+        """Before a tail call that changes whether the frame counts toward the depth limit:
+        the caller's call site restores its own count when the call returns (§4.3)."""
+        g = self.low.rt_global("fl_rt_depth")
+        self.b.store(self.b.add(self.b.load(g, typ=I64), self.const(delta)), g)
 
     def counted_call(
         self,
@@ -1666,9 +1680,13 @@ class _FnGen:
             self.pending_check(b.ptrtoint(vec, I64))
             f = b.load(argv, typ=I64)
             if tail and self.lam is not None:
+                if self.is_prelude:
+                    self.adjust_depth(+1)
                 self.low.tail_apply(self.b, f, vec)
                 return None
-            return self.counted_call(lambda: self.b.call(self.low.apply_fn, [f, vec]), e.span)
+            return self.counted_call(
+                lambda: self.b.call(self.low.apply_fn, [f, vec]), e.span, count=True
+            )
         # prelude function: call its closure
         callee = self.builtin_value(prim.name)
         args = [self.value(a) for a in e.args]

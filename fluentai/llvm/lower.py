@@ -537,9 +537,24 @@ class Lowerer:
         regs: Sequence[ir.Value],
         rest: ir.Value,
     ) -> ir.Value:
-        """argv for a variadic wrapper: a GC vector of argc words (contents copied in)."""
+        """argv for a variadic wrapper: a stack array for up to four arguments, else a GC
+        vector of argc words (contents copied in)."""
+        with b.goto_entry_block():
+            b.position_at_start(fn.entry_basic_block)
+            small_buf = b.alloca(I64, size=ir.Constant(I64, abi.REG_ARGS))
+        few = b.icmp_signed("<=", argc, ir.Constant(I64, abi.REG_ARGS))
+        cur = b.block
+        many = _block(fn, "argv.many")
+        join0 = _block(fn, "argv.j")
+        b.cbranch(few, join0, many)
+        b.position_at_end(many)
         vec = b.call(self.rt("fl_vector_new"), [argc])
-        argv = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
+        vec_items = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
+        b.branch(join0)
+        b.position_at_end(join0)
+        argv = b.phi(PTR)
+        argv.add_incoming(small_buf, cur)
+        argv.add_incoming(vec_items, many)
         for i in range(abi.REG_ARGS):
             has = b.icmp_signed(">", argc, ir.Constant(I64, i))
             then = _block(fn, f"st{i}")
@@ -1637,6 +1652,8 @@ class _FnGen:
             if const is not None:  # `[1 [2 "x"]]`: built once at start-up (lists are values)
                 return self.low.const_word(b, const)
         if prim.kind is PrimKind.FUNCTION:
+            if _is_arith(e) and any(_is_arith(a) for a in e.args):
+                return self.arith_tree(e)
             if prim.name in _BINARY_FAST and len(e.args) == 2:
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
@@ -1750,6 +1767,64 @@ class _FnGen:
         phi = b.phi(I64)
         phi.add_incoming(fast_v, fast_end)
         phi.add_incoming(flt_v, flt_end)
+        phi.add_incoming(slow_v, slow_end)
+        return phi
+
+    def arith_tree(self, e: r.PrimApp) -> ir.Value:
+        """A tree of two-argument `+ - *`: the leaves are evaluated in order, then, when all are
+        Floats, the tree is computed in doubles and boxed once; otherwise operation by operation
+        as usual (same results, errors and sites: the operations themselves have no effects)."""
+        leaves: list[ir.Value] = []
+
+        def collect(node: r.RExpr) -> None:
+            if isinstance(node, r.PrimApp) and _is_arith(node):
+                for arg in node.args:
+                    collect(arg)
+            else:
+                leaves.append(self.value(node))
+
+        collect(e)
+        b = self.b
+        all_float: ir.Value = ir.Constant(I1, 1)
+        for leaf in leaves:
+            tag_ok = b.icmp_unsigned("==", b.and_(leaf, self.const(7)), self.const(2))
+            all_float = b.and_(all_float, tag_ok)
+        fast = self.new_block("ftree")
+        slow = self.new_block("gtree")
+        join = self.new_block("tree.j")
+        b.cbranch(all_float, fast, slow)
+        b.position_at_end(fast)
+        pos = iter(leaves)
+
+        def doubles(node: r.RExpr) -> ir.Value:
+            if isinstance(node, r.PrimApp) and _is_arith(node):
+                x, y = doubles(node.args[0]), doubles(node.args[1])
+                op = primitives.lookup(node.name)
+                assert op is not None
+                return {"+": self.b.fadd, "-": self.b.fsub, "*": self.b.fmul}[op.name](x, y)
+            word = next(pos)
+            return self.b.load(self.b.inttoptr(self.b.sub(word, self.const(2)), PTR), typ=DBL)
+
+        fast_v = self.b.call(self.low.rt("fl_box_float"), [doubles(e)])
+        fast_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(slow)
+        gpos = iter(leaves)
+
+        def generic(node: r.RExpr) -> ir.Value:
+            if isinstance(node, r.PrimApp) and _is_arith(node):
+                x, y = generic(node.args[0]), generic(node.args[1])
+                op = primitives.lookup(node.name)
+                assert op is not None
+                return self.binary(op.name, x, y, node.span)
+            return next(gpos)
+
+        slow_v = generic(e)
+        slow_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(fast_v, fast_end)
         phi.add_incoming(slow_v, slow_end)
         return phi
 
@@ -2201,6 +2276,14 @@ def prelude_interface(prelude: r.RProgram) -> PreludeInterface:
     }
     known = {name: by_id[fid] for fid, name in probe.known.items()}
     return PreludeInterface(slots, known)
+
+
+def _is_arith(e: Any) -> bool:
+    """A two-argument `+`, `-` or `*` (aliases included)."""
+    if not isinstance(e, r.PrimApp) or len(e.args) != 2:
+        return False
+    prim = primitives.lookup(e.name)
+    return prim is not None and prim.name in ("+", "-", "*")
 
 
 def _constant_list(e: r.PrimApp) -> c.QList | None:

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -46,6 +46,7 @@ class NativeStats:
     run_ms: float = 0.0
     prelude_ms: float = 0.0  # compiling the prelude (0 when it came from the cache)
     cached: bool = False  # the program's object code came from the cache
+    names: list[str] = field(default_factory=list)  # the program's functions, all native
 
     def report(self) -> str:
         compile_ms = self.lower_ms + self.parse_ms + self.optimize_ms + self.codegen_ms
@@ -55,6 +56,13 @@ class NativeStats:
                 "jit: tier native: every function compiled before the run"
                 + (" (object code from the cache)" if self.cached else ""),
                 f"jit: functions compiled: {self.functions}",
+                "jit: native code: "
+                + (
+                    ", ".join(self.names[:20]) + (" ..." if len(self.names) > 20 else "")
+                    if self.names
+                    else "the program's functions (cached)"
+                )
+                + "; prelude builtins: native",
                 f"jit: front end {self.front_ms:.1f} ms, lowering {self.lower_ms:.1f} ms, "
                 f"LLVM parse {self.parse_ms:.1f} ms, optimize {self.optimize_ms:.1f} ms, "
                 f"codegen {self.codegen_ms:.1f} ms",
@@ -146,6 +154,7 @@ def lower_source(
         stats.front_ms += (t1 - t0) * 1000
         stats.lower_ms += (t2 - t1) * 1000
         stats.functions = len(lowered.functions)
+        stats.names = list(lowered.functions)
     return lowered
 
 

@@ -207,17 +207,17 @@ fl_value fl_raise_unbound(const char *name) {
 }
 
 fl_value fl_raise_not_function(fl_value callee) {
-    return fl_raisef("type-error", "expected a function, got %s", fl_ctl_written(callee));
+    return fl_raise_msg("type-error", "expected a function, got %w", callee);
 }
 
 fl_value fl_raise_match_failure(fl_value subject) {
-    return fl_raisef("match-failure", "no pattern matches %s", fl_ctl_written(subject));
+    return fl_raise_msg("match-failure", "no pattern matches %w", subject);
 }
 
 fl_value fl_raise_stack_overflow(void) { return fl_raise("stack-overflow", MSG_STACK_OVERFLOW); }
 
 fl_value fl_raise_type(const char *name, const char *what, fl_value got) {
-    return fl_raisef("type-error", "`%s` expects %s, got %s", name, what, fl_ctl_written(got));
+    return fl_raise_msg("type-error", "`%s` expects %s, got %w", name, what, got);
 }
 
 /* ---- the report (diagnostics.render_runtime) ------------------------------------------------- */

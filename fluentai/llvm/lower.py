@@ -76,6 +76,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_map_empty": (I64, ()),
     "fl_map_assoc": (I64, (I64, I64, I64)),
     "fl_error_new": (I64, (I64, I64, I64)),
+    "fl_literals_compound": (VOID, (PTR, I64, PTR)),
     "fl_ctor_register": (VOID, (I64, PTR, PTR, I64, PTR)),
     "fl_adt_new": (I64, (I64, PTR)),
     "fl_add2": (I64, (I64, I64)),
@@ -164,6 +165,7 @@ class _Unit:
 _block_ids = itertools.count()
 _HUGE_TOP_LEVEL = 4000  # basic blocks
 _HUGE_LITERAL_POOL = 2000  # literals
+_COMPOUND_KINDS = {"qlist": 0, "qmap": 1, "error": 2}
 
 
 def _block(fn: ir.Function, name: str) -> ir.Block:
@@ -769,18 +771,39 @@ class Lowerer:
         n = max(1, len(self.u.literals))
         pool = b.call(self.rt("fl_alloc_roots"), [ir.Constant(I64, n)])
         b.store(pool, self.lits_ptr)
-        # literals may refer to earlier ones (lists of strings): build in index order
-        i = 0
-        while i < len(self.u.literals):
-            kind, value = self.u.literals[i]
+        # atoms first, one call each; then the compound literals from one table, in pool order
+        # (their parts are earlier entries): see runtime/literals.c
+        table: list[int] = []
+        for i, (kind, value) in enumerate(self.u.literals):
+            if kind in _COMPOUND_KINDS:
+                parts = value if kind != "qmap" else [ref for pair in value for ref in pair]
+                count = len(value)
+                table += [i, _COMPOUND_KINDS[kind], count, *(self._ref_code(p) for p in parts)]
+                continue
             word = self._literal_word(b, kind, value)
             b.store(word, b.gep(pool, [ir.Constant(I64, i)], source_etype=I64))
-            i += 1
+        if table:
+            arr_ty = ir.ArrayType(I64, len(table))
+            g = ir.GlobalVariable(self.u.module, arr_ty, f"fl.literal.table.{self.unit}")
+            g.linkage = "internal"
+            g.global_constant = True
+            g.initializer = ir.Constant(arr_ty, [ir.Constant(I64, w) for w in table])
+            b.call(
+                self.rt("fl_literals_compound"),
+                [g.bitcast(PTR), ir.Constant(I64, len(table)), pool],
+            )
         b.ret_void()
         if len(self.u.literals) > _HUGE_LITERAL_POOL:  # runs once: not worth optimizing
             fn.attributes.add("noinline")
             fn.attributes.add("optnone")
         caller.call(fn, [])
+
+    @staticmethod
+    def _ref_code(ref: tuple[str, int]) -> int:
+        """A part of a compound literal in the table: the word itself, or a pool reference
+        tagged 100 (runtime/literals.c)."""
+        kind, n = ref
+        return n if kind == "imm" else (n << 3) | 4
 
     def _literal_word(self, b: ir.IRBuilder, kind: str, value: Any) -> ir.Value:
         if kind == "float":

@@ -208,6 +208,9 @@ fl_vector *fl_vector_new(int64_t n);
 fl_value fl_rest_list(int64_t argc, int64_t start, fl_value a0, fl_value a1, fl_value a2,
                       fl_value a3, const fl_vector *rest);
 fl_value fl_error_new(fl_value kind, fl_value message, fl_value data); /* type-checks, may raise */
+/* Build the compound literals (quoted lists, maps, folded error values) of a unit's literal pool
+ * from the compiler's table (format in literals.c). */
+void fl_literals_compound(const uint64_t *code, int64_t ncode, fl_value *pool);
 
 /* Constructors of `data` types, registered once per run in id order (ids from 0).
  * `field_types` are the declared field types as text ("Int", "(List a)", ...; "_" for none). */

@@ -288,6 +288,9 @@ def _execute_native(src: SourceFile, options: RunOptions, stdout: TextIO, stderr
         )
     except CompileError as err:
         return _report_compile(err, stderr)
+    except ImportError as err:  # the native tiers need llvmlite
+        stderr.write(f"fluentai: error: the native tier needs llvmlite ({err})\n")
+        return EXIT_USAGE
     finally:
         stderr.flush()
 

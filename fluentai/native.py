@@ -274,9 +274,14 @@ def execute_native(
     """Compile the whole program to machine code and run it; return the exit status."""
     from fluentai.llvm.engine import Engine
     from fluentai.runtime import ffi
+    from fluentai.runtime.build import BuildError
 
     stats = NativeStats()
-    rt = ffi.runtime()
+    try:
+        rt = ffi.runtime()
+    except BuildError as err:  # no C compiler, libgc-dev or libgmp-dev: say what to install
+        stderr.write(f"fluentai: error: {err}\n")
+        return 2
     engine = Engine()
     engine.load_library(str(rt.path))
     opt = native_opt_level()

@@ -168,6 +168,7 @@ def cache_dir() -> Path:
     return Path(base) / "fluentai"
 
 
+@functools.lru_cache(maxsize=1)
 def _compiler_digest() -> str:
     """Hash of everything that decides the prelude's object code."""
     import hashlib
@@ -399,4 +400,4 @@ def build_executable(
     return 0
 
 
-__all__ = ["NativeStats", "build_executable", "execute_native", "lower_source", "resolve", "sys"]
+__all__ = ["NativeStats", "build_executable", "execute_native", "lower_source", "resolve"]

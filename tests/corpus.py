@@ -226,21 +226,28 @@ def run_program(
     command = [sys.executable, "-m", "fluentai", "run", "--tier", tier, str(path)]
     command.extend(expectation.args)
     with tempfile.TemporaryDirectory(prefix="fluentai-corpus-") as workdir:
-        try:
-            completed = subprocess.run(
-                command,
-                cwd=workdir,
-                input=expectation.stdin_text.encode("utf-8"),
-                capture_output=True,
-                env=_environment(env_extra or {}),
-                timeout=TIMEOUT_SECONDS,
-            )
-        except subprocess.TimeoutExpired as timeout:
-            return Result(
-                stdout=_decode(timeout.stdout),
-                stderr=_decode(timeout.stderr) + f"\n[timed out after {TIMEOUT_SECONDS} s]",
-                status=None,
-            )
+        return _run_command(command, Path(workdir), expectation, env_extra)
+
+
+def _run_command(
+    command: list[str], cwd: Path, expectation: Expectation, env_extra: Mapping[str, str] | None
+) -> Result:
+    """Run COMMAND in CWD with the program's stdin; a timeout gives status None."""
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=cwd,
+            input=expectation.stdin_text.encode("utf-8"),
+            capture_output=True,
+            env=_environment(env_extra or {}),
+            timeout=TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired as timeout:
+        return Result(
+            stdout=_decode(timeout.stdout),
+            stderr=_decode(timeout.stderr) + f"\n[timed out after {TIMEOUT_SECONDS} s]",
+            status=None,
+        )
     return Result(_decode(completed.stdout), _decode(completed.stderr), completed.returncode)
 
 
@@ -275,22 +282,7 @@ def run_executable(
             return Result("", errors.getvalue(), status)
         rundir = Path(workdir) / "cwd"
         rundir.mkdir()
-        try:
-            completed = subprocess.run(
-                [exe, *expectation.args],
-                cwd=rundir,
-                input=expectation.stdin_text.encode("utf-8"),
-                capture_output=True,
-                env=_environment(env_extra or {}),
-                timeout=TIMEOUT_SECONDS,
-            )
-        except subprocess.TimeoutExpired as timeout:
-            return Result(
-                stdout=_decode(timeout.stdout),
-                stderr=_decode(timeout.stderr) + f"\n[timed out after {TIMEOUT_SECONDS} s]",
-                status=None,
-            )
-    return Result(_decode(completed.stdout), _decode(completed.stderr), completed.returncode)
+        return _run_command([exe, *expectation.args], rundir, expectation, env_extra)
 
 
 def _decode(data: bytes | str | None) -> str:

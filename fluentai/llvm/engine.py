@@ -2,9 +2,9 @@
 `llvmlite.binding`, imported at the first compile, never at start-up.
 
     engine = Engine()
-    lib = engine.jit(ir_text, opt=2, exports=["fl_program_main"])   # LLJIT library
+    obj = engine.object_code(ir_text, opt=2)                        # PIC object bytes
+    lib = engine.link_objects([obj], ["fl_program_main"])           # LLJIT library
     addr = lib.address("fl_program_main")
-    obj = engine.object_code(ir_text, opt=2)                        # AOT: PIC object bytes
 """
 
 from __future__ import annotations
@@ -117,26 +117,6 @@ class Engine:
             pb = llvm.create_pass_builder(tm, pto)
             pb.getModulePassManager().run(mod, pb)
         self.times.optimize_ms += (time.perf_counter() - t0) * 1000
-
-    def jit(
-        self, ir_text: str, opt: int, exports: list[str], objects: list[bytes] | None = None
-    ) -> JitLibrary:
-        llvm = self.llvm
-        tm = self.target_machine(min(opt, 2) if opt > 1 else 0, jit=True)
-        mod = self.parse(ir_text, tm)
-        self.optimize(mod, tm, opt)
-        t0 = time.perf_counter()
-        if self._jit is None:
-            self._jit = llvm.create_lljit_compiler(tm)
-        builder = llvm.JITLibraryBuilder().add_ir(str(mod))
-        for obj in objects or []:
-            builder = builder.add_object_img(obj)
-        builder = builder.add_current_process()
-        for name in exports:
-            builder = builder.export_symbol(name)
-        tracker = builder.link(self._jit, f"fl{next(_counter)}")
-        self.times.codegen_ms += (time.perf_counter() - t0) * 1000
-        return JitLibrary(tracker, self._jit)
 
     def link_objects(self, objects: list[bytes], exports: list[str]) -> JitLibrary:
         """Load object files (from `object_code` or the cache) into one LLJIT library."""

@@ -16,7 +16,6 @@ runs `finally` clauses, appends its trace entry, and returns 0 too (DESIGN.md §
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -132,14 +131,6 @@ class LoweredProgram:
     module: ir.Module
     functions: list[str]
     sites: list[SiteInfo]
-    entry: str = "fl_program_main"
-
-
-@dataclass
-class _Landing:
-    """Where a pending condition goes inside the current function."""
-
-    block: ir.Block
 
 
 @dataclass
@@ -289,24 +280,7 @@ class Lowerer:
         b.position_at_end(bad)
         b.ret(b.call(self.rt("fl_raise_not_function"), [clo]))
         b.position_at_end(ok)
-        regs = []
-        for i in range(abi.REG_ARGS):
-            has = b.icmp_signed(">", argc, ir.Constant(I64, i))
-            slot = b.gep(argv, [ir.Constant(I64, i)], source_etype=I64)
-            # load only when present: select between a guarded load and 0
-            cur = b.block
-            then = _block(fn, f"a{i}")
-            join = _block(fn, f"j{i}")
-            b.cbranch(has, then, join)
-            b.position_at_end(then)
-            val = b.load(slot, typ=I64)
-            b.branch(join)
-            b.position_at_end(join)
-            phi = b.phi(I64)
-            phi.add_incoming(ir.Constant(I64, 0), cur)
-            phi.add_incoming(val, then)
-            regs.append(phi)
-        rest = self._rest_vector_from_argv(b, fn, argc, argv)
+        regs, rest = self._unpack_argv(b, fn, argc, argv)
         desc = b.load(b.gep(self._ptr(b, clo), [ir.Constant(I64, 8)], source_etype=I8), typ=PTR)
         gen = b.load(desc, typ=PTR)
         res = b.call(
@@ -314,6 +288,27 @@ class Lowerer:
         )
         b.ret(res)
         return fn
+
+    def _unpack_argv(
+        self, b: ir.IRBuilder, fn: ir.Function, argc: ir.Value, argv: ir.Value
+    ) -> tuple[list[ir.Value], ir.Value]:
+        """argc words at argv as a generic entry's a0..a3 (0 when absent) and rest VECTOR."""
+        regs = []
+        for i in range(abi.REG_ARGS):
+            has = b.icmp_signed(">", argc, ir.Constant(I64, i))
+            cur = b.block
+            then = _block(fn, f"a{i}")
+            join = _block(fn, f"j{i}")
+            b.cbranch(has, then, join)
+            b.position_at_end(then)  # load only when present
+            val = b.load(b.gep(argv, [ir.Constant(I64, i)], source_etype=I64), typ=I64)
+            b.branch(join)
+            b.position_at_end(join)
+            phi = b.phi(I64)
+            phi.add_incoming(ir.Constant(I64, 0), cur)
+            phi.add_incoming(val, then)
+            regs.append(phi)
+        return regs, self._rest_vector_from_argv(b, fn, argc, argv)
 
     def _rest_vector_from_argv(
         self, b: ir.IRBuilder, fn: ir.Function, argc: ir.Value, argv: ir.Value
@@ -369,22 +364,7 @@ class Lowerer:
         b.position_at_end(ok)
         argc = b.lshr(b.load(vec, typ=I64), ir.Constant(I64, 16))
         items = b.gep(vec, [ir.Constant(I64, 8)], source_etype=I8)
-        regs = []
-        for i in range(abi.REG_ARGS):
-            has = b.icmp_signed(">", argc, ir.Constant(I64, i))
-            cur = b.block
-            then = _block(fn, f"ta{i}")
-            join = _block(fn, f"taj{i}")
-            b.cbranch(has, then, join)
-            b.position_at_end(then)
-            val = b.load(b.gep(items, [ir.Constant(I64, i)], source_etype=I64), typ=I64)
-            b.branch(join)
-            b.position_at_end(join)
-            phi = b.phi(I64)
-            phi.add_incoming(ir.Constant(I64, 0), cur)
-            phi.add_incoming(val, then)
-            regs.append(phi)
-        rest = self._rest_vector_from_argv(b, fn, argc, items)
+        regs, rest = self._unpack_argv(b, fn, argc, items)
         fptr = self._ptr(b, f)
         desc = b.load(b.gep(fptr, [ir.Constant(I64, 8)], source_etype=I8), typ=PTR)
         gen = b.load(desc, typ=PTR)
@@ -409,27 +389,7 @@ class Lowerer:
         return b.inttoptr(v, PTR)
 
     def _is_closure(self, b: ir.IRBuilder, v: ir.Value) -> ir.Value:
-        """v is a pointer word whose header says CLOSURE (branch-free on the tag test)."""
-        fn = b.function
-        is_ptr = b.and_(
-            b.icmp_unsigned("==", b.and_(v, ir.Constant(I64, 7)), ir.Constant(I64, 0)),
-            b.icmp_unsigned("!=", v, ir.Constant(I64, 0)),
-        )
-        cur = b.block
-        check = _block(fn, "isclo.hdr")
-        join = _block(fn, "isclo.join")
-        b.cbranch(is_ptr, check, join)
-        b.position_at_end(check)
-        hdr = b.load(self._ptr(b, v), typ=I64)
-        is_clo = b.icmp_unsigned(
-            "==", b.and_(hdr, ir.Constant(I64, 0xFF)), ir.Constant(I64, abi.T_CLOSURE)
-        )
-        b.branch(join)
-        b.position_at_end(join)
-        phi = b.phi(I1)
-        phi.add_incoming(ir.Constant(I1, 0), cur)
-        phi.add_incoming(is_clo, check)
-        return phi
+        return _has_type(b, v, abi.T_CLOSURE)
 
     # ------------------------------------------------------------ descriptors and closures
 
@@ -579,19 +539,10 @@ class Lowerer:
             def body(b: ir.IRBuilder, argc: ir.Value, argv: ir.Value) -> ir.Value:
                 return b.call(self.rt(sym), [argc, argv])
 
-            if prim.arity_ok is not None:
-                return self._wrapper_checked(prim, body)
+            # an extra arity rule (assoc: odd counts) is checked by the C builtin itself
             return self._wrapper(prim.name, lo, hi, prim.name, abi.FN_BUILTIN, body)
 
         return self.static_closure("b:" + prim.name, make)
-
-    def _wrapper_checked(
-        self, prim: primitives.Prim, body: Callable[[ir.IRBuilder, ir.Value, ir.Value], ir.Value]
-    ) -> tuple[ir.Function, Any]:
-        """Builtins with an extra arity rule (assoc: odd counts): C checks it, we check min."""
-        return self._wrapper(
-            prim.name, prim.arity[0], prim.arity[1], prim.name, abi.FN_BUILTIN, body
-        )
 
     def effect_closure(self, op: str) -> Any:
         prim = primitives.lookup(op)
@@ -647,7 +598,7 @@ class Lowerer:
         b.store(fn.args[0], self.globals_ptr)
         self._init_literals(b)
         b.ret(b.call(top, []))
-        return LoweredProgram(self.u.module, self.u.functions, self.u.sites, PRELUDE_INIT)
+        return LoweredProgram(self.u.module, self.u.functions, self.u.sites)
 
     def lower_program(self, prelude: r.RProgram, program: r.RProgram) -> LoweredProgram:
         """The program's unit: its functions, top level and `fl_program_main`, calling into the
@@ -928,10 +879,6 @@ class Lowerer:
             )
 
     # ------------------------------------------------------------ lambdas
-
-    def known_closure(self, name: str, fn: r.Fn, is_prelude: bool) -> Any:
-        """The static closure of a known function (declared before any body is built)."""
-        return self.known_entries[name][1]
 
     def _declare_known(self, is_prelude: bool, prog: r.RProgram) -> list[tuple[_FnGen, r.Fn]]:
         pending = []
@@ -1441,7 +1388,7 @@ class _FnGen:
     def closure(self, fn: r.Fn) -> ir.Value:
         name = self.low.known.get(id(fn))
         if name is not None:
-            return self.low.known_closure(name, fn, self.is_prelude)
+            return self.low.known_entries[name][1]
         entry, desc = self.low.lambda_fn(fn, self.is_prelude)
         n = len(fn.free)
         obj = self.b.call(self.low.rt("fl_alloc"), [self.const(16 + 8 * n)])
@@ -1519,13 +1466,7 @@ class _FnGen:
         cptr = b.inttoptr(callee, PTR)
         desc = b.load(b.gep(cptr, [self.const(8)], source_etype=I8), typ=PTR)
         gen = b.load(desc, typ=PTR)
-        regs = [args[i] if i < len(args) else self.const(0) for i in range(abi.REG_ARGS)]
-        rest: ir.Value = ir.Constant(PTR, None)
-        if len(args) > abi.REG_ARGS:
-            rest = b.call(self.low.rt("fl_vector_new"), [self.const(len(args) - abi.REG_ARGS)])
-            for i, v in enumerate(args[abi.REG_ARGS :]):
-                b.store(v, b.gep(rest, [self.const(8 + 8 * i)], source_etype=I8))
-        call_args = [cptr, self.const(len(args)), *regs, rest]
+        call_args = self.generic_args(cptr, args)
         if tail:
             self.poll()
             if program_callee:  # a prelude frame replaced by a program function's
@@ -1556,6 +1497,17 @@ class _FnGen:
         phi.add_incoming(res_bad, bad_end)
         return phi
 
+    def generic_args(self, clo: ir.Value, args: list[ir.Value]) -> list[ir.Value]:
+        """The arguments of a generic entry: closure, argc, a0..a3, then the rest in a VECTOR."""
+        regs = [args[i] if i < len(args) else self.const(0) for i in range(abi.REG_ARGS)]
+        rest: ir.Value = ir.Constant(PTR, None)
+        if len(args) > abi.REG_ARGS:
+            n = len(args) - abi.REG_ARGS
+            rest = self.b.call(self.low.rt("fl_vector_new"), [self.const(n)])
+            for i, v in enumerate(args[abi.REG_ARGS :]):
+                self.b.store(v, self.b.gep(rest, [self.const(8 + 8 * i)], source_etype=I8))
+        return [clo, self.const(len(args)), *regs, rest]
+
     def known_call(
         self,
         callee: ir.Value,
@@ -1575,13 +1527,7 @@ class _FnGen:
         res_generic = self.call_values(callee, args, span, tail)
         generic_end = self.b.block
         self.b.position_at_end(direct)
-        regs = [args[i] if i < len(args) else self.const(0) for i in range(abi.REG_ARGS)]
-        rest: ir.Value = ir.Constant(PTR, None)
-        if len(args) > abi.REG_ARGS:
-            rest = self.b.call(self.low.rt("fl_vector_new"), [self.const(len(args) - abi.REG_ARGS)])
-            for i, v in enumerate(args[abi.REG_ARGS :]):
-                self.b.store(v, self.b.gep(rest, [self.const(8 + 8 * i)], source_etype=I8))
-        call_args = [self.b.inttoptr(word, PTR), self.const(len(args)), *regs, rest]
+        call_args = self.generic_args(self.b.inttoptr(word, PTR), args)
         if tail:
             if (
                 self.lam is not None
@@ -2099,25 +2045,7 @@ class _FnGen:
         self.b.position_at_end(go)
 
     def _has_type(self, v: ir.Value, t: int) -> ir.Value:
-        """v is a pointer word to an object of type t (loads the header only when a pointer)."""
-        b = self.b
-        is_ptr = b.and_(
-            b.icmp_unsigned("==", b.and_(v, self.const(7)), self.const(0)),
-            b.icmp_unsigned("!=", v, self.const(0)),
-        )
-        cur = b.block
-        check = self.new_block("ty")
-        join = self.new_block("ty.j")
-        b.cbranch(is_ptr, check, join)
-        b.position_at_end(check)
-        hdr = b.load(b.inttoptr(v, PTR), typ=I64)
-        same = b.icmp_unsigned("==", b.and_(hdr, self.const(0xFF)), self.const(t))
-        b.branch(join)
-        b.position_at_end(join)
-        phi = b.phi(I1)
-        phi.add_incoming(ir.Constant(I1, 0), cur)
-        phi.add_incoming(same, check)
-        return phi
+        return _has_type(self.b, v, t)
 
     # ------------------------------------------------------------ handlers and try
 
@@ -2309,6 +2237,27 @@ def _is_arith(e: Any) -> bool:
     return prim is not None and prim.name in ("+", "-", "*")
 
 
+def _has_type(b: ir.IRBuilder, v: ir.Value, t: int) -> ir.Value:
+    """v is a pointer word to an object of type t (loads the header only when a pointer)."""
+    is_ptr = b.and_(
+        b.icmp_unsigned("==", b.and_(v, ir.Constant(I64, 7)), ir.Constant(I64, 0)),
+        b.icmp_unsigned("!=", v, ir.Constant(I64, 0)),
+    )
+    cur = b.block
+    check = _block(b.function, "ty")
+    join = _block(b.function, "ty.j")
+    b.cbranch(is_ptr, check, join)
+    b.position_at_end(check)
+    hdr = b.load(b.inttoptr(v, PTR), typ=I64)
+    same = b.icmp_unsigned("==", b.and_(hdr, ir.Constant(I64, 0xFF)), ir.Constant(I64, t))
+    b.branch(join)
+    b.position_at_end(join)
+    phi = b.phi(I1)
+    phi.add_incoming(ir.Constant(I1, 0), cur)
+    phi.add_incoming(same, check)
+    return phi
+
+
 def _constant_list(e: r.PrimApp) -> c.QList | None:
     """`(list ...)` whose elements are all literals or such lists, as a quoted list."""
     items: list[Any] = []
@@ -2358,4 +2307,4 @@ def lower_prelude(prelude: r.RProgram) -> LoweredProgram:
     return Lowerer().lower_prelude(prelude)
 
 
-__all__ = ["LoweredProgram", "SiteInfo", "lower_prelude", "lower_program", "math"]
+__all__ = ["LoweredProgram", "SiteInfo", "lower_prelude", "lower_program"]

@@ -1,7 +1,6 @@
 """Tiers that run on a sample of the corpus (`tiers.SAMPLED_TIERS`): every k-th program, sorted by
-name, so every area is represented while the suite stays fast. `auto` (the default tier) runs on
-the VM with the profiling hooks on until the JIT lands; `native-O2` is `--tier native` at LLVM's
-full pipeline (the corpus runner uses -O1)."""
+name, so every area is represented while the suite stays fast. `native-O2` is `--tier native` at
+LLVM's full pipeline (the corpus runner uses -O0)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The front end as one function: source text -> top-level Code for the VM.
 
 reader -> expand -> resolve_names -> vm/compile. Each stage's output can be dumped
-(`--dump tokens,ast,core,bytecode`) to stderr while the program still runs, and each stage can be
+(`--dump tokens,ast,core,types,bytecode`) to stderr while the program still runs, and each stage can be
 timed (`--time-passes`, PassTimes). A SessionScope compiles one REPL or embedding entry against
 what earlier entries of the same session defined.
 """
@@ -30,7 +30,7 @@ from fluentai.vm.code import Code
 from fluentai.vm.compile import Globals, ProgramContext, compile_program
 from fluentai.vm.values import CtorInfo
 
-DUMP_STAGES = ("tokens", "ast", "core", "resolve_names", "fold_constants", "bytecode")
+DUMP_STAGES = ("tokens", "ast", "core", "resolve_names", "fold_constants", "types", "bytecode")
 # stages of the native back end (`--tier native`): LLVM IR before and after optimization, and
 # the machine code as assembly
 NATIVE_DUMP_STAGES = ("llvm", "llvm-opt", "asm")
@@ -87,6 +87,11 @@ def compile_source(
             resolved = row.run(resolved)
         if row.name in dump:
             out.write(format_resolved(resolved))
+    if "types" in dump and not is_prelude:
+        from fluentai.types.dump import dump_program
+
+        with _stage(times, "types"):
+            out.write(dump_program(resolved))
     with _stage(times, "bytecode"):
         if scope is None:
             ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}

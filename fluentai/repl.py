@@ -11,7 +11,7 @@ are read from standard input, which scripts and tests use.
     fl> (map sq [1 2 3])
     [1 4 9]
     fl> :type (sq 2)
-    Int    ; the value's runtime type (type-of): static types are not inferred yet
+    Int    ; inferred statically
 """
 
 from __future__ import annotations
@@ -142,10 +142,51 @@ def _cmd_load(repl: Repl, argument: str) -> None:
 
 
 def _cmd_type(repl: Repl, argument: str) -> None:
+    """The inferred static type of EXPR (fluentai/types/), in the context of the session's
+    globals; when inference says Any, EXPR is evaluated and its runtime type shown."""
+    static = static_type(repl, argument)
+    if static is not None:
+        repl.say(f"{static}    ; inferred statically")
+        return
     value = repl.evaluate(repl.entry(argument), print_values=False)
     if value is not _FAILED:
         note = "the value's runtime type (type-of): static types are not inferred yet"
         repl.say(f"{type_name(value)}    ; {note}")
+
+
+def static_type(repl: Repl, argument: str) -> str | None:
+    """The inferred type of the entry's last form, described (`Int (constant 3)`); None when
+    inference gives Any or Never, or the entry does not compile (evaluation then reports it)."""
+    from fluentai.passes.pipeline import PASSES
+    from fluentai.reader.read import read_program
+    from fluentai.syntax.expand import expand_program
+    from fluentai.types import describe, infer_program
+    from fluentai.types.dump import prelude_core
+    from fluentai.types.lattice import runtime_type
+
+    try:
+        sink = DiagnosticSink()
+        program = expand_program(read_program(repl.entry(argument)), sink)
+        if sink.items or not program.forms:
+            return None
+        runtime = repl.runtime
+        resolved = runtime.scope.resolve(program, runtime.session.vm.globals, sink)
+        if sink.items or not resolved.forms:
+            return None
+        for row in PASSES:
+            resolved = row.run(resolved)
+        outside = {}
+        for name in runtime.global_names():
+            value = runtime.lookup(name)
+            if value is not None:
+                outside[name] = runtime_type(type_name(value))
+        result = infer_program(prelude_core(), resolved, global_types=outside)
+        inferred = result.type_of(resolved.forms[-1][0])
+    except Exception:  # noqa: BLE001 - no static type: the runtime type is shown instead
+        return None
+    if inferred.is_any or inferred.is_never:
+        return None
+    return describe(inferred)
 
 
 def _cmd_dis(repl: Repl, argument: str) -> None:

@@ -1,0 +1,90 @@
+"""The text of `--dump types` (DESIGN.md §6.1, §7.9): one line per function of the program,
+
+    fib : (Int) -> Int
+    loop/next : (Int[0,..], Int[0,..]) -> Int
+    show : (Any) -> Str
+      why x is Any: a parameter of a lambda that escapes (...) at prog.fl:3:1
+
+a lambda named by the functions that enclose it, then one indented line per parameter (or the
+result) that is Any, with the constraint that made it Any and where.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from fluentai.passes import rcore as r
+from fluentai.types.infer import TypeResult, infer_program, walk
+from fluentai.types.lattice import format_type
+
+
+def format_signature(result: TypeResult, fn: r.Fn) -> str:
+    params, ret = result.signature(fn)
+    shown = [format_type(p) for p in params]
+    if fn.rest is not None:
+        shown.append(". List")
+    return f"({', '.join(shown)}) -> {format_type(ret)}"
+
+
+def dump_types(result: TypeResult, program: r.RProgram) -> str:
+    """One line per lambda of `program`, in source order, plus `why` lines for each Any."""
+    lines: list[str] = []
+    for form, _ in program.forms:
+        _dump_form(result, form, lines)
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _dump_form(result: TypeResult, form: object, lines: list[str]) -> None:
+    # qualified names: the enclosing lambdas' names joined with `/`
+    stack: list[tuple[object, str]] = [(form, "")]
+    while stack:
+        node, prefix = stack.pop()
+        name = prefix
+        if isinstance(node, r.Fn):
+            name = f"{prefix}/{node.name}" if prefix else node.name
+            lines.append(f"{name} : {format_signature(result, node)}")
+            for why in result.reasons(node):
+                lines.append(f"  why {why}")
+        kids = [k for k in _children(node)]
+        stack.extend((k, name) for k in reversed(kids))
+
+
+def _children(node: object) -> list[object]:
+    out: list[object] = []
+    for field in getattr(type(node), "__slots__", ()):
+        if field == "span":
+            continue
+        child = getattr(node, field, None)
+        if isinstance(child, tuple):
+            out.extend(x for x in child if hasattr(type(x), "__dataclass_fields__"))
+        elif child is not None and hasattr(type(child), "__dataclass_fields__"):
+            out.append(child)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def prelude_core() -> r.RProgram:
+    """The prelude's resolved Core (resolved once per process)."""
+    from fluentai.diagnostics import DiagnosticSink
+    from fluentai.passes.pipeline import PASSES
+    from fluentai.passes.resolve_names import resolve_names
+    from fluentai.pipeline import prelude_source
+    from fluentai.reader.read import read_program
+    from fluentai.syntax.expand import expand_program
+
+    sink = DiagnosticSink()
+    program = expand_program(read_program(prelude_source()), sink)
+    sink.check()
+    resolved = resolve_names(program, sink, prelude=True)
+    sink.check()
+    for row in PASSES:
+        resolved = row.run(resolved)
+    return resolved
+
+
+def dump_program(program: r.RProgram) -> str:
+    """`--dump types` for a program: closed-world inference with the prelude."""
+    return dump_types(infer_program(prelude_core(), program), program)
+
+
+__all__ = ["dump_program", "dump_types", "format_signature", "prelude_core", "walk"]

@@ -86,6 +86,17 @@ def _declare(lib: ctypes.CDLL) -> None:
         "fl_out_flush": (None, []),
         "fl_out_at_line_start": (ctypes.c_bool, []),
         "fl_rt_set_read_line_hook": (None, [void_p]),
+        # the value bridge (bridge.c, jit/bridge.py)
+        "fl_alloc_roots": (void_p, [i64]),
+        "fl_bridge_decode": (i64, [void_p, i64, void_p, i64]),
+        "fl_bridge_encode": (void_p, [u64, ctypes.POINTER(i64)]),
+        "fl_bridge_pending_error": (u64, [ctypes.POINTER(i64), i64, ctypes.POINTER(i64)]),
+        "fl_bridge_pending_fatal": (ctypes.c_char_p, []),
+        "fl_bridge_exit_code": (i64, []),
+        "fl_bridge_clear_pending": (None, []),
+        "fl_bridge_closure": (u64, [void_p, i64, ctypes.POINTER(u64)]),
+        "fl_bridge_set_depth": (None, [i64]),
+        "fl_bridge_get_depth": (i64, []),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)

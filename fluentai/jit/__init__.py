@@ -1,0 +1,1 @@
+"""The tiered JIT: profiles, compilation of hot functions, and the VM/native value bridge."""

@@ -1,0 +1,487 @@
+"""Values between the VM and native code (DESIGN.md §3.4): one C call per direction.
+
+VM values become one word stream (format in fluentai/runtime/bridge.c) that `fl_bridge_decode`
+builds into scanned native memory; a native value comes back as the stream `fl_bridge_encode`
+writes, decoded here:
+
+    codec = Codec(rt, ctor_ids=..., ctors=..., fn_to_native=..., fn_to_vm=...)
+    out = codec.roots(2)                   # scanned, uncollectable words (fl_alloc_roots)
+    codec.to_native([x, y], out)           # out[0], out[1] are native values, rooted by out
+    value = codec.to_vm(result_word)       # call at once: encode lets no collection run
+    err = codec.take_error()               # after a native call returned 0 with ERROR pending
+
+Shared objects keep their sharing within one call in both directions (a REF item repeats an
+earlier object), so DAG-shaped data is not blown up. Native cycles pass only through boxes
+(letrec closures), which are created before their contents and patched after.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from fluentai.symbol import Symbol
+from fluentai.vm.compile import UNBOUND
+from fluentai.vm.maps import FlMap
+from fluentai.vm.values import (
+    EMPTY,
+    Adt,
+    Box,
+    Builtin,
+    Closure,
+    Cons,
+    Constructor,
+    EffectFn,
+    ErrorValue,
+)
+
+__all__ = ["Codec", "NativeError", "Unconvertible"]
+
+# Item tags of the word stream (bridge.c).
+FIXNUM: Final = 0
+BIGNUM: Final = 1
+FLOAT: Final = 2
+IMMEDIATE: Final = 3
+STRING: Final = 4
+SYMBOL: Final = 5
+LIST: Final = 6
+MAP: Final = 7
+ADT: Final = 8
+ERROR: Final = 9
+FUNCTION: Final = 10
+BOX: Final = 11
+REF: Final = 12
+WORD: Final = 13
+
+
+class NativeWord:
+    """A native value already made (kept alive by whoever made this): crosses as it is."""
+
+    __slots__ = ("word",)
+
+    def __init__(self, word: int) -> None:
+        self.word = word
+
+
+FL_FALSE: Final = 0x06
+FL_TRUE: Final = 0x0E
+FL_EMPTY: Final = 0x16
+FL_UNBOUND: Final = 0x1E
+FL_NIL: Final = 0x26
+FIXNUM_MIN: Final = -(1 << 62)
+FIXNUM_MAX: Final = (1 << 62) - 1
+MASK64: Final = (1 << 64) - 1
+SIGN64: Final = 1 << 63
+TRACE_KEEP: Final = 10  # FL_TRACE_KEEP (fl_ctl.h)
+
+_FLOAT_BITS: Final = struct.Struct("<d")
+_U64: Final = struct.Struct("<Q")
+_IMMEDIATES: Final[dict[int, Any]] = {
+    FL_TRUE: True,
+    FL_FALSE: False,
+    FL_NIL: None,
+    FL_EMPTY: EMPTY,
+    FL_UNBOUND: UNBOUND,
+}
+_FUNCTION_TYPES: Final = (Closure, Builtin, Constructor, EffectFn)
+
+
+class Unconvertible(Exception):
+    """A VM value that cannot cross to native code (a Box, an unknown type or constructor)."""
+
+
+@dataclass
+class NativeError:
+    """An error native code left pending: its value and its trace (site ids, innermost first:
+    all of them, or the innermost and outermost TRACE_KEEP when `count` is larger)."""
+
+    kind: str
+    message: str
+    data: Any
+    value: ErrorValue
+    trace: list[int]
+    count: int
+
+
+class _FnDesc(ctypes.Structure):
+    """fl_fndesc (fl_runtime.h)."""
+
+    _fields_ = [
+        ("generic", ctypes.c_void_p),
+        ("min_arity", ctypes.c_int64),
+        ("max_arity", ctypes.c_int64),
+        ("name", ctypes.c_char_p),
+        ("kind", ctypes.c_int64),
+    ]
+
+
+class _Forward:
+    """A REF to an item not finished yet (a cycle through a box)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+_UNFINISHED: Final = object()
+
+
+def _packed(data: bytes) -> array[int]:
+    """bytes as little-endian words, zero-padded."""
+    words = array("Q")
+    words.frombytes(data + b"\0" * (-len(data) % 8))
+    return words
+
+
+def _all_fixnums(items: list[Any]) -> bool:
+    for x in items:
+        if type(x) is not int:
+            return False
+    return bool(FIXNUM_MIN <= min(items) and max(items) <= FIXNUM_MAX)
+
+
+class Codec:
+    """Converts values between the VM and the runtime `rt` (an ffi.Runtime)."""
+
+    def __init__(
+        self,
+        rt: Any,
+        *,
+        ctor_ids: dict[str, int],
+        ctors: dict[int, Any],
+        fn_to_native: Callable[[Any], tuple[int, list[Any]]],
+        fn_to_vm: Callable[[int, int, str, list[Any]], Any],
+    ) -> None:
+        self.rt = rt
+        self.lib = rt.lib
+        self.ctor_ids = ctor_ids
+        self.ctors = ctors
+        self.fn_to_native = fn_to_native
+        self.fn_to_vm = fn_to_vm
+        self._descs: dict[int, tuple[int, str]] = {}
+        self._n = ctypes.c_int64()
+        self._trace = (ctypes.c_int64 * (2 * TRACE_KEEP))()
+        self._count = ctypes.c_int64()
+
+    # ---------------------------------------------------------------- VM -> native
+
+    def roots(self, n: int) -> Any:
+        """n scanned, uncollectable words (never freed) as a ctypes POINTER(c_uint64)."""
+        address = self.lib.fl_alloc_roots(max(1, n))
+        return ctypes.cast(address, ctypes.POINTER(ctypes.c_uint64))
+
+    def encode(self, values: Sequence[Any]) -> array[int]:
+        """The word stream of `values` (what to_native hands to fl_bridge_decode)."""
+        words: list[int] = []
+        put = words.append
+        extend = words.extend
+        memo: dict[int, int] = {}
+        stack: list[Any] = list(values)
+        stack.reverse()
+        pop = stack.pop
+        push = stack.append
+        ctor_ids = self.ctor_ids
+        while stack:
+            v = pop()
+            t = type(v)
+            if t is int:
+                if FIXNUM_MIN <= v <= FIXNUM_MAX:
+                    put(FIXNUM)
+                    put(v & MASK64)
+                else:
+                    mag = -v if v < 0 else v
+                    nl = (mag.bit_length() + 63) >> 6
+                    put(BIGNUM)
+                    put((-nl) & MASK64 if v < 0 else nl)
+                    limbs = array("Q")
+                    limbs.frombytes(mag.to_bytes(nl * 8, "little"))
+                    extend(limbs)
+            elif t is str:
+                try:
+                    data = v.encode("utf-8")
+                except UnicodeEncodeError as err:
+                    raise Unconvertible(f"a String that is not valid Unicode: {v!r}") from err
+                put(STRING)
+                put(len(data))
+                extend(_packed(data))
+            elif t is float:
+                put(FLOAT)
+                put(_U64.unpack(_FLOAT_BITS.pack(v))[0])
+            elif v is None:
+                put(IMMEDIATE)
+                put(FL_NIL)
+            elif t is bool:
+                put(IMMEDIATE)
+                put(FL_TRUE if v else FL_FALSE)
+            elif v is EMPTY:
+                put(IMMEDIATE)
+                put(FL_EMPTY)
+            elif t is Symbol:
+                data = v.name.encode("utf-8", "surrogatepass")
+                put(SYMBOL)
+                put(len(data))
+                extend(_packed(data))
+            elif t is Cons or t is FlMap or t is ErrorValue or t is Adt or t in _FUNCTION_TYPES:
+                if t is Adt and not v.fields:
+                    ctor_id = ctor_ids.get(v.ctor.name)
+                    if ctor_id is None:
+                        raise Unconvertible(f"no native constructor `{v.ctor.name}`")
+                    put(ADT)
+                    put(ctor_id)
+                    put(0)
+                    continue
+                key = id(v)
+                index = memo.get(key)
+                if index is not None:
+                    put(REF)
+                    put(index)
+                    continue
+                memo[key] = len(memo)
+                if t is Cons:
+                    put(LIST)
+                    put(v.length)
+                    items: list[Any] = []
+                    add = items.append
+                    cell = v
+                    while cell is not EMPTY:
+                        add(cell.head)
+                        cell = cell.tail
+                    if len(items) >= 8 and _all_fixnums(items):  # fast path: a list of Ints
+                        flat_ints = [FIXNUM] * (2 * len(items))
+                        flat_ints[1::2] = [x & MASK64 for x in items]
+                        extend(flat_ints)
+                        continue
+                    items.reverse()
+                    stack.extend(items)
+                elif t is FlMap:
+                    put(MAP)
+                    put(len(v))
+                    flat: list[Any] = []
+                    for key_, value in v.items():
+                        flat.append(key_)
+                        flat.append(value)
+                    flat.reverse()
+                    stack.extend(flat)
+                elif t is Adt:
+                    ctor_id = ctor_ids.get(v.ctor.name)
+                    if ctor_id is None:
+                        raise Unconvertible(f"no native constructor `{v.ctor.name}`")
+                    put(ADT)
+                    put(ctor_id)
+                    put(len(v.fields))
+                    stack.extend(reversed(v.fields))
+                elif t is ErrorValue:
+                    if type(v.kind) is not str or type(v.message) is not str:
+                        raise Unconvertible("an error value whose kind or message is no String")
+                    put(ERROR)
+                    push(v.data)
+                    push(v.message)
+                    push(v.kind)
+                else:
+                    desc, free = self.fn_to_native(v)
+                    put(FUNCTION)
+                    put(desc)
+                    put(len(free))
+                    stack.extend(reversed(free))
+            elif v is UNBOUND:
+                put(IMMEDIATE)
+                put(FL_UNBOUND)
+            elif t is NativeWord:
+                put(WORD)
+                put(v.word)
+            elif t is Box:
+                raise Unconvertible("a Box cannot cross to native code")
+            else:
+                raise Unconvertible(f"no native value for {t.__name__}")
+        return array("Q", words)
+
+    def to_native(self, values: Sequence[Any], out: Any) -> None:
+        """Fill out[0..len(values)) (scanned memory, e.g. from `roots`) with native values."""
+        code = self.encode(values)
+        n = len(code)
+        buf = (ctypes.c_uint64 * max(1, n)).from_buffer(code) if n else None
+        status = self.lib.fl_bridge_decode(buf, n, out, len(values))
+        if status != 0:
+            raise RuntimeError("fl_bridge_decode rejected the stream (a bridge bug)")
+
+    # ---------------------------------------------------------------- native -> VM
+
+    def _desc(self, address: int) -> tuple[int, str]:
+        info = self._descs.get(address)
+        if info is None:
+            d = _FnDesc.from_address(address)
+            name = d.name.decode("utf-8", "replace") if d.name is not None else "lambda"
+            info = self._descs[address] = (int(d.kind), name)
+        return info
+
+    def to_vm(self, word: int) -> Any:
+        """The VM value of a native value word. Call it before anything allocates: the word
+        may be rooted nowhere else."""
+        n = self._n
+        address = self.lib.fl_bridge_encode(word, ctypes.byref(n))
+        count = n.value
+        if count < 0 or not address:
+            raise ValueError(f"not a native value: {word:#x}")
+        raw = ctypes.string_at(address, 8 * count)
+        return self.decode(raw)
+
+    def decode(self, raw: bytes) -> Any:
+        """The VM value of one item of a word stream (bytes, little-endian words)."""
+        ws = array("Q")
+        ws.frombytes(raw)
+        w = ws.tolist()
+        n = len(w)
+        vals: list[Any] = []
+        push = vals.append
+        # frames: [tag, need, base, memo index, extra]
+        frames: list[list[Any]] = []
+        memo: list[Any] = []
+        fixups: list[tuple[Box, int]] = []
+        forwards = 0
+        i = 0
+        while True:
+            while frames and len(vals) - frames[-1][2] == frames[-1][1]:
+                tag, need, base, index, extra = frames.pop()
+                items = vals[base:]
+                del vals[base:]
+                if tag == BOX:
+                    item = items[0]
+                    if type(item) is _Forward:
+                        fixups.append((extra, item.index))
+                        forwards -= 1
+                    else:
+                        extra.value = item
+                    value = extra
+                else:
+                    if forwards and any(type(x) is _Forward for x in items):
+                        raise ValueError("a cyclic native value whose cycle has no box")
+                    if tag == LIST:
+                        value = EMPTY
+                        for x in reversed(items):
+                            value = Cons(x, value)
+                    elif tag == MAP:
+                        value = FlMap.from_pairs(zip(items[0::2], items[1::2], strict=True))
+                    elif tag == ADT:
+                        value = Adt(extra, tuple(items))
+                    elif tag == ERROR:
+                        value = ErrorValue(items[0], items[1], items[2])
+                    else:
+                        kind, name = self._desc(extra)
+                        value = self.fn_to_vm(extra, kind, name, items)
+                memo[index] = value
+                push(value)
+            if not frames and vals:
+                break
+            if i >= n:
+                raise ValueError("a truncated native value stream")
+            tag = w[i]
+            a = w[i + 1] if i + 1 < n else 0
+            if tag == FIXNUM:
+                push(a - (1 << 64) if a & SIGN64 else a)
+                i += 2
+            elif tag == STRING:
+                start = 8 * (i + 2)
+                push(raw[start : start + a].decode("utf-8"))
+                i += 2 + ((a + 7) >> 3)
+            elif tag == IMMEDIATE:
+                try:
+                    push(_IMMEDIATES[a])
+                except KeyError:
+                    raise ValueError(f"an unknown immediate {a:#x}") from None
+                i += 2
+            elif tag == LIST:
+                end = i + 2 + 2 * a
+                if a >= 8 and end <= n and w[i + 2 : end : 2].count(FIXNUM) == a:
+                    # fast path: a list of fixnums
+                    ints = w[i + 3 : end : 2]
+                    if max(ints) & SIGN64:
+                        ints = [x - (1 << 64) if x & SIGN64 else x for x in ints]
+                    value = EMPTY
+                    for x in reversed(ints):
+                        value = Cons(x, value)
+                    memo.append(value)
+                    push(value)
+                    i = end
+                    continue
+                frames.append([LIST, a, len(vals), len(memo), None])
+                memo.append(_UNFINISHED)
+                i += 2
+            elif tag == FLOAT:
+                push(_FLOAT_BITS.unpack_from(raw, 8 * (i + 1))[0])
+                i += 2
+            elif tag == BIGNUM:
+                size = a - (1 << 64) if a & SIGN64 else a
+                nl = -size if size < 0 else size
+                start = 8 * (i + 2)
+                mag = int.from_bytes(raw[start : start + 8 * nl], "little")
+                push(-mag if size < 0 else mag)
+                i += 2 + nl
+            elif tag == SYMBOL:
+                start = 8 * (i + 2)
+                push(Symbol(raw[start : start + a].decode("utf-8")))
+                i += 2 + ((a + 7) >> 3)
+            elif tag == MAP:
+                frames.append([MAP, 2 * a, len(vals), len(memo), None])
+                memo.append(_UNFINISHED)
+                i += 2
+            elif tag == ADT:
+                ctor = self.ctors.get(a)
+                if ctor is None:
+                    raise ValueError(f"an unknown constructor id {a}")
+                nfields = w[i + 2]
+                i += 3
+                if nfields == 0:
+                    push(ctor.nullary_value)
+                else:
+                    frames.append([ADT, nfields, len(vals), len(memo), ctor])
+                    memo.append(_UNFINISHED)
+            elif tag == ERROR:
+                frames.append([ERROR, 3, len(vals), len(memo), None])
+                memo.append(_UNFINISHED)
+                i += 1
+            elif tag == FUNCTION:
+                frames.append([FUNCTION, w[i + 2], len(vals), len(memo), a])
+                memo.append(_UNFINISHED)
+                i += 3
+            elif tag == BOX:
+                box = Box(None)
+                frames.append([BOX, 1, len(vals), len(memo), box])
+                memo.append(box)  # a box exists before its contents: cycles end here
+                i += 1
+            elif tag == REF:
+                target = memo[a]
+                if target is _UNFINISHED:
+                    push(_Forward(a))
+                    forwards += 1
+                else:
+                    push(target)
+                i += 2
+            else:
+                raise ValueError(f"an unknown item tag {tag}")
+        for box, index in fixups:
+            box.value = memo[index]
+        return vals[0]
+
+    # ---------------------------------------------------------------- errors
+
+    def take_error(self) -> NativeError | str:
+        """The pending error as a NativeError, or a fatal error's message; clears the pending
+        state and the handler stack. Raises RuntimeError when no error is pending."""
+        lib = self.lib
+        word = lib.fl_bridge_pending_error(self._trace, len(self._trace), ctypes.byref(self._count))
+        if word == 0:
+            fatal = lib.fl_bridge_pending_fatal()
+            if fatal is None:
+                raise RuntimeError(f"no error is pending (pending kind {lib.fl_pending_kind()})")
+            lib.fl_bridge_clear_pending()
+            return str(fatal.decode("utf-8", "replace"))
+        value = self.to_vm(word)  # rooted by the pending record until it is cleared
+        count = self._count.value
+        trace = list(self._trace[: min(count, len(self._trace))])
+        lib.fl_bridge_clear_pending()
+        return NativeError(value.kind, value.message, value.data, value, trace, count)

@@ -1,11 +1,14 @@
-"""The native tiers' driver: `--tier native` (whole program through LLJIT) and `fluentai build`
-(an executable linked with the static runtime). DESIGN.md §1.2, §8.
+"""The native tiers' driver: `--tier native` (whole program compiled, linked into a code cache
+entry and loaded with ctypes) and `fluentai build` (an executable linked with the static
+runtime). DESIGN.md §1.2, §7.8, §8.
 
     status = execute_native(src, options, stderr)         # run now, in this process
     status = build_executable(src, "prog", opt=2)         # write ./prog
 
-Both compile the prelude and the program into one LLVM module (`llvm/lower.py`); the program's
-behaviour, output and reports are those of the VM (the corpus runner checks every tier).
+Both compile the program into one LLVM module (`llvm/lower.py`) and link its object with the
+prelude's (compiled once, cached); the program's behaviour, output and reports are those of the
+VM (the corpus runner checks every tier). A warm `--tier native` run finds the linked program in
+the code cache (`fluentai/codecache.py`) and imports neither llvmlite nor `fluentai.llvm`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from fluentai.codecache import cache_dir
 from fluentai.diagnostics import DiagnosticSink
 from fluentai.passes import rcore as r
 from fluentai.passes.pipeline import PASSES
@@ -45,22 +49,33 @@ class NativeStats:
     codegen_ms: float = 0.0
     run_ms: float = 0.0
     prelude_ms: float = 0.0  # compiling the prelude (0 when it came from the cache)
-    cached: bool = False  # the program's object code came from the cache
+    load_ms: float = 0.0  # finding and loading the code: dlopen of the cache entry (and, on a
+    # miss, linking it first)
+    cached: bool = False  # the program's code came from the code cache
+    stored: bool = False  # a miss whose code went into the code cache
+    lljit: bool = False  # no C compiler to link an entry: the objects went through LLJIT
     names: list[str] = field(default_factory=list)  # the program's functions, all native
 
     def report(self) -> str:
         compile_ms = self.lower_ms + self.parse_ms + self.optimize_ms + self.codegen_ms
         per_fn = compile_ms / max(1, self.functions)
+        if self.cached:
+            cache = f"jit: code cache: hit, loading {self.load_ms:.1f} ms (nothing compiled)"
+        elif self.lljit:
+            cache = f"jit: code cache: miss, not stored (no C compiler), LLJIT linking {self.load_ms:.1f} ms"
+        else:
+            where = "stored" if self.stored else "not stored (cache disabled or read-only)"
+            cache = f"jit: code cache: miss, {where}, linking and loading {self.load_ms:.1f} ms"
         return "\n".join(
             [
                 "jit: tier native: every function compiled before the run"
-                + (" (object code from the cache)" if self.cached else ""),
+                + (" (machine code from the code cache)" if self.cached else ""),
                 f"jit: functions compiled: {self.functions}",
                 "jit: native code: "
                 + (
                     ", ".join(self.names[:20]) + (" ..." if len(self.names) > 20 else "")
                     if self.names
-                    else "the program's functions (cached)"
+                    else "the program's functions"
                 )
                 + "; prelude builtins: native",
                 f"jit: front end {self.front_ms:.1f} ms, lowering {self.lower_ms:.1f} ms, "
@@ -69,6 +84,7 @@ class NativeStats:
                 f"jit: compile time per function: {per_fn:.2f} ms",
                 "jit: prelude: "
                 + (f"compiled in {self.prelude_ms:.1f} ms" if self.prelude_ms else "cached"),
+                cache,
                 f"jit: time compiling {compile_ms:.1f} ms, time running {self.run_ms:.1f} ms",
                 "jit: time in VM 0.0 ms (the native tier uses no VM)",
             ]
@@ -158,48 +174,27 @@ def lower_source(
     return lowered
 
 
-def cache_dir() -> Path:
-    """Where compiled code is cached: $FLUENTAI_CACHE_DIR, else $XDG_CACHE_HOME/fluentai, else
-    ~/.cache/fluentai (DESIGN.md §7.8)."""
-    explicit = os.environ.get("FLUENTAI_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fluentai"
-
-
-@functools.lru_cache(maxsize=1)
-def _compiler_digest() -> str:
-    """Hash of everything that decides the prelude's object code."""
-    import hashlib
-
-    import llvmlite
-
-    from fluentai.pipeline import prelude_source
-
-    h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for rel in (
-        "llvm/lower.py",
-        "llvm/abi.py",
-        "llvm/engine.py",
-        "primitives.py",
-        "runtime/fl_runtime.h",
-    ):
-        h.update((here / rel).read_bytes())
-    h.update(prelude_source().text.encode("utf-8"))
-    h.update(llvmlite.__version__.encode())
-    return h.hexdigest()[:20]
+_prelude_objects: dict[int, bytes] = {}
 
 
 def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
-    """The prelude's unit as a position-independent object for a generic x86-64 CPU: compiled
-    once, then read from the cache (used by both the JIT and executables)."""
-    path = cache_dir() / f"prelude-{_compiler_digest()}-O{opt}.o"
-    try:
-        return path.read_bytes()
-    except OSError:
-        pass
+    """The prelude's unit as a position-independent object for a generic CPU: compiled once,
+    then read from the code cache (used by both the native tier and executables)."""
+    from fluentai import codecache
+
+    memo = _prelude_objects.get(opt)
+    if memo is not None:
+        return memo
+    path = codecache.cache_dir() / f"prelude-{codecache.key('prelude', f'O{opt}', 'generic')}.o"
+    if codecache.enabled():
+        try:
+            obj = path.read_bytes()
+        except OSError:
+            pass
+        else:
+            _touch(path)
+            _prelude_objects[opt] = obj
+            return obj
     from fluentai.llvm.engine import Engine
     from fluentai.llvm.lower import lower_prelude
 
@@ -208,51 +203,41 @@ def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
     obj = Engine().object_code(str(module), opt)
     if stats is not None:
         stats.prelude_ms = (time.perf_counter() - t0) * 1000
-    _write_atomic(path, obj)
+    if codecache.enabled():
+        _write_atomic(path, obj)
+    _prelude_objects[opt] = obj
     return obj
 
 
-def _program_key(src: SourceFile, opt: int, print_values: bool, print_result: bool) -> str:
-    """The code cache key of a program: everything its object code depends on (the source text
-    and its name, which reports show; the compiler; options; this CPU)."""
-    import hashlib
+def program_key(src: SourceFile, opt: int, print_values: bool, print_result: bool) -> str:
+    """The code cache key of a whole program on the native tier: its name (reports show it) and
+    text, the options; `codecache.key` adds the compiler, this CPU and FLUENTAI_CACHE_SALT."""
+    from fluentai import codecache
 
-    import llvmlite.binding as llvm
-
-    h = hashlib.sha256()
-    for part in (
-        _compiler_digest(),
-        src.name,
-        src.text,
-        f"O{opt} p{int(print_values)} r{int(print_result)}",
-        llvm.get_host_cpu_name(),
-        llvm.get_host_cpu_features().flatten(),
-    ):
-        h.update(part.encode("utf-8", "surrogateescape"))
-        h.update(b"\0")
-    return h.hexdigest()[:32]
+    return codecache.key(
+        src.name, src.text, f"O{opt}", f"p{int(print_values)} r{int(print_result)}", "native"
+    )
 
 
-def _cache_path(name: str) -> Path:
-    return cache_dir() / name
-
-
-def _read(path: Path) -> bytes | None:
+def _touch(path: Path) -> None:
     try:
-        return path.read_bytes()
+        os.utime(path)
     except OSError:
-        return None
+        pass
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write a cache entry so readers never see half of it; a read-only cache only costs time."""
+    """Write a cache file so readers never see half of it; a read-only cache only costs time."""
+    tmp = path.with_name(f"tmp.{os.getpid()}.{threading.get_ident()}{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:
-        pass
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
 
 
 def native_opt_level() -> int:
@@ -273,7 +258,7 @@ def execute_native(
     stderr: TextIO,
 ) -> int:
     """Compile the whole program to machine code and run it; return the exit status."""
-    from fluentai.llvm.engine import Engine
+    from fluentai import codecache
     from fluentai.runtime import ffi
     from fluentai.runtime.build import BuildError
 
@@ -283,34 +268,23 @@ def execute_native(
     except BuildError as err:  # no C compiler, libgc-dev or libgmp-dev: say what to install
         stderr.write(f"fluentai: error: {err}\n")
         return 2
-    engine = Engine()
-    engine.load_library(str(rt.path))
     opt = native_opt_level()
-    key = _program_key(src, opt, print_values, print_result)
-    cached = _cache_path(f"program-{key}.o")
-    program_obj = None if dump & {"llvm", "llvm-opt", "asm"} else _read(cached)
-    if program_obj is None:
-        lowered = lower_source(
-            src, print_values=print_values, print_result=print_result, stats=stats
-        )
-        ir_text = str(lowered.module)
-        if "llvm" in dump:
-            stderr.write(ir_text + "\n")
-        if "llvm-opt" in dump:
-            stderr.write(engine.optimized_ir(ir_text, opt) + "\n")
-        if "asm" in dump:
-            stderr.write(engine.assembly(ir_text, opt, host_cpu=True) + "\n")
-        program_obj = engine.object_code(ir_text, opt, host_cpu=True)
-        _write_atomic(cached, program_obj)
-    else:
+    t0 = time.perf_counter()
+    key = program_key(src, opt, print_values, print_result)
+    # A hit loads <key>.so (the program and the prelude linked together) with ctypes: neither
+    # llvmlite nor fluentai.llvm is imported (DESIGN.md §7.8).
+    unit = None if dump & {"llvm", "llvm-opt", "asm"} else codecache.load(key)
+    if unit is not None:
         stats.cached = True
-    prelude_obj = prelude_object(2, stats)
-    lib = engine.link_objects([program_obj, prelude_obj], ["fl_program_main"])
-    stats.parse_ms = engine.times.parse_ms
-    stats.optimize_ms = engine.times.optimize_ms
-    stats.codegen_ms = engine.times.codegen_ms
+        stats.names = [str(n) for n in unit.meta.get("functions", [])]
+        main_address = unit.address("fl_program_main")
+        stats.load_ms = (time.perf_counter() - t0) * 1000
+    else:
+        main_address, stats.stored = _compile_and_store(
+            src, key, opt, print_values, print_result, dump, stats, stderr, rt.path
+        )
     main = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p))(
-        lib.address("fl_program_main")
+        main_address
     )
     args = (ctypes.c_char_p * (len(argv) + 1))(
         *[a.encode("utf-8", "surrogateescape") for a in argv], None
@@ -331,13 +305,57 @@ def execute_native(
     from fluentai.driver import run_in_big_thread
 
     status = run_in_big_thread(body, on_interrupt=rt.interrupt)
-    _keep_alive.append(lib)
     if jit_stats:
         stderr.write(stats.report() + "\n")
     return status
 
 
-_keep_alive: list[Any] = []
+def _compile_and_store(
+    src: SourceFile,
+    key: str,
+    opt: int,
+    print_values: bool,
+    print_result: bool,
+    dump: frozenset[str],
+    stats: NativeStats,
+    stderr: TextIO,
+    runtime_path: Path,
+) -> tuple[int, bool]:
+    """A miss: compile the program, link it with the prelude into a code cache entry and load it.
+    Returns the address of fl_program_main and whether the entry went into the cache."""
+    from fluentai import codecache
+    from fluentai.llvm.engine import Engine
+
+    engine = Engine()
+    lowered = lower_source(src, print_values=print_values, print_result=print_result, stats=stats)
+    ir_text = str(lowered.module)
+    if "llvm" in dump:
+        stderr.write(ir_text + "\n")
+    if "llvm-opt" in dump:
+        stderr.write(engine.optimized_ir(ir_text, opt) + "\n")
+    if "asm" in dump:
+        stderr.write(engine.assembly(ir_text, opt, host_cpu=True) + "\n")
+    program_obj = engine.object_code(ir_text, opt, host_cpu=True)
+    stats.parse_ms = engine.times.parse_ms
+    stats.optimize_ms = engine.times.optimize_ms
+    stats.codegen_ms = engine.times.codegen_ms
+    prelude_obj = prelude_object(2, stats)
+    t0 = time.perf_counter()
+    meta = {"tier": "native", "symbols": ["fl_program_main"], "functions": stats.names}
+    unit = codecache.store(key, [program_obj, prelude_obj], meta)
+    if unit is not None:
+        stats.load_ms = (time.perf_counter() - t0) * 1000
+        return unit.address("fl_program_main"), codecache.enabled() and unit.path.exists()
+    # No C compiler to link with: load the objects through LLJIT instead.
+    engine.load_library(str(runtime_path))
+    lib = engine.link_objects([program_obj, prelude_obj], ["fl_program_main"])
+    _keep_alive.append(lib)
+    stats.load_ms = (time.perf_counter() - t0) * 1000
+    stats.lljit = True
+    return lib.address("fl_program_main"), False
+
+
+_keep_alive: list[Any] = []  # LLJIT libraries whose code may still run
 
 
 def build_executable(
@@ -400,4 +418,12 @@ def build_executable(
     return 0
 
 
-__all__ = ["NativeStats", "build_executable", "execute_native", "lower_source", "resolve"]
+__all__ = [
+    "NativeStats",
+    "build_executable",
+    "cache_dir",
+    "execute_native",
+    "lower_source",
+    "program_key",
+    "resolve",
+]

@@ -1,0 +1,402 @@
+"""The on-disk code cache (DESIGN.md §7.8): compiled units as shared libraries, loaded with ctypes,
+so that a warm run never imports llvmlite.
+
+    k = key(src.name, src.text, "O2", "native")     # compiler, CPU and salt are mixed in
+    unit = load(k)                                   # a hit: dlopen <k>.so; None on a miss
+    if unit is None:
+        unit = store(k, [program_obj, prelude_obj], {"symbols": [...]})  # link, commit, load
+    main = unit.address("fl_program_main")
+
+An entry is `<key>.so` (the objects linked with `cc -shared -Wl,-Bsymbolic`; they are
+position-independent and leave the runtime's symbols undefined, resolved at `dlopen` against the
+runtime, which `fluentai.runtime.ffi` loads with RTLD_GLOBAL) and `<key>.json` (the caller's
+metadata and the key). Each is written to `tmp.<random>...` and `os.replace`d; the `.json` goes
+last and is the commit mark, so a missing, unreadable or mismatched `.json` is a miss. Loading an
+entry touches it; `store` trims the cache to 512 MiB, least recently used first.
+
+The cache lives in $FLUENTAI_CACHE_DIR, else $XDG_CACHE_HOME/fluentai, else ~/.cache/fluentai.
+FLUENTAI_CACHE=0 (`fluentai run --no-cache`) disables it: `store` then links into a temporary
+directory and loads from there, and `load` always misses. FLUENTAI_CACHE_SALT is mixed into every
+key. This module imports neither llvmlite nor `fluentai.llvm`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "Unit",
+    "cache_dir",
+    "clear",
+    "compiler_digest",
+    "cpu_id",
+    "enabled",
+    "info",
+    "key",
+    "load",
+    "store",
+    "trim",
+]
+
+DEFAULT_LIMIT = 512 << 20  # bytes (DESIGN.md §7.8)
+_STALE_TMP_SECONDS = 3600  # a tmp file this old belongs to a writer that died
+_PACKAGE = Path(__file__).resolve().parent
+# Parts of the package that no compiled code depends on (directories and top-level files).
+_UNRELATED = frozenset({"bench", "__pycache__", "_build"})
+_UNRELATED_FILES = frozenset({"__main__.py", "cli.py", "gen.py", "highlight.py", "repl.py"})
+_SOURCES = (".py", ".fl", ".h")
+
+
+def cache_dir() -> Path:
+    """Where compiled code is cached: $FLUENTAI_CACHE_DIR, else $XDG_CACHE_HOME/fluentai, else
+    ~/.cache/fluentai (DESIGN.md §7.8)."""
+    explicit = os.environ.get("FLUENTAI_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fluentai"
+
+
+def enabled() -> bool:
+    """False when FLUENTAI_CACHE=0 (also set by `fluentai run --no-cache`)."""
+    return os.environ.get("FLUENTAI_CACHE", "1") != "0"
+
+
+def _llvmlite_version() -> str:
+    """llvmlite's version without importing it (`import llvmlite` or `importlib.metadata` each
+    cost tens of milliseconds): its generated `_version.py` names the release and the revision."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("llvmlite")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return "no-llvmlite"
+    for location in spec.submodule_search_locations:
+        try:
+            return (Path(location) / "_version.py").read_text(encoding="utf-8")
+        except OSError:
+            continue
+    from importlib import metadata
+
+    try:
+        return metadata.version("llvmlite")
+    except metadata.PackageNotFoundError:
+        return "no-llvmlite"
+
+
+@functools.lru_cache(maxsize=1)
+def compiler_digest() -> str:
+    """Hash of everything that decides the object code besides the program: the compiler's
+    sources (the whole package but the command line, REPL, generators and benchmark harness: the
+    front end, the passes and the VM's constant folding shape what is lowered), the prelude, the
+    runtime's headers, llvmlite's version and the Python/platform ABI. Content, never mtimes
+    (DESIGN.md §7.8): editing the compiler invalidates every entry."""
+    h = hashlib.sha256()
+    files: list[str] = []
+    root = str(_PACKAGE)
+    for directory, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _UNRELATED]
+        rel = os.path.relpath(directory, root)
+        files.extend(
+            os.path.normpath(os.path.join(rel, n))
+            for n in names
+            if n.endswith(_SOURCES) and not (rel == "." and n in _UNRELATED_FILES)
+        )
+    for rel in sorted(files):
+        h.update(rel.replace(os.sep, "/").encode())
+        h.update(b"\0")
+        with open(os.path.join(root, rel), "rb") as f:
+            h.update(f.read())
+        h.update(b"\0")
+    h.update(_llvmlite_version().encode())
+    h.update(f"{sys.platform} {_machine()} {sys.implementation.cache_tag}".encode())
+    return h.hexdigest()[:32]
+
+
+def _machine() -> str:
+    try:
+        return os.uname().machine
+    except AttributeError:  # not POSIX
+        import platform
+
+        return platform.machine()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_id() -> str:
+    """This CPU (the object code is compiled for the host CPU), without llvmlite: on Linux a hash
+    of /proc/cpuinfo's first model and feature lines, else the machine and processor names."""
+    wanted = ("model name", "flags", "features", "cpu implementer", "cpu part", "cpu model")
+    found: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name, sep, value = line.partition(":")
+                name = name.strip().lower()
+                if sep and name in wanted and name not in found:
+                    found[name] = value.strip()
+                if not line.strip() and found:
+                    break  # the first processor's block is enough
+    except OSError:
+        pass
+    text = _machine() + "\n" + "\n".join(f"{k}={found[k]}" for k in sorted(found))
+    if not found:
+        import platform
+
+        text += "\n" + platform.processor()
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def key(*parts: str) -> str:
+    """The cache key of a unit: sha256 of the compiler digest, the CPU id, FLUENTAI_CACHE_SALT
+    and the caller's parts (source text, options, tier...)."""
+    h = hashlib.sha256()
+    for part in (compiler_digest(), cpu_id(), os.environ.get("FLUENTAI_CACHE_SALT", ""), *parts):
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+    return h.hexdigest()[:40]
+
+
+class Unit:
+    """A loaded entry: its code's addresses and its metadata. The library stays mapped for the
+    life of the process (ctypes never unloads a CDLL)."""
+
+    def __init__(self, lib: ctypes.CDLL, path: Path, meta: dict[str, Any], *, cached: bool):
+        self.lib = lib
+        self.path = path  # where it was loaded from (gone already for a temporary unit)
+        self.meta = meta
+        self.cached = cached  # loaded from an existing entry (not stored in this process)
+
+    def address(self, symbol: str) -> int:
+        """The address of `symbol` (names may contain dots, e.g. `fl.prelude.fn.map`)."""
+        try:
+            return ctypes.addressof(ctypes.c_char.in_dll(self.lib, symbol))
+        except ValueError:
+            raise KeyError(symbol) from None
+
+    def __repr__(self) -> str:
+        return f"Unit({self.path.name!r}, cached={self.cached})"
+
+
+_units: list[Unit] = []  # every unit loaded: their code may run until the process exits
+
+
+def _paths(k: str) -> tuple[Path, Path]:
+    d = cache_dir()
+    return d / f"{k}.so", d / f"{k}.json"
+
+
+def _is_key(k: str) -> bool:
+    return bool(k) and all(c in "0123456789abcdef" for c in k)
+
+
+def load(k: str) -> Unit | None:
+    """The entry for key `k`, dlopened; None on a miss (no entry, an uncommitted or damaged one,
+    the cache disabled)."""
+    if not enabled() or not _is_key(k):
+        return None
+    so_path, json_path = _paths(k)
+    try:
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("key") != k:
+        return None
+    try:
+        lib = ctypes.CDLL(str(so_path))
+    except OSError:
+        return None
+    now = time.time()
+    for path in (so_path, json_path):
+        try:
+            os.utime(path, (now, now))
+        except OSError:
+            pass
+    unit = Unit(lib, so_path, meta, cached=True)
+    _units.append(unit)
+    return unit
+
+
+def _tmp_name(suffix: str) -> str:
+    return f"tmp.{os.getpid()}.{os.urandom(6).hex()}{suffix}"
+
+
+def _link(objects: list[bytes], output: Path) -> None:
+    """`cc -shared -Wl,-Bsymbolic -o output a.o b.o ...` (raises OSError when it fails)."""
+    from fluentai.runtime.build import BuildError, compiler
+
+    try:
+        cc = compiler()
+    except BuildError as err:
+        raise OSError(str(err)) from err
+    with tempfile.TemporaryDirectory(prefix="flcache-") as tmp:
+        names = []
+        for i, obj in enumerate(objects):
+            path = Path(tmp) / f"unit{i}.o"
+            path.write_bytes(obj)
+            names.append(str(path))
+        cmd = [cc, "-shared", "-Wl,-Bsymbolic", "-o", str(output), *names]
+        # one blocking wait (no pipe polling): on the JIT's compile thread this releases the
+        # GIL once, instead of at every read while the VM thread holds it
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=errors)
+            errors.seek(0)
+            message = errors.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise OSError(f"linking failed: {' '.join(cmd)}\n{message}")
+
+
+def _store_in_cache(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
+    d = cache_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    so_path, json_path = _paths(k)
+    so_tmp = d / _tmp_name(".so")
+    json_tmp = d / _tmp_name(".json")
+    try:
+        _link(objects, so_tmp)
+        os.replace(so_tmp, so_path)
+        json_tmp.write_text(json.dumps({**meta, "key": k}, sort_keys=True), encoding="utf-8")
+        os.replace(json_tmp, json_path)  # the commit mark goes last
+    finally:
+        for tmp in (so_tmp, json_tmp):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+    unit = Unit(ctypes.CDLL(str(so_path)), so_path, {**meta, "key": k}, cached=False)
+    _units.append(unit)
+    return unit
+
+
+def _store_temporary(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
+    """Link into a temporary directory, load, delete the file (the mapping stays)."""
+    with tempfile.TemporaryDirectory(prefix="flunit-") as tmp:
+        path = Path(tmp) / f"{k or 'unit'}.so"
+        _link(objects, path)
+        lib = ctypes.CDLL(str(path))
+    unit = Unit(lib, path, {**meta, "key": k}, cached=False)
+    _units.append(unit)
+    return unit
+
+
+def store(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit | None:
+    """Link `objects` (position-independent) into the entry for key `k`, commit it, trim the
+    cache and load the entry. With the cache disabled or not writable the unit is linked in a
+    temporary directory instead. None when no C compiler can link the objects."""
+    if enabled() and _is_key(k):
+        try:
+            unit = _store_in_cache(k, objects, meta)
+        except OSError:
+            pass  # read-only or full cache: costs only time
+        else:
+            try:
+                trim()
+            except OSError:
+                pass
+            return unit
+    try:
+        return _store_temporary(k if _is_key(k) else "unit", objects, meta)
+    except OSError:
+        return None
+
+
+def _files() -> list[os.DirEntry[str]]:
+    """The cache's own files (entries, tmp files, older versions' objects), never anything else
+    a shared directory may hold."""
+    try:
+        with os.scandir(cache_dir()) as it:
+            return [
+                e
+                for e in it
+                if e.is_file(follow_symlinks=False) and e.name.endswith((".so", ".json", ".o"))
+            ]
+    except OSError:
+        return []
+
+
+def trim(limit_bytes: int = DEFAULT_LIMIT) -> tuple[int, int]:
+    """Delete least recently used entries until the cache holds at most `limit_bytes`; return
+    (files, bytes) deleted. A tmp file older than an hour is a dead writer's and goes too."""
+    now = time.time()
+    groups: dict[str, list[tuple[Path, int, float]]] = {}
+    removed_files = removed_bytes = 0
+    for e in _files():
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        path = Path(e.path)
+        if e.name.startswith("tmp."):
+            if now - st.st_mtime > _STALE_TMP_SECONDS:
+                _unlink(path)
+                removed_files += 1
+                removed_bytes += st.st_size
+            continue
+        stem = e.name.rsplit(".", 1)[0]
+        groups.setdefault(stem, []).append((path, st.st_size, st.st_mtime))
+    total = sum(size for files in groups.values() for _, size, _ in files)
+    for stem in sorted(groups, key=lambda s: max(m for _, _, m in groups[s])):
+        if total <= limit_bytes:
+            break
+        # The commit mark first: a reader never finds a .json without its .so.
+        for path, size, _ in sorted(groups[stem], key=lambda f: f[0].suffix != ".json"):
+            if _unlink(path):
+                removed_files += 1
+                removed_bytes += size
+            total -= size
+    return removed_files, removed_bytes
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def clear() -> tuple[int, int]:
+    """Delete every file of the cache; return (files, bytes) deleted."""
+    files = size = 0
+    for e in sorted(_files(), key=lambda e: not e.name.endswith(".json")):
+        try:
+            n = e.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+        if _unlink(Path(e.path)):
+            files += 1
+            size += n
+    return files, size
+
+
+def info() -> dict[str, Any]:
+    """The cache's location, number of committed entries, total size in bytes, size limit and
+    whether it is enabled."""
+    entries = size = 0
+    for e in _files():
+        try:
+            size += e.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+        if e.name.endswith(".json") and _is_key(e.name[: -len(".json")]):
+            entries += 1  # a committed entry (tmp files and side files of callers not counted)
+    return {
+        "location": str(cache_dir()),
+        "entries": entries,
+        "size": size,
+        "limit": DEFAULT_LIMIT,
+        "enabled": enabled(),
+    }

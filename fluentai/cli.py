@@ -1,9 +1,9 @@
 """Command-line interface: argument parsing and subcommands only (LANGUAGE.md §16).
 
-fluentai run [--tier auto|vm|native] [--print-values|-p] [--jit-stats] FILE [ARGS...]
+fluentai run [--tier auto|vm|native] [--print-values|-p] [--jit-stats] [--no-cache] FILE [ARGS...]
 fluentai eval [--tier auto|vm|native] "SOURCE"
 fluentai build FILE -o OUT [--emit llvm|asm|obj] [-O0|-O1|-O2|-O3]
-fluentai repl | bench | cache clear|info
+fluentai repl | bench | cache clear|info|path
 """
 
 from __future__ import annotations
@@ -44,11 +44,19 @@ def _dump_stages(text: str) -> frozenset[str]:
     return stages
 
 
+def _natural(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a count (0, 1, 2, ...), got `{text}`")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fluentai",
         description="FluentAI: a Lisp-like language with effects, a bytecode VM and native tiers.",
-        epilog="Environment: FLUENTAI_JIT=0 disables native tiers; FLUENTAI_SEED=n seeds the "
+        epilog="Environment: FLUENTAI_JIT=0 disables native tiers; FLUENTAI_JIT_THRESHOLD, "
+        "FLUENTAI_JIT_LOOP_THRESHOLD, FLUENTAI_JIT_TIME_MS, FLUENTAI_JIT_SYNC=1, "
+        "FLUENTAI_JIT_OPT and FLUENTAI_JIT_LOG=PATH tune and trace the JIT; FLUENTAI_SEED=n seeds the "
         "random generator; FLUENTAI_MAX_DEPTH=n sets the recursion limit (default 200000); "
         "FLUENTAI_TRACEBACK=1 shows Python tracebacks for internal errors.",
     )
@@ -60,14 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
             "--tier",
             choices=("auto", "vm", "native"),
             default="auto",
-            help="auto: tiered JIT (runs on the VM with profiling until the JIT lands); vm: "
-            "bytecode VM only; native: compile the whole program to machine code first",
+            help="auto: tiered JIT (the VM profiles; hot code is compiled in the background and "
+            "then runs natively, see docs/jit.md); vm: bytecode VM only; native: compile the "
+            "whole program to machine code first",
         )
 
     run = sub.add_parser("run", help="run a program file")
     tier_option(run)
     run.add_argument("-p", "--print-values", action="store_true", help="write each top-level value")
     run.add_argument("--jit-stats", action="store_true", help="write JIT statistics at exit")
+    run.add_argument(
+        "--jit-threshold",
+        type=_natural,
+        metavar="N",
+        help="calls after which a function is hot (default 1000; 0: every function is hot at "
+        "its first call, loops at their first iteration); same as FLUENTAI_JIT_THRESHOLD",
+    )
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the compiled-code cache (same as FLUENTAI_CACHE=0)",
+    )
     run.add_argument(
         "--time-passes",
         action="store_true",
@@ -132,8 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     from fluentai.bench.options import add_bench_arguments  # argparse only: keeps `run` light
 
     add_bench_arguments(bench)
-    cache = sub.add_parser("cache", help="manage the compiled-code cache (not available yet)")
-    cache.add_argument("action", choices=("clear", "info"))
+    cache = sub.add_parser(
+        "cache",
+        help="show or empty the compiled-code cache",
+        description="The code cache keeps the machine code of programs run with --tier native "
+        "(and the compiled prelude), so that a later run of the same program on the same "
+        "compiler and CPU loads it instead of compiling. It lives in $FLUENTAI_CACHE_DIR, else "
+        "$XDG_CACHE_HOME/fluentai, else ~/.cache/fluentai, and is trimmed to 512 MiB, least "
+        "recently used first. FLUENTAI_CACHE=0 or `run --no-cache` bypasses it; "
+        "FLUENTAI_CACHE_SALT is mixed into every key.",
+    )
+    cache.add_argument(
+        "action",
+        choices=("clear", "info", "path"),
+        help="clear: delete every entry; info: location, number of entries and total size; "
+        "path: the cache directory",
+    )
     return parser
 
 
@@ -173,12 +208,35 @@ def _build(args: argparse.Namespace) -> int:
         return 65
 
 
-def _not_yet(what: str) -> int:
-    sys.stderr.write(f"fluentai: error: {what} is not available yet in this version\n")
-    return EXIT_USAGE
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n / 1024:.1f} KiB"
 
 
-_RUN_VALUE_OPTIONS = ("--tier", "--dump")
+def _cache(action: str) -> int:
+    """`fluentai cache clear|info|path`."""
+    from fluentai import codecache
+
+    if action == "path":
+        sys.stdout.write(f"{codecache.cache_dir()}\n")
+    elif action == "clear":
+        files, size = codecache.clear()
+        sys.stdout.write(
+            f"removed {files} file{'s' * (files != 1)} ({_size(size)}) "
+            f"from {codecache.cache_dir()}\n"
+        )
+    else:
+        info = codecache.info()
+        sys.stdout.write(
+            f"location: {info['location']}\n"
+            f"entries: {info['entries']}\n"
+            f"size: {_size(info['size'])} ({info['size']} bytes; limit {_size(info['limit'])})\n"
+        )
+        if not info["enabled"]:
+            sys.stdout.write("disabled: FLUENTAI_CACHE=0\n")
+    return 0
+
+
+_RUN_VALUE_OPTIONS = ("--tier", "--dump", "--jit-threshold")
 
 
 def _split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -197,6 +255,19 @@ def _split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+def _leave(status: int) -> int:
+    """The program ended while the JIT's compile thread is still inside LLVM: exit at once
+    (after flushing), since LLVM's static destructors must not run under a live compile."""
+    jit = sys.modules.get("fluentai.jit.jit")
+    if jit is not None and jit.compile_thread_alive():
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -204,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(own)
     if args.command == "run":
         args.args = program_args
+        if args.no_cache:
+            os.environ["FLUENTAI_CACHE"] = "0"  # read by fluentai.codecache
+        if args.jit_threshold is not None:
+            os.environ["FLUENTAI_JIT_THRESHOLD"] = str(args.jit_threshold)  # fluentai.jit
     try:
         if args.command == "run":
             if os.environ.get("FLUENTAI_JIT") == "0" and args.tier == "native":
@@ -217,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 argv=list(args.args),
             )
             src = load_source(args.file)
-            return execute(src, options, sys.stdout, sys.stderr, sys.stdin)
+            return _leave(execute(src, options, sys.stdout, sys.stderr, sys.stdin))
         if args.command == "eval":
             options = RunOptions(tier=args.tier, print_result=True)
             return execute(
@@ -239,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_bench(args, sys.stderr)
         if args.command == "cache":
-            return _not_yet("the code cache")
+            return _cache(args.action)
         parser.print_usage(sys.stderr)
         return EXIT_USAGE
     except UsageError as err:

@@ -110,7 +110,7 @@ class Session:
 def run_in_big_thread(
     fn: Callable[[], int],
     interrupt: threading.Event | None = None,
-    on_interrupt: Callable[[], None] | None = None,
+    on_interrupt: Callable[[], object] | None = None,
 ) -> int:
     """Run `fn` on a thread with a large stack; Ctrl-C in the main thread interrupts it.
 
@@ -155,8 +155,8 @@ def run_in_big_thread(
                 sys.stderr.write("interrupted\n")
                 return EXIT_INTERRUPT
             interrupt.set()
-            if on_interrupt is not None:
-                on_interrupt()
+            # on_interrupt returns False when the thread also needs the KeyboardInterrupt
+            if on_interrupt is not None and on_interrupt() is not False:
                 continue
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)
@@ -212,10 +212,11 @@ def execute(
     world = World(options.argv, stdin, stdout, stderr, seed)
 
     profiler: Profiler | None = None
+    jit: Any = None
     times = PassTimes() if options.time_passes else None
 
     def body() -> int:
-        nonlocal profiler
+        nonlocal profiler, jit
         from fluentai.vm.machine import Interrupted, UncaughtError
         from fluentai.vm.printer import written
 
@@ -226,8 +227,14 @@ def execute(
             gc.set_threshold(100_000, 50, 100)
             code = session.compile(src, options, times)
             if _profiling_enabled(options):
-                profiler = session.vm.profiler = Profiler()
-            value = session.run(code)
+                jit = _make_jit(session.vm, src, options, code, stdout)
+                profiler = session.vm.profiler = Profiler(jit)
+                session.vm.jit = jit
+            try:
+                value = session.run(code)
+            finally:
+                if jit is not None:
+                    jit.close()
             if options.print_result and value is not None:
                 if not world.at_line_start():
                     world.write("\n")
@@ -256,8 +263,13 @@ def execute(
             _safe_flush(world)  # what the program printed before an internal error stays
             raise
 
+    def on_interrupt() -> bool:
+        # native code running: it unwinds and the VM raises KeyboardInterrupt when it returns;
+        # otherwise the VM thread gets its KeyboardInterrupt directly (False)
+        return jit is not None and bool(jit.interrupt())
+
     try:
-        status = run_in_big_thread(body, world.interrupt)
+        status = run_in_big_thread(body, world.interrupt, on_interrupt)
     except BrokenPipeError:
         return EXIT_OK
     finally:
@@ -265,7 +277,12 @@ def execute(
     if times is not None:
         stderr.write(times.report() + "\n")
     if options.jit_stats:
-        stderr.write("jit: native tiers are not available yet; all code ran in the VM\n")
+        if jit is not None:
+            stderr.write(jit.stats.report() + "\n")
+        else:
+            stderr.write(
+                f"jit: native tiers off ({_jit_off_reason(options, stdout)}); all code ran in the VM\n"
+            )
         if profiler is not None:
             stderr.write(profiler.report() + "\n")
     return status
@@ -293,6 +310,41 @@ def _execute_native(src: SourceFile, options: RunOptions, stdout: TextIO, stderr
         return EXIT_USAGE
     finally:
         stderr.flush()
+
+
+def _jit_off_reason(options: RunOptions, stdout: TextIO) -> str:
+    """Why `--tier auto` runs without native tiers ('' when it may use them)."""
+    if options.tier != "auto":
+        return f"--tier {options.tier}"
+    if os.environ.get("FLUENTAI_JIT") == "0":
+        return "FLUENTAI_JIT=0"
+    if options.print_values or options.print_result:
+        return "values of top-level forms are printed"
+    try:
+        if stdout.fileno() != 1:
+            return "standard output is not the process's"
+    except (AttributeError, OSError, ValueError):
+        return "standard output is not a file"
+    return ""
+
+
+def _make_jit(vm: Any, src: SourceFile, options: RunOptions, code: Any, stdout: TextIO) -> Any:
+    """The JIT for this run, or None (FLUENTAI_JIT=0, or a run it cannot serve)."""
+    if _jit_off_reason(options, stdout):
+        return None
+    try:
+        from fluentai.jit.jit import Jit
+        from fluentai.jit.policy import Thresholds
+    except ImportError:
+        return None
+    log_path = os.environ.get("FLUENTAI_JIT_LOG")
+    log = None
+    if log_path:
+        try:
+            log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed at exit
+        except OSError:
+            log = None
+    return Jit(vm, src, Thresholds.from_env(os.environ), options.argv, code, log)
 
 
 def _profiling_enabled(options: RunOptions) -> bool:

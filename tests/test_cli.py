@@ -826,17 +826,6 @@ def test_build_emit_writes_the_requested_stage(tmp_path: Path, emit: str) -> Non
         assert data[:4] == b"\x7fELF"
 
 
-@pytest.mark.parametrize("argv", [["cache", "info"]], ids=["cache"])
-def test_unfinished_subcommands_say_not_available_and_exit_2(
-    tmp_path: Path, argv: list[str]
-) -> None:
-    (tmp_path / "prog.fl").write_text('(print "x")\n')
-    result = fluentai(*argv, cwd=tmp_path)
-    assert_usage_error(result)
-    assert "not available" in result.stderr
-    assert not (tmp_path / "out").exists()
-
-
 def test_help_exits_0_and_mentions_run_and_eval(tmp_path: Path) -> None:
     result = fluentai("--help", cwd=tmp_path)
     assert result.status == 0

@@ -42,7 +42,7 @@ def test_program(path: Path, tier: Tier) -> None:
     else:
         result = corpus.run_program(path, tier.cli_tier, tier.env, expectation)
     problems = corpus.check(expectation, result)
-    if not problems and expectation.error_kind is not None and tier.cli_tier not in ("vm", "auto"):
+    if not problems and expectation.error_kind is not None and tier.id not in ("vm", "auto"):
         # native tiers must give the VM's whole report line, message included (§13.4)
         reference = corpus.run_program(path, "vm", {}, expectation)
         want, got = corpus.report_line(reference.stderr), corpus.report_line(result.stderr)

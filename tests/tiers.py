@@ -20,10 +20,19 @@ class Tier(NamedTuple):
     env: Mapping[str, str]
 
 
+_JIT_NOW: Final = {
+    "FLUENTAI_JIT_THRESHOLD": "0",
+    "FLUENTAI_JIT_SYNC": "1",
+    "FLUENTAI_JIT_OPT": "0",
+}
+
 TIERS: Final[list[Tier]] = [
     Tier("vm", "vm", {}),
-    # the default tier: until the JIT lands it runs on the VM with the profiling hooks on
+    # the default tier at its default thresholds: the VM, profiling; hot code compiled by the JIT
     Tier("auto", "auto", {}),
+    # every threshold 0 and compilation in place: the first call of any function compiles the
+    # program, and from then on calls run natively wherever they can (-O0 keeps it fast)
+    Tier("auto-jit0", "auto", _JIT_NOW),
     # the whole program compiled through LLJIT before it runs, at -O0 to keep the suite fast (the
     # optimizing pipelines run on samples, below, and in the executables' tier)
     Tier("native", "native", {"FLUENTAI_NATIVE_OPT": "0"}),
@@ -34,4 +43,10 @@ TIERS: Final[list[Tier]] = [
 # Tiers run on a sample of the corpus (tests/test_tier_samples.py): native at LLVM's full pipeline.
 SAMPLED_TIERS: Final[list[tuple[Tier, int]]] = [
     (Tier("native-O2", "native", {"FLUENTAI_NATIVE_OPT": "2"}), 12),
+    # a threshold of 2: functions tier up after a few calls, with VM frames still live below
+    (Tier("auto-jit2", "auto", {**_JIT_NOW, "FLUENTAI_JIT_THRESHOLD": "2"}), 5),
+    # half the calls that could go native stay in the VM, at random: VM and native frames mix
+    (Tier("auto-stress", "auto", {**_JIT_NOW, "FLUENTAI_DEOPT_STRESS": "7"}), 5),
+    # the JIT's optimizing pipeline
+    (Tier("auto-jit0-O2", "auto", {**_JIT_NOW, "FLUENTAI_JIT_OPT": "2"}), 12),
 ]

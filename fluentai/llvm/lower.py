@@ -124,6 +124,18 @@ class SiteInfo:
     caret_width: int
 
 
+@dataclass(frozen=True)
+class LambdaInfo:
+    """A program lambda as the JIT sees it: its descriptor's symbol (exported in JIT units) and
+    what identifies the VM Code compiled from the same source (span and name)."""
+
+    desc_symbol: str
+    start: int
+    end: int
+    name: str
+    free: tuple[str, ...]
+
+
 @dataclass
 class LoweredProgram:
     """The module and what the engine and `--jit-stats` need to know about it."""
@@ -131,6 +143,12 @@ class LoweredProgram:
     module: ir.Module
     functions: list[str]
     sites: list[SiteInfo]
+    # JIT units only (Lowerer(jit=True)): how the VM finds its way into the unit
+    lambdas: list[LambdaInfo] = field(default_factory=list)
+    globals_index: dict[str, int] = field(default_factory=dict)
+    ctor_ids: dict[str, int] = field(default_factory=dict)
+    builtin_closures: dict[str, str] = field(default_factory=dict)  # builtin -> symbol
+    site_spans: list[tuple[int, int] | None] = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +169,9 @@ class _Unit:
     builtin_closures: dict[str, ir.GlobalVariable] = field(default_factory=dict)
     matchers: int = 0
     declared: dict[str, ir.Function] = field(default_factory=dict)
+    site_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
+    lambdas: list[LambdaInfo] = field(default_factory=list)
+    builtin_symbols: dict[str, str] = field(default_factory=dict)
 
 
 _block_ids = itertools.count()
@@ -171,8 +192,13 @@ def _mangle_fn(name: str) -> str:
 class Lowerer:
     """Builds one module from the prelude and a program."""
 
-    def __init__(self, print_values: bool = False, print_result: bool = False) -> None:
+    def __init__(
+        self, print_values: bool = False, print_result: bool = False, jit: bool = False
+    ) -> None:
         self.u = _Unit(ir.Module(name="fluentai"))
+        # a JIT unit: the VM calls into it (fl_jit_init instead of fl_program_main; descriptors
+        # and builtin closures exported so the value bridge can name them)
+        self.jit = jit
         self.print_values = print_values
         self.print_result = print_result
         m = self.u.module
@@ -257,6 +283,7 @@ class Lowerer:
                 SiteInfo(f"{span.file.name}:{line}:{col}", fn_name, text, col - 1, max(1, width))
             )
             self.u.site_index[key] = idx
+            self.u.site_spans[idx] = (span.start, span.end)
         return idx
 
     def _line_text(self, file: Any, line: int) -> str:
@@ -396,8 +423,11 @@ class Lowerer:
     def descriptor(
         self, entry: ir.Function, lo: int, hi: int | None, name: str, kind: int
     ) -> ir.GlobalVariable:
-        g = ir.GlobalVariable(self.u.module, DESC_TY, f"fl.desc.{entry.name}")
-        g.linkage = "internal"
+        if self.jit:  # exported, so unique across the program's and the prelude's units
+            g = ir.GlobalVariable(self.u.module, DESC_TY, f"fl.desc.{self.unit}.{entry.name}")
+        else:
+            g = ir.GlobalVariable(self.u.module, DESC_TY, f"fl.desc.{entry.name}")
+            g.linkage = "internal"
         g.global_constant = True
         g.initializer = ir.Constant(
             DESC_TY,
@@ -416,8 +446,12 @@ class Lowerer:
         g = self.u.builtin_closures.get(key)
         if g is None:
             entry, desc = make_entry()
-            g = ir.GlobalVariable(self.u.module, BCLO_TY, f"fl.sclo.{entry.name}")
-            g.linkage = "internal"
+            if self.jit:  # exported (the value bridge passes builtins), unique across units
+                g = ir.GlobalVariable(self.u.module, BCLO_TY, f"fl.sclo.{self.unit}.{entry.name}")
+                self.u.builtin_symbols[key] = g.name
+            else:
+                g = ir.GlobalVariable(self.u.module, BCLO_TY, f"fl.sclo.{entry.name}")
+                g.linkage = "internal"
             g.global_constant = True
             g.align = 16
             g.initializer = ir.Constant(
@@ -598,7 +632,19 @@ class Lowerer:
         b.store(fn.args[0], self.globals_ptr)
         self._init_literals(b)
         b.ret(b.call(top, []))
-        return LoweredProgram(self.u.module, self.u.functions, self.u.sites)
+        if self.jit:  # every builtin as a value, for the value bridge
+            for prim in abi.c_functions():
+                if prim.kind is PrimKind.FUNCTION:
+                    self.builtin_closure(prim.name)
+                else:
+                    self.effect_closure(prim.name)
+        return LoweredProgram(
+            self.u.module,
+            self.u.functions,
+            self.u.sites,
+            lambdas=self.u.lambdas,
+            builtin_closures=dict(self.u.builtin_symbols),
+        )
 
     def lower_program(self, prelude: r.RProgram, program: r.RProgram) -> LoweredProgram:
         """The program's unit: its functions, top level and `fl_program_main`, calling into the
@@ -621,6 +667,21 @@ class Lowerer:
         self._find_known_functions(program)
         for gen, _fn in self._declare_known(False, program):
             gen.lambda_body()
+        if self.jit:
+            # the top level runs in the VM, but its lambdas (descriptors exported) are needed
+            self.top_level(program, "fl.top.program", is_prelude=False)
+            self._build_main(None)
+            sites = self.u.sites
+            return LoweredProgram(
+                self.u.module,
+                self.u.functions,
+                sites,
+                lambdas=self.u.lambdas,
+                globals_index=dict(self.u.globals_index),
+                ctor_ids=dict(self.u.ctor_ids),
+                builtin_closures=dict(self.u.builtin_symbols),
+                site_spans=[self.u.site_spans.get(i) for i in range(len(sites))],
+            )
         program_top = self.top_level(program, "fl.top.program", is_prelude=False)
         self._build_main(program_top)
         return LoweredProgram(self.u.module, self.u.functions, self.u.sites)
@@ -657,7 +718,10 @@ class Lowerer:
             fn.attributes.add("optnone")
         return fn
 
-    def _build_main(self, program_top: ir.Function) -> None:
+    def _build_main(self, program_top: ir.Function | None) -> None:
+        """`fl_program_main(argc, argv)`; for a JIT unit (program_top None) `fl_jit_init(argc,
+        argv)`, which sets the unit up without running the program's top level and returns the
+        globals array (NULL when the prelude's initialization failed)."""
         m = self.u.module
         sites_ty = ir.ArrayType(SITE_TY, len(self.u.sites))
         sites = ir.GlobalVariable(m, sites_ty, "fl.sites")
@@ -680,8 +744,13 @@ class Lowerer:
                 for s in self.u.sites
             ],
         )
-        fn = ir.Function(m, ir.FunctionType(I64, [I64, PTR]), "fl_program_main")
-        argc, argv = fn.args
+        if program_top is None:
+            fn = ir.Function(m, ir.FunctionType(PTR, [I64, PTR, I64]), "fl_jit_init")
+            argc, argv, max_depth = fn.args
+        else:
+            fn = ir.Function(m, ir.FunctionType(I64, [I64, PTR]), "fl_program_main")
+            argc, argv = fn.args
+            max_depth = ir.Constant(I64, 0)
         b = ir.IRBuilder(_block(fn, "entry"))
         b.call(
             self.rt("fl_rt_begin"),
@@ -691,7 +760,7 @@ class Lowerer:
                 ir.Constant(I64, len(self.u.sites)),
                 argc,
                 argv,
-                ir.Constant(I64, 0),
+                max_depth,
             ],
         )
         nglobals = max(1, len(self.u.globals_index))
@@ -701,6 +770,10 @@ class Lowerer:
         prelude_init = ir.Function(m, ir.FunctionType(I64, [PTR]), PRELUDE_INIT)
         res = b.call(prelude_init, [roots])
         self._init_literals(b)
+        if program_top is None:
+            failed = b.icmp_unsigned("==", res, ir.Constant(I64, 0))
+            b.ret(b.select(failed, ir.Constant(PTR, None), roots))
+            return
         ok = _block(fn, "program")
         done = _block(fn, "done")
         before = b.block
@@ -921,7 +994,18 @@ class Lowerer:
         builtin = _prelude_builtin(name) if exported_name is not None else None
         if builtin is not None:
             lo, hi = builtin.arity
-        return f, self.descriptor(f, lo, hi, name, abi.FN_LAMBDA)
+        desc = self.descriptor(f, lo, hi, name, abi.FN_LAMBDA)
+        if self.jit:
+            self.u.lambdas.append(
+                LambdaInfo(
+                    desc.name,
+                    fn.span.start,
+                    fn.span.end,
+                    name,
+                    tuple(v.name for v in fn.free),
+                )
+            )
+        return f, desc
 
     def lambda_fn(self, fn: r.Fn, is_prelude: bool) -> tuple[ir.Function, ir.GlobalVariable]:
         f, desc = self.declare_lambda(fn)
@@ -2297,14 +2381,17 @@ def lower_program(
     *,
     print_values: bool = False,
     print_result: bool = False,
+    jit: bool = False,
 ) -> LoweredProgram:
-    """The program's module (the prelude's unit is linked beside it): see the module docstring."""
-    return Lowerer(print_values, print_result).lower_program(prelude, program)
+    """The program's module (the prelude's unit is linked beside it): see the module docstring.
+    `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself."""
+    return Lowerer(print_values, print_result, jit).lower_program(prelude, program)
 
 
-def lower_prelude(prelude: r.RProgram) -> LoweredProgram:
-    """The prelude's module, compiled once and cached (native.py)."""
-    return Lowerer().lower_prelude(prelude)
+def lower_prelude(prelude: r.RProgram, *, jit: bool = False) -> LoweredProgram:
+    """The prelude's module, compiled once and cached (native.py); `jit`: with its lambdas'
+    descriptors exported, for the JIT's units."""
+    return Lowerer(jit=jit).lower_prelude(prelude)
 
 
-__all__ = ["LoweredProgram", "SiteInfo", "lower_prelude", "lower_program"]
+__all__ = ["LambdaInfo", "LoweredProgram", "SiteInfo", "lower_prelude", "lower_program"]

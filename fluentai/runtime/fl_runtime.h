@@ -297,4 +297,35 @@ fl_value fl_perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_valu
  * type-error otherwise). */
 fl_vector *fl_apply_args(int64_t argc, const fl_value *argv);
 
+/* ---- bridge: values between the VM and native code (bridge.c, jit/bridge.py; §3.4) ------------ */
+
+/* Build nout values from a pre-order word stream (format in bridge.c) into out, which must be
+ * scanned memory (fl_alloc_roots). Returns 0, or -1 when the stream is malformed. */
+int64_t fl_bridge_decode(const uint64_t *code, int64_t n, fl_value *out, int64_t nout);
+/* Serialize v into an internal buffer, valid until the next call on this thread; *n receives
+ * its length in words (-1 and NULL for a word that is not a value). Never lets a collection
+ * run, so v may be a word nothing else roots. */
+const uint64_t *fl_bridge_encode(fl_value v, int64_t *n);
+/* The pending ERROR value (0 when none, or for a fatal error), its kept trace site ids in append
+ * order (innermost first; at most max, the innermost and outermost FL_TRACE_KEEP when the trace
+ * is longer) and the total count. */
+fl_value fl_bridge_pending_error(int64_t *trace_out, int64_t max, int64_t *count);
+const char *fl_bridge_pending_fatal(void); /* a fatal error's message, else NULL */
+int64_t fl_bridge_exit_code(void);         /* the code of a pending `exit` */
+void fl_bridge_clear_pending(void);        /* reset the pending state and the handler stack */
+/* A CLOSURE over the descriptor desc with free values free[0..nfree). */
+fl_value fl_bridge_closure(const void *desc, int64_t nfree, const fl_value *free);
+void fl_bridge_set_depth(int64_t d); /* fl_rt_depth */
+int64_t fl_bridge_get_depth(void);
+
+/* ---- jit: the VM entering native code (jit.c, jit/jit.py; DESIGN.md §7) ----------------------- */
+
+/* Call the lambda of `desc` with argv[0..argc) at call depth `depth`; argv[argc..argc+nfree) are
+ * its free values (boxed where boxmask says, the closure itself where selfmask says) and
+ * argv[argc+nfree] receives the closure. The result, or 0 with a condition pending. */
+fl_value fl_jit_call(const fl_fndesc *desc, int64_t nfree, uint64_t selfmask, uint64_t boxmask,
+                     int64_t argc, fl_value *argv, int64_t depth);
+/* Consume an interrupt requested while native code returned (1), else 0. */
+int64_t fl_jit_take_interrupt(void);
+
 #endif

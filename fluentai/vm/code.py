@@ -23,6 +23,7 @@ class Code:
     spans: list[Span | None] = field(default_factory=list)
     slot_names: list[str] = field(default_factory=list)
     free_names: list[str] = field(default_factory=list)
+    free_assigned: list[bool] = field(default_factory=list)  # captured and changed by set!
     is_prelude: bool = False
     builtin_arity: tuple[int, int | None] | None = None  # set for prelude builtins
     span: Span | None = None
@@ -36,6 +37,9 @@ class Code:
     blank: list[Any] = field(default_factory=list)  # initial contents of non-parameter slots
 
     fast_argc: int = -1  # nparams when a call with exactly that many arguments needs no work
+    # the JIT's code slot: the native descriptor of this function once compiled (jit/jit.py)
+    native: int | None = None
+    hot: bool = False  # reported to the JIT already
 
     def finish(self) -> None:
         """Called once the code is complete: precompute what calls need."""

@@ -507,6 +507,7 @@ def compile_function(ctx: ProgramContext, fn: r.Fn) -> Code:
     for i, var in enumerate(fn.free):
         comp.free[var] = i
         comp.code.free_names.append(var.name)
+        comp.code.free_assigned.append(var.assigned)
     for p in fn.params:
         comp.slot(p)
     comp.code.nparams = len(fn.params)

@@ -16,6 +16,7 @@ from typing import Any, Final
 from fluentai import primitives
 from fluentai.diagnostics import TraceEntry
 from fluentai.errors import MSG_STACK_OVERFLOW, FlError, arity_message
+from fluentai.jit.policy import FALLBACK
 from fluentai.primitives import Prim, PrimKind
 from fluentai.source import Span
 from fluentai.vm.code import Code, TryInfo
@@ -178,6 +179,7 @@ class VM:
         self.builtin_values: dict[str, Any] = {}
         self.apply_prim: Prim | None = None
         self.profiler: Profiler | None = None
+        self.jit: Any = None  # jit/jit.py, under `--tier auto`
 
     # ------------------------------------------------------------ entry
 
@@ -364,6 +366,21 @@ class VM:
 
     def _new_pending(self, exc: FlError, cur: Frame) -> Pending:
         span, trace, omitted = self._trace(cur)
+        native = getattr(exc, "native_trace", None)
+        if native is not None:  # raised in native code called from this frame (jit/jit.py)
+            if getattr(exc, "tail", False) and trace:
+                trace = trace[:-1]  # a tail call replaced this frame
+            kept = trace + native
+            omitted += exc.native_omitted  # type: ignore[attr-defined]
+            if len(kept) > 20:
+                omitted += len(kept) - 20
+                kept = kept[:10] + kept[-10:]
+            trace = kept
+            span = trace[-1].span if trace else span
+            value = exc.value  # type: ignore[attr-defined]
+            pending = Pending(exc.kind, exc.message, exc.data, span, trace, value=value)
+            pending.omitted = omitted
+            return pending
         value = exc.value if isinstance(exc, _RaisedByPerform) else None
         pending = Pending(exc.kind, exc.message, exc.data, span, trace, value=value)
         pending.omitted = omitted
@@ -494,6 +511,9 @@ class VM:
         code = code_obj.code
         consts = code_obj.consts
         profiler = self.profiler
+        jit = self.jit
+        hot_calls = profiler.hot_calls if profiler is not None else 0
+        hot_loops = profiler.hot_loops if profiler is not None else 0
         max_depth = self.max_depth
         apply_prim = self.apply_prim
         add2, sub2, mul2, lt2, eq2, gt2, le2, ge2 = (
@@ -547,10 +567,45 @@ class VM:
                             else:
                                 args = []
                                 stack.pop()
+                            if fcode.native is not None and jit is not None:
+                                if op == 3:
+                                    if fcode.is_prelude:
+                                        v = jit.call(fn, args, self.depth)
+                                    elif self.depth < max_depth:
+                                        v = jit.call(fn, args, self.depth + 1)
+                                    else:
+                                        v = FALLBACK
+                                    if v is not FALLBACK:
+                                        stack.append(v)
+                                        continue
+                                elif frames:  # a tail call: return its value from this frame
+                                    jit.tail = True
+                                    try:
+                                        v = jit.call(
+                                            fn,
+                                            args,
+                                            self.depth + code_obj.is_prelude - fcode.is_prelude,
+                                        )
+                                    finally:
+                                        jit.tail = False
+                                    if v is not FALLBACK:
+                                        if fcode is code_obj:
+                                            jit.stats.osr += 1
+                                        if restore is not NO_RESTORE:
+                                            self.handlers = restore
+                                        if not code_obj.is_prelude:
+                                            self.depth -= 1
+                                        code_obj, pc, locals_, stack, free, restore = frames.pop()
+                                        code = code_obj.code
+                                        consts = code_obj.consts
+                                        stack.append(v)
+                                        continue
                             if op == 6:
                                 if fcode is code_obj:
                                     if profiler is not None:
                                         fcode.backedges += 1
+                                        if fcode.backedges > hot_loops and not fcode.hot:
+                                            profiler.hot(fcode)
                                 elif fcode.is_prelude != code_obj.is_prelude:
                                     self.depth += code_obj.is_prelude - fcode.is_prelude
                                     if self.depth > max_depth:
@@ -564,8 +619,12 @@ class VM:
                                 frames.append((code_obj, pc, locals_, stack, free, restore))
                                 stack = []
                                 restore = NO_RESTORE
-                            if profiler is not None:  # counts only when profiling (--tier auto)
+                            if profiler is not None and (op == 3 or fcode is not code_obj):
+                                # counted only when profiling (--tier auto); a self tail call
+                                # is a loop iteration (back edge), not a call
                                 fcode.calls += 1
+                                if fcode.calls > hot_calls and not fcode.hot:
+                                    profiler.hot(fcode)
                                 if not fcode.calls & 7:
                                     profiler.record_call(code_obj, pc, fcode, args)
                             if fcode.blank:
@@ -640,6 +699,8 @@ class VM:
                     elif op == 15:  # JUMP
                         if arg < pc and profiler is not None:
                             code_obj.backedges += 1
+                            if code_obj.backedges > hot_loops and not code_obj.hot:
+                                profiler.hot(code_obj)
                             if not code_obj.backedges & 7:
                                 profiler.tick(code_obj)
                         pc = arg

@@ -64,16 +64,36 @@ def _bump(histogram: dict[tuple[str, ...], int], kinds: tuple[str, ...]) -> None
 class Profiler:
     """Records calls for the VM when profiling is on; `sample` charges time to functions."""
 
-    def __init__(self) -> None:
+    def __init__(self, jit: Any = None) -> None:
         self.ticks = 0
         self.last_ns = time.perf_counter_ns()
         self.codes: dict[int, Code] = {}
+        # the JIT (jit/jit.py) and its thresholds; the VM reports hot code with `hot`
+        self.jit = jit
+        t = jit.thresholds if jit is not None else None
+        big = 1 << 62
+        self.hot_calls = t.calls if t is not None else big
+        self.hot_loops = t.loops if t is not None else big
+        self.hot_ns = int(t.time_ms * 1e6) if t is not None else big
+
+    def hot(self, code: Code) -> None:
+        """`code` crossed a threshold: tell the JIT (once per function)."""
+        from fluentai.jit.policy import Thresholds, decide
+
+        code.hot = True
+        t = Thresholds(self.hot_calls, self.hot_loops, self.hot_ns / 1e6)
+        why = decide(t, calls=code.calls, backedges=code.backedges, time_ns=code.time_ns)
+        if self.jit is not None:
+            self.jit.hot(code, why or "hot")
 
     def record_call(self, caller: Code, pc: int, callee: Code, args: list[Any]) -> None:
         kinds = kinds_of(args)
         _bump(callee.arg_kinds, kinds)
         _bump(caller.site_kinds.setdefault(pc, {}), kinds)
         self.codes[id(callee)] = callee
+        jit = self.jit
+        if jit is not None and jit.state == 2:  # compiled: install at this safepoint
+            jit.install()
         self.tick(caller)
 
     def tick(self, running: Code) -> None:
@@ -83,6 +103,11 @@ class Profiler:
             now = time.perf_counter_ns()
             running.time_ns += now - self.last_ns
             self.last_ns = now
+            if running.time_ns > self.hot_ns and not running.hot:
+                self.hot(running)
+            jit = self.jit
+            if jit is not None and jit.state == 2:  # compiled: install at this safepoint
+                jit.install()
 
     def report(self, limit: int = 8) -> str:
         """The hottest functions, for `--jit-stats`."""

@@ -1,0 +1,714 @@
+"""The tiered JIT of `--tier auto` (DESIGN.md §7): the VM runs the program and profiles it; when a
+function gets hot, the program is compiled to native code on a compile thread while the VM keeps
+running, and from then on the VM's calls of compiled functions run natively.
+
+    jit = Jit(vm, src, thresholds, argv, top_code)
+    vm.jit = jit                  # the VM calls jit.hot(code, why) and jit.call(fn, args, ...)
+    ...
+    jit.close(); stderr.write(jit.stats.report())
+
+Units. One unit holds the whole program (its lambdas and the prelude's), lowered in JIT mode
+(`fl_jit_init` sets the unit up without running its top level). Its object code is cached on
+disk by content, so a second run installs it without compiling.
+
+Calls. Every VM `Code` compiled from a lambda of the unit gets a code slot (`Code.native`):
+the descriptor of its native twin. A VM call of such a closure converts the arguments and the
+closure's free values (`bridge.Codec`), runs the native generic entry with the VM's call depth,
+and converts the result back; a self tail call that finds native code finishes the loop natively
+(on-stack replacement at self tail calls). Native code never calls back into the VM, so a call
+that could observe VM-only state stays in the VM: while a handler with clauses is installed in
+the VM, when a value cannot cross (a mutable captured variable, a function compiled only in the
+VM), and in programs that use the state store, random numbers or standard input.
+
+Errors, `exit` and Ctrl-C raised in native code come back as the VM's own conditions, with the
+native frames added to the trace, so reports are the VM's.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from fluentai.diagnostics import TraceEntry
+from fluentai.errors import FlError, ProgramExit
+from fluentai.jit.bridge import NativeWord
+from fluentai.jit.policy import FALLBACK, Thresholds
+from fluentai.llvm import abi
+from fluentai.source import SourceFile, Span
+from fluentai.vm.code import Code, FnTemplate
+from fluentai.vm.compile import UNBOUND
+from fluentai.vm.maps import FlMap
+from fluentai.vm.values import (
+    Adt,
+    Box,
+    Builtin,
+    Closure,
+    Cons,
+    Constructor,
+    CtorInfo,
+    EffectFn,
+)
+
+IDLE, COMPILING, READY, INSTALLED, FAILED = range(5)
+_FL_UNBOUND = 0x1E
+_BLOCKED_PREFIXES = ("state:", "random:", "io:read-line")
+ARGV_WORDS = 256
+REFUSALS = 3
+TWIN_MIN = 32  # lists and maps at least this long keep their native copy between calls
+TWIN_SLOTS = 1024  # rooted argument buffer: closure, arguments, free values
+
+
+class NativeRaised(FlError):
+    """An error that native code raised and did not catch: the VM unwinds it from the call
+    site; `native_trace` holds the native frames' entries (outermost first)."""
+
+    def __init__(
+        self, kind: str, message: str, data: object, value: Any, trace: list[Any], omitted: int
+    ) -> None:
+        super().__init__(kind, message, data)
+        self.value = value
+        self.native_trace = trace
+        self.native_omitted = omitted
+        self.tail = False
+
+
+@dataclass
+class JitStats:
+    """What `--jit-stats` reports for `--tier auto`."""
+
+    state: str = "not compiled (nothing got hot)"
+    first_hot: str = ""
+    functions: int = 0
+    slots: int = 0
+    lower_ms: float = 0.0
+    compile_ms: float = 0.0  # LLVM: optimize and code generation
+    link_ms: float = 0.0
+    install_ms: float = 0.0
+    cached: bool = False
+    crossings: int = 0
+    osr: int = 0
+    fallbacks: dict[str, int] = field(default_factory=dict)
+    native_ns: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    log: list[str] = field(default_factory=list)
+
+    def fallback(self, reason: str) -> None:
+        self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
+
+    def report(self) -> str:
+        total_ms = (time.perf_counter() - self.started) * 1000
+        native_ms = self.native_ns / 1e6
+        lines = [
+            f"jit: tier auto: {self.state}",
+        ]
+        if self.first_hot:
+            lines.append(f"jit: first hot function: {self.first_hot}")
+        if self.functions:
+            per_fn = (self.lower_ms + self.compile_ms) / max(1, self.functions)
+            lines += [
+                f"jit: functions compiled: {self.functions} (one unit, tier 2, -O2); "
+                f"VM functions with native code: {self.slots}",
+                f"jit: compile: lowering {self.lower_ms:.1f} ms, LLVM {self.compile_ms:.1f} ms, "
+                f"link {self.link_ms:.1f} ms, install {self.install_ms:.1f} ms"
+                + (" (object code from the cache)" if self.cached else ""),
+                f"jit: compile time per function: {per_fn:.2f} ms",
+            ]
+        lines.append(
+            f"jit: VM->native calls {self.crossings}, of which on-stack replacements "
+            f"{self.osr}; time in native code {native_ms:.1f} ms, in the VM "
+            f"{max(0.0, total_ms - native_ms):.1f} ms"
+        )
+        if self.fallbacks:
+            kept = ", ".join(f"{why} x{n}" for why, n in sorted(self.fallbacks.items()))
+            lines.append(f"jit: calls kept in the VM: {kept}")
+        return "\n".join(lines)
+
+
+_compile_threads: list[threading.Thread] = []
+
+
+def compile_thread_alive() -> bool:
+    """Whether a JIT compile thread may still be inside LLVM."""
+    return any(t.is_alive() for t in _compile_threads)
+
+
+def blocked_reason(program: Any) -> str | None:
+    """Why a program's code must stay in the VM (state it shares with the VM's world), or None."""
+    from fluentai.llvm.lower import _walk
+
+    for form, _ in program.forms:
+        for node in _walk(form):
+            for attr in ("name", "op"):
+                text = getattr(node, attr, None)
+                if isinstance(text, str) and text.startswith(_BLOCKED_PREFIXES):
+                    return f"uses `{text}`"
+    return None
+
+
+def _codes(top: Code) -> Iterator[Code]:
+    """Every Code reachable from a top-level Code through closure templates."""
+    seen: set[int] = set()
+    stack = [top]
+    while stack:
+        code = stack.pop()
+        if id(code) in seen:
+            continue
+        seen.add(id(code))
+        yield code
+        for k in code.consts:
+            if isinstance(k, FnTemplate):
+                stack.append(k.code)
+
+
+def _ctor_infos(values: Any, out: dict[str, CtorInfo], fns: dict[str, Any], depth: int = 0) -> None:
+    """Constructors (and the VM's function values of constructors and operations, whose
+    identity `=` sees) among a Code's constants."""
+    for k in values:
+        if isinstance(k, CtorInfo):
+            out.setdefault(k.name, k)
+        elif isinstance(k, Constructor):
+            out.setdefault(k.ctor.name, k.ctor)
+            fns.setdefault(k.ctor.name, k)
+        elif isinstance(k, EffectFn):
+            fns.setdefault(k.op, k)
+        elif isinstance(k, Adt):
+            out.setdefault(k.ctor.name, k.ctor)
+        elif isinstance(k, tuple) and depth < 8:
+            _ctor_infos(k, out, fns, depth + 1)
+
+
+def _worth_crossing(code: Code) -> bool:
+    """Whether a VM call of `code` should run its native twin: not for a leaf (no calls, no
+    loops), whose work is less than the cost of converting its arguments (DESIGN.md §7.2)."""
+    ops = code.code
+    for pc in range(0, len(ops), 2):
+        op = ops[pc]
+        if op == 3 or op == 6 or (op == 15 and ops[pc + 1] <= pc):
+            return True
+    return False
+
+
+class Jit:
+    """One program's JIT: profile hook, compile thread, installation, and VM->native calls."""
+
+    def __init__(
+        self,
+        vm: Any,
+        src: SourceFile,
+        thresholds: Thresholds,
+        argv: list[str],
+        top: Code,
+        log: TextIO | None = None,
+    ) -> None:
+        self.vm = vm
+        self.src = src
+        self.thresholds = thresholds
+        self.argv = argv
+        self.top = top
+        self.logfile = log
+        self.stats = JitStats()
+        self.state = IDLE
+        self.tail = False  # the VM is making a tail call (set around `call`)
+        self.in_native = False  # the program thread is inside a native call
+        self.lock = threading.Lock()
+        self._ready: Any = None
+        self._thread: threading.Thread | None = None
+        self.rt: Any = None
+        self.codec: Any = None
+        self.unit: Any = None
+        self._attached = False
+        # installed state
+        self._argv: Any = None
+        self._call: Any = None
+        self._depth: Any = None
+        self._cells: Any = None
+        self._globals: list[tuple[int, int]] = []  # (VM index, native cell index)
+        self._synced: dict[int, tuple[Any, int]] = {}  # native cell -> (VM value, word)
+        self._sites: list[tuple[Span | None, str]] = []
+        self._descs: dict[int, tuple[str, str]] = {}  # descriptor -> (kind, name)
+        self._desc_codes: dict[int, Code] = {}
+        self._fn_values: dict[str, Any] = {}  # constructor or operation name -> VM value
+        self._ctors: dict[str, CtorInfo] = {}
+        self._code_desc: dict[int, int] = {}  # id(Code) -> descriptor, for every mapped Code
+        self._refused: dict[int, int] = {}  # id(Code) -> calls that had to stay in the VM
+        self._handles: list[Any] = []
+        self._twins: dict[int, tuple[Any, int, int]] = {}  # id(VM value) -> (it, slot, word)
+        self._twin_owner: list[int | None] = [None] * TWIN_SLOTS
+        self._twin_next = 0
+        self._twin_roots: Any = None
+        # FLUENTAI_DEOPT_STRESS=SEED (tests): half the calls that could run natively stay in
+        # the VM, at random, so VM and native frames interleave everywhere
+        stress = os.environ.get("FLUENTAI_DEOPT_STRESS", "")
+        self._stress = random.Random(int(stress)) if stress.isdigit() else None
+
+    # ------------------------------------------------------------ logging
+
+    def log(self, text: str) -> None:
+        self.stats.log.append(text)
+        if self.logfile is not None:
+            self.logfile.write(f"jit: {text}\n")
+            self.logfile.flush()
+
+    # ------------------------------------------------------------ profile hook (program thread)
+
+    def hot(self, code: Code, why: str) -> None:
+        """A function crossed a threshold: compile the program (once)."""
+        if self.state != IDLE:
+            if self.state == READY:
+                self.install()
+            return
+        self.stats.first_hot = f"{code.name} ({why})"
+        self.log(f"hot: {code.name}: {why}")
+        self.state = COMPILING
+        self.stats.state = "compiling"
+        from fluentai.jit import unit as unit_mod
+
+        cached = unit_mod.load_cached(self.src, self.stats, self.log)
+        if cached is not None:  # a second run: no compiling, install now
+            self._ready = cached
+            self.state = READY
+            self.install()
+            return
+        if self.thresholds.sync:
+            self._compile()
+            self.install()
+            return
+        self._thread = threading.Thread(target=self._compile, name="fluentai-jit", daemon=True)
+        _compile_threads.append(self._thread)
+        self._thread.start()
+
+    def poll(self) -> None:
+        """At a VM safepoint: install finished code."""
+        if self.state == READY:
+            self.install()
+
+    # ------------------------------------------------------------ compile thread
+
+    def _compile(self) -> None:
+        try:
+            self._ready = self._build()
+            self.state = READY
+        except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
+            self.state = FAILED
+            self.stats.state = f"not compiled ({type(exc).__name__}: {exc})"
+            self.log(f"not compiled: {type(exc).__name__}: {exc}")
+
+    def _build(self) -> Any:
+        from fluentai.jit import unit as unit_mod
+
+        return unit_mod.build_unit(self.src, self.stats, self.log)
+
+    # ------------------------------------------------------------ installation (program thread)
+
+    def install(self) -> None:
+        if self.state != READY:
+            return
+        t0 = time.perf_counter()
+        try:
+            self._install(self._ready)
+        except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
+            self.state = FAILED
+            self.stats.state = f"not installed ({type(exc).__name__}: {exc})"
+            self.log(f"not installed: {type(exc).__name__}: {exc}")
+            return
+        self.state = INSTALLED
+        self.stats.install_ms = (time.perf_counter() - t0) * 1000
+        self.stats.state = "program compiled, hot calls run natively"
+        self.log(f"installed: {self.stats.slots} VM functions have native code")
+
+    def _install(self, built: Any) -> None:
+        from fluentai.jit.bridge import Codec
+        from fluentai.runtime import ffi
+
+        lib, meta = built
+        rt = self.rt = ffi.runtime()
+        rt.thread_attach()
+        self._attached = True
+        lib_rt = rt.lib
+        lib_rt.fl_jit_call.restype = ctypes.c_uint64
+        lib_rt.fl_jit_call.argtypes = [
+            ctypes.c_uint64,
+            ctypes.c_int64,
+            ctypes.c_uint64,
+            ctypes.c_uint64,
+            ctypes.c_int64,
+            ctypes.POINTER(ctypes.c_uint64),
+            ctypes.c_int64,
+        ]
+        lib_rt.fl_alloc_roots.restype = ctypes.c_void_p
+        lib_rt.fl_alloc_roots.argtypes = [ctypes.c_int64]
+        lib_rt.fl_jit_take_interrupt.restype = ctypes.c_int64
+        lib_rt.fl_jit_take_interrupt.argtypes = []
+        lib_rt.fl_out_flush.restype = None
+        lib_rt.fl_out_flush.argtypes = []
+        init = ctypes.CFUNCTYPE(
+            ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64
+        )(lib.address("fl_jit_init"))
+        args = (ctypes.c_char_p * (len(self.argv) + 1))(
+            *[a.encode("utf-8", "surrogateescape") for a in self.argv], None
+        )
+        self._handles += [args, lib]
+        cells = init(len(self.argv), args, self.vm.max_depth)
+        if not cells:
+            raise RuntimeError("the prelude's native initialization failed")
+        self._cells = ctypes.cast(cells, ctypes.POINTER(ctypes.c_uint64))
+        self._call = lib_rt.fl_jit_call
+        self._depth = ctypes.c_int64.in_dll(lib_rt, "fl_rt_depth")
+        self._poll = ctypes.c_int64.in_dll(lib_rt, "fl_rt_poll")
+        buf = ctypes.cast(lib_rt.fl_alloc_roots(ARGV_WORDS), ctypes.POINTER(ctypes.c_uint64))
+        self._argv = buf
+        self._twin_roots = ctypes.cast(
+            lib_rt.fl_alloc_roots(TWIN_SLOTS), ctypes.POINTER(ctypes.c_uint64)
+        )
+        # sites -> spans (traces of native errors)
+        for site, span in zip(meta["sites"], meta["site_spans"], strict=True):
+            where_fn = site[1]
+            self._sites.append(
+                (Span(self.src, span[0], span[1]) if span is not None else None, where_fn)
+            )
+        # VM codes -> native descriptors
+        by_key: dict[tuple[bool, int, int, str], int] = {}
+        dup: set[tuple[bool, int, int, str]] = set()
+        for is_prelude, rows in ((False, meta["lambdas"]), (True, meta["prelude_lambdas"])):
+            for desc_symbol, start, end, name, _free in rows:
+                key = (is_prelude, start, end, name)
+                if key in by_key:
+                    dup.add(key)
+                by_key[key] = lib.address(desc_symbol)
+        prelude_tops = [
+            v.code
+            for name, v in zip(self.vm.globals.names, self.vm.globals.values, strict=True)
+            if name.startswith("%prelude:") and isinstance(v, Closure)
+        ]
+        slots = 0
+        seen: set[int] = set()
+        for top in (self.top, *prelude_tops):
+            for code in _codes(top):
+                if code.span is None or code is self.top or id(code) in seen:
+                    continue
+                seen.add(id(code))
+                key = (code.is_prelude, code.span.start, code.span.end, code.name)
+                desc = by_key.get(key)
+                if desc is None or key in dup:
+                    continue
+                self._desc_codes[desc] = code  # native closures of it come back as VM ones
+                self._code_desc[id(code)] = desc
+                if _worth_crossing(code):
+                    code.native = desc
+                    slots += 1
+        self.stats.slots = slots
+        # constructors, builtin closures, globals
+        ctors: dict[str, CtorInfo] = {}
+        fns = self._fn_values
+        for code in _codes(self.top):
+            _ctor_infos(code.consts, ctors, fns)
+        for value in self.vm.globals.values:
+            if isinstance(value, Closure):
+                for code in _codes(value.code):
+                    _ctor_infos(code.consts, ctors, fns)
+            elif isinstance(value, (Constructor, EffectFn)):
+                _ctor_infos((value,), ctors, fns)
+        self._ctors = ctors
+        ctor_ids: dict[str, int] = meta["ctor_ids"]
+        self._builtins = {
+            key: lib.address(symbol)
+            for table in (meta["prelude_builtins"], meta["builtin_closures"])
+            for key, symbol in table.items()
+        }
+        self.codec = Codec(
+            rt,
+            ctor_ids={n: i for n, i in ctor_ids.items() if n in ctors},
+            ctors={i: ctors[n] for n, i in ctor_ids.items() if n in ctors},
+            fn_to_native=self._fn_to_native,
+            fn_to_vm=self._fn_to_vm,
+        )
+        vm_index = self.vm.globals.index
+        for name, cell in meta["globals_index"].items():
+            if name.startswith("%prelude:"):
+                continue
+            vi = vm_index.get(name)
+            if vi is not None:
+                self._globals.append((vi, cell))
+
+    # ------------------------------------------------------------ function values
+
+    def _fn_to_native(self, v: Any) -> tuple[int, list[Any]]:
+        from fluentai.jit.bridge import Unconvertible
+
+        t = type(v)
+        if t is Closure:
+            desc = self._code_desc.get(id(v.code))
+            if desc is None:
+                raise Unconvertible(f"`{v.code.name}` has no native code")
+            free = list(v.free)
+            assigned = v.code.free_assigned
+            for i, x in enumerate(free):
+                if type(x) is Box:
+                    if x.value is v:  # a loop's reference to itself
+                        free[i] = _SELF
+                    elif assigned[i] or x.value is UNBOUND:
+                        raise Unconvertible("captures a variable assigned with set!")
+                    else:  # a binding group's variable: boxed, set once
+                        free[i] = _Boxed(x.value)
+            return desc, free
+        if t is Builtin:
+            addr = self._builtins.get("b:" + v.prim.name)
+        elif t is EffectFn:
+            addr = self._builtins.get("e:" + v.op)
+        elif t is Constructor:
+            addr = self._builtins.get("c:" + v.ctor.name)
+        else:
+            addr = None
+        if addr is None:
+            raise Unconvertible("a function value the native unit does not have")
+        desc = ctypes.c_uint64.from_address(addr + 8).value
+        return desc, []
+
+    def _fn_to_vm(self, desc: int, kind: int, name: str, free: list[Any]) -> Any:
+        code = self._desc_codes.get(desc)
+        if code is not None:
+            clo = Closure(code, tuple(free), code.name)
+            # a self reference comes back as a box holding the closure
+            fixed = tuple(Box(clo) if type(x) is Box and x.value is _SELF else x for x in free)
+            clo.free = fixed
+            return clo
+        if kind == abi.FN_BUILTIN:
+            builtin = self.vm.builtin_values.get(name)
+            if builtin is not None:
+                return builtin
+        known = self._fn_values.get(name)
+        if known is not None:
+            return known
+        if kind == abi.FN_CONSTRUCTOR and name in self._ctors:
+            value: Any = Constructor(self._ctors[name])
+        elif kind == abi.FN_EFFECT:
+            value = EffectFn(name)
+        else:
+            raise RuntimeError(f"native function `{name}` has no VM counterpart")
+        self._fn_values[name] = value
+        return value
+
+    # ------------------------------------------------------------ calls (program thread)
+
+    def ok_to_call(self) -> str | None:
+        """Why native code must not run now, or None."""
+        node = self.vm.handlers
+        while node is not None:
+            if node.clauses is not None:
+                return "a handler is installed in the VM"
+            node = node.parent
+        return None
+
+    def call(self, fn: Closure, args: list[Any], depth: int) -> Any:
+        """Run `fn` natively with `depth` active calls (FALLBACK: run it in the VM)."""
+        from fluentai.jit.bridge import Unconvertible
+
+        if self.state != INSTALLED:
+            return FALLBACK
+        if self._stress is not None and self._stress.random() < 0.5:
+            self.stats.fallback("FLUENTAI_DEOPT_STRESS")
+            return FALLBACK
+        if self.vm.handlers is not None:
+            why = self.ok_to_call()
+            if why is not None:
+                self.stats.fallback(why)
+                return FALLBACK
+        try:
+            self._sync_globals()
+            desc, free = self._fn_to_native(fn)
+        except Unconvertible as exc:
+            return self._refuse(fn.code, str(exc))
+        n = len(args)
+        if 2 + n + len(free) > ARGV_WORDS:
+            self.stats.fallback("too many arguments")
+            return FALLBACK
+        buf = self._argv
+        selfmask = boxmask = 0
+        if free:
+            plain: list[Any] = []
+            for i, x in enumerate(free):
+                if x is _SELF:
+                    selfmask |= 1 << i
+                    plain.append(None)
+                elif type(x) is _Boxed:
+                    boxmask |= 1 << i
+                    plain.append(x.value)
+                else:
+                    plain.append(x)
+            if len(free) > 64 and (selfmask or boxmask) >> 63:
+                self.stats.fallback("too many captured variables")
+                return FALLBACK
+            values = [*args, *plain]
+        else:
+            values = args
+        twins = self._twins
+        big: list[int] = []
+        for i, x in enumerate(values):
+            t = type(x)
+            if (t is Cons and x.length >= TWIN_MIN) or (t is FlMap and len(x) >= TWIN_MIN):
+                twin = twins.get(id(x))
+                if twin is not None and twin[0] is x:
+                    values[i] = NativeWord(twin[2])
+                else:
+                    big.append(i)
+        try:
+            self.codec.to_native(values, buf)
+        except Unconvertible as exc:
+            return self._refuse(fn.code, str(exc))
+        for i in big:
+            self._twin(values[i], buf[i])
+        if self._refused:
+            self._refused.pop(id(fn.code), None)
+        self.vm.world.flush()
+        self.stats.crossings += 1
+        t0 = time.perf_counter_ns()
+        self.in_native = True
+        try:
+            result = self._call(desc, len(free), selfmask, boxmask, n, buf, depth)
+        finally:
+            self.in_native = False
+        self.stats.native_ns += time.perf_counter_ns() - t0
+        self.rt.lib.fl_out_flush()
+        if result == 0:
+            self._raise_pending()
+        if self._poll.value and self.rt.lib.fl_jit_take_interrupt():
+            # Ctrl-C arrived as the native call returned: the VM unwinds from here
+            self._sync_back()
+            raise KeyboardInterrupt
+        value = self.codec.to_vm(result)
+        t = type(value)
+        if (t is Cons and value.length >= TWIN_MIN) or (t is FlMap and len(value) >= TWIN_MIN):
+            self._twin(value, result)
+        self._sync_back()
+        return value
+
+    def _twin(self, v: Any, word: int) -> None:
+        """Remember that `v` (a big list or map) has the native copy `word`, rooted in a ring of
+        slots: passing it again costs nothing (DESIGN.md §3.4; values are immutable)."""
+        slot = self._twin_next
+        self._twin_next = (slot + 1) % TWIN_SLOTS
+        old = self._twin_owner[slot]
+        if old is not None:
+            self._twins.pop(old, None)
+        self._twin_roots[slot] = word
+        self._twin_owner[slot] = id(v)
+        self._twins[id(v)] = (v, slot, word)
+
+    def _refuse(self, code: Code, why: str) -> Any:
+        """A call that must run in the VM; a function refused REFUSALS times in a row loses its
+        code slot (the reason is logged)."""
+        self.stats.fallback(why)
+        n = self._refused.get(id(code), 0) + 1
+        self._refused[id(code)] = n
+        if n >= REFUSALS:
+            code.native = None
+            self.log(f"not native any more: {code.name}: {why}")
+        return FALLBACK
+
+    def _raise_pending(self) -> None:
+        kind = self.rt.pending_kind()
+        self._sync_back()
+        if kind == 2:  # interrupt
+            self.rt.lib.fl_bridge_clear_pending()
+            raise KeyboardInterrupt
+        if kind == 3:  # exit
+            code = self.rt.lib.fl_bridge_exit_code()
+            self.rt.lib.fl_bridge_clear_pending()
+            raise ProgramExit(code)
+        err = self.codec.take_error()
+        if isinstance(err, str):
+            if "out of memory" in err:
+                raise MemoryError
+            raise RuntimeError(err)
+        entries = []
+        for site in reversed(err.trace):  # innermost first -> outermost first
+            span, name = self._sites[site] if 0 <= site < len(self._sites) else (None, "")
+            if span is not None:
+                entries.append(TraceEntry(span, name))
+        omitted = max(0, err.count - len(err.trace))
+        exc = NativeRaised(err.kind, err.message, err.data, err.value, entries, omitted)
+        exc.tail = self.tail
+        raise exc
+
+    # ------------------------------------------------------------ globals
+
+    def _sync_globals(self) -> None:
+        """Copy VM globals that changed since the last call into the unit's cells."""
+        values = self.vm.globals.values
+        synced = self._synced
+        todo = []
+        for vi, cell in self._globals:
+            v = values[vi]
+            old = synced.get(cell)
+            if old is None or old[0] is not v:
+                todo.append((vi, cell, v))
+        if not todo:
+            return
+        convert = [(cell, v) for _, cell, v in todo if v is not UNBOUND]
+        cells = self._cells
+        for _, cell, v in todo:
+            if v is UNBOUND:
+                cells[cell] = _FL_UNBOUND
+                synced[cell] = (v, _FL_UNBOUND)
+        if convert:
+            buf = self._argv
+            for start in range(0, len(convert), ARGV_WORDS):
+                chunk = convert[start : start + ARGV_WORDS]
+                self.codec.to_native([v for _, v in chunk], buf)
+                for i, (cell, v) in enumerate(chunk):
+                    cells[cell] = buf[i]
+                    synced[cell] = (v, buf[i])
+
+    def _sync_back(self) -> None:
+        """Globals that native code assigned with set!: back into the VM."""
+        cells = self._cells
+        values = self.vm.globals.values
+        for vi, cell in self._globals:
+            word = cells[cell]
+            old = self._synced.get(cell)
+            if old is not None and old[1] != word:
+                v = self.codec.to_vm(word)
+                values[vi] = v
+                self._synced[cell] = (v, word)
+
+    # ------------------------------------------------------------ end
+
+    def interrupt(self) -> bool:
+        """Ctrl-C (main thread): native code stops at its next safepoint and the call raises
+        KeyboardInterrupt in the VM; False when the VM thread must be interrupted itself."""
+        if self.state == INSTALLED and self.rt is not None:
+            self.rt.interrupt()
+            return self.in_native
+        return False
+
+    def close(self) -> None:
+        if self._thread is not None and self.state == COMPILING:
+            self._thread.join(timeout=0)
+        if self._attached and self.rt is not None:
+            self.rt.thread_detach()
+            self._attached = False
+
+
+class _Boxed:
+    """A free value the native closure keeps in a BOX of its own."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Self:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SELF"
+
+
+_SELF: Any = _Self()

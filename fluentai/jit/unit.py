@@ -1,0 +1,144 @@
+"""The JIT's compilation unit: the whole program lowered in JIT mode, its object code cached on
+disk with what the VM needs to enter it (DESIGN.md §7.3, §7.8).
+
+    lib, meta = build_unit(src, stats, log)     # on the compile thread
+    lib.address("fl_jit_init")
+
+`meta` holds the descriptors of the program's lambdas with their spans and names (how VM codes
+find their native twins), the globals' cells, constructor ids, exported builtin closures and the
+site table with spans (native traces). A cache hit needs no lowering.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fluentai.source import SourceFile
+
+
+def jit_opt() -> int:
+    """LLVM optimization level of JIT units (FLUENTAI_JIT_OPT, default 2; tests use 0)."""
+    text = os.environ.get("FLUENTAI_JIT_OPT", "2")
+    return int(text) if text in ("0", "1", "2", "3") else 2
+
+
+class Blocked(Exception):
+    """The program's code must stay in the VM (the reason is logged)."""
+
+
+def _meta(lowered: Any) -> dict[str, Any]:
+    return {
+        "sites": [[s.where, s.fn] for s in lowered.sites],
+        "site_spans": [list(x) if x is not None else None for x in lowered.site_spans],
+        "lambdas": _lambda_rows(lowered),
+        "globals_index": lowered.globals_index,
+        "ctor_ids": lowered.ctor_ids,
+        "builtin_closures": lowered.builtin_closures,
+    }
+
+
+def _lambda_rows(lowered: Any) -> list[list[Any]]:
+    return [[x.desc_symbol, x.start, x.end, x.name, list(x.free)] for x in lowered.lambdas]
+
+
+def jit_prelude() -> tuple[bytes, dict[str, Any]]:
+    """The prelude's unit for JIT units (its lambdas' descriptors exported) and its lambda
+    table: compiled once per compiler, then read from the code cache."""
+    from fluentai import codecache, native
+
+    k = codecache.key("prelude", "jit", "O2", "generic")
+    obj_path = codecache.cache_dir() / f"prelude-jit-{k}.o"
+    json_path = codecache.cache_dir() / f"prelude-jit-{k}.json"
+    if codecache.enabled():
+        try:
+            info = json.loads(json_path.read_text(encoding="utf-8"))
+            return obj_path.read_bytes(), info
+        except (OSError, ValueError):
+            pass
+    from fluentai.llvm.engine import Engine
+    from fluentai.llvm.lower import lower_prelude
+
+    lowered = native._on_big_stack(lambda: lower_prelude(native._prelude(), jit=True))
+    obj = Engine().object_code(str(lowered.module), 2)
+    info = {"lambdas": _lambda_rows(lowered), "builtins": lowered.builtin_closures}
+    if codecache.enabled():
+        native._write_atomic(obj_path, obj)
+        native._write_atomic(json_path, json.dumps(info).encode("utf-8"))
+    return obj, info
+
+
+def _key(src: SourceFile) -> str:
+    from fluentai import codecache
+
+    return codecache.key(src.name, src.text, "jit", f"O{jit_opt()}")
+
+
+def _load(key: str, stats: Any, log: Callable[[str], None]) -> Any:
+    from fluentai import codecache
+    from fluentai.runtime import ffi
+
+    ffi.runtime()  # the unit's references to the runtime resolve against the loaded library
+    t0 = time.perf_counter()
+    unit = codecache.load(key)
+    if unit is not None:
+        stats.cached = True
+        stats.link_ms = (time.perf_counter() - t0) * 1000
+        stats.functions = len(unit.meta["lambdas"])
+        log("object code from the cache")
+    return unit
+
+
+def load_cached(
+    src: SourceFile, stats: Any, log: Callable[[str], None]
+) -> tuple[Any, dict[str, Any]] | None:
+    """The unit from the code cache, or None (compile it with build_unit)."""
+    unit = _load(_key(src), stats, log)
+    return (unit, unit.meta) if unit is not None else None
+
+
+def build_unit(
+    src: SourceFile, stats: Any, log: Callable[[str], None]
+) -> tuple[Any, dict[str, Any]]:
+    """Load the program's JIT unit from the code cache, or compile, store and load it. A hit
+    imports neither llvmlite nor the lowering."""
+    from fluentai import codecache
+
+    key = _key(src)
+    t0 = time.perf_counter()
+    unit = _load(key, stats, log)
+    if unit is None:
+        from fluentai import native
+        from fluentai.jit.jit import blocked_reason
+        from fluentai.llvm.engine import Engine
+        from fluentai.llvm.lower import lower_program
+
+        prelude = native._prelude()
+        program = native._on_big_stack(lambda: native.resolve(src, is_prelude=False))
+        blocked = blocked_reason(program)
+        if blocked is not None:
+            raise Blocked(f"the program {blocked}, which the VM owns")
+        lowered = native._on_big_stack(lambda: lower_program(prelude, program, jit=True))
+        stats.lower_ms = (time.perf_counter() - t0) * 1000
+        meta = _meta(lowered)
+        engine = Engine()
+        obj = engine.object_code(str(lowered.module), jit_opt(), host_cpu=True)
+        times = engine.times
+        stats.compile_ms = times.parse_ms + times.optimize_ms + times.codegen_ms
+        prelude_obj, prelude_info = jit_prelude()
+        meta["prelude_lambdas"] = prelude_info["lambdas"]
+        meta["prelude_builtins"] = prelude_info["builtins"]
+        t1 = time.perf_counter()
+        unit = codecache.store(key, [obj, prelude_obj], meta)
+        if unit is None:
+            raise RuntimeError("no C compiler to link the unit")
+        stats.link_ms = (time.perf_counter() - t1) * 1000
+        log(
+            f"compiled: {len(meta['lambdas'])} functions in "
+            f"{stats.lower_ms + stats.compile_ms:.0f} ms"
+        )
+    stats.functions = len(unit.meta["lambdas"])
+    return unit, unit.meta

@@ -1,0 +1,279 @@
+"""The tiered JIT of `--tier auto` (DESIGN.md §7, fluentai/jit/): policy, tier-up, the value
+bridge at VM/native crossings, errors, exit and Ctrl-C coming back from native code, the code
+cache (a warm run imports no LLVM), and what keeps code in the VM.
+
+The corpus runs under the JIT as well (tests/tiers.py: auto, auto-jit0, and sampled auto-jit2,
+auto-stress, auto-jit0-O2); these tests check what the corpus cannot see."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from fluentai.jit.policy import DEFAULT_CALLS, DEFAULT_LOOPS, Thresholds, decide
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOW = {"FLUENTAI_JIT_THRESHOLD": "0", "FLUENTAI_JIT_SYNC": "1", "FLUENTAI_JIT_OPT": "0"}
+
+FIB = """
+(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+(print (fib 24))
+"""
+
+
+class Result(NamedTuple):
+    status: int
+    stdout: str
+    stderr: str
+
+
+def _env(cache: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTAI_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["FLUENTAI_CACHE_DIR"] = str(cache)
+    env.update(extra or {})
+    return env
+
+
+def run(
+    tmp_path: Path,
+    source: str,
+    *flags: str,
+    env: dict[str, str] | None = None,
+    python: tuple[str, ...] = (),
+) -> Result:
+    (tmp_path / "prog.fl").write_text(source, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, *python, "-m", "fluentai", "run", *flags, "prog.fl"],
+        cwd=tmp_path,
+        capture_output=True,
+        env=_env(tmp_path / "cache", env),
+        timeout=120,
+    )
+    result = Result(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+# ---------------------------------------------------------------- policy (no LLVM)
+
+
+def test_default_thresholds_are_the_documented_ones() -> None:
+    t = Thresholds.from_env({})
+    assert (t.calls, t.loops, t.time_ms, t.sync) == (DEFAULT_CALLS, DEFAULT_LOOPS, 100.0, False)
+    assert (DEFAULT_CALLS, DEFAULT_LOOPS) == (1000, 10_000)
+
+
+def test_threshold_zero_fires_every_trigger_at_first_entry() -> None:
+    t = Thresholds.from_env({"FLUENTAI_JIT_THRESHOLD": "0", "FLUENTAI_JIT_SYNC": "1"})
+    assert t == Thresholds(0, 0, 0.0, True)
+    assert decide(t, calls=1, backedges=0, time_ns=0) is not None
+    assert decide(t, calls=0, backedges=1, time_ns=0) is not None
+
+
+def test_decide_names_the_trigger() -> None:
+    t = Thresholds()
+    assert decide(t, calls=1000, backedges=10_000, time_ns=100_000_000) is None
+    assert decide(t, calls=1001, backedges=0, time_ns=0) == "calls 1001 > 1000"
+    assert decide(t, calls=0, backedges=10_001, time_ns=0) == "loop iterations 10001 > 10000"
+    assert decide(t, calls=0, backedges=0, time_ns=150_000_000) == "time 150 ms > 100 ms"
+
+
+def test_environment_overrides_each_threshold_and_ignores_garbage() -> None:
+    t = Thresholds.from_env(
+        {
+            "FLUENTAI_JIT_THRESHOLD": "7",
+            "FLUENTAI_JIT_LOOP_THRESHOLD": "9",
+            "FLUENTAI_JIT_TIME_MS": "5",
+        }
+    )
+    assert (t.calls, t.loops, t.time_ms) == (7, 9, 5.0)
+    assert Thresholds.from_env({"FLUENTAI_JIT_THRESHOLD": "lots"}).calls == DEFAULT_CALLS
+
+
+# ---------------------------------------------------------------- tier-up
+
+
+def test_a_hot_function_runs_natively_at_the_default_thresholds(tmp_path: Path) -> None:
+    # compiled in place (FLUENTAI_JIT_SYNC=1), so the outcome does not depend on the machine's load
+    r = run(tmp_path, FIB, "--jit-stats", env={"FLUENTAI_JIT_SYNC": "1"})
+    assert r.status == 0 and r.stdout == "46368\n", r
+    assert "jit: first hot function: fib (calls 1001 > 1000)" in r.stderr
+    assert "program compiled, hot calls run natively" in r.stderr
+    native_calls = int(r.stderr.split("VM->native calls ")[1].split(",")[0])
+    assert native_calls >= 1, r.stderr
+
+
+def test_background_compilation_leaves_the_output_alone(tmp_path: Path) -> None:
+    # the compile thread may or may not finish before the program does: same output either way
+    r = run(tmp_path, FIB.replace("24", "27"), "--jit-stats")
+    assert (r.status, r.stdout) == (0, "196418\n")
+    assert "jit: first hot function: fib (calls 1001 > 1000)" in r.stderr
+
+
+def test_a_second_run_takes_the_code_from_the_cache_without_importing_llvm(
+    tmp_path: Path,
+) -> None:
+    first = run(tmp_path, FIB, "--jit-stats", env=NOW)
+    assert first.stdout == "46368\n" and "from the cache" not in first.stderr
+    second = run(tmp_path, FIB, "--jit-stats", env=NOW, python=("-X", "importtime"))
+    assert second.stdout == "46368\n"
+    assert "(object code from the cache)" in second.stderr
+    imported = [line for line in second.stderr.splitlines() if line.startswith("import time:")]
+    assert imported, "no -X importtime output"
+    assert not [line for line in imported if "llvmlite" in line or "fluentai.llvm" in line]
+
+
+def test_fluentai_jit_0_keeps_everything_in_the_vm(tmp_path: Path) -> None:
+    r = run(tmp_path, FIB, "--jit-stats", env={**NOW, "FLUENTAI_JIT": "0"})
+    assert r.stdout == "46368\n"
+    assert "jit: native tiers off (FLUENTAI_JIT=0)" in r.stderr
+
+
+def test_a_loop_running_in_the_vm_finishes_natively(tmp_path: Path) -> None:
+    source = """
+(define (count n) (let next ((i 0) (acc 0)) (if (< i n) (next (+ i 1) (+ acc i)) acc)))
+(print (count 300000))
+"""
+    r = run(tmp_path, source, "--jit-stats", env={"FLUENTAI_JIT_SYNC": "1"})
+    assert r.stdout == "44999850000\n", r
+    assert "loop iterations 10001 > 10000" in r.stderr
+    assert "of which on-stack replacements 1" in r.stderr
+
+
+# ---------------------------------------------------------------- crossings
+
+
+def test_values_of_every_kind_cross_both_ways(tmp_path: Path) -> None:
+    source = """
+(data Shape (Circle Float) (Rect Int Int))
+(define (echo x) (if (= x 'never) x (identity x)))
+(define (identity x) x)
+(define big (range 100))
+(print (echo 1) (echo (pow 2 100)) (echo 1.5) (echo #t) (echo nil) (echo [])
+       (echo "héllo") (echo 'sym) (echo [1 [2 3]]) (echo {"a" 1 :b [2]})
+       (echo (Circle 2.0)) (echo (Rect 1 2)) (echo None) (echo (Some 3))
+       (echo (Error "oops" "message" {1 2})) (length (echo big)) (= (echo big) big))
+(print ((echo (lambda (y) (* y 2))) 21) ((echo +) 1 2) (map (echo head) [[1] [2]]))
+"""
+    want = run(tmp_path, source, env={"FLUENTAI_JIT": "0"})
+    got = run(tmp_path, source, "--jit-stats", env=NOW)
+    assert want.status == 0, want
+    assert got.stdout == want.stdout
+    assert "VM->native calls 0," not in got.stderr
+
+
+def test_globals_assigned_in_native_code_come_back_to_the_vm(tmp_path: Path) -> None:
+    source = """
+(define counter 0)
+(define (bump n) (when (> n 0) (set! counter (+ counter 1)) (bump (- n 1))))
+(bump 5)
+(print counter)
+(set! counter 100)
+(bump 2)
+(print counter)
+"""
+    r = run(tmp_path, source, env=NOW)
+    assert (r.status, r.stdout) == (0, "5\n102\n")
+
+
+def test_a_handler_in_the_vm_keeps_calls_in_the_vm(tmp_path: Path) -> None:
+    source = """
+(define (say x) (io:print x) (if (= x 0) 0 (say (- x 1))))
+(handler ((io:print (lambda (x) (io:write "caught " x "\\n"))))
+  (say 2))
+(say 1)
+"""
+    want = run(tmp_path, source, env={"FLUENTAI_JIT": "0"})
+    r = run(tmp_path, source, "--jit-stats", env=NOW)
+    assert r.stdout == want.stdout and r.stdout.startswith("caught"), r
+    assert "a handler is installed in the VM" in r.stderr
+
+
+def test_programs_using_vm_owned_state_stay_in_the_vm(tmp_path: Path) -> None:
+    source = """
+(define (f n) (if (= n 0) (state:get 'k) (f (- n 1))))
+(state:set 'k 5)
+(print (f 3))
+"""
+    r = run(tmp_path, source, "--jit-stats", env=NOW)
+    assert r.stdout == "5\n"
+    assert "uses `state:" in r.stderr
+
+
+# ---------------------------------------------------------------- errors, exit, Ctrl-C
+
+
+ERROR_PROGRAMS = [
+    # raised deep inside native frames, uncaught: the VM's whole report and trace
+    "(define (down n) (if (= n 0) (/ 1 0) (+ 1 (down (- n 1)))))\n(print (down 5))\n",
+    # through a tail call
+    "(define (spin n) (if (= n 0) (head []) (spin (- n 1))))\n(print (spin 30))\n",
+    # caught by a try in the VM, with the error value's fields intact
+    '(define (bad n) (if (= n 0) (error:raise \'mine "deep" [1 2]) (bad (- n 1))))\n'
+    "(print (try (bad 3) (catch e [(error-kind e) (error-message e) (error-data e)])))\n",
+    # a stack overflow in native code, counted with the VM's frames
+    "(define (inf n) (+ 1 (inf n)))\n(print (inf 1))\n",
+    # exit from native code
+    '(define (quit n) (if (= n 0) (exit 3) (quit (- n 1))))\n(print "a")\n(quit 4)\n',
+]
+
+
+@pytest.mark.parametrize("source", ERROR_PROGRAMS)
+def test_errors_and_exit_from_native_code_look_like_the_vms(tmp_path: Path, source: str) -> None:
+    want = run(tmp_path, source, env={"FLUENTAI_JIT": "0"})
+    got = run(tmp_path, source, env=NOW)
+    assert (got.status, got.stdout, got.stderr) == (want.status, want.stdout, want.stderr)
+
+
+def test_sigint_stops_native_code_and_runs_the_vms_finally(tmp_path: Path) -> None:
+    source = (
+        '(define (spin i) (if (= i 3) (io:write-file "ready.txt" "")) (spin (+ i 1)))\n'
+        '(try (spin 0) (finally (print "cleanup")))\n'
+    )
+    (tmp_path / "prog.fl").write_text(source)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fluentai", "run", "--jit-stats", "prog.fl"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path / "cache", NOW),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "ready.txt").exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "never became ready"
+            time.sleep(0.02)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    stderr = err.decode()
+    assert proc.returncode == 130, stderr
+    assert out.decode() == "cleanup\n"
+    assert "interrupted\n" in stderr and "Traceback" not in stderr
+    assert "VM->native calls 0," not in stderr  # it was interrupted in native code
+
+
+def test_the_jit_log_says_what_was_compiled_and_why(tmp_path: Path) -> None:
+    log = tmp_path / "jit.log"
+    r = run(tmp_path, FIB, env={**NOW, "FLUENTAI_JIT_LOG": str(log)})
+    assert r.stdout == "46368\n"
+    text = log.read_text()
+    assert "jit: hot: fib: calls 1 > 0" in text
+    assert "jit: installed:" in text

@@ -1037,6 +1037,21 @@ class _Var:
         self.boxed = boxed
         self.is_group = is_group
         self.name = name
+        # unboxed Float variables: (flag slot or None, double slot); `where` is then the word
+        # slot (None for a loop parameter of a specialized loop, always a double: flag None)
+        self.dual: tuple[Any, Any] | None = None
+
+
+class _DV:
+    """A value that may be a raw double: `flag` (True, False or an i1) says whether `d` (a
+    double) holds it, else `w` (a tagged word) does. The other field is a harmless constant."""
+
+    __slots__ = ("flag", "d", "w")
+
+    def __init__(self, flag: Any, d: Any, w: Any) -> None:
+        self.flag = flag
+        self.d = d
+        self.w = w
 
 
 class _FnGen:
@@ -1063,6 +1078,9 @@ class _FnGen:
         self.loop_head: ir.Block | None = None
         self.param_slots: list[ir.Value] = []
         self._allocas_done = False
+        # while lowering the Float-specialized loop body: (parameter indices kept as raw
+        # doubles, their double slots, the specialized loop head)
+        self.spec: tuple[list[int], dict[int, ir.Value], ir.Block] | None = None
 
     # ------------------------------------------------------------ small helpers
 
@@ -1133,6 +1151,220 @@ class _FnGen:
         res = self.b.call(self.low.rt("fl_poll_slow"), [])
         self.b.cbranch(self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), cont)
         self.b.position_at_end(cont)
+
+    # ------------------------------------------------------------ unboxed Floats
+
+    def is_float_word(self, w: ir.Value) -> ir.Value:
+        return self.b.icmp_unsigned("==", self.b.and_(w, self.const(7)), self.const(2))
+
+    def unbox(self, w: ir.Value) -> ir.Value:
+        """The double of a word known to be a boxed Float."""
+        return self.b.load(self.b.inttoptr(self.b.sub(w, self.const(2)), PTR), typ=DBL)
+
+    def dv_ok(self, dv: _DV) -> ir.Value:
+        """i1: the value is a Float (raw or boxed)."""
+        if dv.flag is True:
+            return ir.Constant(I1, 1)
+        if dv.flag is False:
+            return self.is_float_word(dv.w)
+        return self.b.or_(dv.flag, self.is_float_word(dv.w))
+
+    def _dv_split(
+        self, dv: _DV, on_raw: Callable[[], ir.Value], on_word: Callable[[], ir.Value], ty: ir.Type
+    ) -> ir.Value:
+        if dv.flag is True:
+            return on_raw()
+        if dv.flag is False:
+            return on_word()
+        raw = self.new_block("dv.raw")
+        word = self.new_block("dv.word")
+        join = self.new_block("dv.j")
+        self.b.cbranch(dv.flag, raw, word)
+        self.b.position_at_end(raw)
+        rv = on_raw()
+        raw_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(word)
+        wv = on_word()
+        word_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(ty)
+        phi.add_incoming(rv, raw_end)
+        phi.add_incoming(wv, word_end)
+        return phi
+
+    def as_word(self, dv: _DV) -> ir.Value:
+        """The tagged word of a value: a raw double is boxed here (it escapes)."""
+        if dv.flag is True and not (isinstance(dv.w, ir.Constant) and dv.w.constant == 0):
+            return dv.w  # a Float literal's preallocated word
+        return self._dv_split(
+            dv, lambda: self.b.call(self.low.rt("fl_box_float"), [dv.d]), lambda: dv.w, I64
+        )
+
+    def as_double(self, dv: _DV) -> ir.Value:
+        """The double of a value `dv_ok` said is a Float."""
+        return self._dv_split(dv, lambda: dv.d, lambda: self.unbox(dv.w), DBL)
+
+    def word_dv(self, w: ir.Value) -> _DV:
+        return _DV(False, ir.Constant(DBL, 0.0), w)
+
+    def floaty(self, e: r.RExpr) -> bool:
+        """Likely a Float computed as a double (a heuristic: every use is guarded)."""
+        if isinstance(e, c.Lit):
+            return type(e.value) is float
+        if isinstance(e, r.LocalRef):
+            info = self.vars.get(e.var)
+            return info is not None and info.dual is not None
+        if _is_arith(e):
+            leaves = _arith_leaves(e)
+            if any(isinstance(x, c.Lit) and type(x.value) is not float for x in leaves):
+                return False
+            return any(self.floaty(x) for x in leaves)
+        return False
+
+    def has_dual_leaf(self, e: r.RExpr) -> bool:
+        for x in _arith_leaves(e):
+            if isinstance(x, r.LocalRef):
+                info = self.vars.get(x.var)
+                if info is not None and info.dual is not None:
+                    return True
+        return False
+
+    def load_dv(self, var: r.Var, span: Span) -> _DV:
+        info = self.var_info(var)
+        assert info.dual is not None
+        fslot, dslot = info.dual
+        d = self.b.load(dslot, typ=DBL)
+        if fslot is None:
+            return _DV(True, d, self.const(0))
+        flag = self.b.load(fslot, typ=I1)
+        w = self.b.load(info.where, typ=I64)
+        if info.is_group:
+            w = self.check_bound(w, var.name, span)
+        return _DV(flag, d, w)
+
+    def store_dv(self, info: _Var, dv: _DV) -> None:
+        assert info.dual is not None
+        fslot, dslot = info.dual
+        assert fslot is not None
+        flag = dv.flag if not isinstance(dv.flag, bool) else ir.Constant(I1, int(dv.flag))
+        self.b.store(flag, fslot)
+        if dv.flag is not False:
+            self.b.store(dv.d, dslot)
+        self.b.store(dv.w if dv.flag is not True else self.const(0), info.where)
+
+    def dexpr(self, e: r.RExpr) -> _DV:
+        """Lower `e` keeping a Float result as a raw double where the lowering can."""
+        if isinstance(e, c.Lit) and type(e.value) is float:
+            return _DV(True, ir.Constant(DBL, e.value), self.low.const_word(self.b, e.value))
+        if isinstance(e, r.LocalRef):
+            info = self.vars.get(e.var)
+            if info is not None and info.dual is not None:
+                return self.load_dv(e.var, e.span)
+        if isinstance(e, r.PrimApp) and _is_arith(e) and (self.floaty(e) or self.has_dual_leaf(e)):
+            return self.dtree(e)
+        return self.word_dv(self.value(e))
+
+    def dtree(self, e: r.PrimApp) -> _DV:
+        """A tree of two-argument `+ - *`: the leaves are evaluated in order, then, when all are
+        Floats, the tree is computed in doubles (the result stays a raw double); otherwise
+        operation by operation as usual (same results, errors and sites: the operations
+        themselves have no effects)."""
+        leaves = [self.dexpr(x) for x in _arith_leaves(e)]
+        b = self.b
+        all_float: ir.Value = ir.Constant(I1, 1)
+        for leaf in leaves:
+            if leaf.flag is not True:
+                all_float = b.and_(all_float, self.dv_ok(leaf))
+        fast = self.new_block("ftree")
+        slow = self.new_block("gtree")
+        join = self.new_block("tree.j")
+        b.cbranch(all_float, fast, slow)
+        b.position_at_end(fast)
+        pos = iter(leaves)
+
+        def doubles(node: r.RExpr) -> ir.Value:
+            if _is_arith(node):
+                assert isinstance(node, r.PrimApp)
+                x, y = doubles(node.args[0]), doubles(node.args[1])
+                op = primitives.lookup(node.name)
+                assert op is not None
+                return {"+": self.b.fadd, "-": self.b.fsub, "*": self.b.fmul}[op.name](x, y)
+            return self.as_double(next(pos))
+
+        fast_v = doubles(e)
+        fast_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(slow)
+        gpos = iter(leaves)
+
+        def generic(node: r.RExpr) -> ir.Value:
+            if _is_arith(node):
+                assert isinstance(node, r.PrimApp)
+                x, y = generic(node.args[0]), generic(node.args[1])
+                op = primitives.lookup(node.name)
+                assert op is not None
+                return self.binary(op.name, x, y, node.span)
+            return self.as_word(next(gpos))
+
+        slow_v = generic(e)
+        slow_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        flag = self.b.phi(I1)
+        flag.add_incoming(ir.Constant(I1, 1), fast_end)
+        flag.add_incoming(ir.Constant(I1, 0), slow_end)
+        d = self.b.phi(DBL)
+        d.add_incoming(fast_v, fast_end)
+        d.add_incoming(ir.Constant(DBL, 0.0), slow_end)
+        w = self.b.phi(I64)
+        w.add_incoming(self.const(0), fast_end)
+        w.add_incoming(slow_v, slow_end)
+        return _DV(flag, d, w)
+
+    def is_dcompare(self, e: r.RExpr) -> bool:
+        if not isinstance(e, r.PrimApp) or len(e.args) != 2:
+            return False
+        prim = primitives.lookup(e.name)
+        if prim is None or prim.kind is not PrimKind.FUNCTION or prim.name not in _ICMP:
+            return False
+        return any(self.floaty(a) or (_is_arith(a) and self.has_dual_leaf(a)) for a in e.args)
+
+    def dcompare(self, e: r.PrimApp) -> ir.Value:
+        """A comparison with a Float operand computed as a double: an i1 (its truth)."""
+        prim = primitives.lookup(e.name)
+        assert prim is not None
+        x = self.dexpr(e.args[0])
+        y = self.dexpr(e.args[1])
+        b = self.b
+        ok = b.and_(self.dv_ok(x), self.dv_ok(y))
+        flt = self.new_block("fcmp")
+        gen = self.new_block("gcmp")
+        join = self.new_block("cmp.j")
+        b.cbranch(ok, flt, gen)
+        b.position_at_end(flt)
+        fv = self.b.fcmp_ordered(_ICMP[prim.name], self.as_double(x), self.as_double(y))
+        flt_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(gen)
+        wx = self.as_word(x)
+        wy = self.as_word(y)
+        gv = self.truthy(self.binary(prim.name, wx, wy, e.span))
+        gen_end = self.b.block
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I1)
+        phi.add_incoming(fv, flt_end)
+        phi.add_incoming(gv, gen_end)
+        return phi
+
+    def test(self, e: r.RExpr) -> ir.Value:
+        """The truth of a branch test as an i1 (a Float comparison never makes a boolean)."""
+        if self.is_dcompare(e):
+            assert isinstance(e, r.PrimApp)
+            return self.dcompare(e)
+        return self.truthy(self.value(e))
 
     # ------------------------------------------------------------ function shapes
 
@@ -1219,10 +1451,92 @@ class _FnGen:
                 box_slot = self.alloca(p.name + ".box")
                 b.store(self.make_box(raw), box_slot)
                 self.vars[p] = _Var("local", box_slot, True, False, p.name)
+        cands = [] if self.is_prelude else _float_loop_params(lam, self._is_self_ref)
+        if cands:
+            self.specialized_loop(cands)
         value = self.expr(lam.body, True)
         if value is not None:
             self.b.ret(value)
         self.finish()
+
+    def _is_self_ref(self, lam: r.Fn, e: r.RExpr) -> bool:
+        """`e` may name this lambda (a self tail call; checked at run time anyway)."""
+        if isinstance(e, r.LocalRef):
+            return e.var in lam.free and e.var.is_group
+        if isinstance(e, r.GlobalRef):
+            known = self.low.known_target(e.name)
+            return known is not None and known[0] is self.fn
+        return False
+
+    def specialized_loop(self, cands: list[int]) -> None:
+        """A self-tail-call loop whose Float parameters `cands` live as raw doubles: when they
+        are all Floats at the loop head, run a second copy of the body where they are doubles
+        (boxed only where they escape); its self tail calls come back to it when the new values
+        are Floats, else to the generic loop head. Leaves the builder at the generic body."""
+        lam = self.lam
+        assert lam is not None and self.loop_head is not None
+        b = self.b
+        ok: ir.Value = ir.Constant(I1, 1)
+        for i in cands:
+            ok = b.and_(ok, self.is_float_word(b.load(self.param_slots[i], typ=I64)))
+        spec_entry = self.new_block("spec.entry")
+        generic = self.new_block("generic.body")
+        b.cbranch(ok, spec_entry, generic)
+        b.position_at_end(spec_entry)
+        dslots: dict[int, ir.Value] = {}
+        for i in cands:
+            p = lam.params[i]
+            dslots[i] = self.alloca_b.alloca(DBL, name=p.name + ".d")
+            b.store(self.unbox(b.load(self.param_slots[i], typ=I64)), dslots[i])
+        spec_head = self.new_block("spec.body")
+        b.branch(spec_head)
+        b.position_at_end(spec_head)
+        saved = {p: self.vars[p] for p in lam.params}
+        for i in cands:
+            p = lam.params[i]
+            info = _Var("local", None, False, False, p.name)
+            info.dual = (None, dslots[i])
+            self.vars[p] = info
+        self.spec = (cands, dslots, spec_head)
+        value = self.expr(lam.body, True)
+        if value is not None:
+            self.b.ret(value)
+        self.spec = None
+        self.vars.update(saved)
+        self.b.position_at_end(generic)
+
+    def self_loop(self, args: list[ir.Value] | None, dargs: list[_DV] | None) -> None:
+        """A self tail call: store the new parameter values and jump back to the loop head."""
+        assert self.loop_head is not None
+        if self.spec is None or dargs is None:
+            words = args if args is not None else [self.as_word(d) for d in (dargs or [])]
+            for slot, v in zip(self.param_slots, words, strict=True):
+                self.b.store(v, slot)
+            self.poll()
+            self.b.branch(self.loop_head)
+            return
+        cands, dslots, spec_head = self.spec
+        ok: ir.Value = ir.Constant(I1, 1)
+        for i in cands:
+            if dargs[i].flag is not True:
+                ok = self.b.and_(ok, self.dv_ok(dargs[i]))
+        stay = self.new_block("spec.loop")
+        leave = self.new_block("spec.leave")
+        self.b.cbranch(ok, stay, leave)
+        self.b.position_at_end(stay)
+        for i, dv in enumerate(dargs):
+            if i in dslots:
+                self.b.store(self.as_double(dv), dslots[i])
+            else:
+                self.b.store(self.as_word(dv), self.param_slots[i])
+        self.poll()
+        self.b.branch(spec_head)
+        self.b.position_at_end(leave)
+        words = [self.as_word(dv) for dv in dargs]
+        for slot, v in zip(self.param_slots, words, strict=True):
+            self.b.store(v, slot)
+        self.poll()
+        self.b.branch(self.loop_head)
 
     # ------------------------------------------------------------ variables
 
@@ -1258,6 +1572,8 @@ class _FnGen:
 
     def load_var(self, var: r.Var, span: Span) -> ir.Value:
         info = self.var_info(var)
+        if info.dual is not None:  # a raw double escapes: box it
+            return self.as_word(self.load_dv(var, span))
         value = self.b.load(self._var_cell(info), typ=I64)
         if info.is_group:
             value = self.check_bound(value, var.name, span)
@@ -1282,6 +1598,9 @@ class _FnGen:
 
     def store_var(self, var: r.Var, value: ir.Value) -> None:
         info = self.var_info(var)
+        if info.dual is not None:
+            self.store_dv(info, self.word_dv(value))
+            return
         self.b.store(value, self._var_cell(info))
 
     # ------------------------------------------------------------ expressions
@@ -1309,19 +1628,32 @@ class _FnGen:
             case r.EffectRef(op=op):
                 return self.low.effect_closure(op)
             case r.LocalSet(var=var, value=value):
+                info = self.vars.get(var)
+                if info is not None and info.dual is not None and info.dual[0] is not None:
+                    self.store_dv(info, self.dexpr(value))
+                    return self.const(abi.FL_NIL)
                 v = self.value(value)
                 self.store_var(var, v)
                 return self.const(abi.FL_NIL)
             case r.GlobalSet():
                 return self.global_set(e)
             case r.Scope(vars=vars_, body=body):
+                defs = _scope_defs(vars_, body)
                 for var in vars_:
                     slot = self.alloca(var.name)
                     if var.boxed:
                         b.store(self.make_box(self.const(abi.FL_UNBOUND)), slot)
                     else:
                         b.store(self.const(abi.FL_UNBOUND), slot)
-                    self.vars[var] = _Var("local", slot, var.boxed, True, var.name)
+                    info = _Var("local", slot, var.boxed, True, var.name)
+                    value = defs.get(var)
+                    if value is not None and self.floaty(value):
+                        # a Float variable: its definition may leave it a raw double
+                        fslot = self.alloca_b.alloca(I1, name=var.name + ".isd")
+                        dslot = self.alloca_b.alloca(DBL, name=var.name + ".d")
+                        b.store(ir.Constant(I1, 0), fslot)
+                        info.dual = (fslot, dslot)
+                    self.vars[var] = info
                 return self.body(body, tail)
             case r.Fn():
                 return self.closure(e)
@@ -1499,34 +1831,53 @@ class _FnGen:
 
     def call(self, e: r.RCall, tail: bool) -> ir.Value | None:
         callee = self.value(e.fn)
-        args = [self.value(a) for a in e.args]
+        args: list[ir.Value] | None = None
+        dargs: list[_DV] | None = None
+        if (
+            self.spec is not None
+            and tail
+            and self.lam is not None
+            and len(e.args) == len(self.lam.params)
+        ):
+            # maybe a self tail call of the specialized loop: its Floats stay raw doubles
+            cands = self.spec[0]
+            dargs = [
+                self.dexpr(a) if i in cands else self.word_dv(self.value(a))
+                for i, a in enumerate(e.args)
+            ]
+        else:
+            args = [self.value(a) for a in e.args]
         known = None
         if isinstance(e.fn, r.GlobalRef):
             known = self.low.known_target(e.fn.name)
         # in prelude code, a function that is not one of its own (a parameter such as `f`) is the
         # program's: replacing a prelude frame by it in a tail call makes a counted frame
         program_callee = self.is_prelude and isinstance(e.fn, r.LocalRef) and not e.fn.var.is_group
-        return self.call_values(callee, args, e.span, tail, known, program_callee)
+        return self.call_values(callee, args, e.span, tail, known, program_callee, dargs)
 
     def call_values(
         self,
         callee: ir.Value,
-        args: list[ir.Value],
+        args: list[ir.Value] | None,
         span: Span,
         tail: bool,
         known: tuple[ir.Function, Any, r.Fn] | None = None,
         program_callee: bool = False,
+        dargs: list[_DV] | None = None,
     ) -> ir.Value | None:
+        """`dargs` (instead of `args`): arguments that may be raw doubles, boxed here on every
+        path but a self tail call of the Float-specialized loop."""
         b = self.b
         self.set_site(span)
         if known is not None:
-            return self.known_call(callee, args, span, tail, known)
+            return self.known_call(callee, args, span, tail, known, dargs)
+        nargs = len(args) if args is not None else len(dargs or [])
         # self tail call: a loop
         if (
             tail
             and self.lam is not None
             and self.lam.rest is None
-            and len(args) == len(self.lam.params)
+            and nargs == len(self.lam.params)
             and self.loop_head is not None
         ):
             assert self.clo is not None
@@ -1535,11 +1886,11 @@ class _FnGen:
             other = self.new_block("othercall")
             b.cbranch(is_self, loop, other)
             b.position_at_end(loop)
-            for slot, v in zip(self.param_slots, args, strict=True):
-                b.store(v, slot)
-            self.poll()
-            self.b.branch(self.loop_head)
+            self.self_loop(args, dargs)
             self.b.position_at_end(other)
+        if args is None:
+            args = [self.as_word(d) for d in (dargs or [])]
+        b = self.b
         ok = self.new_block("callee.ok")
         bad = self.new_block("callee.bad")
         b.cbranch(self.low._is_closure(b, callee), ok, bad)
@@ -1595,10 +1946,11 @@ class _FnGen:
     def known_call(
         self,
         callee: ir.Value,
-        args: list[ir.Value],
+        args: list[ir.Value] | None,
         span: Span,
         tail: bool,
         known: tuple[ir.Function, Any, r.Fn],
+        dargs: list[_DV] | None = None,
     ) -> ir.Value | None:
         """A call of a known function: direct when the global still holds its closure."""
         entry, word, _fn = known
@@ -1608,23 +1960,23 @@ class _FnGen:
         generic = self.new_block("generic")
         b.cbranch(same, direct, generic)
         b.position_at_end(generic)
-        res_generic = self.call_values(callee, args, span, tail)
+        res_generic = self.call_values(callee, args, span, tail, dargs=dargs)
         generic_end = self.b.block
         self.b.position_at_end(direct)
+        nargs = len(args) if args is not None else len(dargs or [])
+        if (
+            tail
+            and self.lam is not None
+            and self.fn is entry
+            and self.lam.rest is None
+            and nargs == len(self.lam.params)
+        ):
+            self.self_loop(args, dargs)
+            return None
+        if args is None:
+            args = [self.as_word(d) for d in (dargs or [])]
         call_args = self.generic_args(self.b.inttoptr(word, PTR), args)
         if tail:
-            if (
-                self.lam is not None
-                and self.fn is entry
-                and self.lam.rest is None
-                and len(args) == len(self.lam.params)
-            ):
-                for slot, v in zip(self.param_slots, args, strict=True):
-                    self.b.store(v, slot)
-                self.poll()
-                assert self.loop_head is not None
-                self.b.branch(self.loop_head)
-                return None
             self.poll()
             if not self.is_prelude and entry.name.startswith("fl.prelude."):
                 self.adjust_depth(-1)  # a program frame replaced by an uncounted prelude frame
@@ -1705,8 +2057,10 @@ class _FnGen:
             if const is not None:  # `[1 [2 "x"]]`: built once at start-up (lists are values)
                 return self.low.const_word(b, const)
         if prim.kind is PrimKind.FUNCTION:
-            if _is_arith(e) and any(_is_arith(a) for a in e.args):
+            if _is_arith(e) and (any(_is_arith(a) for a in e.args) or self.has_dual_leaf(e)):
                 return self.arith_tree(e)
+            if self.is_dcompare(e):
+                return b.select(self.dcompare(e), self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
             if prim.name in _BINARY_FAST and len(e.args) == 2:
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
@@ -1824,62 +2178,9 @@ class _FnGen:
         return phi
 
     def arith_tree(self, e: r.PrimApp) -> ir.Value:
-        """A tree of two-argument `+ - *`: the leaves are evaluated in order, then, when all are
-        Floats, the tree is computed in doubles and boxed once; otherwise operation by operation
-        as usual (same results, errors and sites: the operations themselves have no effects)."""
-        leaves: list[ir.Value] = []
-
-        def collect(node: r.RExpr) -> None:
-            if isinstance(node, r.PrimApp) and _is_arith(node):
-                for arg in node.args:
-                    collect(arg)
-            else:
-                leaves.append(self.value(node))
-
-        collect(e)
-        b = self.b
-        all_float: ir.Value = ir.Constant(I1, 1)
-        for leaf in leaves:
-            tag_ok = b.icmp_unsigned("==", b.and_(leaf, self.const(7)), self.const(2))
-            all_float = b.and_(all_float, tag_ok)
-        fast = self.new_block("ftree")
-        slow = self.new_block("gtree")
-        join = self.new_block("tree.j")
-        b.cbranch(all_float, fast, slow)
-        b.position_at_end(fast)
-        pos = iter(leaves)
-
-        def doubles(node: r.RExpr) -> ir.Value:
-            if isinstance(node, r.PrimApp) and _is_arith(node):
-                x, y = doubles(node.args[0]), doubles(node.args[1])
-                op = primitives.lookup(node.name)
-                assert op is not None
-                return {"+": self.b.fadd, "-": self.b.fsub, "*": self.b.fmul}[op.name](x, y)
-            word = next(pos)
-            return self.b.load(self.b.inttoptr(self.b.sub(word, self.const(2)), PTR), typ=DBL)
-
-        fast_v = self.b.call(self.low.rt("fl_box_float"), [doubles(e)])
-        fast_end = self.b.block
-        self.b.branch(join)
-        self.b.position_at_end(slow)
-        gpos = iter(leaves)
-
-        def generic(node: r.RExpr) -> ir.Value:
-            if isinstance(node, r.PrimApp) and _is_arith(node):
-                x, y = generic(node.args[0]), generic(node.args[1])
-                op = primitives.lookup(node.name)
-                assert op is not None
-                return self.binary(op.name, x, y, node.span)
-            return next(gpos)
-
-        slow_v = generic(e)
-        slow_end = self.b.block
-        self.b.branch(join)
-        self.b.position_at_end(join)
-        phi = self.b.phi(I64)
-        phi.add_incoming(fast_v, fast_end)
-        phi.add_incoming(slow_v, slow_end)
-        return phi
+        """A tree of two-argument `+ - *` as a word: computed in doubles when all the leaves are
+        Floats and boxed once (dtree); a raw double leaves it only here."""
+        return self.as_word(self.dtree(e))
 
     def fixnum_division(self, op: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
         """`mod`, `quot`, `rem` of two fixnums with a divisor other than 0 and -1 inline
@@ -1956,10 +2257,10 @@ class _FnGen:
     # ------------------------------------------------------------ control
 
     def if_(self, e: r.RIf, tail: bool) -> ir.Value | None:
-        test = self.value(e.test)
+        test = self.test(e.test)
         then_b = self.new_block("then")
         else_b = self.new_block("else")
-        self.b.cbranch(self.truthy(test), then_b, else_b)
+        self.b.cbranch(test, then_b, else_b)
         incoming: list[tuple[ir.Value, ir.Block]] = []
         for blk, branch in ((then_b, e.then), (else_b, e.else_)):
             self.b.position_at_end(blk)
@@ -2319,6 +2620,108 @@ def _is_arith(e: Any) -> bool:
         return False
     prim = primitives.lookup(e.name)
     return prim is not None and prim.name in ("+", "-", "*")
+
+
+def _arith_leaves(e: Any) -> list[Any]:
+    """The operands of a tree of two-argument `+ - *`, left to right."""
+    out: list[Any] = []
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if _is_arith(n):
+            stack.extend(reversed(n.args))
+        else:
+            out.append(n)
+    return out
+
+
+_NO_SPEC = (r.Fn, r.RWhile, r.RMatch, r.RHandle, r.RTry, r.RPerform)
+
+
+def _tail_calls(e: Any) -> Iterator[r.RCall]:
+    """The calls in tail position of a lambda body."""
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, r.RCall):
+            yield n
+        elif isinstance(n, r.RIf):
+            stack.extend((n.then, n.else_))
+        elif isinstance(n, (r.RSeq,)):
+            stack.append(n.exprs[-1])
+        elif isinstance(n, r.Scope):
+            stack.append(n.body[-1])
+
+
+def _float_loop_params(lam: r.Fn, is_self_ref: Callable[[r.Fn, Any], bool]) -> list[int]:
+    """The parameters of a self-tail-call loop worth keeping as raw doubles: every self tail
+    call passes them something the lowering computes as a double (a Float literal, a tree of
+    `+ - *` over such values, the parameter, or a local defined by one). A heuristic only: the
+    specialized loop is entered and re-entered after tag checks."""
+    if lam.rest is not None or any(p.boxed for p in lam.params):
+        return []
+    defs: dict[r.Var, Any] = {}
+    twice: set[r.Var] = set()
+    for n in _walk(lam.body):
+        if isinstance(n, _NO_SPEC):
+            return []  # lowered twice: keep to bodies whose lowering has no side tables
+        if isinstance(n, r.LocalSet) and n.define:
+            v = n.var
+            if v.boxed or v.captured or v.assigned or v in defs:
+                twice.add(v)
+            defs[v] = n.value
+    for v in twice:
+        defs.pop(v, None)
+    n_params = len(lam.params)
+    calls = [
+        call
+        for call in _tail_calls(lam.body)
+        if len(call.args) == n_params and is_self_ref(lam, call.fn)
+    ]
+    if not calls:
+        return []
+    cands = {i for i, p in enumerate(lam.params) if not (p.captured or p.assigned)}
+
+    def floaty(e: Any, assumed: set[r.Var], seen: frozenset[r.Var]) -> bool:
+        if isinstance(e, c.Lit):
+            return type(e.value) is float
+        if isinstance(e, r.LocalRef):
+            if e.var in assumed:
+                return True
+            if e.var in defs and e.var not in seen:
+                return floaty(defs[e.var], assumed, seen | {e.var})
+            return False
+        if _is_arith(e):
+            leaves = _arith_leaves(e)
+            if any(isinstance(x, c.Lit) and type(x.value) is not float for x in leaves):
+                return False
+            return any(floaty(x, assumed, seen) for x in leaves)
+        return False
+
+    changed = True
+    while changed and cands:
+        changed = False
+        assumed = {lam.params[i] for i in cands}
+        for i in sorted(cands):
+            if not all(floaty(call.args[i], assumed, frozenset()) for call in calls):
+                cands.discard(i)
+                changed = True
+                break
+    return sorted(cands)
+
+
+def _scope_defs(vars_: Sequence[r.Var], body: Sequence[Any]) -> dict[r.Var, Any]:
+    """The definitions of a Scope's variables that may live unboxed: defined once at the top
+    of the body, never assigned, captured or boxed."""
+    found: dict[r.Var, Any] = {}
+    twice: set[r.Var] = set()
+    wanted = {v for v in vars_ if not (v.boxed or v.captured or v.assigned)}
+    for x in body:
+        if isinstance(x, r.LocalSet) and x.define and x.var in wanted:
+            if x.var in found:
+                twice.add(x.var)
+            found[x.var] = x.value
+    return {v: e for v, e in found.items() if v not in twice}
 
 
 def _has_type(b: ir.IRBuilder, v: ir.Value, t: int) -> ir.Value:

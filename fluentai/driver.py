@@ -230,6 +230,8 @@ def execute(
                 jit = _make_jit(session.vm, src, options, code, stdout)
                 profiler = session.vm.profiler = Profiler(jit)
                 session.vm.jit = jit
+                if jit is not None:
+                    jit.preload()
             try:
                 value = session.run(code)
             finally:

@@ -263,6 +263,10 @@ def execute_native(
     from fluentai.runtime.build import BuildError
 
     stats = NativeStats()
+    if "types" in dump:  # the inferred types, as the VM's dump shows them
+        from fluentai.types.dump import dump_program
+
+        stderr.write(dump_program(_on_big_stack(lambda: resolve(src, is_prelude=False))))
     try:
         rt = ffi.runtime()
     except BuildError as err:  # no C compiler, libgc-dev or libgmp-dev: say what to install

@@ -128,7 +128,9 @@ def build_unit(
         obj = engine.object_code(str(lowered.module), jit_opt(), host_cpu=True)
         times = engine.times
         stats.compile_ms = times.parse_ms + times.optimize_ms + times.codegen_ms
+        t_prelude = time.perf_counter()
         prelude_obj, prelude_info = jit_prelude()
+        stats.prelude_ms = (time.perf_counter() - t_prelude) * 1000
         meta["prelude_lambdas"] = prelude_info["lambdas"]
         meta["prelude_builtins"] = prelude_info["builtins"]
         t1 = time.perf_counter()

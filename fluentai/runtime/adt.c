@@ -19,6 +19,7 @@ typedef struct ctor_info {
     char *type_name;
     int64_t arity;
     const fl_tspec **fields; /* parsed field types; NULL entries are not checked */
+    bool checked;            /* some entry of fields is not NULL */
     char **field_texts;
     fl_value nullary;     /* the value of a nullary constructor */
     fl_value type_string; /* type_name as an uncollectable STRING */
@@ -61,13 +62,16 @@ void fl_ctor_register(int64_t id, const char *name, const char *type_name, int64
     c->name = copy_text(name);
     c->type_name = copy_text(type_name);
     c->arity = arity;
+    c->checked = false;
     c->fields = fl_xmalloc((size_t)(arity > 0 ? arity : 1) * sizeof(fl_tspec *));
     c->field_texts = fl_xmalloc((size_t)(arity > 0 ? arity : 1) * sizeof(char *));
     for (int64_t i = 0; i < arity; i++) {
         const char *text = field_types ? field_types[i] : "_";
         c->field_texts[i] = copy_text(text);
         const fl_tspec *t = fl_tspec_parse(text);
-        c->fields[i] = t->cat == FL_TC_NOCHECK ? NULL : t;
+        /* fields that fl_tspec_field_check always accepts are not checked at all */
+        c->fields[i] = t->cat == FL_TC_NOCHECK || t->cat == FL_TC_ANY || t->cat == FL_TC_ADT ? NULL : t;
+        if (c->fields[i] != NULL) c->checked = true;
     }
     c->type_string = fl_string_permanent(type_name);
     if (arity == 0) {
@@ -95,14 +99,21 @@ fl_value fl_ctor_type_string(int64_t id) {
 fl_value fl_adt_new(int64_t ctor_id, const fl_value *fields) {
     const ctor_info *c = &ctors[ctor_id];
     if (c->arity == 0) return c->nullary;
-    for (int64_t i = 0; i < c->arity; i++) {
+    for (int64_t i = 0; c->checked && i < c->arity; i++) {
         const fl_tspec *t = c->fields[i];
         if (t != NULL && !fl_tspec_field_check(t, fields[i]))
             return fl_raise_msg("type-error", "`%s` expects %s for field %d, got %w", c->name, t->text,
                                 i + 1, fields[i]);
     }
-    fl_adt *v = fl_alloc((int64_t)sizeof(fl_adt) + c->arity * (int64_t)sizeof(fl_value));
+    fl_adt *v;
+    if (c->arity <= 2) {
+        v = fl_alloc_small();
+        v->fields[0] = fields[0];
+        if (c->arity == 2) v->fields[1] = fields[1];
+    } else {
+        v = fl_alloc((int64_t)sizeof(fl_adt) + c->arity * (int64_t)sizeof(fl_value));
+        memcpy(v->fields, fields, (size_t)c->arity * sizeof(fl_value));
+    }
     v->hdr = fl_hdr_make(FL_T_ADT, 0, (uint64_t)ctor_id);
-    memcpy(v->fields, fields, (size_t)c->arity * sizeof(fl_value));
     return fl_from_ptr(v);
 }

@@ -5,6 +5,7 @@
  * pools). Running out of memory is fatal: `fluentai: error: out of memory`, exit status 70.
  */
 #include <gc.h>
+#include <gc/gc_inline.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,53 @@ _Noreturn void fl_out_of_memory(void) {
     _exit(70);
 }
 
+/* ---- the program thread's free list of small scanned objects ------------------------------------ */
+/* Objects of at most FL_SMALL_BYTES (cons cells, 2-field ADT values, boxes, small closures: one
+ * 32-byte block each) are popped from a free list that GC_generic_malloc_many refills a heap block
+ * at a time, instead of a GC_malloc call per object (its thread-local lookup goes through
+ * __tls_get_addr from the shared libgc). The list head is in fl_small_heap, a registered root, so
+ * the objects waiting on it stay reachable (linked through word 0; all other words are zero).
+ * Only the owner thread (the last one that called fl_rt_thread_attach) uses it; fl_small_gen
+ * tells it apart cheaply, other threads take GC_MALLOC. */
+
+fl_small_heap_t fl_small_heap;
+_Thread_local uint64_t fl_small_gen;
+
+void fl_small_heap_init(void) { GC_add_roots(&fl_small_heap, (char *)&fl_small_heap + sizeof fl_small_heap); }
+
+void fl_small_heap_own(void) {
+    fl_small_heap.list = NULL;
+    fl_small_heap.owner = ++fl_small_heap.generation;
+    fl_small_gen = fl_small_heap.owner;
+}
+
+void fl_small_heap_release(void) {
+    if (fl_small_gen != 0 && fl_small_gen == fl_small_heap.owner) {
+        fl_small_heap.owner = 0;
+        fl_small_heap.list = NULL;
+    }
+    fl_small_gen = 0;
+}
+
+void *fl_alloc_small_slow(void) {
+    if (fl_small_gen != 0 && fl_small_gen == fl_small_heap.owner) {
+        /* the size is that of whole blocks (GC_malloc_many adds Boehm's extra byte and rounds up
+         * to granules before calling it): 24 bytes + 1 -> 32 */
+        GC_generic_malloc_many(32, GC_I_NORMAL, &fl_small_heap.list);
+        void *p = fl_small_heap.list;
+        if (p == NULL) fl_out_of_memory();
+        fl_small_heap.list = *(void **)p;
+        *(void **)p = NULL;
+        return p;
+    }
+    void *p = GC_MALLOC(FL_SMALL_BYTES);
+    if (p == NULL) fl_out_of_memory();
+    return p;
+}
+
 void *fl_alloc(int64_t nbytes) {
-    void *p = GC_MALLOC((size_t)(nbytes > 0 ? nbytes : 1));
+    if (nbytes <= FL_SMALL_BYTES) return fl_alloc_small();
+    void *p = GC_MALLOC((size_t)nbytes);
     if (p == NULL) fl_out_of_memory();
     return p;
 }

@@ -17,6 +17,29 @@ void *fl_xmalloc(size_t n);                   /* malloc or out of memory */
 void *fl_xrealloc(void *p, size_t n);
 void fl_buf_reserve(fl_buf *b, int64_t extra); /* room for `extra` more bytes and a NUL */
 const char *fl_buf_cstr(fl_buf *b);
+/* Zeroed scanned memory of at most FL_SMALL_BYTES (alloc.c): a free-list pop on the program
+ * thread. */
+#define FL_SMALL_BYTES 24
+typedef struct fl_small_heap_t {
+    void *list;          /* free objects, linked through word 0 (a GC root) */
+    uint64_t owner;      /* generation of the owner thread, 0 for none */
+    uint64_t generation;
+} fl_small_heap_t;
+extern fl_small_heap_t fl_small_heap;
+extern _Thread_local uint64_t fl_small_gen;
+void *fl_alloc_small_slow(void);
+void fl_small_heap_init(void);    /* fl_rt_init */
+void fl_small_heap_own(void);     /* fl_rt_thread_attach: this thread owns the list */
+void fl_small_heap_release(void); /* fl_rt_thread_detach */
+static inline void *fl_alloc_small(void) {
+    void *p = fl_small_heap.list;
+    if (__builtin_expect(p != NULL && fl_small_gen == fl_small_heap.owner, 1)) {
+        fl_small_heap.list = *(void **)p;
+        *(void **)p = NULL;
+        return p;
+    }
+    return fl_alloc_small_slow();
+}
 
 /* ---- hashing (equal.c) ---------------------------------------------------------------------- */
 
@@ -135,6 +158,8 @@ bool fl_tspec_field_check(const fl_tspec *t, fl_value v);
 
 /* Decimal text of an Int (fixnum fast path, else fl_int_to_cstring). buf: 32 bytes. */
 const char *fl_int_text(fl_value v, char *buf);
+/* Decimal text of v into buf (24 bytes, NUL-terminated); returns its length (print.c). */
+int fl_i64_text(int64_t v, char *buf);
 /* Write an Int's decimal text. */
 void fl_write_int(fl_buf *b, fl_value v);
 

@@ -14,8 +14,7 @@
 /* ---- construction ------------------------------------------------------------------------------- */
 
 fl_value fl_cons_new(fl_value head, fl_value tail) {
-    fl_cons *c = GC_MALLOC(sizeof(fl_cons));
-    if (c == NULL) fl_out_of_memory();
+    fl_cons *c = fl_alloc_small();
     c->hdr = fl_hdr_make(FL_T_CONS, 0, (uint64_t)(fl_list_length(tail) + 1));
     c->head = head;
     c->tail = tail;
@@ -44,8 +43,7 @@ static inline fl_value cell(cells *cs, fl_value head, fl_value tail) {
         c = cs->spare;
         cs->spare = GC_NEXT(c);
     } else {
-        c = GC_MALLOC(sizeof(fl_cons));
-        if (c == NULL) fl_out_of_memory();
+        c = fl_alloc_small();
     }
     c->hdr = fl_hdr_make(FL_T_CONS, 0, (uint64_t)(fl_list_length(tail) + 1));
     c->head = head;

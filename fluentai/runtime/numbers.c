@@ -69,6 +69,12 @@ fl_value fl_b_Z2b_(int64_t argc, const fl_value *argv) {
         return fl_add2(a, b);
     }
     if (argc == 0) return fl_fixnum(0);
+    /* all fixnums (the usual case): one int64 sum, unless it overflows */
+    int64_t sum = 0;
+    int64_t i = 0;
+    for (; i < argc && fl_is_fixnum(argv[i]); i++)
+        if (__builtin_add_overflow(sum, fl_fixnum_value(argv[i]), &sum)) break;
+    if (i == argc) return fl_int_from_i64(sum);
     return fold('+', "+", argc, argv);
 }
 

@@ -16,20 +16,33 @@
 
 /* ---- numbers -------------------------------------------------------------------------------------- */
 
-static int i64_text(int64_t v, char *buf) {
+int fl_i64_text(int64_t v, char *buf) {
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                                   "34353637383940414243444546474849505152535455565758596061626364656667"
+                                   "6869707172737475767778798081828384858687888990919293949596979899";
     char tmp[24];
-    int n = 0;
+    char *p = tmp + sizeof tmp; /* digits from the right, two at a time */
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    int k = 0;
-    if (v < 0) buf[k++] = '-';
-    while (n > 0) buf[k++] = tmp[--n];
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, pairs + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
+    if (v < 0) *--p = '-';
+    int k = (int)(tmp + sizeof tmp - p);
+    memcpy(buf, p, (size_t)k);
     buf[k] = '\0';
     return k;
 }
+
+static int i64_text(int64_t v, char *buf) { return fl_i64_text(v, buf); }
 
 const char *fl_int_text(fl_value v, char *buf) {
     if (fl_is_fixnum(v)) {

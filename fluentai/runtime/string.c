@@ -81,6 +81,22 @@ static int64_t count_codepoints(const unsigned char *p, int64_t n, bool *ascii) 
     return n - cont;
 }
 
+/* memcpy for the short pieces of joins (most are a few bytes): fixed-size copies the compiler
+ * inlines, overlapping at the end, instead of a library call per piece. */
+static inline void copy_bytes(char *dst, const char *src, int64_t n) {
+    if (n >= 8 && n <= 16) {
+        memcpy(dst, src, 8);
+        memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(dst, src, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    } else if (n > 16) {
+        memcpy(dst, src, (size_t)n);
+    } else {
+        for (int64_t k = 0; k < n; k++) dst[k] = src[k];
+    }
+}
+
 /* ---- construction ------------------------------------------------------------------------------ */
 
 fl_value fl_string_alloc(int64_t nbytes) {
@@ -670,7 +686,7 @@ static fl_value join(int64_t n, const fl_value *items, fl_value sep) {
             q += seplen;
         }
         int64_t len = fl_string_nbytes(items[i]);
-        memcpy(q, fl_string_bytes(items[i]), (size_t)len);
+        copy_bytes(q, fl_string_bytes(items[i]), len);
         q += len;
     }
     fl_str(r)->ncodepoints = ncp;
@@ -704,7 +720,7 @@ static fl_value join_list(const char *name, fl_value lst, fl_value sep) {
             q += seplen;
         }
         int64_t len = fl_string_nbytes(fl_car(p));
-        memcpy(q, fl_string_bytes(fl_car(p)), (size_t)len);
+        copy_bytes(q, fl_string_bytes(fl_car(p)), len);
         q += len;
     }
     fl_str(r)->ncodepoints = ncp;
@@ -724,6 +740,47 @@ static fl_value display_concat(int64_t argc, const fl_value *argv) {
     int64_t i = 0;
     while (i < argc && fl_is_string(argv[i])) i++;
     if (i == argc) return join(argc, argv, 0);
+    /* Strings and fixnums only (as `(str i ",")`): the fixnums' digits, then one copy into the
+     * result, whose code point count is known (digits are ASCII). */
+    if (argc <= 8) {
+        char digits[8][24];
+        int ndigits[8];
+        int64_t nbytes = 0, ncp = 0;
+        for (i = 0; i < argc; i++) {
+            fl_value v = argv[i];
+            if (fl_is_fixnum(v)) {
+                int len = ndigits[i] = fl_i64_text(fl_fixnum_value(v), digits[i]);
+                nbytes += len;
+                ncp += len;
+            } else if (fl_is_string(v)) {
+                nbytes += fl_string_nbytes(v);
+                ncp += fl_string_length(v);
+            } else {
+                break;
+            }
+        }
+        if (i == argc) {
+            fl_value r = fl_string_alloc(nbytes);
+            char *q = fl_str(r)->bytes;
+            for (i = 0; i < argc; i++) {
+                fl_value v = argv[i];
+                const char *src;
+                int64_t len;
+                if (fl_is_fixnum(v)) {
+                    src = digits[i];
+                    len = ndigits[i];
+                } else {
+                    src = fl_string_bytes(v);
+                    len = fl_string_nbytes(v);
+                }
+                copy_bytes(q, src, len);
+                q += len;
+            }
+            fl_str(r)->ncodepoints = ncp;
+            fl_str(r)->hdr = fl_hdr_make(FL_T_STRING, ncp == nbytes ? FL_FLAG_ASCII : 0, (uint64_t)nbytes);
+            return r;
+        }
+    }
     char local[256]; /* short results are built on the stack, then copied once */
     fl_buf b = {local, 0, sizeof local};
     for (i = 0; i < argc; i++) fl_display_to(&b, argv[i]);

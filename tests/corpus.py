@@ -229,6 +229,18 @@ def run_program(
         return _run_command(command, Path(workdir), expectation, env_extra)
 
 
+_VM_REPORTS: dict[Path, str | None] = {}
+
+
+def vm_report_line(path: Path, expectation: Expectation) -> str | None:
+    """The report line the VM gives for the program at `path` (each program run once per test
+    process: every other tier is compared with it)."""
+    path = Path(path).resolve()
+    if path not in _VM_REPORTS:
+        _VM_REPORTS[path] = report_line(run_program(path, "vm", {}, expectation).stderr)
+    return _VM_REPORTS[path]
+
+
 def _run_command(
     command: list[str], cwd: Path, expectation: Expectation, env_extra: Mapping[str, str] | None
 ) -> Result:

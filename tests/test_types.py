@@ -248,6 +248,18 @@ def test_widening_terminates(chain: list[InferredType]) -> None:
     assert changes <= 12
 
 
+def test_widening_stays_an_upper_bound_with_unknown_element_types() -> None:
+    # found by test_widening_terminates: a List whose elements are unknown joined with an Int
+    unknown = make(frozenset({"List"}))
+    chain = [INT, list_of(list_of(INT)), list_of(list_of(unknown))]
+    t = chain[0]
+    for _ in range(3):
+        for x in chain:
+            new = widen(t, x)
+            assert leq(t, new) and leq(x, new)
+            t = new
+
+
 def test_widening_a_counter_goes_to_infinity() -> None:
     t = int_range(0, 0)
     for i in range(1, 100):

@@ -33,15 +33,15 @@ TIERS: Final[list[Tier]] = [
     # every threshold 0 and compilation in place: the first call of any function compiles the
     # program, and from then on calls run natively wherever they can (-O0 keeps it fast)
     Tier("auto-jit0", "auto", _JIT_NOW),
-    # the whole program compiled through LLJIT before it runs, at -O0 to keep the suite fast (the
-    # optimizing pipelines run on samples, below, and in the executables' tier)
-    Tier("native", "native", {"FLUENTAI_NATIVE_OPT": "0"}),
     # `fluentai build` (built in the test process at -O1, then the executable is run)
     Tier("aot", "aot", {}),
 ]
 
 # Tiers run on a sample of the corpus (tests/test_tier_samples.py): native at LLVM's full pipeline.
 SAMPLED_TIERS: Final[list[tuple[Tier, int]]] = [
+    # the whole program compiled before it runs, at -O0 (every program's code is also compiled by
+    # the aot and auto-jit0 rows, with the same lowering)
+    (Tier("native", "native", {"FLUENTAI_NATIVE_OPT": "0"}), 3),
     (Tier("native-O2", "native", {"FLUENTAI_NATIVE_OPT": "2"}), 12),
     # a threshold of 2: functions tier up after a few calls, with VM frames still live below
     (Tier("auto-jit2", "auto", {**_JIT_NOW, "FLUENTAI_JIT_THRESHOLD": "2"}), 5),

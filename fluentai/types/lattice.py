@@ -204,6 +204,8 @@ def join(a: InferredType, b: InferredType) -> InferredType:
     ea, eb = a.element_type, b.element_type
     if ea is not None and eb is not None:
         element: InferredType | None = _cut(join(ea, eb), MAX_DEPTH)
+    elif ea is None and eb is None:
+        element = None  # neither side knows its elements: the same as either
     elif a.kinds & {"List", "Map"} and b.kinds & {"List", "Map"}:
         element = ANY  # one side's elements are unknown
     else:

@@ -606,6 +606,8 @@ class VM:
                                         fcode.backedges += 1
                                         if fcode.backedges > hot_loops and not fcode.hot:
                                             profiler.hot(fcode)
+                                        if not fcode.backedges & 7:  # a safepoint, as at JUMP
+                                            profiler.tick(fcode)
                                 elif fcode.is_prelude != code_obj.is_prelude:
                                     self.depth += code_obj.is_prelude - fcode.is_prelude
                                     if self.depth > max_depth:

@@ -303,7 +303,7 @@ def store(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit | None:
             pass  # read-only or full cache: costs only time
         else:
             try:
-                _trim_now_and_then()
+                trim()
             except OSError:
                 pass
             return unit
@@ -325,22 +325,6 @@ def _files() -> list[os.DirEntry[str]]:
             ]
     except OSError:
         return []
-
-
-_TRIM_INTERVAL_S = 300.0
-
-
-def _trim_now_and_then() -> None:
-    """Trim after a store, at most every five minutes (the `.last-trim` file's mtime): a trim
-    stats every entry, which a JIT compile thread should not pay for on every store."""
-    mark = cache_dir() / ".last-trim"
-    try:
-        if time.time() - mark.stat().st_mtime < _TRIM_INTERVAL_S:
-            return
-    except OSError:
-        pass
-    mark.touch()
-    trim()
 
 
 def trim(limit_bytes: int = DEFAULT_LIMIT) -> tuple[int, int]:

@@ -203,6 +203,11 @@ def _is_key(k: str) -> bool:
     return bool(k) and all(c in "0123456789abcdef" for c in k)
 
 
+def exists(k: str) -> bool:
+    """Whether the cache holds a committed entry for key `k` (cheap: one stat, nothing loaded)."""
+    return enabled() and _is_key(k) and _paths(k)[1].is_file()
+
+
 def load(k: str) -> Unit | None:
     """The entry for key `k`, dlopened; None on a miss (no entry, an uncommitted or damaged one,
     the cache disabled)."""

@@ -562,6 +562,14 @@ def test_successful_program_exits_0_with_empty_stderr(tmp_path: Path) -> None:
 _INTERRUPT_TIERS = ["auto", "native", "aot"]
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A pytest worker may have SIGINT ignored,
+    and an ignored SIGINT is inherited through exec: Python then never raises
+    KeyboardInterrupt (executables with their own handler are not affected)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _interrupt(tmp_path: Path, source: str, tier: str = "auto") -> Result:
     """Run SOURCE on TIER (`aot`: built, then the executable), which creates `ready.txt` when
     it is busy; send SIGINT; collect the result."""
@@ -580,6 +588,7 @@ def _interrupt(tmp_path: Path, source: str, tier: str = "auto") -> Result:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_environment(),
+        preexec_fn=default_sigint,
     )
     try:
         deadline = time.monotonic() + 30

@@ -238,6 +238,12 @@ def test_errors_and_exit_from_native_code_look_like_the_vms(tmp_path: Path, sour
     assert (got.status, got.stdout, got.stderr) == (want.status, want.stdout, want.stderr)
 
 
+def _default_sigint() -> None:
+    """Ctrl-C as a terminal delivers it, whatever the test worker ignores (see test_cli.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_sigint_stops_native_code_and_runs_the_vms_finally(tmp_path: Path) -> None:
     source = (
         '(define (spin i) (if (= i 3) (io:write-file "ready.txt" "")) (spin (+ i 1)))\n'
@@ -250,6 +256,7 @@ def test_sigint_stops_native_code_and_runs_the_vms_finally(tmp_path: Path) -> No
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(tmp_path / "cache", NOW),
+        preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + 60

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +20,13 @@ from pathlib import Path
 import pytest
 
 from fluentai import gen, repl
+
+
+def _default_sigint() -> None:
+    """Ctrl-C as a terminal delivers it, whatever the test worker ignores (see test_cli.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = REPO_ROOT / "docs" / "tutorial.md"
@@ -327,6 +335,7 @@ def test_a_user_session_in_a_real_terminal(tmp_path: Path) -> None:
         child = pexpect.spawn(
             sys.executable,
             ["-m", "fluentai", *args],
+            preexec_fn=_default_sigint,
             cwd=str(tmp_path),
             env=env,
             encoding="utf-8",

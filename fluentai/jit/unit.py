@@ -81,6 +81,8 @@ def _load(key: str, stats: Any, log: Callable[[str], None]) -> Any:
     from fluentai import codecache
     from fluentai.runtime import ffi
 
+    if not codecache.exists(key):
+        return None  # a miss costs no runtime loading
     ffi.runtime()  # the unit's references to the runtime resolve against the loaded library
     t0 = time.perf_counter()
     unit = codecache.load(key)
@@ -133,6 +135,9 @@ def build_unit(
         stats.prelude_ms = (time.perf_counter() - t_prelude) * 1000
         meta["prelude_lambdas"] = prelude_info["lambdas"]
         meta["prelude_builtins"] = prelude_info["builtins"]
+        from fluentai.runtime import ffi
+
+        ffi.runtime()  # loaded (RTLD_GLOBAL) before the unit, which refers to it
         t1 = time.perf_counter()
         unit = codecache.store(key, [obj, prelude_obj], meta)
         if unit is None:

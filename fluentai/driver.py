@@ -214,6 +214,7 @@ def execute(
     profiler: Profiler | None = None
     jit: Any = None
     times = PassTimes() if options.time_passes else None
+    runtime_error = _load_runtime_for_jit(options, stdout)
 
     def body() -> int:
         nonlocal profiler, jit
@@ -227,7 +228,7 @@ def execute(
             gc.set_threshold(100_000, 50, 100)
             code = session.compile(src, options, times)
             if _profiling_enabled(options):
-                jit = _make_jit(session.vm, src, options, code, stdout)
+                jit = None if runtime_error else _make_jit(session.vm, src, options, code, stdout)
                 profiler = session.vm.profiler = Profiler(jit)
                 session.vm.jit = jit
                 if jit is not None:
@@ -282,9 +283,8 @@ def execute(
         if jit is not None:
             stderr.write(jit.stats.report() + "\n")
         else:
-            stderr.write(
-                f"jit: native tiers off ({_jit_off_reason(options, stdout)}); all code ran in the VM\n"
-            )
+            why = _jit_off_reason(options, stdout) or runtime_error
+            stderr.write(f"jit: native tiers off ({why}); all code ran in the VM\n")
         if profiler is not None:
             stderr.write(profiler.report() + "\n")
     return status
@@ -327,6 +327,22 @@ def _jit_off_reason(options: RunOptions, stdout: TextIO) -> str:
             return "standard output is not the process's"
     except (AttributeError, OSError, ValueError):
         return "standard output is not a file"
+    return ""
+
+
+def _load_runtime_for_jit(options: RunOptions, stdout: TextIO) -> str:
+    """Load the C runtime on the main thread when the JIT may run ('' when loaded, else why
+    not). Its initialization registers the calling thread with the garbage collector, which
+    must stay alive: a collection signals every registered thread, and one that has ended (the
+    compile thread, had it loaded the runtime) makes it abort."""
+    if _jit_off_reason(options, stdout):
+        return "off"
+    try:
+        from fluentai.runtime import ffi
+
+        ffi.runtime()
+    except Exception as exc:  # noqa: BLE001 - no C compiler or libraries: the VM runs it all
+        return f"the runtime library is not available ({exc})"
     return ""
 
 

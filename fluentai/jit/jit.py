@@ -221,7 +221,6 @@ class Jit:
         self.state = IDLE
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
-        self.lock = threading.Lock()
         self._ready: Any = None
         self._thread: threading.Thread | None = None
         self.rt: Any = None
@@ -231,12 +230,10 @@ class Jit:
         # installed state
         self._argv: Any = None
         self._call: Any = None
-        self._depth: Any = None
         self._cells: Any = None
         self._globals: list[tuple[int, int]] = []  # (VM index, native cell index)
         self._synced: dict[int, tuple[Any, int]] = {}  # native cell -> (VM value, word)
         self._sites: list[tuple[Span | None, str]] = []
-        self._descs: dict[int, tuple[str, str]] = {}  # descriptor -> (kind, name)
         self._desc_codes: dict[int, Code] = {}
         self._fn_values: dict[str, Any] = {}  # constructor or operation name -> VM value
         self._ctors: dict[str, CtorInfo] = {}
@@ -306,11 +303,6 @@ class Jit:
         self._ready = cached
         self.state = READY
         self.install()
-
-    def poll(self) -> None:
-        """At a VM safepoint: install finished code."""
-        if self.state == READY:
-            self.install()
 
     # ------------------------------------------------------------ compile thread
 
@@ -393,7 +385,6 @@ class Jit:
             raise RuntimeError("the prelude's native initialization failed")
         self._cells = ctypes.cast(cells, ctypes.POINTER(ctypes.c_uint64))
         self._call = lib_rt.fl_jit_call
-        self._depth = ctypes.c_int64.in_dll(lib_rt, "fl_rt_depth")
         self._poll = ctypes.c_int64.in_dll(lib_rt, "fl_rt_poll")
         buf = ctypes.cast(lib_rt.fl_alloc_roots(ARGV_WORDS), ctypes.POINTER(ctypes.c_uint64))
         self._argv = buf
@@ -676,20 +667,18 @@ class Jit:
         """Copy VM globals that changed since the last call into the unit's cells."""
         values = self.vm.globals.values
         synced = self._synced
-        todo = []
+        cells = self._cells
+        convert: list[tuple[int, Any]] = []
         for vi, cell in self._globals:
             v = values[vi]
             old = synced.get(cell)
-            if old is None or old[0] is not v:
-                todo.append((vi, cell, v))
-        if not todo:
-            return
-        convert = [(cell, v) for _, cell, v in todo if v is not UNBOUND]
-        cells = self._cells
-        for _, cell, v in todo:
+            if old is not None and old[0] is v:
+                continue
             if v is UNBOUND:
                 cells[cell] = _FL_UNBOUND
                 synced[cell] = (v, _FL_UNBOUND)
+            else:
+                convert.append((cell, v))
         if convert:
             buf = self._argv
             for start in range(0, len(convert), ARGV_WORDS):

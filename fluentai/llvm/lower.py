@@ -688,24 +688,12 @@ class Lowerer:
 
     def _find_known_functions(self, *programs: r.RProgram) -> None:
         """Globals defined once, at top level, by a lambda without free variables, and never
-        assigned: their value is one static closure, so calls can be direct (DESIGN.md §4.1)."""
-        definitions: dict[str, int] = {}
-        lambdas: dict[str, r.Fn] = {}
-        assigned: set[str] = set()
-        for prog in programs:
-            for form, _ in prog.forms:
-                if isinstance(form, r.GlobalSet) and form.define:
-                    definitions[form.name] = definitions.get(form.name, 0) + 1
-                    if isinstance(form.value, r.Fn) and not form.value.free:
-                        lambdas[form.name] = form.value
-                for node in _walk(form):
-                    if isinstance(node, r.GlobalSet) and not node.define:
-                        assigned.add(node.name)
-                    elif isinstance(node, r.GlobalSet) and node is not form:
-                        definitions[node.name] = definitions.get(node.name, 0) + 1
-        for name, fn in lambdas.items():
-            if definitions.get(name) == 1 and name not in assigned:
-                self.known[id(fn)] = name
+        assigned: their value is one static closure, so calls can be direct (DESIGN.md §4.1).
+        The rule is the type inference's, so both see the same known functions."""
+        from fluentai.types.infer import find_known_functions
+
+        for name, fn in find_known_functions(*programs).items():
+            self.known[id(fn)] = name
 
     def top_level(self, prog: r.RProgram, name: str, is_prelude: bool) -> ir.Function:
         fn = ir.Function(self.u.module, ir.FunctionType(I64, []), name)

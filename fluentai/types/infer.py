@@ -223,7 +223,8 @@ def walk(node: object) -> Iterator[Any]:
 
 def find_known_functions(*programs: r.RProgram) -> dict[str, r.Fn]:
     """Globals defined once, at top level, by a lambda without free variables, and never
-    assigned (the rule of the native back end, DESIGN.md §4.1)."""
+    assigned (DESIGN.md §4.1): the native back end calls them directly, and inference keeps a
+    summary per argument kinds for each."""
     definitions: dict[str, int] = {}
     lambdas: dict[str, r.Fn] = {}
     assigned: set[str] = set()

@@ -10,12 +10,12 @@ Report formats are LANGUAGE.md §13.4:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from fluentai.records import record
 from fluentai.source import Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnostic:
     """One user-facing compile-time problem."""
 
@@ -81,7 +81,7 @@ def render_compile(diag: Diagnostic) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TraceEntry:
     """One frame of a runtime trace: where the frame is executing and the function's name."""
 

@@ -13,12 +13,12 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from fluentai.diagnostics import CompileError, Diagnostic, render_compile, render_runtime
 from fluentai.errors import ProgramExit
 from fluentai.pipeline import PassTimes
+from fluentai.records import field, record
 from fluentai.source import SourceDecodeError, SourceFile, Span
 from fluentai.vm.profile import Profiler
 
@@ -35,7 +35,7 @@ class UsageError(Exception):
     """A usage problem reported as `fluentai: error: MESSAGE` with exit status 2."""
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class RunOptions:
     tier: str = "auto"
     print_values: bool = False

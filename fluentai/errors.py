@@ -5,9 +5,10 @@ Every kind a program can see is a row here; the C runtime's header is generated 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Final
+
+from fluentai.records import record
 
 
 class Phase(Enum):
@@ -17,7 +18,7 @@ class Phase(Enum):
     FATAL = "fatal"  # not catchable, reported as `fluentai: error: ...`
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ErrorKind:
     name: str
     phase: Phase

@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +22,7 @@ from fluentai.passes.rcore import CtorDef, RProgram
 from fluentai.passes.resolve_names import PRELUDE_PREFIX, resolve_names
 from fluentai.reader.datum import Datum, DList, DSym
 from fluentai.reader.read import read_program
+from fluentai.records import field, record, replace
 from fluentai.source import SourceFile, Span
 from fluentai.syntax.core import Data, Define, Expr, Lit, Program
 from fluentai.syntax.expand import expand_program
@@ -173,7 +173,7 @@ def _stage(times: PassTimes | None, name: str) -> Iterator[None]:
 _DECLARED = SourceFile("<session>", "")
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class SessionScope:
     """What the earlier entries of one session (REPL, embedding API) declared.
 

@@ -18,8 +18,9 @@ Rows with `internal=True` (names starting with `%`) are visible only to prelude 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum, Flag, auto
+
+from fluentai.records import record
 
 
 class Effect(Flag):
@@ -41,7 +42,7 @@ class PrimKind(Enum):
     CONSTANT = "constant"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Prim:
     name: str
     arity: tuple[int, int | None]

@@ -8,8 +8,9 @@ counting code points) are computed on demand.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from fluentai.records import field, record
 
 
 class SourceDecodeError(Exception):
@@ -23,7 +24,7 @@ class SourceDecodeError(Exception):
         self.message = message
 
 
-@dataclass(eq=False)
+@record(frozen=False, eq=False, slots=False)
 class SourceFile:
     """One program text. `name` is what reports print (the path as given, `<eval>`, `<repl>`)."""
 
@@ -69,7 +70,7 @@ class SourceFile:
         return self.text[start:] if end < 0 else self.text[start:end]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Span:
     """Code points [start, end) of `file`."""
 

@@ -8,16 +8,17 @@ Kept apart from the harness so that cli.py can declare the subcommand without im
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import final
+
+from fluentai.records import record
 
 DEFAULT_RUNS = 3
 DEFAULT_TIMEOUT_S = 900.0
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class BenchOptions:
     """What one `fluentai bench` run measures and where it writes the report.
 

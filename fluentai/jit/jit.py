@@ -33,7 +33,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from fluentai.diagnostics import TraceEntry
@@ -41,6 +40,7 @@ from fluentai.errors import FlError, ProgramExit
 from fluentai.jit.bridge import NativeWord
 from fluentai.jit.policy import FALLBACK, Thresholds
 from fluentai.llvm import abi
+from fluentai.records import field, record
 from fluentai.source import SourceFile, Span
 from fluentai.vm.code import Code, FnTemplate
 from fluentai.vm.compile import UNBOUND
@@ -80,7 +80,7 @@ class NativeRaised(FlError):
         self.tail = False
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class JitStats:
     """What `--jit-stats` reports for `--tier auto`."""
 

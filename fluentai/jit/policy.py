@@ -7,7 +7,8 @@ decide(t, calls=1200, backedges=0, time_ns=0) -> "calls > 1000"   (None: not hot
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from fluentai.records import record
 
 FALLBACK: object = type("Fallback", (), {"__repr__": lambda self: "FALLBACK"})()
 """`Jit.call`'s answer when the call must run in the VM after all."""
@@ -22,7 +23,7 @@ def _int_setting(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(text) if text.isdigit() else default
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Thresholds:
     """A function is hot after more than `calls` calls, `loops` loop iterations (back edges
     and self tail calls) or `time_ms` spent in it; `sync` compiles in place instead of on the

@@ -10,10 +10,9 @@ Bool, nil), and never one too big to be worth it.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from fluentai import primitives
+from fluentai import primitives, records
 from fluentai.errors import FlError
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
@@ -27,7 +26,7 @@ _NEVER = frozenset({"pow", "expt", "exit", "error", "args", "list", "%map-litera
 
 def fold_constants(prog: r.RProgram) -> r.RProgram:
     forms = tuple((_fold(form), is_def) for form, is_def in prog.forms)
-    return dataclasses.replace(prog, forms=forms)
+    return records.replace(prog, forms=forms)
 
 
 def _small(v: Any) -> bool:
@@ -42,18 +41,18 @@ def _fold(e: Any) -> Any:
     """Fold bottom-up; nodes are rebuilt only where something changed."""
     if isinstance(e, tuple):
         return tuple(_fold(x) for x in e)
-    if isinstance(e, type) or not dataclasses.is_dataclass(e) or isinstance(e, r.Var | c.Lit):
+    if isinstance(e, type) or not records.is_record(e) or isinstance(e, r.Var | c.Lit):
         return e
     changes: dict[str, Any] = {}
-    for f in dataclasses.fields(e):
-        if f.name == "span":
+    for name in records.fields(e):
+        if name == "span":
             continue
-        old = getattr(e, f.name)
+        old = getattr(e, name)
         new = _fold(old)
         if new is not old:
-            changes[f.name] = new
+            changes[name] = new
     if changes:
-        e = dataclasses.replace(e, **changes)  # type: ignore[type-var]  # any rcore node
+        e = records.replace(e, **changes)
     if isinstance(e, r.PrimApp):
         return _fold_app(e)
     return e

@@ -6,9 +6,9 @@ do not depend on global counters); globals as `@name`, builtins as `%name`.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from fluentai import records
 from fluentai.passes import rcore as r
 from fluentai.reader.write import write_float, write_string
 from fluentai.symbol import Symbol
@@ -56,13 +56,13 @@ class _Printer:
             return "%" + n.name
         if isinstance(n, c.Lit):
             return self.value(n.value)
-        if not dataclasses.is_dataclass(n):
+        if not records.is_record(n):
             return self.value(n)
         parts = [type(n).__name__]
-        for f in dataclasses.fields(n):
-            if f.name == "span":
+        for name in records.fields(n):
+            if name == "span":
                 continue
-            parts.append(self.value(getattr(n, f.name)))
+            parts.append(self.value(getattr(n, name)))
         return "(" + " ".join(parts) + ")"
 
 

@@ -6,13 +6,13 @@ Each row names a pass (its `--dump` stage) and runs it on the resolved program.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fluentai.passes import rcore as r
 from fluentai.passes.fold_constants import fold_constants
+from fluentai.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pass:
     name: str
     run: Callable[[r.RProgram], r.RProgram]

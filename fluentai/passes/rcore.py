@@ -19,9 +19,9 @@ are assigned, or that belong to a binding group (they may be captured before the
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from typing import TypeAlias, final
 
+from fluentai.records import field, record
 from fluentai.source import Span
 from fluentai.syntax import core as c
 
@@ -50,14 +50,14 @@ class Var:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class LocalRef:
     var: Var
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class GlobalRef:
     """A program global; `fallback` is the builtin found while it is not yet defined."""
 
@@ -67,7 +67,7 @@ class GlobalRef:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class BuiltinRef:
     """A builtin function, prelude function or constant, by canonical name."""
 
@@ -76,7 +76,7 @@ class BuiltinRef:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class CtorRef:
     """A constructor: a function value, or the value itself when nullary."""
 
@@ -85,7 +85,7 @@ class CtorRef:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class EffectRef:
     """An `ns:op` symbol used as a value (canonical name)."""
 
@@ -94,7 +94,7 @@ class EffectRef:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class LocalSet:
     """`set!` (define=False) or a group definition (define=True) of a local; value nil."""
 
@@ -105,7 +105,7 @@ class LocalSet:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class GlobalSet:
     """`set!` (define=False) or a top-level definition (define=True) of a global; value nil."""
 
@@ -116,7 +116,7 @@ class GlobalSet:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Scope:
     """A binding group: its variables start unbound, then `body` runs (value of the last)."""
 
@@ -126,7 +126,7 @@ class Scope:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Fn:
     """A closure; `free` are the outer variables it captures, in a fixed order."""
 
@@ -139,7 +139,7 @@ class Fn:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RCall:
     fn: RExpr
     args: tuple[RExpr, ...]
@@ -147,7 +147,7 @@ class RCall:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PrimApp:
     """Application of a builtin known at compile time (arity already checked)."""
 
@@ -157,7 +157,7 @@ class PrimApp:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class CtorApp:
     """Application of a constructor with fields (arity already checked)."""
 
@@ -167,7 +167,7 @@ class CtorApp:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RIf:
     test: RExpr
     then: RExpr
@@ -176,14 +176,14 @@ class RIf:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RSeq:
     exprs: tuple[RExpr, ...]
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RWhile:
     test: RExpr
     body: RExpr
@@ -191,14 +191,14 @@ class RWhile:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PBind:
     var: Var
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RPList:
     items: tuple[RPattern, ...]
     rest: PBind | c.PWild | None
@@ -206,7 +206,7 @@ class RPList:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RPCons:
     head: RPattern
     tail: RPattern
@@ -214,7 +214,7 @@ class RPCons:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RPCtor:
     name: str
     args: tuple[RPattern, ...]
@@ -222,7 +222,7 @@ class RPCtor:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RPError:
     kind: RPattern
     message: RPattern
@@ -234,7 +234,7 @@ RPattern: TypeAlias = c.PWild | PBind | c.PLit | RPList | RPCons | RPCtor | RPEr
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RClause:
     pattern: RPattern
     guard: RExpr | None
@@ -243,7 +243,7 @@ class RClause:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RMatch:
     subject: RExpr
     clauses: tuple[RClause, ...]
@@ -251,7 +251,7 @@ class RMatch:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RHandle:
     keys: tuple[str, ...]
     fns: tuple[RExpr, ...]
@@ -260,7 +260,7 @@ class RHandle:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RPerform:
     op: str
     args: tuple[RExpr, ...]
@@ -268,7 +268,7 @@ class RPerform:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RTry:
     body: RExpr
     catches: tuple[RClause, ...]  # guard always None
@@ -277,7 +277,7 @@ class RTry:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RAscribe:
     expr: RExpr
     type: c.Type
@@ -310,7 +310,7 @@ RExpr: TypeAlias = (
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class CtorDef:
     name: str
     type_name: str
@@ -318,7 +318,7 @@ class CtorDef:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RProgram:
     """Top-level forms (each marked whether it is a definition, for --print-values)."""
 

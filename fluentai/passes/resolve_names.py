@@ -14,13 +14,12 @@ inside a nested lambda, or after its first binding; before that, to the binding 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from fluentai import primitives
 from fluentai.diagnostics import DiagnosticSink
 from fluentai.errors import arity_message
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
+from fluentai.records import field, record
 from fluentai.source import SourceFile, Span
 from fluentai.syntax import core as c
 
@@ -35,12 +34,12 @@ PRELUDE_PREFIX = "%prelude:"
 _BUILTIN_SOURCE = SourceFile("<builtin>", "")
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _FnCtx:
     free: dict[r.Var, None] = field(default_factory=dict)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Scope:
     """One level of the scope chain; a `boundary` scope marks entry into a lambda body."""
 
@@ -50,7 +49,7 @@ class _Scope:
     defined: set[str] = field(default_factory=set)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _GlobalInfo:
     definitions: int = 0
     lambda_arity: tuple[int, int | None] | None = None

@@ -8,10 +8,10 @@ which the expander decides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeAlias, final
 
+from fluentai.records import field, record
 from fluentai.source import Span
 
 
@@ -26,48 +26,48 @@ class Bracket(Enum):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class DInt:
     value: int
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class DFloat:
     value: float
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class DStr:
     value: str
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class DSym:
     name: str
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class DBool:
     value: bool
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class DNil:
     span: Span = field(kw_only=True, compare=False)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class DList:
     items: tuple[Datum, ...]
     bracket: Bracket
@@ -75,7 +75,7 @@ class DList:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class DDot:
     span: Span = field(kw_only=True, compare=False)
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import Enum
 from typing import Final, TypeAlias
 
 from fluentai.diagnostics import DiagnosticSink
+from fluentai.records import record
 from fluentai.source import SourceFile, Span
 
 # Int literals of any size (DESIGN.md §2): CPython refuses over 4300 digits by default.
@@ -62,7 +62,7 @@ RawToken: TypeAlias = tuple[TokenKind | BadToken, TokenValue, int, int]
 """(kind, value, start, end): what `scan` yields, without building a Span per token."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Token:
     """One token: its kind, its value (see TokenValue) and its exact source span."""
 

@@ -15,7 +15,6 @@ reports several errors (at most MAX_ERRORS).
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
 from typing import Final, TypeAlias, cast
 
 from fluentai.diagnostics import CompileError, Diagnostic, DiagnosticSink
@@ -33,6 +32,7 @@ from fluentai.reader.datum import (
     DSym,
 )
 from fluentai.reader.lexer import MAX_ERRORS, SYNTAX_ERROR, BadToken, Scanner, TokenKind
+from fluentai.records import record
 from fluentai.source import SourceFile, Span
 
 MAX_DEPTH: Final = 10_000
@@ -80,7 +80,7 @@ def is_complete(text: str) -> bool:
     return not _read(SourceFile("<repl>", text), DiagnosticSink()).incomplete
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _ReadResult:
     forms: tuple[Datum, ...]
     incomplete: bool  # the input ended inside a datum, with no other error before that

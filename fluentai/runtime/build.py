@@ -18,9 +18,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from fluentai.records import record
 
 RUNTIME_DIR: Final = Path(__file__).resolve().parent
 BUILD_DIR: Final = RUNTIME_DIR / "_build"
@@ -47,7 +48,7 @@ class BuildError(Exception):
     """The runtime could not be built; the message says why and what to install."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuntimePaths:
     shared: Path
     static: Path

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from fluentai.records import record
 from fluentai.runtime.build import ensure_built
 
 __all__ = [
@@ -58,7 +58,7 @@ class FlSite(ctypes.Structure):
     ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SiteInfo:
     """A site as Python sees it: "FILE:LINE:COL", function name, source line, caret line."""
 

@@ -15,9 +15,9 @@ what each one refers to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TypeAlias, final
 
+from fluentai.records import field, record
 from fluentai.source import Span
 from fluentai.symbol import Symbol
 
@@ -25,7 +25,7 @@ from fluentai.symbol import Symbol
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class QList:
     """A quoted list literal: its elements are literal values."""
 
@@ -33,7 +33,7 @@ class QList:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class QMap:
     """A quoted map literal: key/value pairs in source order (later duplicate keys win)."""
 
@@ -47,7 +47,7 @@ LitValue: TypeAlias = int | float | str | bool | None | Symbol | QList | QMap
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class TCon:
     """A named type, `Int` or `(List Int)`; args are empty for a bare name."""
 
@@ -57,7 +57,7 @@ class TCon:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class TVar:
     """A type variable (any lowercase symbol)."""
 
@@ -72,7 +72,7 @@ Type: TypeAlias = TCon | TVar
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PWild:
     """`_`: matches anything, binds nothing."""
 
@@ -80,7 +80,7 @@ class PWild:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PVar:
     """A name: matches anything and binds it."""
 
@@ -89,7 +89,7 @@ class PVar:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PLit:
     """A literal (Int, Float, String, Bool, nil, keyword, 'symbol): matches a value `=` to it."""
 
@@ -98,7 +98,7 @@ class PLit:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PList:
     """`[p1 .. pn]` (rest None) or `[p1 .. pn ... r]` (rest a PVar or PWild); `[]`/`()`/`Nil`."""
 
@@ -108,7 +108,7 @@ class PList:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PCons:
     """`(Cons ph pt)`: a non-empty list."""
 
@@ -118,7 +118,7 @@ class PCons:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PCtor:
     """`C`, `(C)` or `(C p1 .. pn)`: a value made by constructor `name`."""
 
@@ -128,7 +128,7 @@ class PCtor:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PError:
     """`(Error pk pm pd)`: an error value whose kind, message and data match."""
 
@@ -145,7 +145,7 @@ Pattern: TypeAlias = PWild | PVar | PLit | PList | PCons | PCtor | PError
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Lit:
     """A constant: numbers, strings, booleans, nil, symbols and keywords, quoted data."""
 
@@ -154,7 +154,7 @@ class Lit:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Ref:
     """A variable reference by name (local, global or builtin: resolve_names decides)."""
 
@@ -163,7 +163,7 @@ class Ref:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Lambda:
     """A closure. `params` may contain `_` (binds nothing); `rest` collects extra arguments.
 
@@ -178,7 +178,7 @@ class Lambda:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Call:
     """Apply `fn` to `args` (fn first, then args left to right). `tail` set by mark_tail_calls."""
 
@@ -189,7 +189,7 @@ class Call:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class PrimCall:
     """Apply the builtin `name` directly; user definitions never shadow it (list literals...)."""
 
@@ -199,7 +199,7 @@ class PrimCall:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class If:
     """Evaluate `test`; if it is neither #f nor nil evaluate `then`, otherwise `else_`."""
 
@@ -210,7 +210,7 @@ class If:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Seq:
     """Evaluate in order, value of the last (at least one element; `(do)` is Lit(None))."""
 
@@ -219,7 +219,7 @@ class Seq:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Group:
     """A binding group (LANGUAGE.md §3.1): `let` bindings or a body with internal definitions.
 
@@ -232,7 +232,7 @@ class Group:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Define:
     """Bind `name` to `value`: a group variable inside a Group, a global at top level. Value nil."""
 
@@ -242,7 +242,7 @@ class Define:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class SetVar:
     """`(set! name value)`: assign an existing local or global; value nil."""
 
@@ -252,7 +252,7 @@ class SetVar:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class While:
     """Evaluate `body` while `test` is truthy; value nil."""
 
@@ -262,7 +262,7 @@ class While:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class MatchClause:
     pattern: Pattern
     guard: Expr | None
@@ -271,7 +271,7 @@ class MatchClause:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Match:
     """Evaluate `subject` once; the first clause whose pattern matches and guard holds wins."""
 
@@ -281,7 +281,7 @@ class Match:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class HandlerClause:
     """`(ns:op fn)` or `(ns fn)`: `key` is "ns:op" or "ns" as written."""
 
@@ -291,7 +291,7 @@ class HandlerClause:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Handle:
     """`(handler (clause*) body)`: clause functions evaluated first, then body under the frame."""
 
@@ -301,7 +301,7 @@ class Handle:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Perform:
     """Perform the effect operation `op` ("ns:op" as written) with `args`."""
 
@@ -311,7 +311,7 @@ class Perform:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class CatchClause:
     pattern: Pattern
     body: Expr
@@ -319,7 +319,7 @@ class CatchClause:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Try:
     """`(try body (catch pat body)* (finally body)?)`."""
 
@@ -330,7 +330,7 @@ class Try:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class CtorDecl:
     """One constructor of a `data` form; `fields` empty for a nullary constructor."""
 
@@ -340,7 +340,7 @@ class CtorDecl:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Data:
     """`(data Name tvar* ctor+)`: top level only; defines the constructors as globals; nil."""
 
@@ -351,7 +351,7 @@ class Data:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Ascribe:
     """`(: expr type)`: evaluate, check the outermost type, return the value."""
 
@@ -382,7 +382,7 @@ Expr: TypeAlias = (
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Program:
     """A whole program: top-level forms in order (a top-level `do`/`begin` is flattened)."""
 

@@ -17,10 +17,10 @@ form headed by it is a call. After an error, expansion goes on with the next top
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Final, NoReturn, TypeAlias, assert_never
 
+from fluentai import records
 from fluentai.diagnostics import DiagnosticSink
 from fluentai.reader.datum import (
     Bracket,
@@ -35,6 +35,7 @@ from fluentai.reader.datum import (
     DSym,
 )
 from fluentai.reader.write import write_datum
+from fluentai.records import record
 from fluentai.source import Span
 from fluentai.symbol import Symbol
 from fluentai.syntax.core import (
@@ -219,7 +220,7 @@ def _span_of(forms: Sequence[Datum]) -> Span:
 def _with_name(value: Expr, name: str) -> Expr:
     """A `lambda`/`fn` bound by a definition or `let` takes the bound name."""
     if isinstance(value, Lambda) and value.name is None and name != "_":
-        return replace(value, name=name)
+        return records.replace(value, name=name)
     return value
 
 
@@ -975,7 +976,7 @@ def _rest_pattern(name: str, span: Span, names: dict[str, Span]) -> PVar | PWild
 # ---------------------------------------------------------------- quote
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _QuoteFrame:
     """A list being quoted: its datum, the values of the items done so far."""
 

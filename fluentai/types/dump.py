@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 
 from fluentai.passes import rcore as r
+from fluentai.records import is_record
 from fluentai.types.infer import TypeResult, infer_program, walk
 from fluentai.types.lattice import format_type
 
@@ -56,8 +57,8 @@ def _children(node: object) -> list[object]:
             continue
         child = getattr(node, field, None)
         if isinstance(child, tuple):
-            out.extend(x for x in child if hasattr(type(x), "__dataclass_fields__"))
-        elif child is not None and hasattr(type(child), "__dataclass_fields__"):
+            out.extend(x for x in child if is_record(x))
+        elif is_record(child):
             out.append(child)
     return out
 

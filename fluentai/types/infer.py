@@ -34,6 +34,7 @@ from fluentai import primitives
 from fluentai.passes import rcore as r
 from fluentai.passes.resolve_names import PRELUDE_PREFIX
 from fluentai.primitives import PrimKind
+from fluentai.records import is_record
 from fluentai.source import Span
 from fluentai.syntax import core as c
 from fluentai.types import prims as P
@@ -215,8 +216,8 @@ def walk(node: object) -> Iterator[Any]:
                 continue
             child = getattr(n, name, None)
             if isinstance(child, tuple):
-                kids.extend(x for x in child if hasattr(type(x), "__dataclass_fields__"))
-            elif child is not None and hasattr(type(child), "__dataclass_fields__"):
+                kids.extend(x for x in child if is_record(x))
+            elif is_record(child):
                 kids.append(child)
         stack.extend(reversed(kids))
 

@@ -6,13 +6,13 @@ of the instruction at index 2*i. Profile counters live here too (vm/profile.py r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from fluentai.records import field, record
 from fluentai.source import Span
 
 
-@dataclass(eq=False)
+@record(frozen=False, eq=False, slots=False)
 class Code:
     name: str
     nparams: int
@@ -47,7 +47,7 @@ class Code:
         self.fast_argc = -1 if self.has_rest else self.nparams
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class FnTemplate:
     """A lambda's code plus where each captured variable comes from in the enclosing frame:
     (False, slot) for a local slot of the creator, (True, index) for one of its own captures."""
@@ -56,7 +56,7 @@ class FnTemplate:
     sources: tuple[tuple[bool, int], ...]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class TryInfo:
     """Static description of a `try`: catch patterns, clause entry points, error-path finally."""
 

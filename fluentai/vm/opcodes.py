@@ -11,9 +11,10 @@ check are all derived from SPEC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
+
+from fluentai.records import record
 
 
 class Op(IntEnum):
@@ -70,7 +71,7 @@ class Op(IntEnum):
     JUMP_UNLESS_EQ_LC = 48
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OpSpec:
     operand: str  # what the argument means ("" when unused)
     effect: str  # stack effect, `before -- after`

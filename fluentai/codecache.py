@@ -27,9 +27,7 @@ import functools
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -241,6 +239,9 @@ def _tmp_name(suffix: str) -> str:
 
 def _link(objects: list[bytes], output: Path) -> None:
     """`cc -shared -Wl,-Bsymbolic -o output a.o b.o ...` (raises OSError when it fails)."""
+    import subprocess
+    import tempfile
+
     from fluentai.runtime.build import BuildError, compiler
 
     try:
@@ -288,6 +289,8 @@ def _store_in_cache(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
 
 def _store_temporary(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
     """Link into a temporary directory, load, delete the file (the mapping stays)."""
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="flunit-") as tmp:
         path = Path(tmp) / f"{k or 'unit'}.so"
         _link(objects, path)

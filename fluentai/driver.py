@@ -11,7 +11,6 @@ import gc
 import os
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -382,6 +381,8 @@ def _safe_flush(world: Any) -> None:
 
 def internal_error(exc: BaseException, stderr: TextIO) -> int:
     """An implementation bug: one line, the traceback only under FLUENTAI_TRACEBACK=1."""
+    import traceback
+
     if os.environ.get("FLUENTAI_TRACEBACK") == "1":
         traceback.print_exception(exc, file=stderr)
     where = ""

@@ -11,13 +11,9 @@ compiler, libgc-dev and libgmp-dev; a missing one is reported with the command t
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Final
 
@@ -69,6 +65,8 @@ def _digest() -> str:
 
 
 def compiler() -> str:
+    import shutil
+
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise BuildError("no C compiler found (install one: sudo apt-get install -y gcc)")
@@ -76,6 +74,8 @@ def compiler() -> str:
 
 
 def _run(cmd: list[str]) -> None:
+    import subprocess
+
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         hint = ""
@@ -87,6 +87,8 @@ def _run(cmd: list[str]) -> None:
 
 
 def _build_into(out: Path) -> None:
+    import tempfile
+
     cc = compiler()
     objects: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="flrt-") as tmp:
@@ -110,6 +112,9 @@ def ensure_built() -> RuntimePaths:
     paths = RuntimePaths(out / "libfluentrt.so", out / "libfluentrt.a", RUNTIME_DIR)
     if paths.shared.exists() and paths.static.exists():
         return paths
+    import fcntl  # the build path only: start-up imports neither
+    import shutil
+
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     with open(BUILD_DIR / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

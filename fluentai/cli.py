@@ -22,8 +22,8 @@ from fluentai.driver import (
     internal_error,
     load_source,
 )
-from fluentai.pipeline import DUMP_STAGES, NATIVE_DUMP_STAGES
 from fluentai.source import SourceFile
+from fluentai.stages import DUMP_STAGES, NATIVE_DUMP_STAGES
 
 DUMP_CHOICES = DUMP_STAGES + NATIVE_DUMP_STAGES
 
@@ -256,8 +256,12 @@ def _split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _leave(status: int) -> int:
-    """The program ended while the JIT's compile thread is still inside LLVM: exit at once
-    (after flushing), since LLVM's static destructors must not run under a live compile."""
+    """After a run: wait for a program image still being compiled (fluentai/image.py). If a
+    JIT compile thread is still inside LLVM, exit at once (after flushing), since LLVM's static
+    destructors must not run under a live compile."""
+    image = sys.modules.get("fluentai.image")
+    if image is not None:
+        image.finish_pending()
     jit = sys.modules.get("fluentai.jit.jit")
     if jit is not None and jit.compile_thread_alive():
         try:
@@ -266,6 +270,15 @@ def _leave(status: int) -> int:
         finally:
             os._exit(status)
     return status
+
+
+def _image_allowed(options: RunOptions) -> bool:
+    """Whether this `run` may start from a program image (fluentai/image.py)."""
+    if options.tier != "auto" or options.print_values or options.dump or options.time_passes:
+        return False
+    from fluentai import image
+
+    return image.enabled()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
                 dump=args.dump,
                 argv=list(args.args),
             )
+            if _image_allowed(options):
+                from fluentai import image
+
+                status = image.try_run(
+                    args.file, options.argv, options.jit_stats, sys.stdout, sys.stderr
+                )
+                if status is not None:
+                    return status
             src = load_source(args.file)
             return _leave(execute(src, options, sys.stdout, sys.stderr, sys.stdin))
         if args.command == "eval":

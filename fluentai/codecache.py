@@ -266,6 +266,27 @@ def _link(objects: list[bytes], output: Path) -> None:
 
 
 def _store_in_cache(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
+    so_path = _commit(k, objects, meta)
+    unit = Unit(ctypes.CDLL(str(so_path)), so_path, {**meta, "key": k}, cached=False)
+    _units.append(unit)
+    return unit
+
+
+def put(k: str, objects: list[bytes], meta: dict[str, Any]) -> bool:
+    """Link `objects` into the entry for key `k` without loading it (an entry for a later run);
+    False when the cache is disabled or cannot be written."""
+    if not (enabled() and _is_key(k)):
+        return False
+    try:
+        _commit(k, objects, meta)
+        trim()
+    except OSError:
+        return False
+    return True
+
+
+def _commit(k: str, objects: list[bytes], meta: dict[str, Any]) -> Path:
+    """Link and commit the entry `k`; returns the path of its shared object."""
     d = cache_dir()
     d.mkdir(parents=True, exist_ok=True)
     so_path, json_path = _paths(k)
@@ -282,9 +303,7 @@ def _store_in_cache(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
                 tmp.unlink()
             except OSError:
                 pass
-    unit = Unit(ctypes.CDLL(str(so_path)), so_path, {**meta, "key": k}, cached=False)
-    _units.append(unit)
-    return unit
+    return so_path
 
 
 def _store_temporary(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:

@@ -12,14 +12,15 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fluentai.diagnostics import CompileError, Diagnostic, render_compile, render_runtime
 from fluentai.errors import ProgramExit
-from fluentai.pipeline import PassTimes
 from fluentai.records import field, record
 from fluentai.source import SourceDecodeError, SourceFile, Span
-from fluentai.vm.profile import Profiler
+
+if TYPE_CHECKING:
+    from fluentai.vm.profile import Profiler
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -209,6 +210,9 @@ def execute(
     seed_text = os.environ.get("FLUENTAI_SEED")
     seed = int(seed_text) if seed_text and seed_text.strip().lstrip("+-").isdigit() else None
     world = World(options.argv, stdin, stdout, stderr, seed)
+
+    from fluentai.pipeline import PassTimes
+    from fluentai.vm.profile import Profiler
 
     profiler: Profiler | None = None
     jit: Any = None

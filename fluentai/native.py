@@ -362,6 +362,20 @@ def _compile_and_store(
 _keep_alive: list[Any] = []  # LLJIT libraries whose code may still run
 
 
+def store_image(src: SourceFile, key: str, opt: int) -> bool:
+    """Compile the whole program (as `--tier native` does) into the code cache entry `key`
+    without loading it: the program image a later `fluentai run` starts from (fluentai/image.py).
+    Returns whether the entry was stored."""
+    from fluentai import codecache
+    from fluentai.llvm.engine import Engine
+
+    stats = NativeStats()
+    lowered = lower_source(src, stats=stats)
+    program_obj = Engine().object_code(str(lowered.module), opt, host_cpu=True)
+    meta = {"tier": "image", "symbols": ["fl_program_main"], "functions": stats.names}
+    return codecache.put(key, [program_obj, prelude_object(2, stats)], meta)
+
+
 def build_executable(
     src: SourceFile,
     output: str,

@@ -30,11 +30,6 @@ from fluentai.vm.code import Code
 from fluentai.vm.compile import Globals, ProgramContext, compile_program
 from fluentai.vm.values import CtorInfo
 
-DUMP_STAGES = ("tokens", "ast", "core", "resolve_names", "fold_constants", "types", "bytecode")
-# stages of the native back end (`--tier native`): LLVM IR before and after optimization, and
-# the machine code as assembly
-NATIVE_DUMP_STAGES = ("llvm", "llvm-opt", "asm")
-
 
 def compile_source(
     src: SourceFile,

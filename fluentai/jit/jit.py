@@ -219,6 +219,7 @@ class Jit:
         self.logfile = log
         self.stats = JitStats()
         self.state = IDLE
+        self._image = False  # this run also compiles the program's image (fluentai/image.py)
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
         self._ready: Any = None
@@ -276,13 +277,19 @@ class Jit:
             self._ready = cached
             self.state = READY
             self.install()
+            self._start_image_thread()
             return
         if self.thresholds.sync:
             self._compile()
             self.install()
             return
+        from fluentai import image
+
+        self._image = image.enabled()  # never with FLUENTAI_JIT_SYNC, which is JIT tuning
         self._thread = threading.Thread(target=self._compile, name="fluentai-jit", daemon=True)
         _compile_threads.append(self._thread)
+        if self._image:
+            image.pending.append(self._thread)
         self._thread.start()
 
     def preload(self) -> None:
@@ -303,6 +310,7 @@ class Jit:
         self._ready = cached
         self.state = READY
         self.install()
+        self._start_image_thread()
 
     # ------------------------------------------------------------ compile thread
 
@@ -317,6 +325,8 @@ class Jit:
         try:
             self._ready = self._build()
             self.state = READY
+            if self._image:
+                self._build_image()
         except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
             self.state = FAILED
             self.stats.state = f"not compiled ({type(exc).__name__}: {exc})"
@@ -324,6 +334,34 @@ class Jit:
         finally:
             if background:
                 sys.setswitchinterval(interval)
+
+    def _start_image_thread(self) -> None:
+        """The unit came from the cache but the image did not exist: make it in the background."""
+        from fluentai import codecache, image
+
+        if self.thresholds.sync or not image.enabled() or codecache.exists(image.key(self.src)):
+            return
+        thread = threading.Thread(target=self._image_only, name="fluentai-image", daemon=True)
+        _compile_threads.append(thread)
+        image.pending.append(thread)
+        thread.start()
+
+    def _image_only(self) -> None:
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
+        try:
+            self._build_image()
+        finally:
+            sys.setswitchinterval(interval)
+
+    def _build_image(self) -> None:
+        """The whole program for the next run (fluentai/image.py); failures only cost that."""
+        from fluentai import image
+
+        try:
+            image.build(self.src, self.log)
+        except Exception as exc:  # noqa: BLE001 - this run does not need it
+            self.log(f"program image not stored: {type(exc).__name__}: {exc}")
 
     def _build(self) -> Any:
         from fluentai.jit import unit as unit_mod

@@ -1,0 +1,150 @@
+"""Program images: warm runs of `fluentai run` that need neither the VM nor the compiler.
+
+When a run of a program gets hot, the JIT compiles the program's functions for the VM to call
+(jit/unit.py). Right after that, still in the background, it compiles the whole program the way
+`--tier native` does. That second unit is the program's *image*, kept in the code cache under its
+own key. If the program ends first, the run waits for the image before it exits
+(`finish_pending`). The next run of the same text finds the image before the front end, the VM or
+llvmlite is imported. It runs the image directly: start-up is the interpreter, the cache lookup
+and the C runtime (docs/jit.md, "Program images"; docs/decisions.md, "Tiered JIT" 11).
+
+The image is the native tier's code, and the corpus checks that the native tier prints what the
+VM prints for every program. Images are neither made nor used:
+- when `FLUENTAI_IMAGE=0`, `FLUENTAI_JIT=0` or `--no-cache` is given;
+- when the JIT is tuned (`--jit-threshold`, `FLUENTAI_JIT_*`, `FLUENTAI_DEOPT_STRESS`): those
+  settings ask for the JIT itself;
+- when a run prints values (`-p`), dumps or times stages, or its standard output is not fd 1;
+- for programs the JIT does not compile (`state:*`, `random:*`, `io:read-line`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import time
+from typing import Any, Final, TextIO
+
+from fluentai.source import SourceFile
+
+IMAGE_OPT: Final = 2
+_TUNING: Final = (
+    "FLUENTAI_JIT_THRESHOLD",
+    "FLUENTAI_JIT_LOOP_THRESHOLD",
+    "FLUENTAI_JIT_TIME_MS",
+    "FLUENTAI_JIT_SYNC",
+    "FLUENTAI_JIT_OPT",
+    "FLUENTAI_DEOPT_STRESS",
+)
+
+
+def enabled() -> bool:
+    """Whether this process may use or make program images (environment only)."""
+    if os.environ.get("FLUENTAI_JIT") == "0" or os.environ.get("FLUENTAI_IMAGE") == "0":
+        return False
+    if any(os.environ.get(name) for name in _TUNING):
+        return False
+    from fluentai import codecache
+
+    return codecache.enabled()
+
+
+def key(src: SourceFile) -> str:
+    """The code cache key of the image of `src` (its name appears in error reports)."""
+    from fluentai import codecache
+
+    return codecache.key(src.name, src.text, f"O{IMAGE_OPT}", "image")
+
+
+def try_run(
+    path: str, argv: list[str], jit_stats: bool, stdout: TextIO, stderr: TextIO
+) -> int | None:
+    """Run the image of the program at `path` if the code cache has one; None otherwise (the
+    caller then runs the program the usual way, which reports any problem with the file)."""
+    try:
+        if stdout.fileno() != 1:
+            return None
+        with open(path, "rb") as f:
+            data = f.read()
+        src = SourceFile.from_bytes(path, data)
+    except Exception:  # noqa: BLE001 - unreadable, undecodable: the usual path reports it
+        return None
+    from fluentai import codecache
+
+    t0 = time.perf_counter()
+    k = key(src)
+    if not codecache.exists(k):
+        return None
+    try:
+        from fluentai.runtime import ffi
+
+        rt = ffi.runtime()
+        unit = codecache.load(k)
+    except Exception:  # noqa: BLE001 - no runtime library: the usual path explains
+        return None
+    if unit is None:
+        return None
+    main = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p))(
+        unit.address("fl_program_main")
+    )
+    args = (ctypes.c_char_p * (len(argv) + 1))(
+        *[a.encode("utf-8", "surrogateescape") for a in argv], None
+    )
+    load_ms = (time.perf_counter() - t0) * 1000
+    timing: list[float] = []
+
+    def body() -> int:
+        rt.thread_attach()
+        try:
+            t1 = time.perf_counter()
+            status = int(main(len(argv), args))
+            timing.append((time.perf_counter() - t1) * 1000)
+            return status
+        finally:
+            rt.thread_detach()
+
+    from fluentai.driver import run_in_big_thread
+
+    stdout.flush()
+    status = run_in_big_thread(body, on_interrupt=rt.interrupt)
+    if jit_stats:
+        run_ms = timing[0] if timing else 0.0
+        stderr.write(
+            "jit: tier auto: program image from the code cache (an earlier run compiled the "
+            "whole program)\n"
+            f"jit: functions compiled: 0, functions in the image: {len(unit.meta['functions'])}\n"
+            f"jit: load {load_ms:.1f} ms, time compiling 0.0 ms, time running {run_ms:.1f} ms\n"
+            "jit: time in VM 0.0 ms (no VM was started)\n"
+        )
+    return status
+
+
+# ---------------------------------------------------------------- making images (JIT side)
+
+pending: list[Any] = []  # threads compiling an image (the JIT's compile threads)
+
+
+def build(src: SourceFile, log: Any) -> None:
+    """Compile and store the image of `src` (on the JIT's compile thread, after its unit)."""
+    from fluentai import codecache
+
+    k = key(src)
+    if codecache.exists(k):
+        return
+    from fluentai.native import store_image
+
+    t0 = time.perf_counter()
+    stored = store_image(src, k, IMAGE_OPT)
+    ms = (time.perf_counter() - t0) * 1000
+    log(f"program image {'stored' if stored else 'not stored'} ({ms:.0f} ms)")
+
+
+def finish_pending() -> None:
+    """At exit: wait for an image still being compiled, so that the next run starts warm."""
+    for thread in pending:
+        if thread.is_alive():
+            try:
+                thread.join()
+            except KeyboardInterrupt:
+                sys.stderr.flush()
+                return

@@ -1,0 +1,90 @@
+"""Program images (fluentai/image.py): a run that got hot leaves the whole program compiled in the
+code cache, and the next run of the same text runs it without starting the VM, the compiler or
+llvmlite. The output, reports and exit statuses must be the VM's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.test_jit import Result, _env
+
+# hot at the default thresholds (1000 calls), then a runtime error with a trace
+HOT = """
+(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))
+(print (count 3000))
+(print (args))
+"""
+HOT_ERROR = HOT + '(define (bad x) (+ x "s"))\n(bad (count 2000))\n'
+HOT_EXIT = HOT + "(exit (count 3))\n"
+IMAGE_LINE = "program image from the code cache"
+
+
+def _run(tmp_path: Path, source: str, *flags: str, env: dict[str, str] | None = None) -> Result:
+    (tmp_path / "prog.fl").write_text(source, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "fluentai", "run", *flags, "prog.fl", "a", "b"],
+        cwd=tmp_path,
+        capture_output=True,
+        env=_env(tmp_path / "cache", env),
+        timeout=120,
+    )
+    err = proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err, err
+    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), err)
+
+
+def _program_stderr(result: Result) -> str:
+    return "".join(
+        line for line in result.stderr.splitlines(keepends=True) if "import time:" not in line
+    )
+
+
+def _imported(result: Result) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def test_second_run_starts_from_the_image_without_vm_or_compiler(tmp_path: Path) -> None:
+    vm = _run(tmp_path, HOT, "--tier", "vm")
+    first = _run(tmp_path, HOT, "--jit-stats")
+    second = _run(tmp_path, HOT, "--jit-stats")
+    assert vm.stdout == first.stdout == second.stdout == '3000\n["a" "b"]\n'
+    assert IMAGE_LINE not in first.stderr
+    assert IMAGE_LINE in second.stderr
+    modules = _imported(second)
+    assert not {m for m in modules if m.startswith(("llvmlite", "fluentai.vm", "fluentai.llvm"))}
+    assert "fluentai.pipeline" not in modules and "fluentai.jit.jit" not in modules
+
+
+def test_errors_and_exit_statuses_from_an_image_are_the_vms(tmp_path: Path) -> None:
+    for source, status in ((HOT_ERROR, 70), (HOT_EXIT, 3)):
+        vm = _run(tmp_path, source, "--tier", "vm")
+        _run(tmp_path, source)  # makes the image
+        warm = _run(tmp_path, source, "--jit-stats")
+        assert IMAGE_LINE in warm.stderr
+        assert (warm.status, warm.stdout) == (vm.status, vm.stdout) == (status, vm.stdout)
+        report = [line for line in _program_stderr(warm).splitlines() if "jit:" not in line]
+        assert report == _program_stderr(vm).splitlines()
+
+
+def test_images_are_not_used_when_disabled_tuned_or_stale(tmp_path: Path) -> None:
+    _run(tmp_path, HOT)
+    assert IMAGE_LINE in _run(tmp_path, HOT, "--jit-stats").stderr
+    for env in ({"FLUENTAI_IMAGE": "0"}, {"FLUENTAI_JIT_THRESHOLD": "5"}, {"FLUENTAI_JIT": "0"}):
+        assert IMAGE_LINE not in _run(tmp_path, HOT, "--jit-stats", env=env).stderr
+    for flags in (("--no-cache",), ("--jit-threshold", "5"), ("--tier", "vm"), ("-p",)):
+        assert IMAGE_LINE not in _run(tmp_path, HOT, "--jit-stats", *flags).stderr
+    changed = _run(tmp_path, HOT + "(print 1)\n", "--jit-stats")  # other text: no image yet
+    assert IMAGE_LINE not in changed.stderr and changed.stdout.endswith("1\n")
+
+
+def test_programs_the_jit_keeps_in_the_vm_get_no_image(tmp_path: Path) -> None:
+    source = HOT + "(print (random:int 1 1))\n"
+    for _ in range(2):
+        result = _run(tmp_path, source, "--jit-stats", env={"FLUENTAI_SEED": "1"})
+        assert IMAGE_LINE not in result.stderr and result.stdout.endswith("1\n")

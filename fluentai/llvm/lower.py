@@ -15,11 +15,12 @@ runs `finally` clauses, appends its trace entry, and returns 0 too (DESIGN.md §
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import llvmlite.ir as ir
 
@@ -28,9 +29,13 @@ from fluentai.diagnostics import report_text
 from fluentai.llvm import abi
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
+from fluentai.records import is_record
 from fluentai.source import Span
 from fluentai.symbol import Symbol
 from fluentai.syntax import core as c
+
+if TYPE_CHECKING:
+    from fluentai.types.infer import TypeResult
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -110,6 +115,20 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_rt_begin": (VOID, (PTR, PTR, I64, I64, PTR, I64)),
     "fl_rt_finish": (I64, (I64,)),
 }
+# runtime functions called only on slow paths (overflow, other types, errors, interrupts)
+_COLD = frozenset(
+    {
+        *_SLOW.values(),
+        "fl_raise_arity",
+        "fl_raise_unbound",
+        "fl_raise_not_function",
+        "fl_raise_match_failure",
+        "fl_trace_add",
+        "fl_poll_slow",
+        "fl_depth_slow",
+        *(abi.c_symbol(name) for name in ("mod", "quot", "rem")),
+    }
+)
 _RUNTIME_GLOBALS = ("fl_rt_depth", "fl_rt_depth_limit", "fl_rt_poll", "fl_rt_site")
 
 
@@ -175,6 +194,7 @@ class _Unit:
 
 
 _block_ids = itertools.count()
+_KNOWN_MAX_ARGS = 6  # known entries pass every argument in a register (x86-64)
 _HUGE_TOP_LEVEL = 4000  # basic blocks
 _HUGE_LITERAL_POOL = 2000  # literals
 _COMPOUND_KINDS = {"qlist": 0, "qmap": 1, "error": 2}
@@ -214,6 +234,11 @@ class Lowerer:
         # known functions: id(Fn) -> global name; name -> (entry, static closure word)
         self.known: dict[int, str] = {}
         self.known_entries: dict[str, tuple[ir.Function, Any, r.Fn]] = {}
+        # known program functions of fixed arity: name -> their known entry (`.k`)
+        self.kentries: dict[str, ir.Function] = {}
+        # the program's inferred types (closed world), when inferred: used only to leave out
+        # inline paths for kinds a value cannot have; every path stays guarded
+        self.types: TypeResult | None = None
         self.unit = "program"
         self.line_texts: dict[tuple[int, int], str] = {}
         self.shim = self._build_shim()
@@ -230,6 +255,8 @@ class Lowerer:
             else:  # a builtin or effect default
                 fnty = PRIM_TY
             fn = ir.Function(self.u.module, fnty, name)
+            if name in _COLD:  # only slow paths call it: LLVM lays those out of the way
+                fn.attributes.add("cold")
             self.u.declared[name] = fn
         return fn
 
@@ -381,7 +408,7 @@ class Lowerer:
 
     def tail_apply(self, b: ir.IRBuilder, f: ir.Value, vec: ir.Value) -> None:
         """`(apply f ...)` in tail position: f's generic entry with the vector's items as
-        arguments, as a musttail call (the caller must be a generic entry); returns."""
+        arguments, as a tail call; returns."""
         fn = b.function
         ok = _block(fn, "tapply.ok")
         bad = _block(fn, "tapply.bad")
@@ -407,7 +434,10 @@ class Lowerer:
         b.ret(ir.Constant(I64, 0))
         b.position_at_end(go)
         call = b.call(
-            _Indirect(gen, GENERIC_TY), [fptr, argc, *regs, rest], cconv="tailcc", tail="musttail"
+            _Indirect(gen, GENERIC_TY),
+            [fptr, argc, *regs, rest],
+            cconv="tailcc",
+            tail=_tail_marker(fn, GENERIC_TY),
         )
         b.ret(call)
 
@@ -624,8 +654,8 @@ class Lowerer:
         iface = prelude_interface(prelude)
         self.u.globals_index.update(iface.slots)
         self._find_known_functions(prelude)
-        for gen, _fn in self._declare_known(True, prelude):
-            gen.lambda_body()
+        for build in self._declare_known(True, prelude):
+            build()
         top = self.top_level(prelude, "fl.top.prelude", is_prelude=True)
         fn = ir.Function(self.u.module, ir.FunctionType(I64, [PTR]), PRELUDE_INIT)
         b = ir.IRBuilder(_block(fn, "entry"))
@@ -665,8 +695,9 @@ class Lowerer:
             clo = ir.GlobalVariable(self.u.module, BCLO_TY, _exported_closure(name))
             self.known_entries[name] = (entry, clo.ptrtoint(I64), fn)
         self._find_known_functions(program)
-        for gen, _fn in self._declare_known(False, program):
-            gen.lambda_body()
+        self.types = _infer_types(prelude, program)
+        for build in self._declare_known(False, program):
+            build()
         if self.jit:
             # the top level runs in the VM, but its lambdas (descriptors exported) are needed
             self.top_level(program, "fl.top.program", is_prelude=False)
@@ -941,8 +972,12 @@ class Lowerer:
 
     # ------------------------------------------------------------ lambdas
 
-    def _declare_known(self, is_prelude: bool, prog: r.RProgram) -> list[tuple[_FnGen, r.Fn]]:
-        pending = []
+    def _declare_known(self, is_prelude: bool, prog: r.RProgram) -> list[Callable[[], None]]:
+        """Descriptors, static closures and entries of the known functions of `prog`; returns
+        the builders of their bodies. A known program function of fixed arity gets a known
+        entry `.k` (its parameters only, DESIGN.md §4.1) holding the body, which direct calls
+        use; its generic entry checks the arity and tail-calls it."""
+        pending: list[Callable[[], None]] = []
         for form, _ in prog.forms:
             if isinstance(form, r.GlobalSet) and isinstance(form.value, r.Fn):
                 fn = form.value
@@ -961,7 +996,18 @@ class Lowerer:
                     BCLO_TY, [ir.Constant(I64, abi.header(abi.T_CLOSURE)), desc]
                 )
                 self.known_entries[name] = (entry, g.ptrtoint(I64), fn)
-                pending.append((_FnGen(self, entry, fn.name, is_prelude, fn), fn))
+                gen = _FnGen(self, entry, fn.name, is_prelude, fn)
+                if exported or fn.rest is not None or len(fn.params) > _KNOWN_MAX_ARGS:
+                    pending.append(gen.lambda_body)
+                    continue
+                kty = ir.FunctionType(I64, [I64] * len(fn.params))
+                kfn = ir.Function(self.u.module, kty, entry.name + ".k")
+                kfn.linkage = "internal"
+                kfn.calling_convention = "tailcc"
+                self.kentries[name] = kfn
+                kgen = _FnGen(self, kfn, fn.name, is_prelude, fn)
+                pending.append(functools.partial(gen.known_wrapper_body, kfn))
+                pending.append(functools.partial(kgen.known_body, g))
         return pending
 
     def known_target(self, name: str) -> tuple[ir.Function, Any, r.Fn] | None:
@@ -1042,6 +1088,21 @@ class _DV:
         self.w = w
 
 
+@dataclass
+class _Loop:
+    """A self-tail-call loop being lowered: a lambda's body (`var` None), or a named let's
+    body inlined in the function around it (`var`: the let's variable, whose calls, all in
+    tail position, jump back to `head`)."""
+
+    fn: r.Fn
+    slots: list[Any]  # the parameters' word slots
+    var: r.Var | None = None
+    head: ir.Block | None = None
+    # while lowering the Float-specialized copy of the body: (parameter indices kept as raw
+    # doubles, their double slots, the specialized loop head)
+    spec: tuple[list[int], dict[int, Any], ir.Block] | None = None
+
+
 class _FnGen:
     """Builds the body of one function (a lambda or a top level)."""
 
@@ -1063,12 +1124,9 @@ class _FnGen:
         self.argv_size = 0
         self.landing: list[ir.Block] = []
         self.clo: ir.Value | None = None
-        self.loop_head: ir.Block | None = None
-        self.param_slots: list[ir.Value] = []
+        # the self-tail-call loop being lowered: the function's own, or an inlined named let's
+        self.loop: _Loop | None = None
         self._allocas_done = False
-        # while lowering the Float-specialized loop body: (parameter indices kept as raw
-        # doubles, their double slots, the specialized loop head)
-        self.spec: tuple[list[int], dict[int, ir.Value], ir.Block] | None = None
 
     # ------------------------------------------------------------ small helpers
 
@@ -1197,8 +1255,17 @@ class _FnGen:
     def word_dv(self, w: ir.Value) -> _DV:
         return _DV(False, ir.Constant(DBL, 0.0), w)
 
+    def may_be(self, e: r.RExpr, kind: str) -> bool:
+        """The inferred type of `e` does not rule out `kind` (always, without types)."""
+        types = self.low.types
+        if types is None or self.is_prelude:
+            return True
+        return types.type_of(e).has(kind)
+
     def floaty(self, e: r.RExpr) -> bool:
         """Likely a Float computed as a double (a heuristic: every use is guarded)."""
+        if not self.may_be(e, "Float"):
+            return False
         if isinstance(e, c.Lit):
             return type(e.value) is float
         if isinstance(e, r.LocalRef):
@@ -1352,6 +1419,15 @@ class _FnGen:
         if self.is_dcompare(e):
             assert isinstance(e, r.PrimApp)
             return self.dcompare(e)
+        if isinstance(e, r.PrimApp):
+            prim = primitives.lookup(e.name)
+            if prim is not None and prim.kind is PrimKind.FUNCTION:
+                if prim.name in _ICMP and len(e.args) == 2:
+                    x = self.value(e.args[0])
+                    y = self.value(e.args[1])
+                    return self.compare(prim.name, x, y, e.span, self.floats(e.args))
+                if prim.name == "not" and len(e.args) == 1:
+                    return self.b.not_(self.test(e.args[0]))
         return self.truthy(self.value(e))
 
     # ------------------------------------------------------------ function shapes
@@ -1381,6 +1457,36 @@ class _FnGen:
         assert lam is not None
         clo, argc, *regs, rest = self.fn.args
         self.clo = clo
+        self.check_arity(argc)
+        rest_list = None
+        if lam.rest is not None:
+            rest_list = self.b.call(
+                self.low.rt("fl_rest_list"), [argc, self.const(len(lam.params)), *regs, rest]
+            )
+        self.params_and_body(self.generic_params(regs, rest), rest_list)
+
+    def known_wrapper_body(self, kfn: ir.Function) -> None:
+        """The generic entry of a function with a known entry: checks the arity, then calls the
+        known entry as a tail call."""
+        lam = self.lam
+        assert lam is not None
+        _clo, argc, *regs, rest = self.fn.args
+        self.check_arity(argc)
+        args = self.generic_params(regs, rest)
+        self.b.ret(self.b.call(kfn, args, cconv="tailcc", tail="tail"))
+        self.finish()
+
+    def known_body(self, clo: ir.GlobalVariable) -> None:
+        """The known entry `.k` of a known function: its parameters, no closure (the static
+        one), no argument count."""
+        self.clo = clo.bitcast(PTR) if clo.type != PTR else clo
+        self.params_and_body(list(self.fn.args), None)
+
+    def check_arity(self, argc: ir.Value) -> None:
+        """Return the arity error unless argc suits the lambda (and, for a builtin written in
+        FluentAI, its table arity, §1.3)."""
+        lam = self.lam
+        assert lam is not None
         b = self.b
         lo = len(lam.params)
         bad = self.new_block("arity")
@@ -1410,27 +1516,53 @@ class _FnGen:
             )
         )
         b.position_at_end(ok)
+
+    def generic_params(self, regs: Sequence[ir.Value], rest: ir.Value) -> list[ir.Value]:
+        """The lambda's fixed parameters as passed to a generic entry (after the arity check)."""
+        lam = self.lam
+        assert lam is not None
+        values: list[ir.Value] = []
+        for i in range(len(lam.params)):
+            if i < abi.REG_ARGS:
+                values.append(regs[i])
+            else:
+                item = self.b.gep(rest, [self.const(8 + 8 * (i - abi.REG_ARGS))], source_etype=I8)
+                values.append(self.b.load(item, typ=I64))
+        return values
+
+    def params_and_body(self, values: Sequence[ir.Value], rest_list: ir.Value | None) -> None:
+        """Bind the parameters to `values` (and the rest parameter), then the body, whose self
+        tail calls jump back to its head."""
+        lam = self.lam
+        assert lam is not None
+        b = self.b
         for i, var in enumerate(lam.free):
             self.vars[var] = _Var("free", i, var.boxed, var.is_group, var.name)
-        for i, p in enumerate(lam.params):
+        slots = []
+        for p, val in zip(lam.params, values, strict=True):
             slot = self.alloca(p.name)
-            self.param_slots.append(slot)
-            if i < abi.REG_ARGS:
-                val: ir.Value = regs[i]
-            else:
-                item = b.gep(rest, [self.const(8 + 8 * (i - abi.REG_ARGS))], source_etype=I8)
-                val = b.load(item, typ=I64)
+            slots.append(slot)
             b.store(val, slot)
             self.vars[p] = _Var("local", slot, False, False, p.name)
         if lam.rest is not None:
+            assert rest_list is not None
             slot = self.alloca(lam.rest.name)
-            lst = b.call(self.low.rt("fl_rest_list"), [argc, self.const(lo), *regs, rest])
-            b.store(lst, slot)
+            b.store(rest_list, slot)
             self.vars[lam.rest] = _Var("local", slot, False, False, lam.rest.name)
+        self.loop = _Loop(lam, slots)
+        self.loop_body(self.loop, True)
+        self.finish()
+
+    def loop_body(self, loop: _Loop, tail: bool) -> ir.Value | None:
+        """The body of a self-tail-call loop after its parameters' slots are filled: its head,
+        then (for Float loops) the specialized copy, then the generic body. In tail position
+        the body returns; otherwise its value (None when no path leaves the loop)."""
+        b = self.b
+        lam = loop.fn
         head = self.new_block("body")
         b.branch(head)
         b.position_at_end(head)
-        self.loop_head = head
+        loop.head = head
         # box captured-and-assigned parameters (afresh on every self-tail iteration)
         for p in (*lam.params, *([lam.rest] if lam.rest else [])):
             if p.boxed:
@@ -1439,34 +1571,67 @@ class _FnGen:
                 box_slot = self.alloca(p.name + ".box")
                 b.store(self.make_box(raw), box_slot)
                 self.vars[p] = _Var("local", box_slot, True, False, p.name)
-        cands = [] if self.is_prelude else _float_loop_params(lam, self._is_self_ref)
+        incoming: list[tuple[ir.Value, ir.Block]] = []
+        cands = [] if self.is_prelude else _float_loop_params(lam, self._loop_self_ref(loop))
+        types = self.low.types
+        if cands and types is not None:  # not the parameters inferred to be no Float
+            params, _result = types.signature(lam)
+            cands = [i for i in cands if params[i].has("Float")]
         if cands:
-            self.specialized_loop(cands)
-        value = self.expr(lam.body, True)
+            out = self.specialized_loop(loop, cands, tail)
+            if out is not None:
+                incoming.append(out)
+        value = self.expr(lam.body, tail)
         if value is not None:
-            self.b.ret(value)
-        self.finish()
+            if tail:
+                self.b.ret(value)
+            else:
+                incoming.append((value, self.b.block))
+        if tail:
+            return None
+        if len(incoming) <= 1:
+            return incoming[0][0] if incoming else None
+        join = self.new_block("loop.exit")
+        for _v, blk in incoming:
+            self.b.position_at_end(blk)
+            self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        for v, blk in incoming:
+            phi.add_incoming(v, blk)
+        return phi
+
+    def _loop_self_ref(self, loop: _Loop) -> Callable[[r.Fn, Any], bool]:
+        if loop.var is not None:
+            var = loop.var
+            return lambda _lam, e: isinstance(e, r.LocalRef) and e.var is var
+        return self._is_self_ref
 
     def _is_self_ref(self, lam: r.Fn, e: r.RExpr) -> bool:
         """`e` may name this lambda (a self tail call; checked at run time anyway)."""
         if isinstance(e, r.LocalRef):
             return e.var in lam.free and e.var.is_group
         if isinstance(e, r.GlobalRef):
+            if self.low.kentries.get(e.name) is self.fn:
+                return True
             known = self.low.known_target(e.name)
             return known is not None and known[0] is self.fn
         return False
 
-    def specialized_loop(self, cands: list[int]) -> None:
+    def specialized_loop(
+        self, loop: _Loop, cands: list[int], tail: bool
+    ) -> tuple[ir.Value, ir.Block] | None:
         """A self-tail-call loop whose Float parameters `cands` live as raw doubles: when they
         are all Floats at the loop head, run a second copy of the body where they are doubles
         (boxed only where they escape); its self tail calls come back to it when the new values
-        are Floats, else to the generic loop head. Leaves the builder at the generic body."""
-        lam = self.lam
-        assert lam is not None and self.loop_head is not None
+        are Floats, else to the generic loop head. Leaves the builder at the generic body;
+        returns the copy's value and block when not in tail position."""
+        lam = loop.fn
+        assert loop.head is not None
         b = self.b
         ok: ir.Value = ir.Constant(I1, 1)
         for i in cands:
-            ok = b.and_(ok, self.is_float_word(b.load(self.param_slots[i], typ=I64)))
+            ok = b.and_(ok, self.is_float_word(b.load(loop.slots[i], typ=I64)))
         spec_entry = self.new_block("spec.entry")
         generic = self.new_block("generic.body")
         b.cbranch(ok, spec_entry, generic)
@@ -1475,7 +1640,7 @@ class _FnGen:
         for i in cands:
             p = lam.params[i]
             dslots[i] = self.alloca_b.alloca(DBL, name=p.name + ".d")
-            b.store(self.unbox(b.load(self.param_slots[i], typ=I64)), dslots[i])
+            b.store(self.unbox(b.load(loop.slots[i], typ=I64)), dslots[i])
         spec_head = self.new_block("spec.body")
         b.branch(spec_head)
         b.position_at_end(spec_head)
@@ -1485,25 +1650,31 @@ class _FnGen:
             info = _Var("local", None, False, False, p.name)
             info.dual = (None, dslots[i])
             self.vars[p] = info
-        self.spec = (cands, dslots, spec_head)
-        value = self.expr(lam.body, True)
+        loop.spec = (cands, dslots, spec_head)
+        value = self.expr(lam.body, tail)
+        out = None
         if value is not None:
-            self.b.ret(value)
-        self.spec = None
+            if tail:
+                self.b.ret(value)
+            else:
+                out = (value, self.b.block)
+        loop.spec = None
         self.vars.update(saved)
         self.b.position_at_end(generic)
+        return out
 
     def self_loop(self, args: list[ir.Value] | None, dargs: list[_DV] | None) -> None:
         """A self tail call: store the new parameter values and jump back to the loop head."""
-        assert self.loop_head is not None
-        if self.spec is None or dargs is None:
+        loop = self.loop
+        assert loop is not None and loop.head is not None
+        if loop.spec is None or dargs is None:
             words = args if args is not None else [self.as_word(d) for d in (dargs or [])]
-            for slot, v in zip(self.param_slots, words, strict=True):
+            for slot, v in zip(loop.slots, words, strict=True):
                 self.b.store(v, slot)
             self.poll()
-            self.b.branch(self.loop_head)
+            self.b.branch(loop.head)
             return
-        cands, dslots, spec_head = self.spec
+        cands, dslots, spec_head = loop.spec
         ok: ir.Value = ir.Constant(I1, 1)
         for i in cands:
             if dargs[i].flag is not True:
@@ -1516,15 +1687,27 @@ class _FnGen:
             if i in dslots:
                 self.b.store(self.as_double(dv), dslots[i])
             else:
-                self.b.store(self.as_word(dv), self.param_slots[i])
+                self.b.store(self.as_word(dv), loop.slots[i])
         self.poll()
         self.b.branch(spec_head)
         self.b.position_at_end(leave)
         words = [self.as_word(dv) for dv in dargs]
-        for slot, v in zip(self.param_slots, words, strict=True):
+        for slot, v in zip(loop.slots, words, strict=True):
             self.b.store(v, slot)
         self.poll()
-        self.b.branch(self.loop_head)
+        self.b.branch(loop.head)
+
+    def own_loop(self, nargs: int) -> bool:
+        """A self tail call of the function with nargs arguments can jump to its loop head
+        (not from inside an inlined named let, whose loop is another)."""
+        loop = self.loop
+        return (
+            loop is not None
+            and loop.var is None
+            and loop.head is not None
+            and loop.fn.rest is None
+            and nargs == len(loop.fn.params)
+        )
 
     # ------------------------------------------------------------ variables
 
@@ -1818,23 +2001,25 @@ class _FnGen:
     # ------------------------------------------------------------ calls
 
     def call(self, e: r.RCall, tail: bool) -> ir.Value | None:
-        callee = self.value(e.fn)
-        args: list[ir.Value] | None = None
-        dargs: list[_DV] | None = None
+        loop = self.loop
         if (
-            self.spec is not None
-            and tail
-            and self.lam is not None
-            and len(e.args) == len(self.lam.params)
-        ):
-            # maybe a self tail call of the specialized loop: its Floats stay raw doubles
-            cands = self.spec[0]
-            dargs = [
-                self.dexpr(a) if i in cands else self.word_dv(self.value(a))
-                for i, a in enumerate(e.args)
-            ]
-        else:
-            args = [self.value(a) for a in e.args]
+            loop is not None
+            and loop.var is not None
+            and isinstance(e.fn, r.LocalRef)
+            and e.fn.var is loop.var
+        ):  # a call of an inlined named let in its own body: all are in tail position
+            args, dargs = self.call_args(e, True)
+            self.self_loop(args, dargs)
+            return None
+        named = None if self.is_prelude else _inlinable_named_let(e, tail)
+        if named is not None:
+            return self.inline_named_let(e, named, tail)
+        if isinstance(e.fn, r.GlobalRef):
+            kfn = self.low.kentries.get(e.fn.name)
+            if kfn is not None and len(e.args) == len(kfn.args):
+                return self.call_known_entry(e, e.fn, kfn, tail)
+        callee = self.value(e.fn)
+        args, dargs = self.call_args(e, tail)
         known = None
         if isinstance(e.fn, r.GlobalRef):
             known = self.low.known_target(e.fn.name)
@@ -1842,6 +2027,165 @@ class _FnGen:
         # program's: replacing a prelude frame by it in a tail call makes a counted frame
         program_callee = self.is_prelude and isinstance(e.fn, r.LocalRef) and not e.fn.var.is_group
         return self.call_values(callee, args, e.span, tail, known, program_callee, dargs)
+
+    def inline_named_let(self, e: r.RCall, fn: r.Fn, tail: bool) -> ir.Value | None:
+        """`(let name ((p init) ...) body)` whose `name` is only called in tail position of its
+        body: a loop in this function instead of a closure and calls. Not in tail position, the
+        call it replaces still counts one level of depth while the loop runs, and an error
+        leaving it gets that call's trace entry (its body's calls in tail position are then
+        loop jumps only: `_inlinable_named_let`)."""
+        scope = e.fn
+        assert isinstance(scope, r.Scope)
+        var = scope.vars[0]
+        if self.low.jit:  # the VM may create the closure and call it: its native code too
+            self.low.lambda_fn(fn, self.is_prelude)
+        inits = [self.value(a) for a in e.args]
+        slots = []
+        for p, val in zip(fn.params, inits, strict=True):
+            slot = self.alloca(p.name)
+            slots.append(slot)
+            self.b.store(val, slot)
+            self.vars[p] = _Var("local", slot, False, False, p.name)
+        depth_g = self.low.rt_global("fl_rt_depth")
+        saved_depth: ir.Value | None = None
+        land: ir.Block | None = None
+        if not tail:  # the call it replaces counts (DESIGN.md §4.3)
+            b = self.b
+            saved_depth = b.load(depth_g, typ=I64)
+            d = b.add(saved_depth, self.const(1))
+            limit = b.load(self.low.rt_global("fl_rt_depth_limit"), typ=I64)
+            over = self.new_block("nlet.depth.over")
+            go = self.new_block("nlet.depth.ok")
+            b.cbranch(b.icmp_signed(">", d, limit), over, go)
+            b.position_at_end(over)
+            self.set_site(e.span)
+            res_over = b.call(self.low.rt("fl_depth_slow"), [])
+            b.cbranch(b.icmp_unsigned("==", res_over, self.const(0)), self.current_landing(), go)
+            b.position_at_end(go)
+            b.store(d, depth_g)
+            land = self.new_block("nlet.unwind")
+            ib = ir.IRBuilder(land)
+            ib.store(saved_depth, depth_g)
+            ib.call(self.low.rt("fl_trace_add"), [self.const(self.low.site(e.span, self.name))])
+            ib.branch(self.current_landing())
+        saved_loop, saved_name = self.loop, self.name
+        self.loop = _Loop(fn, slots, var)
+        self.name = fn.name
+        try:
+            if land is not None:
+                with self.landing_at(land):
+                    value = self.loop_body(self.loop, tail)
+            else:
+                value = self.loop_body(self.loop, tail)
+        finally:
+            self.loop, self.name = saved_loop, saved_name
+        if tail or value is None:  # returned, or no way out of the loop but errors
+            return None
+        assert saved_depth is not None
+        self.b.store(saved_depth, depth_g)
+        return value
+
+    def call_args(self, e: r.RCall, tail: bool) -> tuple[list[ir.Value] | None, list[_DV] | None]:
+        """The arguments of a call, in order: words, or (for a self tail call of the
+        Float-specialized loop) values that may be raw doubles."""
+        loop = self.loop
+        if (
+            loop is not None
+            and loop.spec is not None
+            and tail
+            and len(e.args) == len(loop.fn.params)
+        ):
+            # maybe a self tail call of the specialized loop: its Floats stay raw doubles
+            cands = loop.spec[0]
+            dargs = [
+                self.dexpr(a) if i in cands else self.word_dv(self.value(a))
+                for i, a in enumerate(e.args)
+            ]
+            return None, dargs
+        return [self.value(a) for a in e.args], None
+
+    def call_known_entry(
+        self, e: r.RCall, ref: r.GlobalRef, kfn: ir.Function, tail: bool
+    ) -> ir.Value | None:
+        """A call of a known program function through its known entry. The global holds the
+        function once its `define` ran (it is never assigned), so only an unbound global takes
+        the generic way (its error, or a handler's value called generically); a function's call
+        of itself reads no global at all (it runs, so it was defined)."""
+        is_self = kfn is self.fn
+        callee: ir.Value | None = None
+        bound: ir.Value | None = None
+        if not is_self:
+            callee, bound = self.known_global(ref)
+        args, dargs = self.call_args(e, tail)
+        generic_end: ir.Block | None = None
+        res_generic: ir.Value | None = None
+        if bound is not None:
+            assert callee is not None
+            direct = self.new_block("direct")
+            generic = self.new_block("generic")
+            self.b.cbranch(bound, direct, generic)
+            self.b.position_at_end(generic)
+            res_generic = self.call_values(callee, args, e.span, tail, dargs=dargs)
+            generic_end = self.b.block
+            self.b.position_at_end(direct)
+        if tail and is_self and self.own_loop(len(e.args)):
+            self.self_loop(args, dargs)
+            return None
+        if args is None:
+            args = [self.as_word(d) for d in (dargs or [])]
+        if tail:
+            self.poll()
+            marker = _tail_marker(self.fn, kfn.function_type)
+            self.b.ret(self.b.call(kfn, args, cconv="tailcc", tail=marker))
+            return None
+        call_args = args
+        res = self.counted_call(
+            lambda: self.b.call(kfn, call_args, cconv="tailcc"), e.span, site_early=False
+        )
+        if generic_end is None or res_generic is None:
+            return res
+        direct_end = self.b.block
+        join = self.new_block("known.join")
+        self.b.branch(join)
+        self.b.position_at_end(generic_end)
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(res, direct_end)
+        phi.add_incoming(res_generic, generic_end)
+        return phi
+
+    def known_global(self, ref: r.GlobalRef) -> tuple[ir.Value, ir.Value]:
+        """The value of a known function's global and an i1: true when it was bound (then it is
+        the function), false when it was unbound and an `error:raise` handler gave a value."""
+        slot = self.low.global_slot(ref.name)
+        value = self.b.load(self._global_addr(slot), typ=I64)
+        unbound = self.b.icmp_unsigned("==", value, self.const(abi.FL_UNBOUND))
+        bad = self.new_block("kunbound")
+        join = self.new_block("kbound")
+        cur = self.b.block
+        self.b.cbranch(unbound, bad, join)
+        self.b.position_at_end(bad)
+        if ref.fallback is not None:  # a builtin of the same name serves until the define
+            res = self.builtin_value(ref.fallback)
+            bad_end = self.b.block
+            self.b.branch(join)
+        else:
+            self.set_site(ref.span)
+            shown = ref.name.removeprefix("%prelude:")
+            res = self.b.call(self.low.rt("fl_raise_unbound"), [self.low.cstring(shown)])
+            bad_end = self.b.block
+            self.b.cbranch(
+                self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), join
+            )
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(value, cur)
+        phi.add_incoming(res, bad_end)
+        flag = self.b.phi(I1)
+        flag.add_incoming(ir.Constant(I1, 1), cur)
+        flag.add_incoming(ir.Constant(I1, 0), bad_end)
+        return phi, flag
 
     def call_values(
         self,
@@ -1861,13 +2205,7 @@ class _FnGen:
             return self.known_call(callee, args, span, tail, known, dargs)
         nargs = len(args) if args is not None else len(dargs or [])
         # self tail call: a loop
-        if (
-            tail
-            and self.lam is not None
-            and self.lam.rest is None
-            and nargs == len(self.lam.params)
-            and self.loop_head is not None
-        ):
+        if tail and self.own_loop(nargs):
             assert self.clo is not None
             is_self = b.icmp_unsigned("==", callee, b.ptrtoint(self.clo, I64))
             loop = self.new_block("selfloop")
@@ -1895,7 +2233,10 @@ class _FnGen:
             if program_callee:  # a prelude frame replaced by a program function's
                 self.adjust_depth(+1)
             res = self.b.call(
-                _Indirect(gen, GENERIC_TY), call_args, cconv="tailcc", tail="musttail"
+                _Indirect(gen, GENERIC_TY),
+                call_args,
+                cconv="tailcc",
+                tail=_tail_marker(self.fn, GENERIC_TY),
             )
             self.b.ret(res)
             self.b.position_at_end(bad_end)
@@ -1952,13 +2293,7 @@ class _FnGen:
         generic_end = self.b.block
         self.b.position_at_end(direct)
         nargs = len(args) if args is not None else len(dargs or [])
-        if (
-            tail
-            and self.lam is not None
-            and self.fn is entry
-            and self.lam.rest is None
-            and nargs == len(self.lam.params)
-        ):
+        if tail and self.fn is entry and self.own_loop(nargs):
             self.self_loop(args, dargs)
             return None
         if args is None:
@@ -1968,7 +2303,9 @@ class _FnGen:
             self.poll()
             if not self.is_prelude and entry.name.startswith("fl.prelude."):
                 self.adjust_depth(-1)  # a program frame replaced by an uncounted prelude frame
-            res = self.b.call(entry, call_args, cconv="tailcc", tail="musttail")
+            res = self.b.call(
+                entry, call_args, cconv="tailcc", tail=_tail_marker(self.fn, GENERIC_TY)
+            )
             self.b.ret(res)
             return None
         # a builtin written in FluentAI is not a frame of the program: its call does not count
@@ -2003,6 +2340,7 @@ class _FnGen:
         span: Span | None,
         count: bool = False,
         depth: bool = True,
+        site_early: bool = True,
     ) -> ir.Value:
         """A non-tail call of FluentAI code: depth check, call, trace entry on failure.
         Prelude code counts only calls of unknown functions (`count`): prelude frames do not
@@ -2016,6 +2354,8 @@ class _FnGen:
             go = self.new_block("depth.ok")
             b.cbranch(b.icmp_signed(">", d, limit), over, go)
             b.position_at_end(over)
+            if not site_early:  # the call's site, for the stack-overflow report
+                self.set_site(span)
             res_over = b.call(self.low.rt("fl_depth_slow"), [])
             b.cbranch(b.icmp_unsigned("==", res_over, self.const(0)), self.current_landing(), go)
             b.position_at_end(go)
@@ -2045,14 +2385,18 @@ class _FnGen:
             if const is not None:  # `[1 [2 "x"]]`: built once at start-up (lists are values)
                 return self.low.const_word(b, const)
         if prim.kind is PrimKind.FUNCTION:
-            if _is_arith(e) and (any(_is_arith(a) for a in e.args) or self.has_dual_leaf(e)):
+            if (
+                _is_arith(e)
+                and (any(_is_arith(a) for a in e.args) or self.has_dual_leaf(e))
+                and self.may_be(e, "Float")
+            ):
                 return self.arith_tree(e)
             if self.is_dcompare(e):
                 return b.select(self.dcompare(e), self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
             if prim.name in _BINARY_FAST and len(e.args) == 2:
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
-                return self.binary(prim.name, x, y, e.span)
+                return self.binary(prim.name, x, y, e.span, self.floats(e.args))
             if prim.name in ("mod", "quot", "rem"):
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
@@ -2105,8 +2449,15 @@ class _FnGen:
         known = self.low.known_target("%prelude:" + prim.name)
         return self.call_values(callee, args, e.span, tail, known)
 
-    def binary(self, op: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
-        """Fixnum fast path inline, the C slow path otherwise (DESIGN.md §3.2)."""
+    def floats(self, args: Sequence[r.RExpr]) -> bool:
+        """Two Floats are possible operands: worth an inline Float path."""
+        return all(self.may_be(a, "Float") for a in args)
+
+    def compare(
+        self, op: str, x: ir.Value, y: ir.Value, span: Span, floats: bool = True
+    ) -> ir.Value:
+        """A numeric comparison as an i1: fixnums (signed compare of the words) and, when
+        `floats`, two Floats inline; the C slow path otherwise (which may raise)."""
         b = self.b
         both = b.and_(b.and_(x, y), self.const(1))
         is_fix = b.icmp_unsigned("!=", both, self.const(0))
@@ -2115,54 +2466,95 @@ class _FnGen:
         join = self.new_block(f"join{op}")
         b.cbranch(is_fix, fast, slow)
         b.position_at_end(fast)
-        if op in _ICMP:
-            cmp = b.icmp_signed(_ICMP[op], x, y)
-            fast_v: ir.Value = b.select(cmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
-            fast_end = b.block
+        fast_v = b.icmp_signed(_ICMP[op], x, y)
+        b.branch(join)
+        b.position_at_end(slow)
+        generic = self.new_block(f"generic{op}")
+        flt_v: ir.Value | None = None
+        flt = self.new_block(f"flt{op}") if floats else None
+        if flt is not None:
+            both_float = b.and_(
+                b.icmp_unsigned("==", b.and_(x, self.const(7)), self.const(2)),
+                b.icmp_unsigned("==", b.and_(y, self.const(7)), self.const(2)),
+            )
+            b.cbranch(both_float, flt, generic)
+            b.position_at_end(flt)
+            dx = b.load(b.inttoptr(b.sub(x, self.const(2)), PTR), typ=DBL)
+            dy = b.load(b.inttoptr(b.sub(y, self.const(2)), PTR), typ=DBL)
+            flt_v = b.fcmp_ordered(_ICMP[op], dx, dy)
             b.branch(join)
         else:
-            if op == "+":
-                res = b.sadd_with_overflow(x, b.sub(y, self.const(1)))
-                val, ovf = b.extract_value(res, 0), b.extract_value(res, 1)
-            elif op == "-":
-                res = b.ssub_with_overflow(x, y)
-                val, ovf = b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
-            else:
-                res = b.smul_with_overflow(b.ashr(x, self.const(1)), b.sub(y, self.const(1)))
-                val, ovf = b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
-            fast_v = val
-            fast_end = b.block
-            b.cbranch(ovf, slow, join)
-        b.position_at_end(slow)
-        # two Floats: inline, boxing the result (type inference will unbox, issue #6)
-        both_float = b.and_(
-            b.icmp_unsigned("==", b.and_(x, self.const(7)), self.const(2)),
-            b.icmp_unsigned("==", b.and_(y, self.const(7)), self.const(2)),
-        )
-        flt = self.new_block(f"flt{op}")
-        generic = self.new_block(f"generic{op}")
-        b.cbranch(both_float, flt, generic)
-        b.position_at_end(flt)
-        dx = b.load(b.inttoptr(b.sub(x, self.const(2)), PTR), typ=DBL)
-        dy = b.load(b.inttoptr(b.sub(y, self.const(2)), PTR), typ=DBL)
-        if op in _ICMP:
-            fcmp = b.fcmp_ordered(_ICMP[op], dx, dy)
-            flt_v: ir.Value = b.select(fcmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
-        else:
-            d = {"+": b.fadd, "-": b.fsub, "*": b.fmul}[op](dx, dy)
-            flt_v = b.call(self.low.rt("fl_box_float"), [d])
-        flt_end = b.block
+            b.branch(generic)
+        b.position_at_end(generic)
+        self.set_site(span)
+        slow_w = b.call(self.low.rt(_SLOW[op]), [x, y])
+        got = self.new_block(f"got{op}")
+        b.cbranch(b.icmp_unsigned("==", slow_w, self.const(0)), self.current_landing(), got)
+        b.position_at_end(got)
+        slow_v = self.truthy(slow_w)
         b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(I1)
+        phi.add_incoming(fast_v, fast)
+        if flt is not None and flt_v is not None:
+            phi.add_incoming(flt_v, flt)
+        phi.add_incoming(slow_v, got)
+        return phi
+
+    def binary(
+        self, op: str, x: ir.Value, y: ir.Value, span: Span, floats: bool = True
+    ) -> ir.Value:
+        """Fixnum fast path inline, two Floats inline when `floats`, the C slow path otherwise
+        (DESIGN.md §3.2)."""
+        b = self.b
+        if op in _ICMP:
+            cmp = self.compare(op, x, y, span, floats)
+            return b.select(cmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+        both = b.and_(b.and_(x, y), self.const(1))
+        is_fix = b.icmp_unsigned("!=", both, self.const(0))
+        fast = self.new_block(f"fix{op}")
+        slow = self.new_block(f"slow{op}")
+        join = self.new_block(f"join{op}")
+        b.cbranch(is_fix, fast, slow)
+        b.position_at_end(fast)
+        if op == "+":
+            res = b.sadd_with_overflow(x, b.sub(y, self.const(1)))
+            val, ovf = b.extract_value(res, 0), b.extract_value(res, 1)
+        elif op == "-":
+            res = b.ssub_with_overflow(x, y)
+            val, ovf = b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
+        else:
+            res = b.smul_with_overflow(b.ashr(x, self.const(1)), b.sub(y, self.const(1)))
+            val, ovf = b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
+        fast_end = b.block
+        b.cbranch(ovf, slow, join)
+        b.position_at_end(slow)
+        incoming = [(val, fast_end)]
+        generic = self.new_block(f"generic{op}")
+        if floats:  # two Floats: inline, boxing the result
+            both_float = b.and_(
+                b.icmp_unsigned("==", b.and_(x, self.const(7)), self.const(2)),
+                b.icmp_unsigned("==", b.and_(y, self.const(7)), self.const(2)),
+            )
+            flt = self.new_block(f"flt{op}")
+            b.cbranch(both_float, flt, generic)
+            b.position_at_end(flt)
+            dx = b.load(b.inttoptr(b.sub(x, self.const(2)), PTR), typ=DBL)
+            dy = b.load(b.inttoptr(b.sub(y, self.const(2)), PTR), typ=DBL)
+            d = {"+": b.fadd, "-": b.fsub, "*": b.fmul}[op](dx, dy)
+            incoming.append((b.call(self.low.rt("fl_box_float"), [d]), b.block))
+            b.branch(join)
+        else:
+            b.branch(generic)
         b.position_at_end(generic)
         self.set_site(span)
         slow_v = b.call(self.low.rt(_SLOW[op]), [x, y])
-        slow_end = b.block
+        incoming.append((slow_v, b.block))
         b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
         b.position_at_end(join)
         phi = b.phi(I64)
-        phi.add_incoming(fast_v, fast_end)
-        phi.add_incoming(flt_v, flt_end)
-        phi.add_incoming(slow_v, slow_end)
+        for v, blk in incoming:
+            phi.add_incoming(v, blk)
         return phi
 
     def arith_tree(self, e: r.PrimApp) -> ir.Value:
@@ -2564,6 +2956,12 @@ class _FnGen:
 PRELUDE_INIT = "fl_prelude_init"
 
 
+def _tail_marker(caller: ir.Function, callee_ty: ir.FunctionType) -> str:
+    """`musttail` between entries of one prototype; `tail` otherwise, which `tailcc` also
+    guarantees to be a real tail call (DESIGN.md §4.2)."""
+    return "musttail" if caller.function_type == callee_ty else "tail"
+
+
 def _prelude_builtin(name: str) -> primitives.Prim | None:
     """The table row of a prelude function that is a builtin (map, sort, ...), else None."""
     prim = primitives.lookup(name)
@@ -2698,6 +3096,83 @@ def _float_loop_params(lam: r.Fn, is_self_ref: Callable[[r.Fn, Any], bool]) -> l
     return sorted(cands)
 
 
+_TYPES_MAX_NODES = 20_000  # larger programs are lowered without types (inference time)
+
+
+def _infer_types(prelude: r.RProgram, program: r.RProgram) -> TypeResult | None:
+    """The program's closed-world types (DESIGN.md §6.2), or None for a very large program."""
+    from fluentai.types.infer import infer_program
+
+    nodes = 0
+    for form, _ in program.forms:
+        for _node in _walk(form):
+            nodes += 1
+            if nodes > _TYPES_MAX_NODES:
+                return None
+    return infer_program(prelude, program)
+
+
+def _tail_positions(body: Any) -> Iterator[Any]:
+    """The expressions in tail position of a lambda body (as the lowering passes `tail`)."""
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, r.RIf):
+            stack.extend((n.then, n.else_))
+        elif isinstance(n, r.RSeq):
+            stack.append(n.exprs[-1])
+        elif isinstance(n, r.Scope):
+            stack.append(n.body[-1])
+        elif isinstance(n, r.RMatch):
+            stack.extend(clause.body for clause in n.clauses)
+        else:
+            yield n
+
+
+def _inlinable_named_let(e: r.RCall, tail: bool) -> r.Fn | None:
+    """The lambda of a named let `((letrec ((v (lambda ...))) v) args...)` that can become a
+    loop of the function around it: `v` is only called, with its arity, in tail position of
+    the lambda's body, and no parameter needs a box. Not in tail position, its body's tail
+    positions must hold no other call (those would replace the let's frame, which the loop
+    does not have)."""
+    scope = e.fn
+    if not isinstance(scope, r.Scope) or len(scope.vars) != 1 or len(scope.body) != 2:
+        return None
+    var = scope.vars[0]
+    define, ref = scope.body
+    if not (
+        isinstance(define, r.LocalSet)
+        and define.define
+        and define.var is var
+        and isinstance(define.value, r.Fn)
+        and isinstance(ref, r.LocalRef)
+        and ref.var is var
+    ):
+        return None
+    fn = define.value
+    n = len(fn.params)
+    if fn.rest is not None or len(e.args) != n or any(p.boxed for p in fn.params):
+        return None
+    self_calls = 0
+    for x in _tail_positions(fn.body):
+        if isinstance(x, r.RCall):
+            if isinstance(x.fn, r.LocalRef) and x.fn.var is var and len(x.args) == n:
+                self_calls += 1
+            elif not tail:
+                return None
+        elif not tail and isinstance(x, r.PrimApp):
+            prim = primitives.lookup(x.name)
+            if prim is None or prim.kind in (PrimKind.PRELUDE, PrimKind.INTRINSIC):
+                return None
+    refs = 0
+    for x in _walk(fn.body):
+        if isinstance(x, r.LocalRef) and x.var is var:
+            refs += 1
+        elif isinstance(x, r.LocalSet) and x.var is var:
+            return None
+    return fn if refs == self_calls else None
+
+
 def _scope_defs(vars_: Sequence[r.Var], body: Sequence[Any]) -> dict[r.Var, Any]:
     """The definitions of a Scope's variables that may live unboxed: defined once at the top
     of the body, never assigned, captured or boxed."""
@@ -2761,8 +3236,8 @@ def _walk(node: Any) -> Iterator[Any]:
                 continue
             child = getattr(n, name, None)
             if isinstance(child, tuple):
-                stack.extend(x for x in child if hasattr(type(x), "__slots__"))
-            elif child is not None and hasattr(type(child), "__dataclass_fields__"):
+                stack.extend(x for x in child if is_record(x))
+            elif is_record(child):
                 stack.append(child)
 
 

@@ -18,12 +18,13 @@ earlier object), so DAG-shaped data is not blown up. Native cycles pass only thr
 from __future__ import annotations
 
 import ctypes
+import gc
 import struct
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
+from fluentai.records import record
 from fluentai.symbol import Symbol
 from fluentai.vm.compile import UNBOUND
 from fluentai.vm.maps import FlMap
@@ -56,6 +57,13 @@ FUNCTION: Final = 10
 BOX: Final = 11
 REF: Final = 12
 WORD: Final = 13
+INTLIST: Final = 14
+STRLIST: Final = 15
+NO_SEP: Final = 256  # STRLIST without a separator: the lengths come first
+FLAT_MIN: Final = 8  # lists this long or longer of Ints or Strings cross as INTLIST, STRLIST
+# Streams longer than this (words) are decoded with Python's cyclic GC paused: building a
+# million Cons cells otherwise triggers collections that traverse all of them again and again.
+_GC_PAUSE_WORDS: Final = 1 << 14
 
 
 class NativeWord:
@@ -94,7 +102,7 @@ class Unconvertible(Exception):
     """A VM value that cannot cross to native code (a Box, an unknown type or constructor)."""
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class NativeError:
     """An error native code left pending: its value and its trace (site ids, innermost first:
     all of them, or the innermost and outermost TRACE_KEEP when `count` is larger)."""
@@ -138,11 +146,67 @@ def _packed(data: bytes) -> array[int]:
     return words
 
 
-def _all_fixnums(items: list[Any]) -> bool:
-    for x in items:
-        if type(x) is not int:
-            return False
-    return bool(FIXNUM_MIN <= min(items) and max(items) <= FIXNUM_MAX)
+def _list_of(items: list[Any]) -> Any:
+    """The VM List of items (in order)."""
+    value = EMPTY
+    for x in reversed(items):
+        value = Cons(x, value)
+    return value
+
+
+def _strlist_items(raw: bytes, w: array[int], i: int) -> tuple[list[str], int]:
+    """The strings of the STRLIST item at w[i] (its tag) and the index after it."""
+    count, nbytes, sep = w[i + 1], w[i + 2], w[i + 3]
+    at = i + 4
+    if sep == NO_SEP:
+        lens = w[at : at + count]
+        at += count
+    start = 8 * at
+    block = raw[start : start + nbytes]
+    end = at + ((nbytes + 7) >> 3)
+    if sep != NO_SEP:
+        items = block.decode("utf-8").split(chr(sep))
+        if len(items) != count:
+            raise ValueError("a STRLIST whose separator occurs in its strings")
+        return items, end
+    text = block.decode("utf-8")
+    items = []
+    add = items.append
+    pos = 0
+    if len(text) == nbytes:  # ASCII: code points are bytes
+        for n in lens:
+            add(text[pos : pos + n])
+            pos += n
+    else:
+        for n in lens:
+            add(block[pos : pos + n].decode("utf-8"))
+            pos += n
+    return items, end
+
+
+def _flat_list(items: list[Any]) -> array[int] | None:
+    """The INTLIST or STRLIST item of a list of Ints in fixnum range or of Strings (joined by
+    NUL), or None for another list, a String holding a NUL or one that is not valid Unicode
+    (the generic path handles those, and raises for the last)."""
+    kinds = set(map(type, items))
+    if kinds == {int}:
+        if not (FIXNUM_MIN <= min(items) and max(items) <= FIXNUM_MAX):
+            return None
+        item = array("Q", (INTLIST, len(items)))
+        item.frombytes(array("q", items).tobytes())
+        return item
+    if kinds != {str}:
+        return None
+    text = "\0".join(items)
+    if text.count("\0") != len(items) - 1:
+        return None
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    item = array("Q", (STRLIST, len(items), len(data), 0))
+    item.frombytes(data + b"\0" * (-len(data) % 8))
+    return item
 
 
 class Codec:
@@ -177,6 +241,7 @@ class Codec:
 
     def encode(self, values: Sequence[Any]) -> array[int]:
         """The word stream of `values` (what to_native hands to fl_bridge_decode)."""
+        out = array("Q")  # the stream so far, then `words`
         words: list[int] = []
         put = words.append
         extend = words.extend
@@ -245,17 +310,15 @@ class Codec:
                 if t is Cons:
                     put(LIST)
                     put(v.length)
-                    items: list[Any] = []
-                    add = items.append
-                    cell = v
-                    while cell is not EMPTY:
-                        add(cell.head)
-                        cell = cell.tail
-                    if len(items) >= 8 and _all_fixnums(items):  # fast path: a list of Ints
-                        flat_ints = [FIXNUM] * (2 * len(items))
-                        flat_ints[1::2] = [x & MASK64 for x in items]
-                        extend(flat_ints)
-                        continue
+                    items: list[Any] = list(v)  # Cons.__iter__: faster than a loop here
+                    if len(items) >= FLAT_MIN:
+                        flat_item = _flat_list(items)
+                        if flat_item is not None:
+                            del words[-2:]  # LIST n
+                            out.extend(words)
+                            words.clear()
+                            out.extend(flat_item)
+                            continue
                     items.reverse()
                     stack.extend(items)
                 elif t is FlMap:
@@ -298,7 +361,8 @@ class Codec:
                 raise Unconvertible("a Box cannot cross to native code")
             else:
                 raise Unconvertible(f"no native value for {t.__name__}")
-        return array("Q", words)
+        out.extend(words)
+        return out
 
     def to_native(self, values: Sequence[Any], out: Any) -> None:
         """Fill out[0..len(values)) (scanned memory, e.g. from `roots`) with native values."""
@@ -332,9 +396,19 @@ class Codec:
 
     def decode(self, raw: bytes) -> Any:
         """The VM value of one item of a word stream (bytes, little-endian words)."""
-        ws = array("Q")
-        ws.frombytes(raw)
-        w = ws.tolist()
+        if len(raw) < 8 * _GC_PAUSE_WORDS or not gc.isenabled():
+            return self._decode(raw)
+        gc.disable()
+        try:
+            return self._decode(raw)
+        finally:
+            gc.enable()
+
+    def _decode(self, raw: bytes) -> Any:
+        # The words, read where needed: converting them all to a list would make an int of
+        # every word of a STRLIST's bytes.
+        w = array("Q")
+        w.frombytes(raw)
         n = len(w)
         vals: list[Any] = []
         push = vals.append
@@ -394,20 +468,21 @@ class Codec:
                 except KeyError:
                     raise ValueError(f"an unknown immediate {a:#x}") from None
                 i += 2
+            elif tag == STRLIST:
+                strs, i = _strlist_items(raw, w, i)
+                value = _list_of(strs)
+                memo.append(value)
+                push(value)
+            elif tag == INTLIST:
+                if i + 2 + a > n:
+                    raise ValueError("a truncated native value stream")
+                ints = array("q")
+                ints.frombytes(raw[8 * (i + 2) : 8 * (i + 2 + a)])
+                value = _list_of(ints.tolist())
+                memo.append(value)
+                push(value)
+                i += 2 + a
             elif tag == LIST:
-                end = i + 2 + 2 * a
-                if a >= 8 and end <= n and w[i + 2 : end : 2].count(FIXNUM) == a:
-                    # fast path: a list of fixnums
-                    ints = w[i + 3 : end : 2]
-                    if max(ints) & SIGN64:
-                        ints = [x - (1 << 64) if x & SIGN64 else x for x in ints]
-                    value = EMPTY
-                    for x in reversed(ints):
-                        value = Cons(x, value)
-                    memo.append(value)
-                    push(value)
-                    i = end
-                    continue
                 frames.append([LIST, a, len(vals), len(memo), None])
                 memo.append(_UNFINISHED)
                 i += 2

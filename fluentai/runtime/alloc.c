@@ -40,8 +40,14 @@ _Thread_local uint64_t fl_small_gen;
 
 void fl_small_heap_init(void) { GC_add_roots(&fl_small_heap, (char *)&fl_small_heap + sizeof fl_small_heap); }
 
+static void drop_atoms(void) {
+    for (int64_t i = 0; i < fl_small_heap.natoms; i++) fl_small_heap.atoms[i] = NULL;
+    fl_small_heap.natoms = 0;
+}
+
 void fl_small_heap_own(void) {
     fl_small_heap.list = NULL;
+    drop_atoms();
     fl_small_heap.owner = ++fl_small_heap.generation;
     fl_small_gen = fl_small_heap.owner;
 }
@@ -50,6 +56,7 @@ void fl_small_heap_release(void) {
     if (fl_small_gen != 0 && fl_small_gen == fl_small_heap.owner) {
         fl_small_heap.owner = 0;
         fl_small_heap.list = NULL;
+        drop_atoms();
     }
     fl_small_gen = 0;
 }
@@ -66,6 +73,28 @@ void *fl_alloc_small_slow(void) {
         return p;
     }
     void *p = GC_MALLOC(FL_SMALL_BYTES);
+    if (p == NULL) fl_out_of_memory();
+    return p;
+}
+
+void *fl_alloc_atomic_small_slow(void) {
+    if (fl_small_gen != 0 && fl_small_gen == fl_small_heap.owner) {
+        /* a heap block's worth, moved into the rooted array at once (no allocation meanwhile,
+         * so no collection sees them linked through unscanned words); a surplus is dropped */
+        void *list = NULL;
+        GC_generic_malloc_many(32, GC_I_PTRFREE, &list);
+        if (list == NULL) fl_out_of_memory();
+        int64_t n = 0;
+        while (list != NULL && n < FL_ATOMIC_CACHE) {
+            fl_small_heap.atoms[n++] = list;
+            list = *(void **)list;
+        }
+        fl_small_heap.natoms = n - 1;
+        void *p = fl_small_heap.atoms[n - 1];
+        fl_small_heap.atoms[n - 1] = NULL;
+        return p;
+    }
+    void *p = GC_MALLOC_ATOMIC(31);
     if (p == NULL) fl_out_of_memory();
     return p;
 }

@@ -23,6 +23,15 @@
  *     11 BOX       [value]                a BOX (decode makes a fresh one)
  *     12 REF       [index]                the same object as compound item number `index`
  *     13 WORD      [word]                 a native value the caller keeps rooted (decode only)
+ *     14 INTLIST   [n, i64[n]]            a LIST of n > 0 fixnums, flat
+ *     15 STRLIST   [n, nbytes, sep, (lens[n] when sep == 256), bytes]
+ *                                         a LIST of n > 0 strings, flat: their bytes joined by
+ *                                         the byte sep (< 0x20, in none of them), packed as a
+ *                                         STRING's; sep 256: no separator, the lengths first
+ *
+ * INTLIST and STRLIST are LIST items in another form (numbered as compound items alike), for
+ * long lists: encode writes them for every list of FLAT_MIN or more fixnums or strings, so the
+ * VM builds a list of a million strings with one `decode` and one `split` (bridge.py).
  *
  * Compound items (LIST, MAP, ADT with fields, ERROR, FUNCTION, BOX) are numbered from 0 in the
  * order their tags appear in the stream; REF repeats an earlier one, so shared (DAG-shaped)
@@ -61,7 +70,11 @@ enum {
     BR_BOX = 11,
     BR_REF = 12,
     BR_WORD = 13, /* [word]: a native value the caller keeps rooted (the JIT's twin cache) */
+    BR_INTLIST = 14,
+    BR_STRLIST = 15,
 };
+
+enum { FLAT_MIN = 8, NO_SEP = 256 };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
 
@@ -185,6 +198,45 @@ static fl_value finish_frame(const dframe *f, const fl_value *items) {
 
 static int64_t words_for(uint64_t nbytes) { return (int64_t)((nbytes + 7) / 8); }
 
+/* A STRLIST item at code[*i] (after its tag): a LIST frame and its strings; false when it is
+ * malformed. */
+static bool decode_strlist(dstate *s, const uint64_t *code, int64_t n, int64_t *i) {
+    int64_t at = *i;
+    if (at + 3 > n) return false;
+    uint64_t count = code[at], nbytes = code[at + 1], sep = code[at + 2];
+    at += 3;
+    if (count == 0 || nbytes > (uint64_t)INT64_MAX / 2 || (sep >= 0x20 && sep != NO_SEP)) return false;
+    const uint64_t *lens = code + at;
+    if (sep == NO_SEP) {
+        if (count > (uint64_t)(n - at)) return false;
+        at += (int64_t)count;
+    } else if (count > nbytes + 1) {
+        return false;
+    }
+    if (words_for(nbytes) > n - at) return false;
+    const char *bytes = (const char *)(code + at);
+    if (!fl_utf8_valid(bytes, (int64_t)nbytes)) return false;
+    push_frame(s, BR_LIST, (int64_t)count, 0);
+    grow_values(&s->vals, &s->vals_cap, s->nvals + (int64_t)count);
+    const char *p = bytes, *end = bytes + nbytes;
+    for (uint64_t k = 0; k < count; k++) {
+        int64_t len;
+        if (sep == NO_SEP) {
+            if (lens[k] > (uint64_t)(end - p)) return false;
+            len = (int64_t)lens[k];
+        } else {
+            const char *stop = k + 1 < count ? memchr(p, (int)sep, (size_t)(end - p)) : end;
+            if (stop == NULL) return false;
+            len = stop - p;
+        }
+        s->vals[s->nvals++] = fl_string_from_utf8(p, len);
+        p += len + (sep != NO_SEP && k + 1 < count);
+    }
+    if (p != end) return false;
+    *i = at + words_for(nbytes);
+    return true;
+}
+
 int64_t fl_bridge_decode(const uint64_t *code, int64_t n, fl_value *out, int64_t nout) {
     dstate s;
     memset(&s, 0, sizeof s);
@@ -254,6 +306,16 @@ int64_t fl_bridge_decode(const uint64_t *code, int64_t n, fl_value *out, int64_t
             if (i + 1 > n || a == 0 || a > (uint64_t)(n - i)) goto fail;
             push_frame(&s, BR_LIST, (int64_t)a, 0);
             i += 1;
+            break;
+        case BR_INTLIST:
+            if (i + 1 > n || a == 0 || a > (uint64_t)(n - i - 1)) goto fail;
+            push_frame(&s, BR_LIST, (int64_t)a, 0);
+            grow_values(&s.vals, &s.vals_cap, s.nvals + (int64_t)a);
+            for (int64_t k = 0; k < (int64_t)a; k++) s.vals[s.nvals++] = fl_int_from_i64((int64_t)code[i + 1 + k]);
+            i += 1 + (int64_t)a;
+            break;
+        case BR_STRLIST:
+            if (!decode_strlist(&s, code, n, &i)) goto fail;
             break;
         case BR_MAP:
             if (i + 1 > n || a > (uint64_t)(n - i)) goto fail;
@@ -397,6 +459,74 @@ static bool seen(fl_value v) {
     return true;
 }
 
+/* A list of FLAT_MIN or more fixnums or strings as one INTLIST or STRLIST item; false for
+ * another list (nothing written). */
+static bool emit_flat_list(fl_value v) {
+    int64_t n = fl_list_length(v), nbytes = 0;
+    bool ints = true, strs = true;
+    for (fl_value p = v; p != FL_EMPTY && (ints || strs); p = fl_cdr(p)) {
+        fl_value x = fl_car(p);
+        ints = ints && fl_is_fixnum(x);
+        if (strs && fl_is_string(x)) nbytes += fl_string_nbytes(x);
+        else strs = false;
+    }
+    if (ints) {
+        ebuf_reserve(&out_buf, 2 + n);
+        uint64_t *w = out_buf.w + out_buf.n;
+        *w++ = BR_INTLIST;
+        *w++ = (uint64_t)n;
+        for (fl_value p = v; p != FL_EMPTY; p = fl_cdr(p)) *w++ = (uint64_t)fl_fixnum_value(fl_car(p));
+        out_buf.n += 2 + n;
+        return true;
+    }
+    if (!strs) return false;
+    /* the bytes joined by a placeholder, noting which control bytes occur */
+    int64_t block = nbytes + n - 1, nw = words_for((uint64_t)block);
+    ebuf_reserve(&out_buf, 4 + n + nw);
+    uint64_t *head = out_buf.w + out_buf.n;
+    head[0] = BR_STRLIST;
+    head[1] = (uint64_t)n;
+    char *q = (char *)(head + 4), *start = q;
+    head[4 + nw - 1] = 0; /* zero padding */
+    uint32_t present = 0;
+    for (fl_value p = v; p != FL_EMPTY; p = fl_cdr(p)) {
+        fl_value x = fl_car(p);
+        const unsigned char *b = (const unsigned char *)fl_string_bytes(x);
+        int64_t len = fl_string_nbytes(x);
+        for (int64_t k = 0; k < len; k++) present |= (uint32_t)(b[k] < 0x20) << (b[k] & 31);
+        memcpy(q, b, (size_t)len);
+        q += len + 1;
+    }
+    if (~present != 0) {
+        unsigned sep = (unsigned)__builtin_ctz(~present);
+        head[2] = (uint64_t)block;
+        head[3] = sep;
+        q = start;
+        for (fl_value p = v; fl_cdr(p) != FL_EMPTY; p = fl_cdr(p)) {
+            q += fl_string_nbytes(fl_car(p));
+            *q++ = (char)sep;
+        }
+        out_buf.n += 4 + nw;
+        return true;
+    }
+    /* every control byte occurs: the lengths, then the bytes back to back */
+    head[2] = (uint64_t)nbytes;
+    head[3] = NO_SEP;
+    uint64_t *lens = head + 4;
+    q = (char *)(head + 4 + n);
+    int64_t k = 0;
+    for (fl_value p = v; p != FL_EMPTY; p = fl_cdr(p), k++) {
+        fl_value x = fl_car(p);
+        lens[k] = (uint64_t)fl_string_nbytes(x);
+        memcpy(q, fl_string_bytes(x), (size_t)lens[k]);
+        q += lens[k];
+    }
+    nw = words_for((uint64_t)nbytes);
+    if (nw > 0) memset(q, 0, (size_t)(8 * nw - nbytes));
+    out_buf.n += 4 + n + nw;
+    return true;
+}
+
 /* Emit one value: scalars completely, compound ones as their header with children queued. */
 static bool emit(fl_value v) {
     if (fl_is_fixnum(v)) {
@@ -437,6 +567,7 @@ static bool emit(fl_value v) {
     }
     case FL_T_CONS:
         if (seen(v)) return true;
+        if (fl_hdr_aux(obj) >= FLAT_MIN && emit_flat_list(v)) return true;
         put2(BR_LIST, fl_hdr_aux(obj));
         push_work(v | 4); /* a cursor: the elements from this cell on */
         return true;

@@ -20,10 +20,15 @@ const char *fl_buf_cstr(fl_buf *b);
 /* Zeroed scanned memory of at most FL_SMALL_BYTES (alloc.c): a free-list pop on the program
  * thread. */
 #define FL_SMALL_BYTES 24
+#define FL_ATOMIC_CACHE 256
 typedef struct fl_small_heap_t {
     void *list;          /* free objects, linked through word 0 (a GC root) */
     uint64_t owner;      /* generation of the owner thread, 0 for none */
     uint64_t generation;
+    /* free pointer-free 32-byte objects (short strings): an array, since links through their
+     * words would not be scanned; natoms of them, the rest zero */
+    int64_t natoms;
+    void *atoms[FL_ATOMIC_CACHE];
 } fl_small_heap_t;
 extern fl_small_heap_t fl_small_heap;
 extern _Thread_local uint64_t fl_small_gen;
@@ -39,6 +44,24 @@ static inline void *fl_alloc_small(void) {
         return p;
     }
     return fl_alloc_small_slow();
+}
+
+/* Pointer-free memory (strings, floats, bignums; not zeroed): requests of 16 to 31 bytes (one
+ * 32-byte block with Boehm's extra byte: strings of 1 to 14 bytes) are popped from the owner
+ * thread's cache, refilled a heap block at a time. */
+void *fl_alloc_atomic_small_slow(void);
+static inline void *fl_alloc_atomic_fast(int64_t nbytes) {
+    if (nbytes >= 16 && nbytes < 32) {
+        int64_t n = fl_small_heap.natoms;
+        if (__builtin_expect(n > 0 && fl_small_gen == fl_small_heap.owner, 1)) {
+            void *p = fl_small_heap.atoms[n - 1];
+            fl_small_heap.atoms[n - 1] = NULL;
+            fl_small_heap.natoms = n - 1;
+            return p;
+        }
+        return fl_alloc_atomic_small_slow();
+    }
+    return fl_alloc_atomic(nbytes);
 }
 
 /* ---- hashing (equal.c) ---------------------------------------------------------------------- */

@@ -100,7 +100,7 @@ static inline void copy_bytes(char *dst, const char *src, int64_t n) {
 /* ---- construction ------------------------------------------------------------------------------ */
 
 fl_value fl_string_alloc(int64_t nbytes) {
-    fl_string *s = fl_alloc_atomic((int64_t)sizeof(fl_string) + nbytes + 1);
+    fl_string *s = fl_alloc_atomic_fast((int64_t)sizeof(fl_string) + nbytes + 1);
     s->hdr = fl_hdr_make(FL_T_STRING, 0, (uint64_t)nbytes);
     s->ncodepoints = 0;
     s->bytes[nbytes] = '\0';
@@ -118,7 +118,7 @@ fl_value fl_string_seal(fl_value v) {
 }
 
 fl_value fl_string_make(const char *bytes, int64_t nbytes, int64_t ncodepoints) {
-    fl_string *s = fl_alloc_atomic((int64_t)sizeof(fl_string) + nbytes + 1);
+    fl_string *s = fl_alloc_atomic_fast((int64_t)sizeof(fl_string) + nbytes + 1);
     s->hdr = fl_hdr_make(FL_T_STRING, ncodepoints == nbytes ? FL_FLAG_ASCII : 0, (uint64_t)nbytes);
     s->ncodepoints = ncodepoints;
     if (nbytes > 0) memcpy(s->bytes, bytes, (size_t)nbytes);

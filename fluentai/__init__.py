@@ -11,11 +11,12 @@ The embedding API is imported on first use, so `import fluentai` (and the CLI) s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs start-up time
 if TYPE_CHECKING:
+    from typing import Any
+
     from fluentai.api import (
         FluentAIError,
         FluentAIExit,

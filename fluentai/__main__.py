@@ -1,5 +1,5 @@
 """`python -m fluentai ...` is the same as the `fluentai` command."""
 
-from fluentai.cli import main
+from fluentai.launch import main
 
 raise SystemExit(main())

@@ -14,7 +14,8 @@ metadata and the key). Each is written to `tmp.<random>...` and `os.replace`d; t
 last and is the commit mark, so a missing, unreadable or mismatched `.json` is a miss. Loading an
 entry touches it; `store` trims the cache to 512 MiB, least recently used first.
 
-The cache lives in $FLUENTAI_CACHE_DIR, else $XDG_CACHE_HOME/fluentai, else ~/.cache/fluentai.
+Keys and the cache's place come from fluentai/cachekey.py (importable on its own, for warm
+starts). The cache lives in $FLUENTAI_CACHE_DIR, else $XDG_CACHE_HOME/fluentai, else ~/.cache/fluentai.
 FLUENTAI_CACHE=0 (`fluentai run --no-cache`) disables it: `store` then links into a temporary
 directory and loads from there, and `load` always misses. FLUENTAI_CACHE_SALT is mixed into every
 key. This module imports neither llvmlite nor `fluentai.llvm`.
@@ -23,14 +24,13 @@ key. This module imports neither llvmlite nor `fluentai.llvm`.
 from __future__ import annotations
 
 import ctypes
-import functools
-import hashlib
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from fluentai import cachekey
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -49,123 +49,18 @@ __all__ = [
 
 DEFAULT_LIMIT = 512 << 20  # bytes (DESIGN.md §7.8)
 _STALE_TMP_SECONDS = 3600  # a tmp file this old belongs to a writer that died
-_PACKAGE = Path(__file__).resolve().parent
-# Parts of the package that no compiled code depends on (directories and top-level files).
-_UNRELATED = frozenset({"bench", "__pycache__", "_build"})
-_UNRELATED_FILES = frozenset({"__main__.py", "cli.py", "gen.py", "highlight.py", "repl.py"})
-_SOURCES = (".py", ".fl", ".h")
 
 
 def cache_dir() -> Path:
     """Where compiled code is cached: $FLUENTAI_CACHE_DIR, else $XDG_CACHE_HOME/fluentai, else
     ~/.cache/fluentai (DESIGN.md §7.8)."""
-    explicit = os.environ.get("FLUENTAI_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fluentai"
+    return Path(cachekey.cache_dir())
 
 
-def enabled() -> bool:
-    """False when FLUENTAI_CACHE=0 (also set by `fluentai run --no-cache`)."""
-    return os.environ.get("FLUENTAI_CACHE", "1") != "0"
-
-
-def _llvmlite_version() -> str:
-    """llvmlite's version without importing it (`import llvmlite` or `importlib.metadata` each
-    cost tens of milliseconds): its generated `_version.py` names the release and the revision."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec("llvmlite")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        return "no-llvmlite"
-    for location in spec.submodule_search_locations:
-        try:
-            return (Path(location) / "_version.py").read_text(encoding="utf-8")
-        except OSError:
-            continue
-    from importlib import metadata
-
-    try:
-        return metadata.version("llvmlite")
-    except metadata.PackageNotFoundError:
-        return "no-llvmlite"
-
-
-@functools.lru_cache(maxsize=1)
-def compiler_digest() -> str:
-    """Hash of everything that decides the object code besides the program: the compiler's
-    sources (the whole package but the command line, REPL, generators and benchmark harness: the
-    front end, the passes and the VM's constant folding shape what is lowered), the prelude, the
-    runtime's headers, llvmlite's version and the Python/platform ABI. Content, never mtimes
-    (DESIGN.md §7.8): editing the compiler invalidates every entry."""
-    h = hashlib.sha256()
-    files: list[str] = []
-    root = str(_PACKAGE)
-    for directory, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _UNRELATED]
-        rel = os.path.relpath(directory, root)
-        files.extend(
-            os.path.normpath(os.path.join(rel, n))
-            for n in names
-            if n.endswith(_SOURCES) and not (rel == "." and n in _UNRELATED_FILES)
-        )
-    for rel in sorted(files):
-        h.update(rel.replace(os.sep, "/").encode())
-        h.update(b"\0")
-        with open(os.path.join(root, rel), "rb") as f:
-            h.update(f.read())
-        h.update(b"\0")
-    h.update(_llvmlite_version().encode())
-    h.update(f"{sys.platform} {_machine()} {sys.implementation.cache_tag}".encode())
-    return h.hexdigest()[:32]
-
-
-def _machine() -> str:
-    try:
-        return os.uname().machine
-    except AttributeError:  # not POSIX
-        import platform
-
-        return platform.machine()
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_id() -> str:
-    """This CPU (the object code is compiled for the host CPU), without llvmlite: on Linux a hash
-    of /proc/cpuinfo's first model and feature lines, else the machine and processor names."""
-    wanted = ("model name", "flags", "features", "cpu implementer", "cpu part", "cpu model")
-    found: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                name, sep, value = line.partition(":")
-                name = name.strip().lower()
-                if sep and name in wanted and name not in found:
-                    found[name] = value.strip()
-                if not line.strip() and found:
-                    break  # the first processor's block is enough
-    except OSError:
-        pass
-    text = _machine() + "\n" + "\n".join(f"{k}={found[k]}" for k in sorted(found))
-    if not found:
-        import platform
-
-        text += "\n" + platform.processor()
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
-
-
-def key(*parts: str) -> str:
-    """The cache key of a unit: sha256 of the compiler digest, the CPU id, FLUENTAI_CACHE_SALT
-    and the caller's parts (source text, options, tier...)."""
-    h = hashlib.sha256()
-    for part in (compiler_digest(), cpu_id(), os.environ.get("FLUENTAI_CACHE_SALT", ""), *parts):
-        h.update(part.encode("utf-8", "surrogateescape"))
-        h.update(b"\0")
-    return h.hexdigest()[:40]
+enabled = cachekey.enabled
+key = cachekey.key
+compiler_digest = cachekey.compiler_digest
+cpu_id = cachekey.cpu_id
 
 
 class Unit:
@@ -341,14 +236,15 @@ def store(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit | None:
 
 
 def _files() -> list[os.DirEntry[str]]:
-    """The cache's own files (entries, tmp files, older versions' objects), never anything else
-    a shared directory may hold."""
+    """The cache's own files (entries, tmp files, older versions' objects, the digest memos of
+    fluentai/cachekey.py), never anything else a shared directory may hold."""
     try:
         with os.scandir(cache_dir()) as it:
             return [
                 e
                 for e in it
-                if e.is_file(follow_symlinks=False) and e.name.endswith((".so", ".json", ".o"))
+                if e.is_file(follow_symlinks=False)
+                and e.name.endswith((".so", ".json", ".o", ".digest"))
             ]
     except OSError:
         return []
@@ -372,6 +268,8 @@ def trim(limit_bytes: int = DEFAULT_LIMIT) -> tuple[int, int]:
                 removed_files += 1
                 removed_bytes += st.st_size
             continue
+        if e.name.endswith(".digest"):
+            continue  # a digest memo, not an entry: a few bytes, rewritten when needed
         stem = e.name.rsplit(".", 1)[0]
         groups.setdefault(stem, []).append((path, st.st_size, st.st_mtime))
     total = sum(size for files in groups.values() for _, size, _ in files)

@@ -19,16 +19,20 @@ VM prints for every program. Images are neither made nor used:
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 import time
-from typing import Any, Final, TextIO
 
-from fluentai.source import SourceFile
+from fluentai import cachekey
 
-IMAGE_OPT: Final = 2
-_TUNING: Final = (
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
+    from fluentai.source import SourceFile
+
+IMAGE_OPT = 2
+_TUNING = (
     "FLUENTAI_JIT_THRESHOLD",
     "FLUENTAI_JIT_LOOP_THRESHOLD",
     "FLUENTAI_JIT_TIME_MS",
@@ -44,48 +48,49 @@ def enabled() -> bool:
         return False
     if any(os.environ.get(name) for name in _TUNING):
         return False
-    from fluentai import codecache
-
-    return codecache.enabled()
+    return cachekey.enabled()
 
 
-def key(src: SourceFile) -> str:
-    """The code cache key of the image of `src` (its name appears in error reports)."""
-    from fluentai import codecache
-
-    return codecache.key(src.name, src.text, f"O{IMAGE_OPT}", "image")
+def key(name: str, text: str) -> str:
+    """The code cache key of the image of the program `text` read from `name` (reports show
+    the name)."""
+    return cachekey.key(name, text, f"O{IMAGE_OPT}", "image")
 
 
 def try_run(
     path: str, argv: list[str], jit_stats: bool, stdout: TextIO, stderr: TextIO
 ) -> int | None:
     """Run the image of the program at `path` if the code cache has one; None otherwise (the
-    caller then runs the program the usual way, which reports any problem with the file)."""
+    caller then runs the program the usual way, which reports any problem with the file).
+    Imports only ctypes and the program thread's module besides this one's."""
     try:
         if stdout.fileno() != 1:
             return None
         with open(path, "rb") as f:
-            data = f.read()
-        src = SourceFile.from_bytes(path, data)
-    except Exception:  # noqa: BLE001 - unreadable, undecodable: the usual path reports it
-        return None
-    from fluentai import codecache
-
+            # as SourceFile.from_bytes: strict UTF-8, CRLF line ends as LF
+            text = f.read().decode("utf-8").replace("\r\n", "\n")
+    except (OSError, ValueError, AttributeError):
+        return None  # unreadable or undecodable: the usual path reports it
     t0 = time.perf_counter()
-    k = key(src)
-    if not codecache.exists(k):
+    k = key(path, text)
+    base = os.path.join(cachekey.cache_dir(), k)
+    library = _runtime_library()
+    if library is None or not _committed(base, k):
         return None
-    try:
-        from fluentai.runtime import ffi
+    import ctypes
 
-        rt = ffi.runtime()
-        unit = codecache.load(k)
-    except Exception:  # noqa: BLE001 - no runtime library: the usual path explains
+    try:
+        rt = ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
+        unit = ctypes.CDLL(base + ".so")
+        main_address = ctypes.cast(unit.fl_program_main, ctypes.c_void_p).value
+    except (OSError, AttributeError):
+        return None  # a damaged entry: the usual path recompiles
+    if main_address is None:
         return None
-    if unit is None:
-        return None
+    rt.fl_rt_init()
+    _touch(base)
     main = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p))(
-        unit.address("fl_program_main")
+        main_address
     )
     args = (ctypes.c_char_p * (len(argv) + 1))(
         *[a.encode("utf-8", "surrogateescape") for a in argv], None
@@ -94,29 +99,65 @@ def try_run(
     timing: list[float] = []
 
     def body() -> int:
-        rt.thread_attach()
+        rt.fl_rt_thread_attach()
         try:
             t1 = time.perf_counter()
             status = int(main(len(argv), args))
             timing.append((time.perf_counter() - t1) * 1000)
             return status
         finally:
-            rt.thread_detach()
+            rt.fl_rt_thread_detach()
 
-    from fluentai.driver import run_in_big_thread
+    from fluentai.bigstack import run_in_big_thread
 
     stdout.flush()
-    status = run_in_big_thread(body, on_interrupt=rt.interrupt)
+    status = run_in_big_thread(body, on_interrupt=rt.fl_rt_interrupt)
     if jit_stats:
-        run_ms = timing[0] if timing else 0.0
-        stderr.write(
-            "jit: tier auto: program image from the code cache (an earlier run compiled the "
-            "whole program)\n"
-            f"jit: functions compiled: 0, functions in the image: {len(unit.meta['functions'])}\n"
-            f"jit: load {load_ms:.1f} ms, time compiling 0.0 ms, time running {run_ms:.1f} ms\n"
-            "jit: time in VM 0.0 ms (no VM was started)\n"
-        )
+        _report(base, load_ms, timing[0] if timing else 0.0, stderr)
     return status
+
+
+def _committed(base: str, k: str) -> bool:
+    """The entry's `.json` (its commit mark, fluentai/codecache.py) names its key."""
+    try:
+        with open(base + ".json", encoding="utf-8") as f:
+            return f'"key": "{k}"' in f.read()
+    except (OSError, ValueError):
+        return False
+
+
+def _runtime_library() -> str | None:
+    from fluentai.runtime import layout
+
+    path = layout.shared_library()
+    return path if os.path.exists(path) else None
+
+
+def _touch(base: str) -> None:
+    """A used entry is recent for the cache's least-recently-used trimming."""
+    now = time.time()
+    for suffix in (".so", ".json"):
+        try:
+            os.utime(base + suffix, (now, now))
+        except OSError:
+            pass
+
+
+def _report(base: str, load_ms: float, run_ms: float, stderr: TextIO) -> None:
+    import json
+
+    try:
+        with open(base + ".json", encoding="utf-8") as f:
+            functions = len(json.load(f).get("functions", []))
+    except (OSError, ValueError, AttributeError):
+        functions = 0
+    stderr.write(
+        "jit: tier auto: program image from the code cache (an earlier run compiled the "
+        "whole program)\n"
+        f"jit: functions compiled: 0, functions in the image: {functions}\n"
+        f"jit: load {load_ms:.1f} ms, time compiling 0.0 ms, time running {run_ms:.1f} ms\n"
+        "jit: time in VM 0.0 ms (no VM was started)\n"
+    )
 
 
 # ---------------------------------------------------------------- making images (JIT side)
@@ -128,7 +169,7 @@ def build(src: SourceFile, log: Any) -> None:
     """Compile and store the image of `src` (on the JIT's compile thread, after its unit)."""
     from fluentai import codecache
 
-    k = key(src)
+    k = key(src.name, src.text)
     if codecache.exists(k):
         return
     from fluentai.native import store_image

@@ -306,7 +306,7 @@ def execute_native(
         finally:
             rt.thread_detach()
 
-    from fluentai.driver import run_in_big_thread
+    from fluentai.bigstack import run_in_big_thread
 
     status = run_in_big_thread(body, on_interrupt=rt.interrupt)
     if jit_stats:

@@ -339,7 +339,11 @@ class Jit:
         """The unit came from the cache but the image did not exist: make it in the background."""
         from fluentai import codecache, image
 
-        if self.thresholds.sync or not image.enabled() or codecache.exists(image.key(self.src)):
+        if (
+            self.thresholds.sync
+            or not image.enabled()
+            or codecache.exists(image.key(self.src.name, self.src.text))
+        ):
             return
         thread = threading.Thread(target=self._image_only, name="fluentai-image", daemon=True)
         _compile_threads.append(thread)

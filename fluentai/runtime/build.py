@@ -11,31 +11,17 @@ compiler, libgc-dev and libgmp-dev; a missing one is reported with the command t
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
 from typing import Final
 
 from fluentai.records import record
+from fluentai.runtime import layout
+from fluentai.runtime.layout import CFLAGS, LIBS
 
 RUNTIME_DIR: Final = Path(__file__).resolve().parent
 BUILD_DIR: Final = RUNTIME_DIR / "_build"
-CFLAGS: Final = (
-    "-std=c11",
-    "-O2",
-    "-g",
-    "-fPIC",
-    "-ffp-contract=off",
-    "-fno-strict-aliasing",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-Wno-unused-parameter",
-    "-D_GNU_SOURCE",
-    "-DGC_THREADS",
-)
-LIBS: Final = ("-lgc", "-lgmp", "-lm", "-lpthread")
 # Files only executables contain (the C `main`).
 EXECUTABLE_ONLY: Final = frozenset({"main.c"})
 
@@ -56,12 +42,8 @@ def sources() -> list[Path]:
 
 
 def _digest() -> str:
-    h = hashlib.sha256()
-    for path in sorted([*sources(), *RUNTIME_DIR.glob("*.h")]):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    h.update(" ".join(CFLAGS + LIBS).encode())
-    return h.hexdigest()[:16]
+    """The build directory's name: a hash of the sources and flags (fluentai/runtime/layout.py)."""
+    return layout.runtime_digest()
 
 
 def compiler() -> str:

@@ -168,13 +168,12 @@ def _store_in_cache(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
 
 
 def put(k: str, objects: list[bytes], meta: dict[str, Any]) -> bool:
-    """Link `objects` into the entry for key `k` without loading it (an entry for a later run);
-    False when the cache is disabled or cannot be written."""
+    """Link `objects` into the entry for key `k` without loading it (an entry for a later run;
+    the caller trims the cache); False when the cache is disabled or cannot be written."""
     if not (enabled() and _is_key(k)):
         return False
     try:
         _commit(k, objects, meta)
-        trim()
     except OSError:
         return False
     return True
@@ -214,20 +213,24 @@ def _store_temporary(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit
     return unit
 
 
-def store(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit | None:
+def store(
+    k: str, objects: list[bytes], meta: dict[str, Any], *, trim_now: bool = True
+) -> Unit | None:
     """Link `objects` (position-independent) into the entry for key `k`, commit it, trim the
-    cache and load the entry. With the cache disabled or not writable the unit is linked in a
-    temporary directory instead. None when no C compiler can link the objects."""
+    cache (unless the caller trims later: a trim scans every file of the cache) and load the
+    entry. With the cache disabled or not writable the unit is linked in a temporary directory
+    instead. None when no C compiler can link the objects."""
     if enabled() and _is_key(k):
         try:
             unit = _store_in_cache(k, objects, meta)
         except OSError:
             pass  # read-only or full cache: costs only time
         else:
-            try:
-                trim()
-            except OSError:
-                pass
+            if trim_now:
+                try:
+                    trim()
+                except OSError:
+                    pass
             return unit
     try:
         return _store_temporary(k if _is_key(k) else "unit", objects, meta)

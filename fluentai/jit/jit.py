@@ -327,6 +327,7 @@ class Jit:
             self.state = READY
             if self._image:
                 self._build_image()
+            self._trim_cache()
         except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
             self.state = FAILED
             self.stats.state = f"not compiled ({type(exc).__name__}: {exc})"
@@ -334,6 +335,17 @@ class Jit:
         finally:
             if background:
                 sys.setswitchinterval(interval)
+
+    @staticmethod
+    def _trim_cache() -> None:
+        """Trim the code cache after the unit is installable: a trim scans every file of the
+        cache, which on the compile thread beside a running VM took up to a second."""
+        from fluentai import codecache
+
+        try:
+            codecache.trim()
+        except OSError:
+            pass
 
     def _start_image_thread(self) -> None:
         """The unit came from the cache but the image did not exist: make it in the background."""
@@ -355,6 +367,7 @@ class Jit:
         sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
         try:
             self._build_image()
+            self._trim_cache()
         finally:
             sys.setswitchinterval(interval)
 

@@ -139,7 +139,7 @@ def build_unit(
 
         ffi.runtime()  # loaded (RTLD_GLOBAL) before the unit, which refers to it
         t1 = time.perf_counter()
-        unit = codecache.store(key, [obj, prelude_obj], meta)
+        unit = codecache.store(key, [obj, prelude_obj], meta, trim_now=False)  # Jit trims
         if unit is None:
             raise RuntimeError("no C compiler to link the unit")
         stats.link_ms = (time.perf_counter() - t1) * 1000

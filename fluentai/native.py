@@ -22,7 +22,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -31,13 +30,14 @@ from fluentai.diagnostics import DiagnosticSink
 from fluentai.passes import rcore as r
 from fluentai.passes.pipeline import PASSES
 from fluentai.passes.resolve_names import resolve_names
+from fluentai.records import field, record
 from fluentai.source import SourceFile
 
 EXIT_INTERRUPT = 130
 T = TypeVar("T")
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class NativeStats:
     """What `--jit-stats` reports for the native tier."""
 

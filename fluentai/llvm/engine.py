@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
+
+from fluentai.records import field, record
 
 _lock = threading.Lock()
 _initialized = False
@@ -36,7 +37,7 @@ class EngineError(Exception):
     """LLVM rejected the module (a compiler bug: reported as an internal error)."""
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class CompileTimes:
     """Milliseconds per compile stage, for --jit-stats and the benchmark harness."""
 
@@ -46,7 +47,7 @@ class CompileTimes:
     stages: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class JitLibrary:
     """A linked LLJIT library: keep it alive while its code may run."""
 

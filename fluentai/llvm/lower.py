@@ -19,7 +19,6 @@ import functools
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import llvmlite.ir as ir
@@ -29,7 +28,7 @@ from fluentai.diagnostics import report_text
 from fluentai.llvm import abi
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
-from fluentai.records import is_record
+from fluentai.records import field, is_record, record
 from fluentai.source import Span
 from fluentai.symbol import Symbol
 from fluentai.syntax import core as c
@@ -132,7 +131,7 @@ _COLD = frozenset(
 _RUNTIME_GLOBALS = ("fl_rt_depth", "fl_rt_depth_limit", "fl_rt_poll", "fl_rt_site")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SiteInfo:
     """One row of the site table: where an operation is, and in which function."""
 
@@ -143,7 +142,7 @@ class SiteInfo:
     caret_width: int
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class LambdaInfo:
     """A program lambda as the JIT sees it: its descriptor's symbol (exported in JIT units) and
     what identifies the VM Code compiled from the same source (span and name)."""
@@ -155,7 +154,7 @@ class LambdaInfo:
     free: tuple[str, ...]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class LoweredProgram:
     """The module and what the engine and `--jit-stats` need to know about it."""
 
@@ -170,7 +169,7 @@ class LoweredProgram:
     site_spans: list[tuple[int, int] | None] = field(default_factory=list)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Unit:
     """Module-wide state of one lowering."""
 
@@ -1088,7 +1087,7 @@ class _DV:
         self.w = w
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Loop:
     """A self-tail-call loop being lowered: a lambda's body (`var` None), or a named let's
     body inlined in the function around it (`var`: the let's variable, whose calls, all in
@@ -2978,7 +2977,7 @@ def _exported_closure(name: str) -> str:
     return "fl.prelude.clo." + name.removeprefix("%prelude:")
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class PreludeInterface:
     """What a program's unit must know of the prelude's: global slots and known functions."""
 

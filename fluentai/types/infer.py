@@ -27,14 +27,13 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from fluentai import primitives
 from fluentai.passes import rcore as r
 from fluentai.passes.resolve_names import PRELUDE_PREFIX
 from fluentai.primitives import PrimKind
-from fluentai.records import is_record
+from fluentai.records import field, is_record, record
 from fluentai.source import Span
 from fluentai.syntax import core as c
 from fluentai.types import prims as P
@@ -88,7 +87,7 @@ PREDICATE_KINDS: Final[dict[str, frozenset[str]]] = {
 _FLIP: Final = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Unit:
     key: UnitKey
     fn: r.Fn | None
@@ -96,7 +95,7 @@ class _Unit:
     prelude: bool = False
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class TypeResult:
     """What inference found: a type per node, a signature per function, and reasons for Any."""
 

@@ -10,8 +10,9 @@ and cuts element types deeper than 2, so every ascending chain is finite.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+
+from fluentai.records import record
 
 Range = tuple[int | None, int | None]
 FnId = int | str  # id() of an r.Fn node, or "builtin:NAME"
@@ -24,7 +25,7 @@ WIDEN_DEPTH: Final = 2
 FIXNUM: Final = 1 << 62
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InferredType:
     kinds: frozenset[str] | None  # None: Any; empty: Never
     is_constant: bool = False

@@ -106,8 +106,11 @@ class Profiler:
             if running.time_ns > self.hot_ns and not running.hot:
                 self.hot(running)
             jit = self.jit
-            if jit is not None and jit.state == 2:  # compiled: install at this safepoint
-                jit.install()
+            if jit is not None:
+                if jit.state == 2:  # compiled: install at this safepoint
+                    jit.install()
+                elif jit.state == 1:  # compiling: let the compile thread have the GIL a while
+                    jit.yield_to_compiler()
 
     def report(self, limit: int = 8) -> str:
         """The hottest functions, for `--jit-stats`."""

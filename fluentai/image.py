@@ -72,7 +72,38 @@ def try_run(
     except (OSError, ValueError, AttributeError):
         return None  # unreadable or undecodable: the usual path reports it
     t0 = time.perf_counter()
-    k = key(path, text)
+    loaded = load(key(path, text), init_runtime=True)
+    if loaded is None:
+        return None
+    load_ms = (time.perf_counter() - t0) * 1000
+    timing: list[float] = []
+
+    def body() -> int:
+        status, run_ms = call_main(loaded, argv)
+        timing.append(run_ms)
+        return status
+
+    from fluentai.bigstack import run_in_big_thread
+
+    stdout.flush()
+    status = run_in_big_thread(body, on_interrupt=loaded.rt.fl_rt_interrupt)
+    if jit_stats:
+        _report(loaded.base, load_ms, timing[0] if timing else 0.0, stderr)
+    return status
+
+
+class Loaded:
+    """An image loaded for a run: the runtime library, the image's entry point and its path."""
+
+    def __init__(self, rt: Any, main: Any, base: str) -> None:
+        self.rt = rt
+        self.main = main
+        self.base = base
+
+
+def load(k: str, *, init_runtime: bool) -> Loaded | None:
+    """The image `k` from the code cache, loaded beside the runtime library (initialized first
+    when `init_runtime`: a process that has not loaded it yet); None when there is none."""
     base = os.path.join(cachekey.cache_dir(), k)
     library = _runtime_library()
     if library is None or not _committed(base, k):
@@ -87,34 +118,30 @@ def try_run(
         return None  # a damaged entry: the usual path recompiles
     if main_address is None:
         return None
-    rt.fl_rt_init()
+    if init_runtime:
+        rt.fl_rt_init()
     _touch(base)
     main = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p))(
         main_address
     )
+    return Loaded(rt, main, base)
+
+
+def call_main(loaded: Loaded, argv: list[str]) -> tuple[int, float]:
+    """Run the image on this thread (a program thread, with its big stack): its exit status and
+    the milliseconds it ran."""
+    import ctypes
+
     args = (ctypes.c_char_p * (len(argv) + 1))(
         *[a.encode("utf-8", "surrogateescape") for a in argv], None
     )
-    load_ms = (time.perf_counter() - t0) * 1000
-    timing: list[float] = []
-
-    def body() -> int:
-        rt.fl_rt_thread_attach()
-        try:
-            t1 = time.perf_counter()
-            status = int(main(len(argv), args))
-            timing.append((time.perf_counter() - t1) * 1000)
-            return status
-        finally:
-            rt.fl_rt_thread_detach()
-
-    from fluentai.bigstack import run_in_big_thread
-
-    stdout.flush()
-    status = run_in_big_thread(body, on_interrupt=rt.fl_rt_interrupt)
-    if jit_stats:
-        _report(base, load_ms, timing[0] if timing else 0.0, stderr)
-    return status
+    loaded.rt.fl_rt_thread_attach()
+    try:
+        t1 = time.perf_counter()
+        status = int(loaded.main(len(argv), args))
+        return status, (time.perf_counter() - t1) * 1000
+    finally:
+        loaded.rt.fl_rt_thread_detach()
 
 
 def _committed(base: str, k: str) -> bool:
@@ -165,19 +192,21 @@ def _report(base: str, load_ms: float, run_ms: float, stderr: TextIO) -> None:
 pending: list[Any] = []  # threads compiling an image (the JIT's compile threads)
 
 
-def build(src: SourceFile, log: Any) -> None:
-    """Compile and store the image of `src` (on the JIT's compile thread, after its unit)."""
+def build(src: SourceFile, log: Any, *, refuse: Any = None) -> bool:
+    """Compile and store the image of `src` (on the JIT's compile thread); whether it exists
+    now. `refuse(program)` may name a reason not to (fluentai.jit.jit.blocked_reason)."""
     from fluentai import codecache
 
     k = key(src.name, src.text)
     if codecache.exists(k):
-        return
+        return True
     from fluentai.native import store_image
 
     t0 = time.perf_counter()
-    stored = store_image(src, k, IMAGE_OPT)
+    stored = store_image(src, k, IMAGE_OPT, refuse=refuse)
     ms = (time.perf_counter() - t0) * 1000
     log(f"program image {'stored' if stored else 'not stored'} ({ms:.0f} ms)")
+    return stored
 
 
 def finish_pending() -> None:

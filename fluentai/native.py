@@ -362,18 +362,24 @@ def _compile_and_store(
 _keep_alive: list[Any] = []  # LLJIT libraries whose code may still run
 
 
-def store_image(src: SourceFile, key: str, opt: int) -> bool:
+def store_image(
+    src: SourceFile, key: str, opt: int, *, refuse: Callable[[Any], str | None] | None = None
+) -> bool:
     """Compile the whole program (as `--tier native` does) into the code cache entry `key`
     without loading it: the program image a later `fluentai run` starts from (fluentai/image.py).
-    Returns whether the entry was stored."""
+    `refuse(program)` may name a reason to compile nothing. Returns whether it was stored."""
     from fluentai import codecache
     from fluentai.llvm.engine import Engine
+    from fluentai.llvm.lower import lower_program
 
-    stats = NativeStats()
-    lowered = lower_source(src, stats=stats)
+    prelude = _prelude()
+    program = _on_big_stack(lambda: resolve(src, is_prelude=False))
+    if refuse is not None and refuse(program) is not None:
+        return False
+    lowered = _on_big_stack(lambda: lower_program(prelude, program))
     program_obj = Engine().object_code(str(lowered.module), opt, host_cpu=True)
-    meta = {"tier": "image", "symbols": ["fl_program_main"], "functions": stats.names}
-    return codecache.put(key, [program_obj, prelude_object(2, stats)], meta)
+    meta = {"tier": "image", "symbols": ["fl_program_main"], "functions": list(lowered.functions)}
+    return codecache.put(key, [program_obj, prelude_object(2)], meta)
 
 
 def build_executable(

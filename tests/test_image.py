@@ -4,11 +4,13 @@ llvmlite. The output, reports and exit statuses must be the VM's."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.test_jit import Result, _env
+from tests.test_jit import Result, _default_sigint, _env
 
 # hot at the default thresholds (1000 calls), then a runtime error with a trace
 HOT = """
@@ -88,3 +90,66 @@ def test_programs_the_jit_keeps_in_the_vm_get_no_image(tmp_path: Path) -> None:
     for _ in range(2):
         result = _run(tmp_path, source, "--jit-stats", env={"FLUENTAI_SEED": "1"})
         assert IMAGE_LINE not in result.stderr and result.stdout.endswith("1\n")
+
+
+# ---------------------------------------------------------------- restarts (the first run)
+
+RESTART_LINE = "restarted: the whole program ran again from its start as native code"
+
+
+def test_a_first_run_that_did_nothing_visible_restarts_natively(tmp_path: Path) -> None:
+    source = (  # about 10 s in the VM before anything is printed; a restart takes under 1 s
+        "(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))\n"
+        "(define (repeat k) (if (= k 1) (count 3000) (begin (count 3000) (repeat (- k 1)))))\n"
+        "(define total (repeat 3000))\n"
+        '(try (print total) (finally (print "finally once")))\n'
+        '(define (bad x) (+ x "s"))\n'
+        "(bad total)\n"
+    )
+    vm = _run(tmp_path, source, "--tier", "native")  # the VM's output (the corpus checks it)
+    first = _run(tmp_path, source, "--jit-stats")
+    assert RESTART_LINE in first.stderr
+    assert (first.status, first.stdout) == (vm.status, vm.stdout) == (70, "3000\nfinally once\n")
+    report = [line for line in _program_stderr(first).splitlines() if "jit:" not in line]
+    assert report[: len(_program_stderr(vm).splitlines())] == _program_stderr(vm).splitlines()
+
+
+def test_no_restart_after_output_or_a_file_write(tmp_path: Path) -> None:
+    count = "(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))\n"
+    printed = count + '(print "first")\n(print (count 3000))\n'
+    r = _run(tmp_path, printed, "--jit-stats")
+    assert RESTART_LINE not in r.stderr and r.stdout == "first\n3000\n"
+    appended = count + '(io:append-file "out.txt" "x")\n(print (count 3000))\n'
+    r = _run(tmp_path, appended, "--jit-stats")
+    assert RESTART_LINE not in r.stderr and r.stdout == "3000\n"
+    assert (tmp_path / "out.txt").read_text() == "x"
+
+
+def test_ctrl_c_interrupts_a_restarted_program(tmp_path: Path) -> None:
+    source = '(define (spin i) (spin (+ i 1)))\n(try (spin 0) (finally (print "cleanup")))\n'
+    (tmp_path / "prog.fl").write_text(source)
+    log = tmp_path / "jit.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fluentai", "run", "prog.fl"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path / "cache", {"FLUENTAI_JIT_LOG": str(log)}),
+        preexec_fn=_default_sigint,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (log.exists() and "restart:" in log.read_text()):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "never restarted"
+            time.sleep(0.02)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err.decode()
+    assert out.decode() == "cleanup\n"
+    assert err.decode().endswith("interrupted\n") and "Traceback" not in err.decode()

@@ -56,7 +56,7 @@ from fluentai.vm.values import (
     EffectFn,
 )
 
-IDLE, COMPILING, READY, INSTALLED, FAILED = range(5)
+IDLE, COMPILING, READY, INSTALLED, FAILED, RESTART, RESTARTED = range(7)
 COMPILE_YIELD_S = 0.001  # how long the VM sleeps at a sampled safepoint while a compile runs
 _FL_UNBOUND = 0x1E
 _BLOCKED_PREFIXES = ("state:", "random:", "io:read-line")
@@ -99,6 +99,7 @@ class JitStats:
     osr: int = 0
     fallbacks: dict[str, int] = field(default_factory=dict)
     native_ns: int = 0
+    image_ms: float = 0.0  # compiling the program image (fluentai/image.py)
     started: float = field(default_factory=time.perf_counter)
     log: list[str] = field(default_factory=list)
 
@@ -125,6 +126,12 @@ class JitStats:
                 f"jit: compile time per function: {per_fn:.2f} ms",
                 f"jit: time compiling {compile_ms:.1f} ms, time running {total_ms:.1f} ms",
             ]
+        if self.image_ms:
+            lines.append(f"jit: program image {self.image_ms:.1f} ms (the whole program)")
+            if not self.functions:
+                lines.append(
+                    f"jit: time compiling {self.image_ms:.1f} ms, time running {total_ms:.1f} ms"
+                )
         lines += [
             f"jit: VM->native calls {self.crossings}, of which on-stack replacements {self.osr}",
             f"jit: time in native code {native_ms:.1f} ms, "
@@ -221,6 +228,8 @@ class Jit:
         self.stats = JitStats()
         self.state = IDLE
         self._image = False  # this run also compiles the program's image (fluentai/image.py)
+        self._restart = False  # the image comes first, for a restart (`restart`)
+        self._restart_rt: Any = None
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
         self._ready: Any = None
@@ -287,11 +296,50 @@ class Jit:
         from fluentai import image
 
         self._image = image.enabled()  # never with FLUENTAI_JIT_SYNC, which is JIT tuning
+        # nothing visible done yet: compile the image first and restart natively (`restart`)
+        self._restart = self._image and not self.vm.world.touched
+        self._start_compile_thread()
+
+    def _start_compile_thread(self) -> None:
+        from fluentai import image
+
         self._thread = threading.Thread(target=self._compile, name="fluentai-jit", daemon=True)
         _compile_threads.append(self._thread)
         if self._image:
             image.pending.append(self._thread)
         self._thread.start()
+
+    def restart(self) -> None:
+        """At a safepoint, with the program's image compiled first (state RESTART): when the run
+        has still done nothing another process could see (no output, no input, no files, no
+        sleeping), run the program again from its start as native code and end with its exit
+        status. What the VM computed so far is dropped; being invisible, it could as well never
+        have run. Otherwise the unit is compiled after all. `exit` semantics end the VM's
+        frames: no `finally` clause runs, as none would have run natively."""
+        from fluentai import image
+
+        self._restart = False
+        loaded = None
+        if not self.vm.world.touched:
+            loaded = image.load(image.key(self.src.name, self.src.text), init_runtime=False)
+        if loaded is None:
+            self.log("no restart: the program has already done something visible")
+            self.state = COMPILING
+            self._start_compile_thread()
+            return
+        self.state = RESTARTED
+        self._restart_rt = loaded.rt
+        self.stats.state = "restarted: the whole program ran again from its start as native code"
+        self.log("restart: nothing visible done yet, the program runs natively from its start")
+        self.vm.world.flush()
+        self.in_native = True
+        t0 = time.perf_counter()
+        try:
+            status, _ = image.call_main(loaded, self.argv)
+        finally:
+            self.in_native = False
+            self.stats.native_ns += int((time.perf_counter() - t0) * 1e9)
+        raise ProgramExit(status)
 
     def yield_to_compiler(self) -> None:
         """Called by the VM about every half millisecond while a compile runs (vm/profile.py).
@@ -333,6 +381,11 @@ class Jit:
         if background:
             sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
         try:
+            if self._restart and self._build_image(refuse=blocked_reason):
+                self.state = RESTART
+                self._trim_cache()
+                return
+            self._restart = False
             self._ready = self._build()
             self.state = READY
             if self._image:
@@ -381,14 +434,19 @@ class Jit:
         finally:
             sys.setswitchinterval(interval)
 
-    def _build_image(self) -> None:
-        """The whole program for the next run (fluentai/image.py); failures only cost that."""
+    def _build_image(self, refuse: Any = None) -> bool:
+        """The whole program for a restart or the next run (fluentai/image.py); whether it is
+        stored. A failure costs only that."""
         from fluentai import image
 
+        t0 = time.perf_counter()
         try:
-            image.build(self.src, self.log)
-        except Exception as exc:  # noqa: BLE001 - this run does not need it
+            return image.build(self.src, self.log, refuse=refuse)
+        except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
             self.log(f"program image not stored: {type(exc).__name__}: {exc}")
+            return False
+        finally:
+            self.stats.image_ms += (time.perf_counter() - t0) * 1000
 
     def _build(self) -> Any:
         from fluentai.jit import unit as unit_mod
@@ -773,6 +831,9 @@ class Jit:
         if self.state == INSTALLED and self.rt is not None:
             self.rt.interrupt()
             return self.in_native
+        if self.state == RESTARTED and self._restart_rt is not None:
+            self._restart_rt.fl_rt_interrupt()  # the image unwinds and reports `interrupted`
+            return True
         return False
 
     def close(self) -> None:

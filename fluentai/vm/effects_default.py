@@ -82,10 +82,12 @@ def _write_file(name: str, mode: str, path: object, text: object) -> None:
 
 
 def _io_write_file(world: World, path: object, text: object) -> None:
+    world.touched = True
     _write_file("io:write-file", "wb", path, text)
 
 
 def _io_append_file(world: World, path: object, text: object) -> None:
+    world.touched = True
     _write_file("io:append-file", "ab", path, text)
 
 

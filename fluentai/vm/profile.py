@@ -111,6 +111,8 @@ class Profiler:
                     jit.install()
                 elif jit.state == 1:  # compiling: let the compile thread have the GIL a while
                     jit.yield_to_compiler()
+                elif jit.state == 5:  # the image is ready: restart natively if still invisible
+                    jit.restart()
 
     def report(self, limit: int = 8) -> str:
         """The hottest functions, for `--jit-stats`."""

@@ -83,11 +83,15 @@ class World:
         self.interrupt = threading.Event()
         self._inbuf = b""
         self._eof = False
+        # whether the run did something another process could see (output, input, files,
+        # sleeping): until then the JIT may restart the program natively (jit/jit.py)
+        self.touched = False
 
     # Output
 
     def write(self, text: str) -> None:
         """Buffer `text` for standard output."""
+        self.touched = True
         pending = self._pending
         pending.append(text)
         if len(pending) >= _MAX_PENDING:
@@ -111,6 +115,7 @@ class World:
 
     def write_err(self, text: str) -> None:
         """Write `text` to standard error at once, after the buffered standard output."""
+        self.touched = True
         self.flush()
         _emit(self.stderr, text)
 
@@ -118,6 +123,7 @@ class World:
 
     def read_line(self) -> str | None:
         """The next line of standard input without its `\\n` or `\\r\\n`; None at end of input."""
+        self.touched = True
         self.flush()
         raw_stream = getattr(self.stdin, "buffer", None)
         if raw_stream is None:
@@ -163,6 +169,7 @@ class World:
 
     def sleep(self, seconds: float) -> None:
         """Wait `seconds`; Ctrl-C ends the wait at once."""
+        self.touched = True
         if self.interrupt.wait(seconds):
             raise KeyboardInterrupt
 

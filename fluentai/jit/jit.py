@@ -58,6 +58,7 @@ from fluentai.vm.values import (
 
 IDLE, COMPILING, READY, INSTALLED, FAILED, RESTART, RESTARTED = range(7)
 COMPILE_YIELD_S = 0.001  # how long the VM sleeps at a sampled safepoint while a compile runs
+RESTART_YIELD_FACTOR = 5  # ... and how much longer while the image for a restart compiles
 _FL_UNBOUND = 0x1E
 _BLOCKED_PREFIXES = ("state:", "random:", "io:read-line")
 ARGV_WORDS = 256
@@ -348,7 +349,8 @@ class Jit:
         than alone. A short sleep gives the compiler most of the GIL until its code is ready,
         which pays back as soon as hot code runs natively."""
         if self._thread is not None:
-            time.sleep(COMPILE_YIELD_S)
+            # before a restart the VM's progress is likely to be dropped: it yields more
+            time.sleep(COMPILE_YIELD_S * (RESTART_YIELD_FACTOR if self._restart else 1))
 
     def preload(self) -> None:
         """Before the program starts (program thread): a unit in the code cache means an earlier

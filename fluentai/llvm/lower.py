@@ -1073,6 +1073,14 @@ class _Var:
         # unboxed Float variables: (flag slot or None, double slot); `where` is then the word
         # slot (None for a loop parameter of a specialized loop, always a double: flag None)
         self.dual: tuple[Any, Any] | None = None
+        # a word known to be a fixnum (an Int variable of an Int-specialized loop copy)
+        self.fixnum = False
+
+    def known_fixnum(self) -> _Var:
+        """This variable, known to hold a fixnum (same slot)."""
+        info = _Var(self.kind, self.where, self.boxed, self.is_group, self.name)
+        info.fixnum = True
+        return info
 
 
 class _DV:
@@ -1097,9 +1105,10 @@ class _Loop:
     slots: list[Any]  # the parameters' word slots
     var: r.Var | None = None
     head: ir.Block | None = None
-    # while lowering the Float-specialized copy of the body: (parameter indices kept as raw
-    # doubles, their double slots, the specialized loop head)
-    spec: tuple[list[int], dict[int, Any], ir.Block] | None = None
+    # while lowering the specialized copy of the body: (parameter indices kept as raw
+    # doubles, their double slots, the specialized loop head, parameter indices known to be
+    # fixnums)
+    spec: tuple[list[int], dict[int, Any], ir.Block, list[int]] | None = None
 
 
 class _FnGen:
@@ -1126,6 +1135,11 @@ class _FnGen:
         # the self-tail-call loop being lowered: the function's own, or an inlined named let's
         self.loop: _Loop | None = None
         self._allocas_done = False
+        # values known to be fixnum words (by id; the values kept alive here)
+        self.fixvals: dict[int, ir.Value] = {}
+        # results of inline arithmetic: an i1 phi saying "is a fixnum" (constant on the fast
+        # path, so a later tag test of the result folds there): id -> (word, flag)
+        self.fixflags: dict[int, tuple[ir.Value, ir.Value]] = {}
 
     # ------------------------------------------------------------ small helpers
 
@@ -1198,6 +1212,12 @@ class _FnGen:
         self.b.position_at_end(cont)
 
     # ------------------------------------------------------------ unboxed Floats
+
+    def is_fixnum_word(self, w: ir.Value) -> ir.Value:
+        if self.is_known_fixnum(w):
+            return ir.Constant(I1, 1)
+        flag = self.fix_flag(w)
+        return flag if flag is not None else self.tag_is_fixnum(w)
 
     def is_float_word(self, w: ir.Value) -> ir.Value:
         return self.b.icmp_unsigned("==", self.b.and_(w, self.const(7)), self.const(2))
@@ -1321,22 +1341,38 @@ class _FnGen:
         return self.word_dv(self.value(e))
 
     def dtree(self, e: r.PrimApp) -> _DV:
-        """A tree of two-argument `+ - *`: the leaves are evaluated in order, then, when all are
-        Floats, the tree is computed in doubles (the result stays a raw double); otherwise
+        """A tree of two-argument `+ - * /`: the leaves are evaluated in order, then, when all
+        are Floats, the tree is computed in doubles (the result stays a raw double); otherwise
         operation by operation as usual (same results, errors and sites: the operations
-        themselves have no effects)."""
+        themselves have no effects, so a zero divisor met in doubles starts them over). Leaves
+        known to be fixnums convert to doubles when every operation has a Float operand (Int
+        with Float is Float of the converted Int, as in the VM; Int with Int stays exact)."""
         leaves = [self.dexpr(x) for x in _arith_leaves(e)]
         b = self.b
+        fixleaf = [lf.flag is False and self.is_known_fixnum(lf.w) for lf in leaves]
+        if any(fixleaf):
+            fpos = iter(fixleaf)
+
+            def floaty_node(node: r.RExpr) -> tuple[bool, bool]:
+                """(the node is a Float on the fast path, every operation below has one)"""
+                if _is_arith(node):
+                    assert isinstance(node, r.PrimApp)
+                    (fx, okx), (fy, oky) = floaty_node(node.args[0]), floaty_node(node.args[1])
+                    return fx or fy, okx and oky and (fx or fy)
+                return not next(fpos), True
+
+            if not floaty_node(e)[1]:
+                fixleaf = [False] * len(leaves)
         all_float: ir.Value = ir.Constant(I1, 1)
-        for leaf in leaves:
-            if leaf.flag is not True:
+        for leaf, fixed in zip(leaves, fixleaf, strict=True):
+            if leaf.flag is not True and not fixed:
                 all_float = b.and_(all_float, self.dv_ok(leaf))
         fast = self.new_block("ftree")
         slow = self.new_block("gtree")
         join = self.new_block("tree.j")
         b.cbranch(all_float, fast, slow)
         b.position_at_end(fast)
-        pos = iter(leaves)
+        pos = iter(zip(leaves, fixleaf, strict=True))
 
         def doubles(node: r.RExpr) -> ir.Value:
             if _is_arith(node):
@@ -1344,8 +1380,17 @@ class _FnGen:
                 x, y = doubles(node.args[0]), doubles(node.args[1])
                 op = primitives.lookup(node.name)
                 assert op is not None
+                if op.name == "/":  # a zero divisor (either sign) raises: the generic way
+                    nonzero = self.b.fcmp_unordered("!=", y, ir.Constant(DBL, 0.0))
+                    go = self.new_block("fdiv")
+                    self.b.cbranch(nonzero, go, slow)
+                    self.b.position_at_end(go)
+                    return self.b.fdiv(x, y)
                 return {"+": self.b.fadd, "-": self.b.fsub, "*": self.b.fmul}[op.name](x, y)
-            return self.as_double(next(pos))
+            leaf, fixed = next(pos)
+            if fixed:
+                return self.b.sitofp(self.b.ashr(leaf.w, self.const(1)), DBL)
+            return self.as_double(leaf)
 
         fast_v = doubles(e)
         fast_end = self.b.block
@@ -1359,6 +1404,8 @@ class _FnGen:
                 x, y = generic(node.args[0]), generic(node.args[1])
                 op = primitives.lookup(node.name)
                 assert op is not None
+                if op.name == "/":
+                    return self.builtin_call2(op.name, x, y, node.span)
                 return self.binary(op.name, x, y, node.span)
             return self.as_word(next(gpos))
 
@@ -1571,13 +1618,27 @@ class _FnGen:
                 b.store(self.make_box(raw), box_slot)
                 self.vars[p] = _Var("local", box_slot, True, False, p.name)
         incoming: list[tuple[ir.Value, ir.Block]] = []
-        cands = [] if self.is_prelude else _float_loop_params(lam, self._loop_self_ref(loop))
+        self_ref = self._loop_self_ref(loop)
+        cands = [] if self.is_prelude else _float_loop_params(lam, self_ref)
         types = self.low.types
         if cands and types is not None:  # not the parameters inferred to be no Float
             params, _result = types.signature(lam)
             cands = [i for i in cands if params[i].has("Float")]
-        if cands:
-            out = self.specialized_loop(loop, cands, tail)
+        int_cands: list[int] = []
+        invariants: list[tuple[r.Var, str]] = []
+        if types is not None and not self.is_prelude and _spec_loop_ok(lam, self_ref):
+            params, _result = types.signature(lam)
+            int_cands = [
+                i
+                for i, p in enumerate(lam.params)
+                if i not in cands
+                and not (p.captured or p.assigned)
+                and params[i].only("Int")
+                and not params[i].is_never
+            ]
+            invariants = self.loop_invariants(lam)
+        if cands or int_cands:
+            out = self.specialized_loop(loop, cands, tail, int_cands, invariants)
             if out is not None:
                 incoming.append(out)
         value = self.expr(lam.body, tail)
@@ -1617,20 +1678,71 @@ class _FnGen:
             return known is not None and known[0] is self.fn
         return False
 
+    def loop_invariants(self, lam: r.Fn) -> list[tuple[r.Var, str]]:
+        """Variables from outside a loop body that it reads but never sets, whose every read
+        there is inferred a Float (kind "Float") or an Int ("Int"): the specialized copy
+        checks them once on entry and knows them from then on."""
+        types = self.low.types
+        assert types is not None
+        params = set(lam.params)
+        if lam.rest is not None:
+            params.add(lam.rest)
+        set_here: set[r.Var] = set()
+        refs: dict[r.Var, list[r.LocalRef]] = {}
+        for n in _walk(lam.body):
+            if isinstance(n, r.LocalSet):
+                set_here.add(n.var)
+            elif isinstance(n, r.LocalRef) and n.var not in params:
+                refs.setdefault(n.var, []).append(n)
+        out: list[tuple[r.Var, str]] = []
+        for v, uses in refs.items():
+            info = self.vars.get(v)
+            if (
+                v in set_here
+                or v.assigned
+                or v.boxed
+                or v.is_group
+                or info is None
+                or info.boxed
+                or info.dual is not None
+                or info.fixnum
+                or info.where is None
+            ):
+                continue
+            kinds = [types.type_of(u) for u in uses]
+            for kind in ("Float", "Int"):
+                if all(t.only(kind) and not t.is_never for t in kinds):
+                    out.append((v, kind))
+        return out
+
     def specialized_loop(
-        self, loop: _Loop, cands: list[int], tail: bool
+        self,
+        loop: _Loop,
+        cands: list[int],
+        tail: bool,
+        int_cands: Sequence[int] = (),
+        invariants: Sequence[tuple[r.Var, str]] = (),
     ) -> tuple[ir.Value, ir.Block] | None:
-        """A self-tail-call loop whose Float parameters `cands` live as raw doubles: when they
-        are all Floats at the loop head, run a second copy of the body where they are doubles
-        (boxed only where they escape); its self tail calls come back to it when the new values
-        are Floats, else to the generic loop head. Leaves the builder at the generic body;
-        returns the copy's value and block when not in tail position."""
+        """A self-tail-call loop whose Float parameters `cands` live as raw doubles and whose
+        Int parameters `int_cands` are fixnums: when they all are at the loop head (and the
+        `invariants` from outside the loop are of their kinds), run a second copy of the body
+        where they are doubles (boxed only where they escape) and known fixnums (no tag tests);
+        its self tail calls come back to it when the new values are of those kinds, else to
+        the generic loop head. Leaves the builder at the generic body; returns the copy's value
+        and block when not in tail position."""
         lam = loop.fn
         assert loop.head is not None
         b = self.b
         ok: ir.Value = ir.Constant(I1, 1)
         for i in cands:
             ok = b.and_(ok, self.is_float_word(b.load(loop.slots[i], typ=I64)))
+        for i in int_cands:
+            ok = b.and_(ok, self.is_fixnum_word(b.load(loop.slots[i], typ=I64)))
+        inv_words: list[ir.Value] = []
+        for v, kind in invariants:
+            w = b.load(self._var_cell(self.vars[v]), typ=I64)
+            inv_words.append(w)
+            ok = b.and_(ok, self.is_float_word(w) if kind == "Float" else self.is_fixnum_word(w))
         spec_entry = self.new_block("spec.entry")
         generic = self.new_block("generic.body")
         b.cbranch(ok, spec_entry, generic)
@@ -1640,16 +1752,29 @@ class _FnGen:
             p = lam.params[i]
             dslots[i] = self.alloca_b.alloca(DBL, name=p.name + ".d")
             b.store(self.unbox(b.load(loop.slots[i], typ=I64)), dslots[i])
+        saved = {p: self.vars[p] for p in lam.params}
+        saved.update({v: self.vars[v] for v, _kind in invariants})
+        for (v, kind), w in zip(invariants, inv_words, strict=True):
+            if kind == "Float":
+                dslot = self.alloca_b.alloca(DBL, name=v.name + ".d")
+                b.store(self.unbox(w), dslot)
+                info = _Var("local", None, False, False, v.name)
+                info.dual = (None, dslot)
+                self.vars[v] = info
+            else:
+                self.vars[v] = self.vars[v].known_fixnum()
         spec_head = self.new_block("spec.body")
         b.branch(spec_head)
         b.position_at_end(spec_head)
-        saved = {p: self.vars[p] for p in lam.params}
         for i in cands:
             p = lam.params[i]
             info = _Var("local", None, False, False, p.name)
             info.dual = (None, dslots[i])
             self.vars[p] = info
-        loop.spec = (cands, dslots, spec_head)
+        for i in int_cands:
+            p = lam.params[i]
+            self.vars[p] = self.vars[p].known_fixnum()
+        loop.spec = (cands, dslots, spec_head, list(int_cands))
         value = self.expr(lam.body, tail)
         out = None
         if value is not None:
@@ -1673,11 +1798,17 @@ class _FnGen:
             self.poll()
             self.b.branch(loop.head)
             return
-        cands, dslots, spec_head = loop.spec
+        cands, dslots, spec_head, int_cands = loop.spec
         ok: ir.Value = ir.Constant(I1, 1)
         for i in cands:
             if dargs[i].flag is not True:
                 ok = self.b.and_(ok, self.dv_ok(dargs[i]))
+        for i in int_cands:
+            dv = dargs[i]
+            if dv.flag is False and not self.is_known_fixnum(dv.w):
+                ok = self.b.and_(ok, self.is_fixnum_word(dv.w))
+            elif dv.flag is not False:
+                ok = ir.Constant(I1, 0)  # maybe a raw double: not a fixnum here
         stay = self.new_block("spec.loop")
         leave = self.new_block("spec.leave")
         self.b.cbranch(ok, stay, leave)
@@ -1747,7 +1878,60 @@ class _FnGen:
         value = self.b.load(self._var_cell(info), typ=I64)
         if info.is_group:
             value = self.check_bound(value, var.name, span)
+        if info.fixnum:
+            self.fixvals[id(value)] = value
         return value
+
+    def is_known_fixnum(self, v: ir.Value) -> bool:
+        """`v` is a fixnum word: a fixnum constant, or a value lowering proved one."""
+        if isinstance(v, ir.Constant):
+            return isinstance(v.constant, int) and v.constant & 1 == 1
+        return self.fixvals.get(id(v)) is v
+
+    def fix_flag(self, v: ir.Value) -> ir.Value | None:
+        """The "is a fixnum" i1 recorded with an arithmetic result, if any."""
+        got = self.fixflags.get(id(v))
+        return got[1] if got is not None and got[0] is v else None
+
+    def fixnums(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        """i1: both words are fixnums (no test for a word known to be one; the recorded flag
+        of an arithmetic result)."""
+        tests = [v for v in (x, y) if not self.is_known_fixnum(v)]
+        if not tests:
+            return ir.Constant(I1, 1)
+        flags = [self.fix_flag(v) for v in tests]
+        if len(tests) == 2 and flags[0] is None and flags[1] is None:
+            both = self.b.and_(self.b.and_(x, y), self.const(1))
+            return self.b.icmp_unsigned("!=", both, self.const(0))
+        out: ir.Value | None = None
+        for v, f in zip(tests, flags, strict=True):
+            t = f if f is not None else self.tag_is_fixnum(v)
+            out = t if out is None else self.b.and_(out, t)
+        assert out is not None
+        return out
+
+    def tag_is_fixnum(self, w: ir.Value) -> ir.Value:
+        return self.b.icmp_unsigned("!=", self.b.and_(w, self.const(1)), self.const(0))
+
+    def record_fix_flag(self, phi: ir.Value, incoming: list[tuple[ir.Value, ir.Block]]) -> None:
+        """Give `phi` (a join of the blocks of `incoming`, the builder at its block) an i1 phi
+        "is a fixnum": true where the incoming value is known to be one, tested elsewhere (in
+        the incoming block, before its terminator)."""
+        flags: list[tuple[ir.Value, ir.Block]] = []
+        for v, blk in incoming:
+            if self.is_known_fixnum(v):
+                flags.append((ir.Constant(I1, 1), blk))
+                continue
+            ib = ir.IRBuilder(blk)
+            term = blk.terminator
+            assert term is not None
+            ib.position_before(term)
+            test = ib.icmp_unsigned("!=", ib.and_(v, self.const(1)), self.const(0))
+            flags.append((test, blk))
+        fphi = self.b.phi(I1)
+        for f, blk in flags:
+            fphi.add_incoming(f, blk)
+        self.fixflags[id(phi)] = (phi, fphi)
 
     def check_bound(self, value: ir.Value, name: str, span: Span) -> ir.Value:
         unbound = self.b.icmp_unsigned("==", value, self.const(abi.FL_UNBOUND))
@@ -2399,7 +2583,7 @@ class _FnGen:
             if prim.name in ("mod", "quot", "rem"):
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
-                return self.fixnum_division(prim.name, x, y, e.span)
+                return self.fixnum_division(prim.name, x, y, e.span, self.nonneg_division(e))
             if prim.name in ("head", "tail"):
                 return self.list_field(prim.name, self.value(e.args[0]), e.span)
             if prim.name == "not":
@@ -2448,6 +2632,28 @@ class _FnGen:
         known = self.low.known_target("%prelude:" + prim.name)
         return self.call_values(callee, args, e.span, tail, known)
 
+    def builtin_call2(self, name: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
+        """The C function of builtin `name` on two words (it may raise)."""
+        argv = self.argv_alloca(2)
+        self.b.store(x, argv)
+        self.b.store(y, self.b.gep(argv, [self.const(1)], source_etype=I64))
+        self.set_site(span)
+        res = self.b.call(self.low.rt(abi.c_symbol(name)), [self.const(2), argv])
+        self.pending_check(res)
+        return res
+
+    def nonneg_division(self, e: r.PrimApp) -> bool:
+        """A division whose dividend is inferred >= 0 by a positive literal divisor (fixnum
+        dividends then divide unsigned, with no floor fix-up: same results)."""
+        types = self.low.types
+        if types is None or self.is_prelude or len(e.args) != 2:
+            return False
+        y = e.args[1]
+        if not (isinstance(y, c.Lit) and type(y.value) is int and 0 < y.value < abi.FIXNUM_MAX):
+            return False
+        lo = types.type_of(e.args[0]).value_range
+        return lo is not None and lo[0] is not None and lo[0] >= 0
+
     def floats(self, args: Sequence[r.RExpr]) -> bool:
         """Two Floats are possible operands: worth an inline Float path."""
         return all(self.may_be(a, "Float") for a in args)
@@ -2458,8 +2664,9 @@ class _FnGen:
         """A numeric comparison as an i1: fixnums (signed compare of the words) and, when
         `floats`, two Floats inline; the C slow path otherwise (which may raise)."""
         b = self.b
-        both = b.and_(b.and_(x, y), self.const(1))
-        is_fix = b.icmp_unsigned("!=", both, self.const(0))
+        is_fix = self.fixnums(x, y)
+        if isinstance(is_fix, ir.Constant):
+            return b.icmp_signed(_ICMP[op], x, y)
         fast = self.new_block(f"fix{op}")
         slow = self.new_block(f"slow{op}")
         join = self.new_block(f"join{op}")
@@ -2509,8 +2716,7 @@ class _FnGen:
         if op in _ICMP:
             cmp = self.compare(op, x, y, span, floats)
             return b.select(cmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
-        both = b.and_(b.and_(x, y), self.const(1))
-        is_fix = b.icmp_unsigned("!=", both, self.const(0))
+        is_fix = self.fixnums(x, y)
         fast = self.new_block(f"fix{op}")
         slow = self.new_block(f"slow{op}")
         join = self.new_block(f"join{op}")
@@ -2554,6 +2760,8 @@ class _FnGen:
         phi = b.phi(I64)
         for v, blk in incoming:
             phi.add_incoming(v, blk)
+        self.fixvals[id(val)] = val
+        self.record_fix_flag(phi, incoming)
         return phi
 
     def arith_tree(self, e: r.PrimApp) -> ir.Value:
@@ -2561,12 +2769,15 @@ class _FnGen:
         Floats and boxed once (dtree); a raw double leaves it only here."""
         return self.as_word(self.dtree(e))
 
-    def fixnum_division(self, op: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
+    def fixnum_division(
+        self, op: str, x: ir.Value, y: ir.Value, span: Span, nonneg: bool = False
+    ) -> ir.Value:
         """`mod`, `quot`, `rem` of two fixnums with a divisor other than 0 and -1 inline
-        (floored `mod`, truncated `quot`/`rem`); everything else in C."""
+        (floored `mod`, truncated `quot`/`rem`); everything else in C. `nonneg`: the dividend
+        is known to be >= 0 and the divisor is a positive constant (unsigned, no floor fix)."""
         b = self.b
         ok = b.and_(
-            b.icmp_unsigned("!=", b.and_(b.and_(x, y), self.const(1)), self.const(0)),
+            self.fixnums(x, y),
             b.and_(
                 b.icmp_unsigned("!=", y, self.const(abi.fixnum(0))),
                 b.icmp_unsigned("!=", y, self.const(abi.fixnum(-1))),
@@ -2579,7 +2790,9 @@ class _FnGen:
         b.position_at_end(fast)
         a = b.ashr(x, self.const(1))
         d = b.ashr(y, self.const(1))
-        if op == "quot":
+        if nonneg:
+            raw = b.udiv(a, d) if op == "quot" else b.urem(a, d)
+        elif op == "quot":
             raw = b.sdiv(a, d)
         else:
             raw = b.srem(a, d)
@@ -2604,6 +2817,8 @@ class _FnGen:
         phi = b.phi(I64)
         phi.add_incoming(fast_v, fast_end)
         phi.add_incoming(slow_v, slow_end)
+        self.fixvals[id(fast_v)] = fast_v
+        self.record_fix_flag(phi, [(fast_v, fast_end), (slow_v, slow_end)])
         return phi
 
     def list_field(self, name: str, v: ir.Value, span: Span) -> ir.Value:
@@ -3000,11 +3215,11 @@ def prelude_interface(prelude: r.RProgram) -> PreludeInterface:
 
 
 def _is_arith(e: Any) -> bool:
-    """A two-argument `+`, `-` or `*` (aliases included)."""
+    """A two-argument `+`, `-`, `*` or `/` (aliases included)."""
     if not isinstance(e, r.PrimApp) or len(e.args) != 2:
         return False
     prim = primitives.lookup(e.name)
-    return prim is not None and prim.name in ("+", "-", "*")
+    return prim is not None and prim.name in ("+", "-", "*", "/")
 
 
 def _arith_leaves(e: Any) -> list[Any]:
@@ -3021,6 +3236,18 @@ def _arith_leaves(e: Any) -> list[Any]:
 
 
 _NO_SPEC = (r.Fn, r.RWhile, r.RMatch, r.RHandle, r.RTry, r.RPerform)
+
+
+def _spec_loop_ok(lam: r.Fn, is_self_ref: Callable[[r.Fn, Any], bool]) -> bool:
+    """A self-tail-call loop whose body may be lowered twice (see _float_loop_params)."""
+    if lam.rest is not None or any(p.boxed for p in lam.params):
+        return False
+    if any(isinstance(n, _NO_SPEC) for n in _walk(lam.body)):
+        return False
+    n_params = len(lam.params)
+    return any(
+        len(call.args) == n_params and is_self_ref(lam, call.fn) for call in _tail_calls(lam.body)
+    )
 
 
 def _tail_calls(e: Any) -> Iterator[r.RCall]:

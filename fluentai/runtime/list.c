@@ -126,8 +126,16 @@ static bool check_count(const char *name, fl_value n, int64_t *count, fl_value *
 fl_value fl_b_list(int64_t argc, const fl_value *argv) { return fl_list_from(argc, argv); }
 
 fl_value fl_b_cons(int64_t argc, const fl_value *argv) {
-    CHECK_LIST("cons", argv[1]);
-    return fl_cons_new(argv[0], argv[1]);
+    fl_value tail = argv[1];
+    uint64_t length;
+    if (tail == FL_EMPTY) length = 1;
+    else if (fl_has_type(tail, FL_T_CONS)) length = fl_hdr_aux(fl_ptr(tail)) + 1;
+    else return fl_raise_type("cons", "a List", tail);
+    fl_cons *c = fl_alloc_small();
+    c->hdr = fl_hdr_make(FL_T_CONS, 0, length);
+    c->head = argv[0];
+    c->tail = tail;
+    return fl_from_ptr(c);
 }
 
 fl_value fl_b_head(int64_t argc, const fl_value *argv) {
@@ -203,6 +211,25 @@ fl_value fl_b_reverse(int64_t argc, const fl_value *argv) {
     cells_init(&cs, fl_list_length(l));
     fl_value result = FL_EMPTY;
     for (; l != FL_EMPTY; l = fl_cdr(l)) result = cell(&cs, fl_car(l), result);
+    return result;
+}
+
+/* `(%nreverse acc)`, `(%nreverse acc tail)`: acc's elements in reverse order in front of tail,
+ * made by re-linking acc's own cells (each one's length is rewritten). The prelude calls it only
+ * on an accumulator it has just built and never shared (map, filter, ...), so no program can see
+ * the cells change; it halves the cells those builtins allocate (builtins_lists._nreverse). */
+fl_value fl_b_Z25_nreverse(int64_t argc, const fl_value *argv) {
+    fl_value l = argv[0];
+    fl_value result = argc > 1 ? argv[1] : FL_EMPTY;
+    uint64_t n = (uint64_t)fl_list_length(result);
+    while (l != FL_EMPTY) {
+        fl_cons *c = fl_cell(l);
+        fl_value following = c->tail;
+        c->hdr = fl_hdr_make(FL_T_CONS, 0, ++n);
+        c->tail = result;
+        result = l;
+        l = following;
+    }
     return result;
 }
 

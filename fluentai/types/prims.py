@@ -307,6 +307,7 @@ RULES: dict[str, Rule] = {
     "nth": lambda a: _elem(a[0]),
     "tail": lambda a: _as_list(a[0]),
     "reverse": lambda a: _as_list(a[0]),
+    "%nreverse": _append,  # (%nreverse acc tail): acc reversed in front of tail
     "take": lambda a: _as_list(a[1]),
     "drop": lambda a: _as_list(a[1]),
     "append": _append,
@@ -363,7 +364,7 @@ RULES.update({n: _const(STR) for n in _STRINGS})
 # builtins that never call a function they are given and never store one where inference
 # does not follow it: a lambda passed to any other builtin escapes (DESIGN.md §6.2)
 KEEPS_FUNCTIONS: Final = frozenset(
-    "list cons head last nth tail reverse take drop append get fetch assoc dissoc values merge "
+    "list cons head last nth tail reverse %nreverse take drop append get fetch assoc dissoc values merge "
     "%map-literal identity random:choice random:shuffle".split()
 )
 PURE_OBSERVERS: Final = frozenset(_PREDICATES + _STRINGS + ["%written", "io:print", "io:write"])

@@ -145,6 +145,22 @@ def _reverse(lst: Any) -> Any:
     return result
 
 
+def _nreverse(lst: Any, tail: Any = EMPTY) -> Any:
+    """`(%nreverse acc)`, `(%nreverse acc tail)`: the elements of acc in reverse order, in front
+    of tail, made by re-linking acc's own cells. Prelude only, on an accumulator it has just
+    built and never shared (map, filter, ...): nobody can see the cells change."""
+    result = tail
+    n = tail.length
+    while lst is not EMPTY:
+        following = lst.tail
+        n += 1
+        lst.tail = result
+        lst.length = n
+        result = lst
+        lst = following
+    return result
+
+
 def _take(n: object, lst: Any) -> Any:
     count = _check_count("take", n)
     _check_list("take", lst)
@@ -296,6 +312,13 @@ ROWS: Final[list[Prim]] = [
         effect=Effect.PURE,
         internal=True,
         doc="(sort l) after %check-sortable",
+    ),
+    Prim(
+        "%nreverse",
+        arity=(1, 2),
+        vm=_nreverse,
+        internal=True,
+        doc="(reverse acc) by re-linking an unshared accumulator's cells, onto tail",
     ),
     Prim("list", arity=(0, None), effect=Effect.PURE, vm=_list, doc="a List of the arguments"),
     Prim("cons", arity=(2, 2), vm=_cons, aliases=("Cons",), doc="a List with v in front of l"),

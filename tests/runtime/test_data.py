@@ -785,6 +785,14 @@ def test_string_examples(rt: Runtime) -> None:
         ("str", (1, "a", Symbol("b"), from_iter(["x"]), None)),
     ]:
         same(rt, name, *args)
+    # `str` of fixnums and strings writes the digits straight into the result: every length
+    edges = [0, 7, -7, 9, 10, -10, 99, 100, 12345, -99999]
+    edges += [10**k + d for k in range(1, 19) for d in (-1, 0)]
+    edges += [-(10**18), FIXNUM_MAX, FIXNUM_MIN, FIXNUM_MAX + 1, FIXNUM_MIN - 1]
+    for x in edges:
+        same(rt, "str", x, ",")
+        same(rt, "string-append", "é", x)
+    same(rt, "str", *edges[:20], "λ", *edges[20:])
 
 
 def test_ascii_strings_index_in_constant_time(rt: Runtime) -> None:
@@ -1060,6 +1068,56 @@ def test_list_examples(rt: Runtime) -> None:
         same(rt, name, *args)
 
 
+def _c_cells(rt: Runtime, v: int) -> list[tuple[int, int]]:
+    """(type, length) from the header of every cell of a C List."""
+    out = []
+    while v != FL_EMPTY:
+        t, _, n = rt.header(v)
+        out.append((t, n))
+        v = ctypes.c_uint64.from_address(v + 16).value
+    return out
+
+
+@given(st.lists(values, max_size=6), st.lists(values, max_size=3), st.booleans())
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_nreverse_is_reverse_onto_with_the_same_cells(
+    rt: Runtime, items: list[Any], tail: list[Any], with_tail: bool
+) -> None:
+    """`%nreverse` (the prelude's in-place reversal of its accumulators): the VM and C give the
+    reversed list in front of tail, made of the argument's cells, every length rewritten."""
+    expected = list(reversed(items)) + (tail if with_tail else [])
+    vm_args = [from_iter(items)] + ([from_iter(tail)] if with_tail else [])
+    cells = {id(c) for c in _vm_cells(vm_args[0])}
+    result = primitives.table()["%nreverse"].vm(*vm_args)
+    assert to_pylist(result) == expected
+    assert [c.length for c in _vm_cells(result)] == list(range(len(expected), 0, -1))
+    assert {id(c) for c in _vm_cells(result)[: len(items)]} == cells
+    c_args = [rt.to_c(from_iter(items))] + ([rt.to_c(from_iter(tail))] if with_tail else [])
+    old_last = _c_last_cell(rt, c_args[0]) if items else FL_EMPTY
+    c_result = rt.pin(rt.call_words("%nreverse", c_args))
+    assert rt.written(c_result) == vm_written(from_iter(expected))
+    assert _c_cells(rt, c_result) == [(T_CONS, n) for n in range(len(expected), 0, -1)]
+    if items:
+        assert c_result == old_last
+
+
+def _vm_cells(v: Any) -> list[Any]:
+    out = []
+    while v is not EMPTY:
+        out.append(v)
+        v = v.tail
+    return out
+
+
+def _c_last_cell(rt: Runtime, v: int) -> int:
+    """The last cell of a non-empty C List."""
+    while True:
+        following = ctypes.c_uint64.from_address(v + 16).value
+        if following == FL_EMPTY:
+            return v
+        v = following
+
+
 def test_list_layout_and_rest_lists(rt: Runtime) -> None:
     lst = rt.call_words("list", [3, 5, 7])
     t, _, n = rt.header(lst)
@@ -1087,6 +1145,13 @@ def test_long_lists(rt: Runtime) -> None:
     assert rt.call_words("nth", [big, ((n - 1) << 1) | 1]) == ((n - 1) << 1) | 1
     sorted_ = rt.call_words("%sort-default", [rev])
     assert rt.lib.fl_equal(sorted_, big)
+    fresh = rt.pin(rt.call_words("range", [(n << 1) | 1]))
+    back = rt.pin(rt.call_words("%nreverse", [fresh, big]))
+    assert rt.call_words("length", [back]) == (2 * n << 1) | 1
+    assert rt.call_words("head", [back]) == ((n - 1) << 1) | 1
+    assert rt.call_words("nth", [back, (n << 1) | 1]) == 1
+    rt.lib.GC_gcollect()
+    assert rt.lib.fl_equal(rt.call_words("take", [(n << 1) | 1, back]), rev)
 
 
 # ---------------------------------------------------------------- types and ADTs

@@ -57,12 +57,32 @@ def key(name: str, text: str) -> str:
     return cachekey.key(name, text, f"O{IMAGE_OPT}", "image")
 
 
+def native_opt_level() -> int:
+    """LLVM optimization level of `--tier native` (FLUENTAI_NATIVE_OPT, default 2)."""
+    text = os.environ.get("FLUENTAI_NATIVE_OPT", "2")
+    return int(text) if text in ("0", "1", "2", "3") else 2
+
+
+def native_key(name: str, text: str, opt: int, print_values: bool, print_result: bool) -> str:
+    """The code cache key of a whole program compiled by `--tier native` (fluentai/native.py):
+    the same kind of entry as an image, made by another command line."""
+    flags = f"p{int(print_values)} r{int(print_result)}"
+    return cachekey.key(name, text, f"O{opt}", flags, "native")
+
+
 def try_run(
-    path: str, argv: list[str], jit_stats: bool, stdout: TextIO, stderr: TextIO
+    path: str,
+    argv: list[str],
+    jit_stats: bool,
+    stdout: TextIO,
+    stderr: TextIO,
+    *,
+    native_tier: bool = False,
 ) -> int | None:
-    """Run the image of the program at `path` if the code cache has one; None otherwise (the
-    caller then runs the program the usual way, which reports any problem with the file).
-    Imports only ctypes and the program thread's module besides this one's."""
+    """Run the image of the program at `path` if the code cache has one (with `native_tier`,
+    the entry `--tier native` made); None otherwise (the caller then runs the program the usual
+    way, which reports any problem with the file). Imports only ctypes and the program
+    thread's module besides this one's."""
     try:
         if stdout.fileno() != 1:
             return None
@@ -72,7 +92,8 @@ def try_run(
     except (OSError, ValueError, AttributeError):
         return None  # unreadable or undecodable: the usual path reports it
     t0 = time.perf_counter()
-    loaded = load(key(path, text), init_runtime=True)
+    k = native_key(path, text, native_opt_level(), False, False) if native_tier else key(path, text)
+    loaded = load(k, init_runtime=True)
     if loaded is None:
         return None
     load_ms = (time.perf_counter() - t0) * 1000
@@ -88,7 +109,7 @@ def try_run(
     stdout.flush()
     status = run_in_big_thread(body, on_interrupt=loaded.rt.fl_rt_interrupt)
     if jit_stats:
-        _report(loaded.base, load_ms, timing[0] if timing else 0.0, stderr)
+        _report(loaded.base, load_ms, timing[0] if timing else 0.0, stderr, native_tier)
     return status
 
 
@@ -170,7 +191,7 @@ def _touch(base: str) -> None:
             pass
 
 
-def _report(base: str, load_ms: float, run_ms: float, stderr: TextIO) -> None:
+def _report(base: str, load_ms: float, run_ms: float, stderr: TextIO, native_tier: bool) -> None:
     import json
 
     try:
@@ -178,9 +199,14 @@ def _report(base: str, load_ms: float, run_ms: float, stderr: TextIO) -> None:
             functions = len(json.load(f).get("functions", []))
     except (OSError, ValueError, AttributeError):
         functions = 0
+    what = (
+        "tier native: the whole program from the code cache"
+        if native_tier
+        else "tier auto: program image from the code cache (an earlier run compiled the "
+        "whole program)"
+    )
     stderr.write(
-        "jit: tier auto: program image from the code cache (an earlier run compiled the "
-        "whole program)\n"
+        f"jit: {what}\n"
         f"jit: functions compiled: 0, functions in the image: {functions}\n"
         f"jit: load {load_ms:.1f} ms, time compiling 0.0 ms, time running {run_ms:.1f} ms\n"
         "jit: time in VM 0.0 ms (no VM was started)\n"

@@ -8,6 +8,7 @@ an image, goes to `fluentai.cli`.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -17,8 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     if image_run is not None:
         from fluentai import image
 
-        path, program_args, jit_stats = image_run
-        status = image.try_run(path, program_args, jit_stats, sys.stdout, sys.stderr)
+        path, program_args, jit_stats, native_tier = image_run
+        status = image.try_run(
+            path, program_args, jit_stats, sys.stdout, sys.stderr, native_tier=native_tier
+        )
         if status is not None:
             return status
     from fluentai.cli import main as cli_main
@@ -26,27 +29,34 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(args)
 
 
-def _image_run(args: list[str]) -> tuple[str, list[str], bool] | None:
-    """(FILE, program arguments, --jit-stats) for `run [--tier auto] [--jit-stats] FILE ARGS...`
-    when images may be used; None for any other command line (fluentai.cli parses it)."""
+def _image_run(args: list[str]) -> tuple[str, list[str], bool, bool] | None:
+    """(FILE, program arguments, --jit-stats, --tier native) for `run [--tier auto|native]
+    [--jit-stats] FILE ARGS...` when a cached whole program may be used; None for any other
+    command line (fluentai.cli parses it)."""
     if len(args) < 2 or args[0] != "run":
         return None
     jit_stats = False
+    tier = "auto"
     i = 1
     while i < len(args) and args[i].startswith("-") and args[i] != "-":
         if args[i] == "--jit-stats":
             jit_stats = True
             i += 1
-        elif args[i] == "--tier" and args[i + 1 : i + 2] == ["auto"]:
+        elif args[i] == "--tier" and args[i + 1 : i + 2] in (["auto"], ["native"]):
+            tier = args[i + 1]
             i += 2
-        elif args[i] == "--tier=auto":
+        elif args[i] in ("--tier=auto", "--tier=native"):
+            tier = args[i].split("=", 1)[1]
             i += 1
         else:
             return None
     if i >= len(args) or args[i] == "-":
         return None
-    from fluentai import image
+    from fluentai import cachekey, image
 
-    if not image.enabled():
+    if tier == "native":
+        if os.environ.get("FLUENTAI_JIT") == "0" or not cachekey.enabled():
+            return None  # the usual path reports that the native tier is off
+    elif not image.enabled():
         return None
-    return args[i], args[i + 1 :], jit_stats
+    return args[i], args[i + 1 :], jit_stats, tier == "native"

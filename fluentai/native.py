@@ -211,12 +211,10 @@ def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
 
 def program_key(src: SourceFile, opt: int, print_values: bool, print_result: bool) -> str:
     """The code cache key of a whole program on the native tier: its name (reports show it) and
-    text, the options; `codecache.key` adds the compiler, this CPU and FLUENTAI_CACHE_SALT."""
-    from fluentai import codecache
+    text, the options; the key adds the compiler, this CPU and FLUENTAI_CACHE_SALT."""
+    from fluentai.image import native_key
 
-    return codecache.key(
-        src.name, src.text, f"O{opt}", f"p{int(print_values)} r{int(print_result)}", "native"
-    )
+    return native_key(src.name, src.text, opt, print_values, print_result)
 
 
 def _touch(path: Path) -> None:
@@ -242,8 +240,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def native_opt_level() -> int:
     """LLVM optimization level of `--tier native` (FLUENTAI_NATIVE_OPT, default 2)."""
-    text = os.environ.get("FLUENTAI_NATIVE_OPT", "2")
-    return int(text) if text in ("0", "1", "2", "3") else 2
+    from fluentai.image import native_opt_level as level
+
+    return level()
 
 
 def execute_native(

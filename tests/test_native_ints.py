@@ -190,3 +190,34 @@ def test_errors_in_inlined_named_lets_keep_their_traces() -> None:
 (print (run 5))
 """
     _agree(src)
+
+
+def test_int_specialized_loops_agree_around_the_fixnum_limits() -> None:
+    # loops whose Int parameters and outer Ints (invariants, checked once on entry) are fixnums
+    # or bignums, crossing 2^62 inside the specialized copy and coming back
+    edges = " ".join(EDGES)
+    src = f"""
+(define (walk x y n)
+  (let loop ((i 0) (acc x))
+    (if (= i n) acc
+        (loop (+ i 1) (- (+ acc (* i y)) (if (> acc 4611686018427387000) y 0))))))
+(define (mods x n)
+  (let loop ((i 0) (acc 0)) (if (= i n) acc (loop (+ i 1) (+ acc (mod (* i i x x) 7) (quot (* i i) 3))))))
+(define (fl x n) (let loop ((i 0) (z 0.5)) (if (= i n) z (loop (+ i 1) (+ (/ (* 0.5 i) n) (* z 0.5) x)))))
+(for-each (lambda (x)
+  (for-each (lambda (y) (print (walk x y 5) (mods (abs x) 4) (fl 0.25 (+ 1 (mod x 3)))))
+            [{edges}]))
+  [{edges}])
+"""
+    out = _agree(src)
+    assert out.count("\n") == len(EDGES) ** 2
+
+
+def test_int_loops_get_a_specialized_copy() -> None:
+    from fluentai.native import lower_source
+    from fluentai.source import SourceFile
+
+    src = "(define (f n) (let loop ((i 0) (t 0)) (if (< i n) (loop (+ i 1) (+ t (mod (* i i) 7))) t)))\n(print (f 10))\n"
+    ir_text = str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
+    body = ir_text.split('define internal tailcc i64 @"fl.fn.1.f.k"')[1].split("\n}\n")[0]
+    assert "spec.entry" in body and "urem" in body

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fl_internal.h"
 
@@ -183,39 +184,26 @@ bool fl_tspec_field_check(const fl_tspec *t, fl_value v);
 const char *fl_int_text(fl_value v, char *buf);
 /* Decimal text of v into buf (24 bytes, NUL-terminated); returns its length (print.c). */
 int fl_i64_text(int64_t v, char *buf);
-/* The length of v's decimal text, sign included. */
-static inline int fl_i64_text_length(int64_t v) {
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    int n = 1 + (v < 0);
-    for (uint64_t p = 10; u >= p; p *= 10) {
-        n++;
-        if (p > UINT64_MAX / 10) break; /* 10^19 <= u: 20 digits */
-    }
-    return n;
-}
-/* Write v's decimal text (fl_i64_text_length(v) bytes) ending just before `end`, no NUL: the
- * digits go straight into their destination, two at a time from the right. */
+/* Write v's decimal text (no NUL) so that it ends just before `end` (at most 20 bytes before);
+ * returns where it starts. Two digits at a time from the right. */
 extern const char fl_digit_pairs[201];
-static inline void fl_i64_text_at(char *end, int64_t v) {
+static inline char *fl_i64_text_at(char *end, int64_t v) {
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     char *p = end;
     while (u >= 100) {
         unsigned r = (unsigned)(u % 100);
         u /= 100;
         p -= 2;
-        p[0] = fl_digit_pairs[2 * r];
-        p[1] = fl_digit_pairs[2 * r + 1];
+        memcpy(p, fl_digit_pairs + 2 * r, 2);
     }
     if (u >= 10) {
         p -= 2;
-        p[0] = fl_digit_pairs[2 * u];
-        p[1] = fl_digit_pairs[2 * u + 1];
+        memcpy(p, fl_digit_pairs + 2 * u, 2);
     } else {
         *--p = (char)('0' + u);
     }
     if (v < 0) *--p = '-';
+    return p;
 }
-/* Write an Int's decimal text. */
-void fl_write_int(fl_buf *b, fl_value v);
 
 #endif

@@ -21,8 +21,10 @@ const char fl_digit_pairs[201] = "0001020304050607080910111213141516171819202122
                                  "6869707172737475767778798081828384858687888990919293949596979899";
 
 int fl_i64_text(int64_t v, char *buf) {
-    int k = fl_i64_text_length(v);
-    fl_i64_text_at(buf + k, v);
+    char tmp[24];
+    char *p = fl_i64_text_at(tmp + sizeof tmp, v);
+    int k = (int)(tmp + sizeof tmp - p);
+    memcpy(buf, p, (size_t)k);
     buf[k] = '\0';
     return k;
 }

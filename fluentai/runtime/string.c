@@ -740,40 +740,48 @@ static fl_value display_concat(int64_t argc, const fl_value *argv) {
     int64_t i = 0;
     while (i < argc && fl_is_string(argv[i])) i++;
     if (i == argc) return join(argc, argv, 0);
-    /* Strings and fixnums only (as `(str i ",")`): the result's size first (digits are ASCII,
-     * so its code point count is known too), then each piece written once into it. */
-    int64_t nbytes = 0, ncp = 0;
-    for (i = 0; i < argc; i++) {
-        fl_value v = argv[i];
-        if (fl_is_fixnum(v)) {
-            int len = fl_i64_text_length(fl_fixnum_value(v));
-            nbytes += len;
-            ncp += len;
-        } else if (fl_is_string(v)) {
-            nbytes += fl_string_nbytes(v);
-            ncp += fl_string_length(v);
-        } else {
-            break;
-        }
-    }
-    if (i == argc) {
-        fl_value r = fl_string_alloc(nbytes);
-        char *q = fl_str(r)->bytes;
+    /* Strings and fixnums only (as `(str i ",")`): each fixnum's digits into a small buffer
+     * (right-aligned, no library call), then one copy of every piece into the result, whose
+     * code point count is known (digits are ASCII). */
+    if (argc <= 8) {
+        char digits[8][24];
+        const char *start[8];
+        int64_t nbytes = 0, ncp = 0;
         for (i = 0; i < argc; i++) {
             fl_value v = argv[i];
             if (fl_is_fixnum(v)) {
-                int64_t x = fl_fixnum_value(v);
-                q += fl_i64_text_length(x);
-                fl_i64_text_at(q, x);
+                char *end = digits[i] + sizeof digits[i];
+                start[i] = fl_i64_text_at(end, fl_fixnum_value(v));
+                nbytes += end - start[i];
+                ncp += end - start[i];
+            } else if (fl_is_string(v)) {
+                nbytes += fl_string_nbytes(v);
+                ncp += fl_string_length(v);
             } else {
-                int64_t len = fl_string_nbytes(v);
-                copy_bytes(q, fl_string_bytes(v), len);
-                q += len;
+                break;
             }
         }
-        fl_str(r)->ncodepoints = ncp;
-        fl_str(r)->hdr = fl_hdr_make(FL_T_STRING, ncp == nbytes ? FL_FLAG_ASCII : 0, (uint64_t)nbytes);
-        return r;
+        if (i == argc) {
+            fl_value r = fl_string_alloc(nbytes);
+            char *q = fl_str(r)->bytes;
+            for (i = 0; i < argc; i++) {
+                fl_value v = argv[i];
+                const char *src;
+                int64_t len;
+                if (fl_is_fixnum(v)) {
+                    src = start[i];
+                    len = digits[i] + sizeof digits[i] - start[i];
+                } else {
+                    src = fl_string_bytes(v);
+                    len = fl_string_nbytes(v);
+                }
+                copy_bytes(q, src, len);
+                q += len;
+            }
+            fl_str(r)->ncodepoints = ncp;
+            fl_str(r)->hdr = fl_hdr_make(FL_T_STRING, ncp == nbytes ? FL_FLAG_ASCII : 0, (uint64_t)nbytes);
+            return r;
+        }
     }
     char local[256]; /* short results are built on the stack, then copied once */
     fl_buf b = {local, 0, sizeof local};

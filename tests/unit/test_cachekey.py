@@ -42,8 +42,9 @@ def test_keys_mix_in_salt_and_parts(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_only_plain_runs_are_candidates_for_an_image(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("FLUENTAI_IMAGE", "FLUENTAI_JIT", "FLUENTAI_CACHE", "FLUENTAI_JIT_THRESHOLD"):
         monkeypatch.delenv(name, raising=False)
-    assert _image_run(["run", "p.fl", "1", "--x"]) == ("p.fl", ["1", "--x"], False)
-    assert _image_run(["run", "--jit-stats", "--tier", "auto", "p.fl"]) == ("p.fl", [], True)
+    assert _image_run(["run", "p.fl", "1", "--x"]) == ("p.fl", ["1", "--x"], False, False)
+    assert _image_run(["run", "--jit-stats", "--tier", "auto", "p.fl"]) == ("p.fl", [], True, False)
+    assert _image_run(["run", "--tier=native", "p.fl"]) == ("p.fl", [], False, True)
     for args in (
         ["run", "--tier", "vm", "p.fl"],
         ["run", "-p", "p.fl"],

@@ -153,3 +153,12 @@ def test_ctrl_c_interrupts_a_restarted_program(tmp_path: Path) -> None:
     assert proc.returncode == 130, err.decode()
     assert out.decode() == "cleanup\n"
     assert err.decode().endswith("interrupted\n") and "Traceback" not in err.decode()
+
+
+def test_a_warm_native_tier_run_starts_as_lean_as_an_image(tmp_path: Path) -> None:
+    first = _run(tmp_path, HOT, "--tier", "native")
+    second = _run(tmp_path, HOT, "--tier", "native", "--jit-stats")
+    assert first.stdout == second.stdout == '3000\n["a" "b"]\n'
+    assert "tier native: the whole program from the code cache" in second.stderr
+    modules = _imported(second)
+    assert "fluentai.pipeline" not in modules and not any(m.startswith("llvmlite") for m in modules)

@@ -157,6 +157,8 @@ def execute(
     jit: Any = None
     times = PassTimes() if options.time_passes else None
     runtime_error = _load_runtime_for_jit(options, stdout)
+    if not runtime_error:
+        _share_prng(world)
 
     def body() -> int:
         nonlocal profiler, jit
@@ -286,6 +288,20 @@ def _load_runtime_for_jit(options: RunOptions, stdout: TextIO) -> str:
     except Exception as exc:  # noqa: BLE001 - no C compiler or libraries: the VM runs it all
         return f"the runtime library is not available ({exc})"
     return ""
+
+
+def _share_prng(world: Any) -> None:
+    """The VM draws random numbers from the runtime's generator state (`fl_prng_state`), so
+    VM and native code share one sequence (DESIGN.md §5.4); `world.prng_start` keeps the
+    first state, for a restart (jit/jit.py)."""
+    from fluentai.runtime import ffi
+
+    shared = ffi.runtime().prng_state()
+    words = list(world.prng.state)
+    for i in range(4):
+        shared[i] = words[i]
+    world.prng.state = shared
+    world.prng_start = tuple(words)
 
 
 def _make_jit(vm: Any, src: SourceFile, options: RunOptions, code: Any, stdout: TextIO) -> Any:

@@ -60,7 +60,8 @@ IDLE, COMPILING, READY, INSTALLED, FAILED, RESTART, RESTARTED = range(7)
 COMPILE_YIELD_S = 0.001  # how long the VM sleeps at a sampled safepoint while a compile runs
 RESTART_YIELD_FACTOR = 5  # ... and how much longer while the image for a restart compiles
 _FL_UNBOUND = 0x1E
-_BLOCKED_PREFIXES = ("state:", "random:", "io:read-line")
+# random:* is not here: the VM draws from the runtime's generator state (driver._share_prng)
+_BLOCKED_PREFIXES = ("state:", "io:read-line")
 ARGV_WORDS = 256
 COMPILE_SWITCH_INTERVAL_S = 0.0002
 REFUSALS = 3
@@ -332,7 +333,10 @@ class Jit:
         self._restart_rt = loaded.rt
         self.stats.state = "restarted: the whole program ran again from its start as native code"
         self.log("restart: nothing visible done yet, the program runs natively from its start")
-        self.vm.world.flush()
+        world = self.vm.world
+        world.flush()
+        for i, word in enumerate(world.prng_start):  # the random sequence starts again too
+            world.prng.state[i] = word
         self.in_native = True
         t0 = time.perf_counter()
         try:

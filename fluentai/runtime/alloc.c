@@ -32,11 +32,15 @@ _Noreturn void fl_out_of_memory(void) {
  * at a time, instead of a GC_malloc call per object (its thread-local lookup goes through
  * __tls_get_addr from the shared libgc). The list head is in fl_small_heap, a registered root, so
  * the objects waiting on it stay reachable (linked through word 0; all other words are zero).
- * Only the owner thread (the last one that called fl_rt_thread_attach) uses it; fl_small_gen
- * tells it apart cheaply, other threads take GC_MALLOC. */
+ * Only the owner thread (the last one that called fl_rt_thread_attach) uses it: fl_thread_self()
+ * tells it apart cheaply (a thread that ended without detaching leaves its list to whichever
+ * new thread gets the same thread pointer, which is then the only one using it); other threads
+ * take GC_MALLOC. */
 
 fl_small_heap_t fl_small_heap;
-_Thread_local uint64_t fl_small_gen;
+#if !(defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__)))
+_Thread_local char fl_thread_tag;
+#endif
 
 void fl_small_heap_init(void) { GC_add_roots(&fl_small_heap, (char *)&fl_small_heap + sizeof fl_small_heap); }
 
@@ -48,21 +52,21 @@ static void drop_atoms(void) {
 void fl_small_heap_own(void) {
     fl_small_heap.list = NULL;
     drop_atoms();
-    fl_small_heap.owner = ++fl_small_heap.generation;
-    fl_small_gen = fl_small_heap.owner;
+    fl_small_heap.owner = fl_thread_self();
 }
 
 void fl_small_heap_release(void) {
-    if (fl_small_gen != 0 && fl_small_gen == fl_small_heap.owner) {
-        fl_small_heap.owner = 0;
+    if (fl_small_heap.owner == fl_thread_self()) {
+        fl_small_heap.owner = NULL;
         fl_small_heap.list = NULL;
         drop_atoms();
     }
-    fl_small_gen = 0;
 }
 
+static bool owner_thread(void) { return fl_small_heap.owner == fl_thread_self(); }
+
 void *fl_alloc_small_slow(void) {
-    if (fl_small_gen != 0 && fl_small_gen == fl_small_heap.owner) {
+    if (owner_thread()) {
         /* the size is that of whole blocks (GC_malloc_many adds Boehm's extra byte and rounds up
          * to granules before calling it): 24 bytes + 1 -> 32 */
         GC_generic_malloc_many(32, GC_I_NORMAL, &fl_small_heap.list);
@@ -78,7 +82,7 @@ void *fl_alloc_small_slow(void) {
 }
 
 void *fl_alloc_atomic_small_slow(void) {
-    if (fl_small_gen != 0 && fl_small_gen == fl_small_heap.owner) {
+    if (owner_thread()) {
         /* a heap block's worth, moved into the rooted array at once (no allocation meanwhile,
          * so no collection sees them linked through unscanned words); a surplus is dropped */
         void *list = NULL;

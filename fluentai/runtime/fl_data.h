@@ -23,23 +23,30 @@ const char *fl_buf_cstr(fl_buf *b);
 #define FL_SMALL_BYTES 24
 #define FL_ATOMIC_CACHE 256
 typedef struct fl_small_heap_t {
-    void *list;          /* free objects, linked through word 0 (a GC root) */
-    uint64_t owner;      /* generation of the owner thread, 0 for none */
-    uint64_t generation;
+    void *list;         /* free objects, linked through word 0 (a GC root) */
+    const void *owner;  /* fl_thread_self() of the owner thread, NULL for none */
     /* free pointer-free 32-byte objects (short strings): an array, since links through their
      * words would not be scanned; natoms of them, the rest zero */
     int64_t natoms;
     void *atoms[FL_ATOMIC_CACHE];
 } fl_small_heap_t;
 extern fl_small_heap_t fl_small_heap;
-extern _Thread_local uint64_t fl_small_gen;
+/* This thread's identity, in one instruction: its thread pointer (unique among live threads),
+ * not a _Thread_local variable, whose address costs a __tls_get_addr call in the shared
+ * runtime the JIT loads. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__))
+static inline const void *fl_thread_self(void) { return __builtin_thread_pointer(); }
+#else
+extern _Thread_local char fl_thread_tag;
+static inline const void *fl_thread_self(void) { return &fl_thread_tag; }
+#endif
 void *fl_alloc_small_slow(void);
 void fl_small_heap_init(void);    /* fl_rt_init */
 void fl_small_heap_own(void);     /* fl_rt_thread_attach: this thread owns the list */
 void fl_small_heap_release(void); /* fl_rt_thread_detach */
 static inline void *fl_alloc_small(void) {
     void *p = fl_small_heap.list;
-    if (__builtin_expect(p != NULL && fl_small_gen == fl_small_heap.owner, 1)) {
+    if (__builtin_expect(p != NULL && fl_small_heap.owner == fl_thread_self(), 1)) {
         fl_small_heap.list = *(void **)p;
         *(void **)p = NULL;
         return p;
@@ -54,7 +61,7 @@ void *fl_alloc_atomic_small_slow(void);
 static inline void *fl_alloc_atomic_fast(int64_t nbytes) {
     if (nbytes >= 16 && nbytes < 32) {
         int64_t n = fl_small_heap.natoms;
-        if (__builtin_expect(n > 0 && fl_small_gen == fl_small_heap.owner, 1)) {
+        if (__builtin_expect(n > 0 && fl_small_heap.owner == fl_thread_self(), 1)) {
             void *p = fl_small_heap.atoms[n - 1];
             fl_small_heap.atoms[n - 1] = NULL;
             fl_small_heap.natoms = n - 1;

@@ -60,7 +60,17 @@ def _string_length(s: Any) -> int:
 
 
 def _str(*args: Any) -> str:
-    return "".join([display(x) for x in args])
+    # display() inlined for the common pieces, Strings and Ints: (str i ",") runs in loops
+    out = ""
+    for x in args:
+        t = type(x)
+        if t is str:
+            out += x
+        elif t is int:
+            out += repr(x)
+        else:
+            out += display(x)
+    return out
 
 
 def _concat(*args: Any) -> str:

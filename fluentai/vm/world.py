@@ -86,6 +86,7 @@ class World:
         # whether the run did something another process could see (output, input, files,
         # sleeping): until then the JIT may restart the program natively (jit/jit.py)
         self.touched = False
+        self.prng_start: tuple[int, ...] = tuple(self.prng.state)  # the generator's first state
 
     # Output
 

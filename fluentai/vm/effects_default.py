@@ -81,13 +81,19 @@ def _write_file(name: str, mode: str, path: object, text: object) -> None:
         raise _io_error(name, "write", checked, exc) from None
 
 
-def _io_write_file(world: World, path: object, text: object) -> None:
-    world.touched = True
+def _touch(world: World | None) -> None:
+    """A file written is something another process can see (World.touched)."""
+    if world is not None:
+        world.touched = True
+
+
+def _io_write_file(world: World | None, path: object, text: object) -> None:
+    _touch(world)
     _write_file("io:write-file", "wb", path, text)
 
 
-def _io_append_file(world: World, path: object, text: object) -> None:
-    world.touched = True
+def _io_append_file(world: World | None, path: object, text: object) -> None:
+    _touch(world)
     _write_file("io:append-file", "ab", path, text)
 
 

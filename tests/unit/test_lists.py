@@ -262,3 +262,20 @@ def test_args_returns_the_world_argument_list() -> None:
 
 def test_written_internal_row() -> None:
     assert call("%written", "a\n") == '"a\\n"'
+
+
+def test_nreverse_relinks_the_cells_of_a_fresh_list() -> None:
+    # `%nreverse`: the prelude's reversal of the accumulators it builds (internal row)
+    row = lookup("%nreverse")
+    assert row is not None and row.internal
+    acc = lst(3, 2, 1)
+    cells = [acc, acc.tail, acc.tail.tail]
+    result = call("%nreverse", acc)
+    assert written(result) == "[1 2 3]" and result is cells[2] and cells[0].tail is EMPTY
+    assert [result.length, result.tail.length, result.tail.tail.length] == [3, 2, 1]
+    tail = lst(4, 5)
+    onto = call("%nreverse", lst(2, 1), tail)
+    assert written(onto) == "[1 2 4 5]" and onto.length == 4 and onto.tail.tail is tail
+    assert call("%nreverse", EMPTY) is EMPTY and call("%nreverse", EMPTY, tail) is tail
+    big = call("%nreverse", call("range", BIG))
+    assert big.head == BIG - 1 and big.length == BIG and to_pylist(big)[-1] == 0

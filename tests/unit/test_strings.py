@@ -314,3 +314,11 @@ def test_symbol_conversions() -> None:
         '`symbol->string` expects a Symbol, got "abc"'
     )
     raises("type-error", "string->symbol", Symbol("abc"))
+
+
+def test_str_of_ints_and_strings_takes_the_display_forms() -> None:
+    # `str` turns Strings and Ints into text itself; everything else goes through display()
+    assert call("str", 12, ",") == "12,"
+    assert call("str", -(2**70), "é", 0) == f"{-(2**70)}é0"
+    assert call("str", True, 1, False, "x", None, 2.5) == "#t1#fxnil2.5"
+    assert call("str", from_iter([1, "a"]), "") == '[1 "a"]'

@@ -18,6 +18,7 @@ import os
 import random
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -180,6 +181,7 @@ def test_bug_map_nested_through_keys_is_quadratic(tmp_path: Path) -> None:
 
 SEED = 13  # 200 mutants with no legitimate infinite loop (seed 11 has one, seed 20240611 hits the finally bug)
 N_PROGRAMS = 200
+RUN_LIMIT = 3.0  # a program still running after this is interrupted (SIGINT)
 PER_PROGRAM_TIMEOUT = 10.0
 TOTAL_BUDGET = 25.0
 
@@ -390,6 +392,12 @@ def _problem(src: str, r: dict) -> str | None:
     return None
 
 
+def _default_sigint() -> None:
+    """The worker gets Ctrl-C as from a terminal, whatever the test process ignores."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_seeded_fuzz() -> None:
     rng = random.Random(SEED)
     corpus = _corpus()
@@ -404,17 +412,29 @@ def test_seeded_fuzz() -> None:
         text=True,
         encoding="utf-8",
         errors="surrogateescape",
+        preexec_fn=_default_sigint,
     )
     assert proc.stdin is not None and proc.stdout is not None
     failures: list[str] = []
     start = time.monotonic()
+    stopped = 0.0  # time spent on programs that had to be interrupted
     try:
         for n, src in enumerate(programs):
             proc.stdin.write(json.dumps(src) + "\n")
             proc.stdin.flush()
-            ready, _, _ = select.select([proc.stdout], [], [], PER_PROGRAM_TIMEOUT)
+            ready, _, _ = select.select([proc.stdout], [], [], RUN_LIMIT)
             if not ready:
-                failures.append(f"program {n} hung (> {PER_PROGRAM_TIMEOUT} s):\n{src[:2000]}")
+                # a mutation can make a loop endless (`(+ i 1)` -> `(+ i 0)`): Ctrl-C must end
+                # it with status 130, as for a user at a terminal
+                t0 = time.monotonic()
+                proc.send_signal(signal.SIGINT)
+                ready, _, _ = select.select([proc.stdout], [], [], PER_PROGRAM_TIMEOUT)
+                stopped += RUN_LIMIT + time.monotonic() - t0
+            if not ready:
+                failures.append(
+                    f"program {n} hung (> {RUN_LIMIT} s, and Ctrl-C did not stop it in "
+                    f"{PER_PROGRAM_TIMEOUT} s):\n{src[:2000]}"
+                )
                 break
             line = proc.stdout.readline()
             if not line:
@@ -423,7 +443,7 @@ def test_seeded_fuzz() -> None:
             problem = _problem(src, json.loads(line))
             if problem:
                 failures.append(f"program {n}: {problem}\n--- source:\n{src[:2000]}")
-        elapsed = time.monotonic() - start
+        elapsed = time.monotonic() - start - stopped
     finally:
         proc.kill()
         proc.wait()

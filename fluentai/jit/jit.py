@@ -527,14 +527,14 @@ class Jit:
                 (Span(self.src, span[0], span[1]) if span is not None else None, where_fn)
             )
         # VM codes -> native descriptors
-        by_key: dict[tuple[bool, int, int, str], int] = {}
-        dup: set[tuple[bool, int, int, str]] = set()
+        # A source lambda may have several native copies (one inside a named let compiled as
+        # a loop, one on its own): each comes back as the VM's Code when its captures are the
+        # same. Two VM Codes with one span and name are ambiguous and stay unmapped.
+        by_key: dict[tuple[bool, int, int, str], list[tuple[int, list[str]]]] = {}
         for is_prelude, rows in ((False, meta["lambdas"]), (True, meta["prelude_lambdas"])):
-            for desc_symbol, start, end, name, _free in rows:
+            for desc_symbol, start, end, name, free in rows:
                 key = (is_prelude, start, end, name)
-                if key in by_key:
-                    dup.add(key)
-                by_key[key] = lib.address(desc_symbol)
+                by_key.setdefault(key, []).append((lib.address(desc_symbol), list(free)))
         prelude_tops = [
             v.code
             for name, v in zip(self.vm.globals.names, self.vm.globals.values, strict=True)
@@ -542,20 +542,31 @@ class Jit:
         ]
         slots = 0
         seen: set[int] = set()
+        vm_codes: list[Code] = []
         for top in (self.top, *prelude_tops):
             for code in _codes(top):
                 if code.span is None or code is self.top or id(code) in seen:
                     continue
                 seen.add(id(code))
-                key = (code.is_prelude, code.span.start, code.span.end, code.name)
-                desc = by_key.get(key)
-                if desc is None or key in dup:
-                    continue
-                self._desc_codes[desc] = code  # native closures of it come back as VM ones
-                self._code_desc[id(code)] = desc
-                if _worth_crossing(code):
-                    code.native = desc
-                    slots += 1
+                vm_codes.append(code)
+        vm_keys = [(c.is_prelude, c.span.start, c.span.end, c.name) for c in vm_codes if c.span]
+        counts: dict[tuple[bool, int, int, str], int] = {}
+        for k in vm_keys:
+            counts[k] = counts.get(k, 0) + 1
+        ambiguous = {k for k, n in counts.items() if n > 1}
+        for code, key in zip(vm_codes, vm_keys, strict=True):
+            copies = by_key.get(key)
+            if not copies or key in ambiguous:
+                continue
+            if any(free != list(code.free_names) for _, free in copies):
+                continue  # a copy captures differently: it stays in the VM
+            for d, _ in copies:
+                self._desc_codes[d] = code  # native closures of it come back as VM ones
+            desc = copies[0][0]
+            self._code_desc[id(code)] = desc
+            if _worth_crossing(code):
+                code.native = desc
+                slots += 1
         self.stats.slots = slots
         # constructors, builtin closures, globals
         ctors: dict[str, CtorInfo] = {}

@@ -1,18 +1,33 @@
 """The program thread: every tier runs a program on a thread with a 1 GiB stack (reserved,
 committed on demand), so deep recursion in the VM or in native code fits, and Ctrl-C in the main
-thread interrupts it. Importable on its own (warm starts, fluentai/launch.py)."""
+thread interrupts it. Importable on its own (warm starts, fluentai/launch.py), so it uses the
+`_thread` module: `threading` costs several milliseconds of imports."""
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import sys
-import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable
 
 STACK_BYTES = 1 << 30
+
+
+class _Flag:
+    """The part of `threading.Event` used here, for callers that pass none."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
 
 
 def run_in_big_thread(
@@ -26,48 +41,48 @@ def run_in_big_thread(
     KeyboardInterrupt inside the program thread, which unwinds through `finally` clauses (or,
     for native code, calls `on_interrupt`, which asks the runtime to unwind); a second Ctrl-C
     exits at once."""
-    if interrupt is None:
-        interrupt = threading.Event()
+    flag: threading.Event | _Flag = interrupt if interrupt is not None else _Flag()
     result: list[int] = []
     failure: list[BaseException] = []
-    done = threading.Event()
+    ident: list[int] = []
+    done = _thread.allocate_lock()
+    done.acquire()
 
     def target() -> None:
+        ident.append(_thread.get_ident())
         try:
             result.append(fn())
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
         finally:
-            done.set()
+            done.release()
 
-    old_size = threading.stack_size()
-    thread = threading.Thread(target=target, name="fluentai-program", daemon=True)
+    old_size = _thread.stack_size()
     # under an address-space limit a 1 GiB stack cannot be reserved: try smaller ones
     for size in (STACK_BYTES, STACK_BYTES // 4, STACK_BYTES // 16, 0):
-        threading.stack_size(size)
+        _thread.stack_size(size)
         try:
-            thread = threading.Thread(target=target, name="fluentai-program", daemon=True)
-            thread.start()
+            _thread.start_new_thread(target, ())
             break
         except RuntimeError:
             if size == 0:
                 raise MemoryError from None
         finally:
-            threading.stack_size(old_size)
+            _thread.stack_size(old_size)
     while True:
         try:
-            if done.wait(0.25):
+            if done.acquire(timeout=0.25):
                 break
         except KeyboardInterrupt:
-            if interrupt.is_set() or thread.ident is None:
+            if flag.is_set() or not ident:
                 sys.stderr.write("interrupted\n")
                 return 130  # EXIT_INTERRUPT
-            interrupt.set()
+            flag.set()
             # on_interrupt returns False when the thread also needs the KeyboardInterrupt
             if on_interrupt is not None and on_interrupt() is not False:
                 continue
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)
+                ctypes.c_ulong(ident[0]), ctypes.py_object(KeyboardInterrupt)
             )
     if failure:
         raise failure[0]

@@ -278,15 +278,6 @@ def _leave(status: int) -> int:
     return status
 
 
-def _image_allowed(options: RunOptions) -> bool:
-    """Whether this `run` may start from a program image (fluentai/image.py)."""
-    if options.tier != "auto" or options.print_values or options.dump or options.time_passes:
-        return False
-    from fluentai import image
-
-    return image.enabled()
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only_run=argv[:1] == ["run"])
@@ -310,14 +301,6 @@ def main(argv: list[str] | None = None) -> int:
                 dump=args.dump,
                 argv=list(args.args),
             )
-            if _image_allowed(options):
-                from fluentai import image
-
-                status = image.try_run(
-                    args.file, options.argv, options.jit_stats, sys.stdout, sys.stderr
-                )
-                if status is not None:
-                    return status
             src = load_source(args.file)
             return _leave(execute(src, options, sys.stdout, sys.stderr, sys.stdin))
         if args.command == "eval":

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from fluentai.bigstack import STACK_BYTES as _STACK_BYTES  # noqa: F401 - tests read it
 from fluentai.bigstack import run_in_big_thread
 from fluentai.diagnostics import CompileError, Diagnostic, render_compile, render_runtime
 from fluentai.errors import ProgramExit

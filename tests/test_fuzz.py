@@ -123,7 +123,7 @@ def test_bug_int_pow_with_huge_exponent_hangs(tmp_path: Path) -> None:
 
 
 def test_bug_address_space_limit_is_internal_error(tmp_path: Path) -> None:
-    """The driver always runs the program on a thread with a 1 GiB stack (driver._STACK_BYTES).
+    """The driver always runs the program on a thread with a 1 GiB stack (bigstack.STACK_BYTES).
     Under an address-space limit below ~1.1 GB (`ulimit -v 1000000`, common in containers/CI
     sandboxes) the thread cannot be created and even `(print 1)` ends with
     `fluentai: error: internal error: RuntimeError: can't start new thread`. §13.4: an internal

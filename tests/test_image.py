@@ -4,13 +4,11 @@ llvmlite. The output, reports and exit statuses must be the VM's."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.test_jit import Result, _default_sigint, _env
+from tests.test_jit import Result, _env, interrupt_when
 
 # hot at the default thresholds (1000 calls), then a runtime error with a trace
 HOT = """
@@ -129,28 +127,14 @@ def test_ctrl_c_interrupts_a_restarted_program(tmp_path: Path) -> None:
     source = '(define (spin i) (spin (+ i 1)))\n(try (spin 0) (finally (print "cleanup")))\n'
     (tmp_path / "prog.fl").write_text(source)
     log = tmp_path / "jit.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fluentai", "run", "prog.fl"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(tmp_path / "cache", {"FLUENTAI_JIT_LOG": str(log)}),
-        preexec_fn=_default_sigint,
+    status, out, err = interrupt_when(
+        tmp_path,
+        [],
+        {"FLUENTAI_JIT_LOG": str(log)},
+        lambda: log.exists() and "restart:" in log.read_text(),
+        settle=0.3,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while not (log.exists() and "restart:" in log.read_text()):
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "never restarted"
-            time.sleep(0.02)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, err.decode()
+    assert status == 130, err.decode()
     assert out.decode() == "cleanup\n"
     assert err.decode().endswith("interrupted\n") and "Traceback" not in err.decode()
 

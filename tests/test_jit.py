@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -244,35 +245,50 @@ def _default_sigint() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def test_sigint_stops_native_code_and_runs_the_vms_finally(tmp_path: Path) -> None:
-    source = (
-        '(define (spin i) (if (= i 3) (io:write-file "ready.txt" "")) (spin (+ i 1)))\n'
-        '(try (spin 0) (finally (print "cleanup")))\n'
-    )
-    (tmp_path / "prog.fl").write_text(source)
+def interrupt_when(
+    tmp_path: Path,
+    flags: list[str],
+    env: dict[str, str],
+    ready: Callable[[], bool],
+    settle: float,
+) -> tuple[int, bytes, bytes]:
+    """Run prog.fl in `tmp_path`, send Ctrl-C `settle` seconds after `ready()` holds; return
+    (status, stdout, stderr)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fluentai", "run", "--jit-stats", "prog.fl"],
+        [sys.executable, "-m", "fluentai", "run", *flags, "prog.fl"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(tmp_path / "cache", NOW),
+        env=_env(tmp_path / "cache", env),
         preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + 60
-        while not (tmp_path / "ready.txt").exists():
+        while not ready():
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "never became ready"
             time.sleep(0.02)
-        time.sleep(0.5)
+        time.sleep(settle)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+    return proc.returncode, out, err
+
+
+def test_sigint_stops_native_code_and_runs_the_vms_finally(tmp_path: Path) -> None:
+    source = (
+        '(define (spin i) (if (= i 3) (io:write-file "ready.txt" "")) (spin (+ i 1)))\n'
+        '(try (spin 0) (finally (print "cleanup")))\n'
+    )
+    (tmp_path / "prog.fl").write_text(source)
+    status, out, err = interrupt_when(
+        tmp_path, ["--jit-stats"], NOW, lambda: (tmp_path / "ready.txt").exists(), settle=0.5
+    )
     stderr = err.decode()
-    assert proc.returncode == 130, stderr
+    assert status == 130, stderr
     assert out.decode() == "cleanup\n"
     assert "interrupted\n" in stderr and "Traceback" not in stderr
     assert "VM->native calls 0," not in stderr  # it was interrupted in native code

@@ -1651,15 +1651,7 @@ class _FnGen:
             return None
         if len(incoming) <= 1:
             return incoming[0][0] if incoming else None
-        join = self.new_block("loop.exit")
-        for _v, blk in incoming:
-            self.b.position_at_end(blk)
-            self.b.branch(join)
-        self.b.position_at_end(join)
-        phi = self.b.phi(I64)
-        for v, blk in incoming:
-            phi.add_incoming(v, blk)
-        return phi
+        return self._merge(incoming, self.new_block("loop.exit"))
 
     def _loop_self_ref(self, loop: _Loop) -> Callable[[r.Fn, Any], bool]:
         if loop.var is not None:
@@ -2101,21 +2093,26 @@ class _FnGen:
         return self.b.gep(base, [self.const(slot)], source_etype=I64)
 
     def global_ref(self, e: r.GlobalRef) -> ir.Value:
-        slot = self.low.global_slot(e.name)
+        return self._checked_global(e, "g")[0]
+
+    def _checked_global(self, ref: r.GlobalRef, tag: str) -> tuple[ir.Value, ir.Value]:
+        """A global's value, raising `unbound-variable` (or taking the builtin of the same name,
+        `fallback`) when it has none yet; and an i1, true when it was bound."""
+        slot = self.low.global_slot(ref.name)
         value = self.b.load(self._global_addr(slot), typ=I64)
         unbound = self.b.icmp_unsigned("==", value, self.const(abi.FL_UNBOUND))
-        bad = self.new_block("gunbound")
-        join = self.new_block("gbound")
+        bad = self.new_block(f"{tag}unbound")
+        join = self.new_block(f"{tag}bound")
         cur = self.b.block
         self.b.cbranch(unbound, bad, join)
         self.b.position_at_end(bad)
-        if e.fallback is not None:
-            res = self.builtin_value(e.fallback)
+        if ref.fallback is not None:  # a builtin of the same name serves until the define
+            res = self.builtin_value(ref.fallback)
             bad_end = self.b.block
             self.b.branch(join)
         else:
-            self.set_site(e.span)
-            shown = e.name.removeprefix("%prelude:")
+            self.set_site(ref.span)
+            shown = ref.name.removeprefix("%prelude:")
             res = self.b.call(self.low.rt("fl_raise_unbound"), [self.low.cstring(shown)])
             bad_end = self.b.block
             self.b.cbranch(
@@ -2125,7 +2122,10 @@ class _FnGen:
         phi = self.b.phi(I64)
         phi.add_incoming(value, cur)
         phi.add_incoming(res, bad_end)
-        return phi
+        flag = self.b.phi(I1)
+        flag.add_incoming(ir.Constant(I1, 1), cur)
+        flag.add_incoming(ir.Constant(I1, 0), bad_end)
+        return phi, flag
 
     def global_set(self, e: r.GlobalSet) -> ir.Value:
         v = self.value(e.value)
@@ -2341,34 +2341,7 @@ class _FnGen:
     def known_global(self, ref: r.GlobalRef) -> tuple[ir.Value, ir.Value]:
         """The value of a known function's global and an i1: true when it was bound (then it is
         the function), false when it was unbound and an `error:raise` handler gave a value."""
-        slot = self.low.global_slot(ref.name)
-        value = self.b.load(self._global_addr(slot), typ=I64)
-        unbound = self.b.icmp_unsigned("==", value, self.const(abi.FL_UNBOUND))
-        bad = self.new_block("kunbound")
-        join = self.new_block("kbound")
-        cur = self.b.block
-        self.b.cbranch(unbound, bad, join)
-        self.b.position_at_end(bad)
-        if ref.fallback is not None:  # a builtin of the same name serves until the define
-            res = self.builtin_value(ref.fallback)
-            bad_end = self.b.block
-            self.b.branch(join)
-        else:
-            self.set_site(ref.span)
-            shown = ref.name.removeprefix("%prelude:")
-            res = self.b.call(self.low.rt("fl_raise_unbound"), [self.low.cstring(shown)])
-            bad_end = self.b.block
-            self.b.cbranch(
-                self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), join
-            )
-        self.b.position_at_end(join)
-        phi = self.b.phi(I64)
-        phi.add_incoming(value, cur)
-        phi.add_incoming(res, bad_end)
-        flag = self.b.phi(I1)
-        flag.add_incoming(ir.Constant(I1, 1), cur)
-        flag.add_incoming(ir.Constant(I1, 0), bad_end)
-        return phi, flag
+        return self._checked_global(ref, "k")
 
     def call_values(
         self,
@@ -2868,17 +2841,11 @@ class _FnGen:
         if tail:
             return None
         join = self.new_block("endif")
-        for _v, blk in incoming:
-            self.b.position_at_end(blk)
-            self.b.branch(join)
-        self.b.position_at_end(join)
         if not incoming:
+            self.b.position_at_end(join)
             self.b.unreachable()
             return self.dead()
-        phi = self.b.phi(I64)
-        for v, blk in incoming:
-            phi.add_incoming(v, blk)
-        return phi
+        return self._merge(incoming, join)
 
     def while_(self, e: r.RWhile) -> ir.Value:
         head = self.new_block("while")
@@ -2925,6 +2892,12 @@ class _FnGen:
         fail_end = self.b.block
         join = self.new_block("endmatch")
         self.b.cbranch(self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), join)
+        phi = self._merge(incoming, join)
+        phi.add_incoming(res, fail_end)
+        return phi
+
+    def _merge(self, incoming: list[tuple[ir.Value, ir.Block]], join: ir.Block) -> ir.PhiInstr:
+        """Branch from each incoming block to `join` and return the phi of their values there."""
         for _v, blk in incoming:
             self.b.position_at_end(blk)
             self.b.branch(join)
@@ -2932,7 +2905,6 @@ class _FnGen:
         phi = self.b.phi(I64)
         for v, blk in incoming:
             phi.add_incoming(v, blk)
-        phi.add_incoming(res, fail_end)
         return phi
 
     def _ret_block(self, v: ir.Value) -> ir.Block:

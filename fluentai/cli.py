@@ -267,7 +267,7 @@ def _leave(status: int) -> int:
     destructors must not run under a live compile."""
     image = sys.modules.get("fluentai.image")
     if image is not None:
-        image.finish_pending()
+        image.finish_pending(wait=status != 130)
     jit = sys.modules.get("fluentai.jit.jit")
     if jit is not None and jit.compile_thread_alive():
         try:

@@ -95,6 +95,8 @@ def try_run(
     k = native_key(path, text, native_opt_level(), False, False) if native_tier else key(path, text)
     loaded = load(k, init_runtime=True)
     if loaded is None:
+        if not native_tier:
+            _fork_compiler(path, text)
         return None
     load_ms = (time.perf_counter() - t0) * 1000
     timing: list[float] = []
@@ -235,12 +237,39 @@ def build(src: SourceFile, log: Any, *, refuse: Any = None) -> bool:
     return stored
 
 
-def finish_pending() -> None:
-    """At exit: wait for an image still being compiled, so that the next run starts warm."""
-    for thread in pending:
-        if thread.is_alive():
+def _fork_compiler(path: str, text: str) -> None:
+    """A first run: the image compiler process (fluentai/imageproc.py), if there is a core to
+    spare for it."""
+    from fluentai import imageproc
+
+    if imageproc.wanted():
+        imageproc.start(path, text)
+
+
+def finish_pending(*, wait: bool = True) -> None:
+    """At exit: wait for an image still being compiled, so that the next run starts warm. With
+    an image compiler process (fluentai/imageproc.py), a JIT compile thread still running was to
+    ask it for the image: it is asked now, and the thread (whose unit is of no use any more) is
+    not waited for. The process is stopped instead when no image was wanted or `wait` is false
+    (an interrupted run)."""
+    alive = [thread for thread in pending if thread.is_alive()]
+    proc_mod = sys.modules.get("fluentai.imageproc")
+    proc = proc_mod.current if proc_mod is not None else None
+    if proc is not None:
+        if wait and (proc.sent_at or alive) and proc.go():
             try:
-                thread.join()
+                proc.wait()
             except KeyboardInterrupt:
+                proc.discard()
                 sys.stderr.flush()
-                return
+        else:
+            proc.discard()
+        return
+    if not wait:
+        return
+    for thread in alive:
+        try:
+            thread.join()
+        except KeyboardInterrupt:
+            sys.stderr.flush()
+            return

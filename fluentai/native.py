@@ -367,15 +367,29 @@ def store_image(
     """Compile the whole program (as `--tier native` does) into the code cache entry `key`
     without loading it: the program image a later `fluentai run` starts from (fluentai/image.py).
     `refuse(program)` may name a reason to compile nothing. Returns whether it was stored."""
-    from fluentai import codecache
-    from fluentai.llvm.engine import Engine
-    from fluentai.llvm.lower import lower_program
+    lowered = lower_image(src, refuse=refuse)
+    return lowered is not None and finish_image(lowered, key, opt)
 
+
+def lower_image(src: SourceFile, *, refuse: Callable[[Any], str | None] | None = None) -> Any:
+    """The first half of `store_image`: the program lowered (None if `refuse` names a reason),
+    with the native prelude's object code at hand."""
     prelude = _prelude()
     program = _on_big_stack(lambda: resolve(src, is_prelude=False))
     if refuse is not None and refuse(program) is not None:
-        return False
+        return None
+    from fluentai.llvm.lower import lower_program
+
     lowered = _on_big_stack(lambda: lower_program(prelude, program))
+    prelude_object(2)
+    return lowered
+
+
+def finish_image(lowered: Any, key: str, opt: int) -> bool:
+    """The second half of `store_image`: LLVM, then the code cache."""
+    from fluentai import codecache
+    from fluentai.llvm.engine import Engine
+
     program_obj = Engine().object_code(str(lowered.module), opt, host_cpu=True)
     meta = {"tier": "image", "symbols": ["fl_program_main"], "functions": list(lowered.functions)}
     return codecache.put(key, [program_obj, prelude_object(2)], meta)

@@ -146,3 +146,71 @@ def test_a_warm_native_tier_run_starts_as_lean_as_an_image(tmp_path: Path) -> No
     assert "tier native: the whole program from the code cache" in second.stderr
     modules = _imported(second)
     assert "fluentai.pipeline" not in modules and not any(m.startswith("llvmlite") for m in modules)
+
+
+# ---------------------------------------------------------------- the image compiler process
+
+PROCESS = {"FLUENTAI_IMAGE_PROCESS": "1"}
+PROCESS_LINE = "program image: compiling in the image compiler process"
+
+
+def test_a_restart_can_wait_for_the_image_compiler_process(tmp_path: Path) -> None:
+    source = (
+        "(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))\n"
+        "(define (repeat k) (if (= k 1) (count 3000) (begin (count 3000) (repeat (- k 1)))))\n"
+        "(print (repeat 3000))\n"
+        '(define (bad x) (+ x "s"))\n'
+        "(bad 1)\n"
+    )
+    log = tmp_path / "jit.log"
+    vm = _run(tmp_path, source, "--tier", "vm")
+    first = _run(tmp_path, source, "--jit-stats", env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
+    assert PROCESS_LINE in log.read_text()
+    assert "program image stored by the image compiler process" in log.read_text()
+    assert RESTART_LINE in first.stderr
+    assert (first.status, first.stdout) == (vm.status, vm.stdout) == (70, "3000\n")
+    second = _run(tmp_path, source, "--jit-stats", env=PROCESS)
+    assert IMAGE_LINE in second.stderr and second.stdout == vm.stdout
+
+
+def test_the_process_makes_the_image_of_a_program_that_printed_first(tmp_path: Path) -> None:
+    source = '(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))\n(print "first")\n'
+    source += "(print (count 3000))\n"
+    log = tmp_path / "jit.log"
+    first = _run(tmp_path, source, "--jit-stats", env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
+    assert RESTART_LINE not in first.stderr and first.stdout == "first\n3000\n"
+    assert PROCESS_LINE in log.read_text()
+    second = _run(tmp_path, source, "--jit-stats", env=PROCESS)
+    assert IMAGE_LINE in second.stderr and second.stdout == first.stdout
+
+
+def test_a_run_that_never_gets_hot_compiles_nothing(tmp_path: Path) -> None:
+    for _ in range(2):  # the child is stopped at exit; the output pipes end with the parent
+        result = _run(tmp_path, "(print (+ 1 2))\n", "--jit-stats", env=PROCESS)
+        assert result.stdout == "3\n" and IMAGE_LINE not in result.stderr
+    assert not list((tmp_path / "cache").glob("*.so"))
+    bad = _run(tmp_path, "(print (+ 1 2)\n", env=PROCESS)
+    assert bad.status == 65 and "error[syntax-error]" in bad.stderr
+
+
+def test_a_program_the_process_refuses_is_compiled_in_the_run(tmp_path: Path) -> None:
+    source = HOT + "(state:set 'k 1)\n(print (state:get 'k))\n"
+    log = tmp_path / "jit.log"
+    result = _run(tmp_path, source, env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
+    assert result.stdout == '3000\n["a" "b"]\n1\n'
+    assert IMAGE_LINE not in _run(tmp_path, source, "--jit-stats", env=PROCESS).stderr
+
+
+def test_ctrl_c_while_the_process_compiles(tmp_path: Path) -> None:
+    source = '(define (spin i) (spin (+ i 1)))\n(try (spin 0) (finally (print "cleanup")))\n'
+    (tmp_path / "prog.fl").write_text(source)
+    log = tmp_path / "jit.log"
+    status, out, err = interrupt_when(
+        tmp_path,
+        [],
+        {**PROCESS, "FLUENTAI_JIT_LOG": str(log)},
+        lambda: log.exists() and "image compiler process" in log.read_text(),
+        settle=0.0,
+    )
+    assert status == 130, err.decode()
+    assert out.decode() == "cleanup\n" and err.decode().endswith("interrupted\n")

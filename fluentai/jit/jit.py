@@ -232,6 +232,7 @@ class Jit:
         self._image = False  # this run also compiles the program's image (fluentai/image.py)
         self._restart = False  # the image comes first, for a restart (`restart`)
         self._restart_rt: Any = None
+        self._awaiting_process = False  # the image compiler process makes the image (imageproc)
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
         self._ready: Any = None
@@ -300,6 +301,10 @@ class Jit:
         self._image = image.enabled()  # never with FLUENTAI_JIT_SYNC, which is JIT tuning
         # nothing visible done yet: compile the image first and restart natively (`restart`)
         self._restart = self._image and not self.vm.world.touched
+        if self._restart and _image_process_go():
+            self._awaiting_process = True  # polled at safepoints (`yield_to_compiler`)
+            self.log("program image: compiling in the image compiler process")
+            return
         self._start_compile_thread()
 
     def _start_compile_thread(self) -> None:
@@ -352,9 +357,33 @@ class Jit:
         Python (the lowering), would otherwise get half of it at best: it ran 3 times slower
         than alone. A short sleep gives the compiler most of the GIL until its code is ready,
         which pays back as soon as hot code runs natively."""
-        if self._thread is not None:
+        if self._awaiting_process:
+            self._poll_image_process()
+        elif self._thread is not None:
             # before a restart the VM's progress is likely to be dropped: it yields more
             time.sleep(COMPILE_YIELD_S * (RESTART_YIELD_FACTOR if self._restart else 1))
+
+    def _poll_image_process(self) -> None:
+        """The VM runs at full speed while the other process compiles: at a safepoint, see
+        whether the image is there (restart next) or will not be (compile in-process)."""
+        from fluentai import imageproc
+
+        proc = imageproc.current
+        if proc is None:
+            return
+        stored = proc.poll()
+        if stored is None:
+            return
+        self._awaiting_process = False
+        self.stats.image_ms += proc.ms
+        if stored:
+            self.log(f"program image stored by the image compiler process ({proc.ms:.0f} ms)")
+            self.state = RESTART
+            return
+        self.log("program image not stored by the image compiler process: compiling here")
+        self._image = False
+        self._restart = False
+        self._start_compile_thread()
 
     def preload(self) -> None:
         """Before the program starts (program thread): a unit in the code cache means an earlier
@@ -394,7 +423,9 @@ class Jit:
             self._restart = False
             self._ready = self._build()
             self.state = READY
-            if self._image:
+            if self._image and _image_process_go():
+                self.log("program image: compiling in the image compiler process")
+            elif self._image:
                 self._build_image()
             self._trim_cache()
         except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
@@ -424,6 +455,7 @@ class Jit:
             self.thresholds.sync
             or not image.enabled()
             or codecache.exists(image.key(self.src.name, self.src.text))
+            or _image_process_go()
         ):
             return
         thread = threading.Thread(target=self._image_only, name="fluentai-image", daemon=True)
@@ -859,6 +891,13 @@ class Jit:
         if self._attached and self.rt is not None:
             self.rt.thread_detach()
             self._attached = False
+
+
+def _image_process_go() -> bool:
+    """Ask this run's image compiler process (fluentai/imageproc.py), if it has one, for the
+    program image; whether it is making it (or has made it)."""
+    proc = sys.modules.get("fluentai.imageproc")
+    return proc is not None and proc.current is not None and proc.current.go()
 
 
 class _Boxed:

@@ -1,0 +1,220 @@
+"""The image compiler process: a first run's program image compiled on the spare core.
+
+A first run of a program (no image in the code cache, fluentai/image.py) that gets hot waits for
+its image before it can restart natively (jit/jit.py, "restart"). Compiled on a thread of the
+run's own process, the image's critical path holds the imports of llvmlite and the lowering,
+the prelude's resolution, the lowering and LLVM, all started only once the program is hot and all
+sharing one GIL with the VM.
+
+So, on a machine with an idle core, `fluentai run` forks right after its failed image lookup.
+The child prepares what does not depend on the program being hot (imports, the prelude, the
+program's resolution and lowering) while the parent starts the VM, then waits. When the VM
+reports the program hot, the parent sends "go": the child runs LLVM, stores the image in the code
+cache and answers whether it did. The parent keeps running the program in the VM meanwhile, at
+full speed, and polls the answer at its safepoints. A run that never gets hot kills the child at
+exit: nothing is compiled for a program that is not hot (docs/decisions.md, "Start-up" 6).
+
+The child never writes to the parent's terminal or pipes (its standard streams are /dev/null), and
+ignores Ctrl-C: the parent kills it when the run is interrupted.
+
+FLUENTAI_IMAGE_PROCESS=1 always forks, =0 never does; by default the process is used when this
+process may run on at least two CPUs and the 1-minute load average leaves one of them idle.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+GO = b"g"
+STORED, NOT_STORED = b"1", b"0"
+
+
+class ImageProcess:
+    """The parent's handle on its image compiler child."""
+
+    def __init__(self, pid: int, go_fd: int, done_fd: int) -> None:
+        self.pid = pid
+        self.go_fd = go_fd
+        self.done_fd = done_fd
+        self.sent_at = 0.0  # perf_counter() when "go" was sent; 0 before
+        self.result: bool | None = None  # the child's answer: image stored or not
+        self.ms = 0.0  # from "go" to the answer
+        self.finished = False  # reaped (or never to be waited for again)
+
+    def go(self) -> bool:
+        """Ask the child to compile and store the image; False if it cannot (already asked,
+        or the child is gone)."""
+        if self.finished:
+            return self.result is True
+        if self.sent_at:
+            return True
+        try:
+            os.write(self.go_fd, GO)
+        except OSError:
+            self._reap(kill=True)
+            return False
+        self.sent_at = time.perf_counter()
+        return True
+
+    def poll(self) -> bool | None:
+        """The child's answer once it has given it (True: the image is stored), else None."""
+        if self.result is not None:
+            return self.result
+        try:
+            data = os.read(self.done_fd, 1)
+        except BlockingIOError:
+            return None
+        except OSError:
+            data = b""
+        self._answered(data)
+        return self.result
+
+    def wait(self) -> bool:
+        """Block until the child answers (the end of a run that asked for an image)."""
+        if self.result is None:
+            os.set_blocking(self.done_fd, True)
+            try:
+                data = os.read(self.done_fd, 1)
+            except OSError:
+                data = b""
+            self._answered(data)
+        return bool(self.result)
+
+    def _answered(self, data: bytes) -> None:
+        self.result = data == STORED
+        self.ms = (time.perf_counter() - self.sent_at) * 1000 if self.sent_at else 0.0
+        self._reap(kill=False)
+
+    def discard(self) -> None:
+        """The run ends (or is interrupted) without waiting: stop the child."""
+        if not self.finished:
+            self._reap(kill=True)
+
+    def _reap(self, *, kill: bool) -> None:
+        self.finished = True
+        for fd in (self.go_fd, self.done_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            if kill:
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (OSError, ChildProcessError):
+            pass
+
+
+current: ImageProcess | None = None  # this run's child, if it has one
+
+
+def wanted() -> bool:
+    """Whether to fork an image compiler child: FLUENTAI_IMAGE_PROCESS, else an idle core."""
+    setting = os.environ.get("FLUENTAI_IMAGE_PROCESS", "")
+    if setting in ("0", "1"):
+        return setting == "1"
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return False
+    return cpus >= 2 and load <= cpus - 1
+
+
+def start(path: str, text: str) -> ImageProcess | None:
+    """Fork the image compiler for the program `text` read from `path` (the parent's image
+    lookup just missed). Must be called before the run starts any thread."""
+    global current
+    if current is not None or not hasattr(os, "fork"):
+        return current
+    try:
+        go_r, go_w = os.pipe()
+        done_r, done_w = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: never returns
+        os.close(go_w)
+        os.close(done_r)
+        _child(path, text, go_r, done_w)
+    os.close(go_r)
+    os.close(done_w)
+    os.set_blocking(done_r, False)
+    current = ImageProcess(pid, go_w, done_r)
+    return current
+
+
+def discard() -> None:
+    """At the end of a run that did not ask for an image: stop the child if there is one."""
+    if current is not None and not current.sent_at:
+        current.discard()
+
+
+def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
+    status = NOT_STORED
+    try:
+        _detach(go_fd, done_fd)
+        prepared = _prepare(path, text)
+        if os.read(go_fd, 1) == GO and prepared is not None:
+            status = STORED if prepared() else NOT_STORED
+    except BaseException:  # noqa: BLE001 - the parent compiles in-process instead
+        status = NOT_STORED
+    try:
+        os.write(done_fd, status)
+    except OSError:
+        pass
+    if status == STORED:
+        _trim()
+    os._exit(0)
+
+
+def _detach(go_fd: int, done_fd: int) -> None:
+    """Let go of everything the parent owns: standard streams (a reader of the parent's output
+    pipe must see its end when the parent exits), other descriptors, Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    keep = {0, 1, 2, go_fd, done_fd}
+    for fd in range(3, max(keep) + 64):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    try:
+        os.nice(5)  # behind anything interactive, should the machine get busy
+    except OSError:
+        pass
+
+
+def _prepare(path: str, text: str) -> Any:
+    """Everything before LLVM; returns the step that compiles and stores, or None when the
+    program is not one the JIT compiles (or does not even parse: the parent reports that)."""
+    from fluentai import image, native
+    from fluentai.jit.jit import blocked_reason
+    from fluentai.llvm.engine import Engine
+    from fluentai.source import SourceFile
+
+    Engine()  # LLVM's initialization, done before the program is hot
+    src = SourceFile(path, text)
+    k = image.key(path, text)
+    lowered = native.lower_image(src, refuse=blocked_reason)
+    if lowered is None:
+        return None
+    return lambda: native.finish_image(lowered, k, image.IMAGE_OPT)
+
+
+def _trim() -> None:
+    from fluentai import codecache
+
+    try:
+        codecache.trim()
+    except OSError:
+        pass

@@ -150,6 +150,7 @@ def execute(
     world = World(options.argv, stdin, stdout, stderr, seed)
 
     from fluentai.pipeline import PassTimes
+    from fluentai.vm import profile
     from fluentai.vm.profile import Profiler
 
     profiler: Profiler | None = None
@@ -173,12 +174,15 @@ def execute(
             if _profiling_enabled(options):
                 jit = None if runtime_error else _make_jit(session.vm, src, options, code, stdout)
                 profiler = session.vm.profiler = Profiler(jit)
+                profiler.running = code
+                profile.active = profiler  # long builtins are safepoints too
                 session.vm.jit = jit
                 if jit is not None:
                     jit.preload()
             try:
                 value = session.run(code)
             finally:
+                profile.active = None
                 if jit is not None:
                     jit.close()
             if options.print_result and value is not None:

@@ -301,3 +301,12 @@ def test_the_jit_log_says_what_was_compiled_and_why(tmp_path: Path) -> None:
     text = log.read_text()
     assert "jit: hot: fib: calls 1 > 0" in text
     assert "jit: installed:" in text
+
+
+def test_time_spent_inside_one_long_range_call_makes_its_caller_hot(tmp_path: Path) -> None:
+    # no call or back edge happens while `range` builds the list: the builtin is a safepoint
+    log = tmp_path / "jit.log"
+    env = {"FLUENTAI_JIT_TIME_MS": "5", "FLUENTAI_JIT_LOG": str(log)}
+    result = run(tmp_path, "(print (length (range 2000000)))\n", env=env)
+    assert result.stdout == "2000000\n"
+    assert "hot: <top level>: time" in log.read_text()

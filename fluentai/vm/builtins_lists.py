@@ -17,6 +17,7 @@ from fluentai.primitives import Effect, Prim, PrimKind
 from fluentai.vm.maps import FlMap
 from fluentai.vm.numbers import int_to_float
 from fluentai.vm.printer import type_error
+from fluentai.vm.profile import long_builtin_safepoint
 from fluentai.vm.values import EMPTY, Cons, from_iter, to_pylist
 
 __all__ = ["ROWS"]
@@ -183,6 +184,9 @@ def _drop(n: object, lst: Any) -> Any:
     return lst
 
 
+RANGE_CHUNK: Final = 1 << 16  # a long `range` is a safepoint of the profile this often
+
+
 def _range(*args: object) -> Any:
     bounds = [_check_int("range", a) for a in args]
     step = 1
@@ -195,8 +199,12 @@ def _range(*args: object) -> Any:
         if step == 0:
             raise FlError("value-error", "`range` expects a non-zero step, got 0")
     result = EMPTY
-    for i in reversed(range(start, end, step)):
-        result = Cons(i, result)
+    numbers = range(start, end, step)
+    for chunk_end in range(len(numbers), 0, -RANGE_CHUNK):
+        for i in reversed(numbers[max(0, chunk_end - RANGE_CHUNK) : chunk_end]):
+            result = Cons(i, result)
+        if chunk_end > RANGE_CHUNK:
+            long_builtin_safepoint()
     return result
 
 

@@ -66,6 +66,7 @@ class Profiler:
 
     def __init__(self, jit: Any = None) -> None:
         self.ticks = 0
+        self.running: Code | None = None  # the function charged at the last sample
         self.last_ns = time.perf_counter_ns()
         self.codes: dict[int, Code] = {}
         # the JIT (jit/jit.py) and its thresholds; the VM reports hot code with `hot`
@@ -103,6 +104,7 @@ class Profiler:
             now = time.perf_counter_ns()
             running.time_ns += now - self.last_ns
             self.last_ns = now
+            self.running = running
             if running.time_ns > self.hot_ns and not running.hot:
                 self.hot(running)
             jit = self.jit
@@ -125,3 +127,17 @@ class Profiler:
                 f"~{c.time_ns / 1e6:8.1f} ms  args ({' '.join(kinds)})"
             )
         return "\n".join(lines)
+
+
+active: Profiler | None = None  # the profiler of the program running now (set by the driver)
+
+
+def long_builtin_safepoint() -> None:
+    """A builtin that runs long (`range` of millions of elements) calls this now and then: the
+    function that called it is charged the time, may get hot, and the JIT's safepoint work
+    (install, restart) happens as after a call. Without it, a program spending seconds in one
+    builtin call showed the profile nothing."""
+    profiler = active
+    if profiler is not None and profiler.running is not None:
+        profiler.ticks |= SAMPLE_MASK  # the tick below samples
+        profiler.tick(profiler.running)

@@ -18,7 +18,8 @@ The child never writes to the parent's terminal or pipes (its standard streams a
 ignores Ctrl-C: the parent kills it when the run is interrupted.
 
 FLUENTAI_IMAGE_PROCESS=1 always forks, =0 never does; by default the process is used when this
-process may run on at least two CPUs and the 1-minute load average leaves one of them idle.
+process may run on at least two CPUs and no other thread of the machine wants a CPU right now
+(the kernel's count of runnable threads), so that one of them is idle.
 """
 
 from __future__ import annotations
@@ -121,10 +122,23 @@ def wanted() -> bool:
         return setting == "1"
     try:
         cpus = len(os.sched_getaffinity(0))
-        load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return False
-    return cpus >= 2 and load <= cpus - 1
+    return cpus >= 2 and _runnable() < cpus
+
+
+def _runnable() -> float:
+    """How many threads want a CPU now, this one included: the kernel's count of runnable
+    threads (/proc/loadavg), else the 1-minute load average plus this one."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0] + 1
+    except OSError:
+        return float("inf")
 
 
 def start(path: str, text: str) -> ImageProcess | None:

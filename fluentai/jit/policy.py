@@ -60,28 +60,26 @@ class Thresholds:
         n = calls if calls is not None else _int_setting(environ, "FLUENTAI_JIT_THRESHOLD", -1)
         sync = environ.get("FLUENTAI_JIT_SYNC") == "1"
         t2 = _int_setting(environ, "FLUENTAI_JIT_TIER2_THRESHOLD", -1)
-        tier2 = {
-            "tier2_calls": t2 if t2 >= 0 else DEFAULT_TIER2_CALLS,
-            "tier2_time_ms": 0.0
-            if t2 == 0
-            else float(
-                _int_setting(environ, "FLUENTAI_JIT_TIER2_TIME_MS", int(DEFAULT_TIER2_TIME_MS))
-            ),
-            "deopt_limit": max(
-                1, _int_setting(environ, "FLUENTAI_JIT_DEOPT_LIMIT", DEFAULT_DEOPT_LIMIT)
-            ),
-            "recompile_limit": _int_setting(
-                environ, "FLUENTAI_JIT_RECOMPILE_LIMIT", DEFAULT_RECOMPILE_LIMIT
-            ),
-        }
+        t2_ms = float(
+            _int_setting(environ, "FLUENTAI_JIT_TIER2_TIME_MS", int(DEFAULT_TIER2_TIME_MS))
+        )
+        deopts = max(1, _int_setting(environ, "FLUENTAI_JIT_DEOPT_LIMIT", DEFAULT_DEOPT_LIMIT))
+        recompiles = _int_setting(environ, "FLUENTAI_JIT_RECOMPILE_LIMIT", DEFAULT_RECOMPILE_LIMIT)
         if n == 0:
-            return cls(0, 0, 0.0, sync, **tier2)
+            tier1: tuple[int, int, float] = (0, 0, 0.0)
+        else:
+            tier1 = (
+                n if n > 0 else DEFAULT_CALLS,
+                _int_setting(environ, "FLUENTAI_JIT_LOOP_THRESHOLD", DEFAULT_LOOPS),
+                float(_int_setting(environ, "FLUENTAI_JIT_TIME_MS", int(DEFAULT_TIME_MS))),
+            )
         return cls(
-            n if n > 0 else DEFAULT_CALLS,
-            _int_setting(environ, "FLUENTAI_JIT_LOOP_THRESHOLD", DEFAULT_LOOPS),
-            float(_int_setting(environ, "FLUENTAI_JIT_TIME_MS", int(DEFAULT_TIME_MS))),
+            *tier1,
             sync,
-            **tier2,
+            t2 if t2 >= 0 else DEFAULT_TIER2_CALLS,
+            0.0 if t2 == 0 else t2_ms,
+            deopts,
+            recompiles,
         )
 
 

@@ -62,7 +62,7 @@ def stat(stderr: str, pattern: str) -> str:
 
 def test_tier2_settings_default_and_from_the_environment() -> None:
     t = Thresholds.from_env({})
-    assert (t.tier2_calls, t.tier2_time_ms) == (DEFAULT_TIER2_CALLS, 200.0)
+    assert (t.tier2_calls, t.tier2_time_ms) == (DEFAULT_TIER2_CALLS, 50.0)
     assert (t.deopt_limit, t.recompile_limit) == (DEFAULT_DEOPT_LIMIT, DEFAULT_RECOMPILE_LIMIT)
     t = Thresholds.from_env(
         {
@@ -74,13 +74,15 @@ def test_tier2_settings_default_and_from_the_environment() -> None:
     )
     assert (t.tier2_calls, t.tier2_time_ms, t.deopt_limit, t.recompile_limit) == (5, 9.0, 3, 0)
     # 0: at the first VM->native call, whatever the time budget says; tier 1 keeps its own
-    t = Thresholds.from_env({"FLUENTAI_JIT_TIER2_THRESHOLD": "0", "FLUENTAI_JIT_TIER2_TIME_MS": "9"})
+    t = Thresholds.from_env(
+        {"FLUENTAI_JIT_TIER2_THRESHOLD": "0", "FLUENTAI_JIT_TIER2_TIME_MS": "9"}
+    )
     assert (t.tier2_calls, t.tier2_time_ms, t.calls) == (0, 0.0, 1000)
     assert decide_tier2(t, crossings=1, native_ns=0) == "VM->native calls 1 > 0"
     t = Thresholds.from_env({"FLUENTAI_JIT_TIER2_THRESHOLD": "many"})
     assert t.tier2_calls == DEFAULT_TIER2_CALLS
     assert decide_tier2(t, crossings=3, native_ns=0) is None
-    assert decide_tier2(t, crossings=3, native_ns=250_000_000) == "native time 250 ms > 200 ms"
+    assert decide_tier2(t, crossings=3, native_ns=250_000_000) == "native time 250 ms > 50 ms"
 
 
 def test_guards_come_from_the_profiled_kinds() -> None:
@@ -181,8 +183,7 @@ def test_a_function_that_keeps_deoptimizing_is_blacklisted(tmp_path: Path) -> No
     assert (r.status, r.stdout) == want[:2]
     reason = stat(r.stderr, r"jit: blacklisted: sum-to: (.*)")
     assert reason == (
-        "4 failed guards after 0 recompilations "
-        "(last: argument 1 `n`: expected Int, got Float)"
+        "4 failed guards after 0 recompilations (last: argument 1 `n`: expected Int, got Float)"
     )
     # the unit after the blacklisting has it unspecialized: no guard, no more deopts
     assert stat(r.stderr, r"jit: deopts (\d+)") == "4"

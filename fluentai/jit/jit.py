@@ -382,6 +382,25 @@ class Jit:
         if cached is None:
             return
         self.stats.first_hot = "none needed: an earlier run's code was in the cache"
+        remembered = None
+        try:
+            remembered = unit_mod.load_remembered_tier2(self.src, JitStats(), self.log)
+        except Exception as exc:  # noqa: BLE001 - tier 1 is there
+            self.log(f"tier 2 unit not usable: {type(exc).__name__}: {exc}")
+        if remembered is not None:  # an earlier run went to tier 2: start there
+            lib, meta, seeds, spans = remembered
+            self.log("installed at start: this program's unit is in the code cache (tier 2)")
+            self.state = READY
+            self._ready = cached
+            self.install()  # tier 1 first: the stats and the runtime set up as usual
+            if self.state == INSTALLED:
+                self.tier2.preloaded(seeds, spans)
+                self._ready = (lib, meta)
+                self._tier2_ready = (0.0, True)
+                self.state = READY
+                self.install()
+            self._start_image_thread()
+            return
         self.log("installed at start: this program's unit is in the code cache")
         self._ready = cached
         self.state = READY
@@ -484,10 +503,14 @@ class Jit:
             self._compile_tier2(seeds, spans)
             self.install()
             return
+        from fluentai import codecache, image
+
         self._tier2_thread = threading.Thread(
             target=self._compile_tier2, args=(seeds, spans), name="fluentai-jit2", daemon=True
         )
         _compile_threads.append(self._tier2_thread)
+        if codecache.enabled():  # at exit the run waits for it, so the next run starts in tier 2
+            image.pending.append(self._tier2_thread)
         self._tier2_thread.start()
 
     def _compile_tier2(self, seeds: dict[str, Any], spans: dict[str, tuple[int, int]]) -> None:
@@ -508,6 +531,10 @@ class Jit:
             if background:
                 sys.setswitchinterval(interval)
         ms = (time.perf_counter() - t0) * 1000
+        try:
+            unit_mod.remember_tier2(self.src, seeds, spans)
+        except Exception as exc:  # noqa: BLE001 - only the next run's start is at stake
+            self.log(f"tier 2 unit not remembered: {type(exc).__name__}: {exc}")
         self._ready = built
         self._tier2_ready = (ms, scratch.cached)
         self.state = READY

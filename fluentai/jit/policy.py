@@ -21,7 +21,7 @@ DEFAULT_CALLS = 1000
 DEFAULT_LOOPS = 10_000
 DEFAULT_TIME_MS = 100.0
 DEFAULT_TIER2_CALLS = 1000  # VM->native calls of one function in tier 1
-DEFAULT_TIER2_TIME_MS = 200.0  # time in one function's native code in tier 1
+DEFAULT_TIER2_TIME_MS = 50.0  # time in one function's native code in tier 1
 DEFAULT_DEOPT_LIMIT = 16  # guard failures of one function before it is recompiled
 DEFAULT_RECOMPILE_LIMIT = 2  # recompilations of one function before it is blacklisted
 

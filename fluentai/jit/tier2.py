@@ -277,6 +277,22 @@ class Tier2:
                 spans[code.name] = (code.span.start, code.span.end)
         return seeds, spans
 
+    def preloaded(self, seeds: dict[str, Any], spans: dict[str, tuple[int, int]]) -> None:
+        """Before the program starts, the tier-2 unit an earlier run installed last is about to
+        be installed: the functions it specialized (and that have native code) are in tier 2
+        from their first call."""
+        self.compiling = True  # `installed` ends it
+        for code in self.jit._slotted:
+            span = code.span
+            if code.is_prelude or span is None or code.name not in seeds:
+                continue
+            if spans.get(code.name) != (span.start, span.end):
+                continue
+            ft = code.tier if code.tier is not None else self.track(code)
+            ft.wanted = True
+            self.requests += 1
+        self.requests_compiled = self.requests
+
     def installed(self, meta: dict[str, Any], compile_ms: float, cached: bool) -> None:
         """A tier-2 unit is installed: its specializations become the guards."""
         applied: dict[str, Any] = meta.get("tier2_seeds", {})

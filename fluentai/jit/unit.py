@@ -126,6 +126,50 @@ def _load(key: str, stats: Any, log: Callable[[str], None]) -> Any:
     return unit
 
 
+def _record_path(src: SourceFile) -> Any:
+    from fluentai import codecache
+
+    return codecache.cache_dir() / f"tier2-{_key(src)}.json"
+
+
+def remember_tier2(src: SourceFile, seeds: Seeds, spans: dict[str, tuple[int, int]]) -> None:
+    """Note in the code cache which tier-2 unit this run installed last: the next run of the
+    program installs it before it starts (`load_remembered_tier2`)."""
+    from fluentai import codecache, native
+
+    if not codecache.enabled():
+        return
+    record = {"seeds": {n: [list(k) if k else None for k in g] for n, g in seeds.items()}}
+    record["spans"] = {n: list(v) for n, v in spans.items()}
+    try:
+        native._write_atomic(_record_path(src), json.dumps(record).encode("utf-8"))
+    except OSError:
+        pass
+
+
+def load_remembered_tier2(
+    src: SourceFile, stats: Any, log: Callable[[str], None]
+) -> tuple[Any, dict[str, Any], Seeds, dict[str, tuple[int, int]]] | None:
+    """The tier-2 unit an earlier run of this program installed last, from the code cache, with
+    its seeds and their spans; None when there is none."""
+    from fluentai import codecache
+
+    if not codecache.enabled():
+        return None
+    try:
+        record = json.loads(_record_path(src).read_text(encoding="utf-8"))
+        seeds: Seeds = {
+            n: tuple(tuple(k) if k else None for k in g) for n, g in record["seeds"].items()
+        }
+        spans = {n: (int(v[0]), int(v[1])) for n, v in record["spans"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    unit = _load(_key(src, seeds), stats, log)
+    if unit is None:
+        return None
+    return unit, unit.meta, seeds, spans
+
+
 def load_cached(
     src: SourceFile, stats: Any, log: Callable[[str], None], seeds: Seeds | None = None
 ) -> tuple[Any, dict[str, Any]] | None:

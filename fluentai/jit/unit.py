@@ -139,8 +139,10 @@ def remember_tier2(src: SourceFile, seeds: Seeds, spans: dict[str, tuple[int, in
 
     if not codecache.enabled():
         return
-    record = {"seeds": {n: [list(k) if k else None for k in g] for n, g in seeds.items()}}
-    record["spans"] = {n: list(v) for n, v in spans.items()}
+    record: dict[str, Any] = {
+        "seeds": {n: [list(k) if k else None for k in g] for n, g in seeds.items()},
+        "spans": {n: list(v) for n, v in spans.items()},
+    }
     try:
         native._write_atomic(_record_path(src), json.dumps(record).encode("utf-8"))
     except OSError:

@@ -9,7 +9,10 @@ running, and from then on the VM's calls of compiled functions run natively.
 
 Units. One unit holds the whole program (its lambdas and the prelude's), lowered in JIT mode
 (`fl_jit_init` sets the unit up without running its top level). Its object code is cached on
-disk by content, so a second run installs it without compiling.
+disk by content, so a second run installs it without compiling. The first unit is tier 1
+(generic, FLUENTAI_JIT_OPT); functions that stay hot get tier-2 units (jit/tier2.py: the whole
+program again, specialized on the kinds the VM saw, guarded at VM calls), each replacing the
+installed unit at a safepoint (`_install`, `_uninstall`).
 
 Calls. Every VM `Code` compiled from a lambda of the unit gets a code slot (`Code.native`):
 the descriptor of its native twin. A VM call of such a closure converts the arguments and the

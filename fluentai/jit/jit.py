@@ -520,6 +520,12 @@ class Jit:
         from fluentai.jit import unit as unit_mod
 
         background = threading.current_thread() is self._tier2_thread
+        if background:
+            # llvmlite parses into LLVM's one global context: compiles must not overlap, so an
+            # image still compiling on another thread finishes first
+            for other in _compile_threads:
+                if other is not self._tier2_thread and other.is_alive():
+                    other.join()
         interval = sys.getswitchinterval()
         if background:
             sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)

@@ -58,7 +58,9 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         description="FluentAI: a Lisp-like language with effects, a bytecode VM and native tiers.",
         epilog="Environment: FLUENTAI_JIT=0 disables native tiers; FLUENTAI_JIT_THRESHOLD, "
         "FLUENTAI_JIT_LOOP_THRESHOLD, FLUENTAI_JIT_TIME_MS, FLUENTAI_JIT_SYNC=1, "
-        "FLUENTAI_JIT_OPT and FLUENTAI_JIT_LOG=PATH tune and trace the JIT; FLUENTAI_IMAGE=0 "
+        "FLUENTAI_JIT_OPT, FLUENTAI_JIT_TIER2_THRESHOLD, FLUENTAI_JIT_TIER2_TIME_MS, "
+        "FLUENTAI_JIT_TIER2_OPT, FLUENTAI_JIT_DEOPT_LIMIT, FLUENTAI_JIT_RECOMPILE_LIMIT and "
+        "FLUENTAI_JIT_LOG=PATH tune and trace the JIT (docs/jit.md); FLUENTAI_IMAGE=0 "
         "disables program images (warm runs of hot programs without the VM, docs/jit.md); "
         "FLUENTAI_CACHE=0 disables the code cache; FLUENTAI_SEED=n seeds the "
         "random generator; FLUENTAI_MAX_DEPTH=n sets the recursion limit (default 200000); "

@@ -25,6 +25,15 @@ _JIT_NOW: Final = {
     "FLUENTAI_JIT_SYNC": "1",
     "FLUENTAI_JIT_OPT": "0",
 }
+# tier 2 at once as well: a function goes to tier 2 at its first VM->native call, specialized on
+# the kinds seen so far, so guards fail whenever a later call passes other kinds; a deopt limit
+# of 2 makes recompilation and blacklisting happen too
+_TIER2_NOW: Final = {
+    **_JIT_NOW,
+    "FLUENTAI_JIT_TIER2_THRESHOLD": "0",
+    "FLUENTAI_JIT_TIER2_OPT": "0",
+    "FLUENTAI_JIT_DEOPT_LIMIT": "2",
+}
 
 TIERS: Final[list[Tier]] = [
     Tier("vm", "vm", {}),
@@ -39,9 +48,15 @@ SAMPLED_TIERS: Final[list[tuple[Tier, int, int]]] = [
     # every threshold 0 and compilation in place: the first call of any function compiles the
     # program, and from then on calls run natively wherever they can (-O0 keeps it fast)
     (Tier("auto-jit0", "auto", _JIT_NOW), 2, 0),
-    # the same, but half the calls that could go native stay in the VM, at random, so VM and
-    # native frames interleave everywhere (FLUENTAI_DEOPT_STRESS)
-    (Tier("auto-stress", "auto", {**_JIT_NOW, "FLUENTAI_DEOPT_STRESS": "7"}), 2, 1),
+    # the same with tier 2 at once too, and half the calls that could go native stay in the
+    # VM, at random, while a quarter of the guarded calls fail their guard (a deopt), so VM
+    # and native frames interleave everywhere and deopts, recompilations and blacklisting
+    # happen in every program (FLUENTAI_DEOPT_STRESS)
+    (Tier("auto-stress", "auto", {**_TIER2_NOW, "FLUENTAI_DEOPT_STRESS": "7"}), 2, 1),
+    # tier 2 at once without stress: guards fail only when a function gets other kinds
+    (Tier("auto-tier2", "auto", _TIER2_NOW), 6, 2),
+    # tier 2's optimizing pipeline
+    (Tier("auto-tier2-O2", "auto", {**_TIER2_NOW, "FLUENTAI_JIT_TIER2_OPT": "2"}), 24, 9),
     # a threshold of 2: functions tier up after a few calls, with VM frames still live below
     (Tier("auto-jit2", "auto", {**_JIT_NOW, "FLUENTAI_JIT_THRESHOLD": "2"}), 7, 3),
     # the JIT's optimizing pipeline

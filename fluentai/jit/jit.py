@@ -9,7 +9,10 @@ running, and from then on the VM's calls of compiled functions run natively.
 
 Units. One unit holds the whole program (its lambdas and the prelude's), lowered in JIT mode
 (`fl_jit_init` sets the unit up without running its top level). Its object code is cached on
-disk by content, so a second run installs it without compiling.
+disk by content, so a second run installs it without compiling. The first unit is tier 1
+(generic, FLUENTAI_JIT_OPT); functions that stay hot get tier-2 units (jit/tier2.py: the whole
+program again, specialized on the kinds the VM saw, guarded at VM calls), each replacing the
+installed unit at a safepoint (`_install`, `_uninstall`).
 
 Calls. Every VM `Code` compiled from a lambda of the unit gets a code slot (`Code.native`):
 the descriptor of its native twin. A VM call of such a closure converts the arguments and the
@@ -38,7 +41,8 @@ from typing import Any, TextIO
 from fluentai.diagnostics import TraceEntry
 from fluentai.errors import FlError, ProgramExit
 from fluentai.jit.bridge import NativeWord
-from fluentai.jit.policy import FALLBACK, Thresholds
+from fluentai.jit.policy import FALLBACK, Thresholds, decide_tier2
+from fluentai.jit.tier2 import STRESS_DEOPT, Tier2, check
 from fluentai.llvm import abi
 from fluentai.records import field, record
 from fluentai.source import SourceFile, Span
@@ -102,6 +106,7 @@ class JitStats:
     fallbacks: dict[str, int] = field(default_factory=dict)
     native_ns: int = 0
     image_ms: float = 0.0  # compiling the program image (fluentai/image.py)
+    tier2: Any = None  # jit/tier2.py: functions per tier, deopts, recompilations, blacklist
     started: float = field(default_factory=time.perf_counter)
     log: list[str] = field(default_factory=list)
 
@@ -142,6 +147,8 @@ class JitStats:
         if self.fallbacks:
             kept = "; ".join(f"{why} x{n}" for why, n in sorted(self.fallbacks.items()))
             lines.append(f"jit: calls kept in the VM: {kept}")
+        if self.functions and self.tier2 is not None:
+            lines += self.tier2.report_lines()
         return "\n".join(lines)
 
 
@@ -240,6 +247,7 @@ class Jit:
         self.rt: Any = None
         self.codec: Any = None
         self.unit: Any = None
+        self.unit_meta: dict[str, Any] = {}
         self._attached = False
         # installed state
         self._argv: Any = None
@@ -262,6 +270,13 @@ class Jit:
         # the VM, at random, so VM and native frames interleave everywhere
         stress = os.environ.get("FLUENTAI_DEOPT_STRESS", "")
         self._stress = random.Random(int(stress)) if stress.isdigit() else None
+        # tier 2 (jit/tier2.py): a compiled tier-2 unit waiting for a safepoint, and the codes
+        # the installed unit gave slots to (a new unit takes them back)
+        self.tier2 = Tier2(self)
+        self.stats.tier2 = self.tier2
+        self._tier2_ready: tuple[float, bool] | None = None
+        self._tier2_thread: threading.Thread | None = None
+        self._slotted: list[Code] = []
 
     # ------------------------------------------------------------ logging
 
@@ -399,6 +414,25 @@ class Jit:
         if cached is None:
             return
         self.stats.first_hot = "none needed: an earlier run's code was in the cache"
+        remembered = None
+        try:
+            remembered = unit_mod.load_remembered_tier2(self.src, JitStats(), self.log)
+        except Exception as exc:  # noqa: BLE001 - tier 1 is there
+            self.log(f"tier 2 unit not usable: {type(exc).__name__}: {exc}")
+        if remembered is not None:  # an earlier run went to tier 2: start there
+            lib, meta, seeds, spans = remembered
+            self.log("installed at start: this program's unit is in the code cache (tier 2)")
+            self.state = READY
+            self._ready = cached
+            self.install()  # tier 1 first: the stats and the runtime set up as usual
+            if self.state == INSTALLED:
+                self.tier2.preloaded(seeds, spans)
+                self._ready = (lib, meta)
+                self._tier2_ready = (0.0, True)
+                self.state = READY
+                self.install()
+            self._start_image_thread()
+            return
         self.log("installed at start: this program's unit is in the code cache")
         self._ready = cached
         self.state = READY
@@ -493,9 +527,66 @@ class Jit:
 
     # ------------------------------------------------------------ installation (program thread)
 
+    # ------------------------------------------------------------ tier 2
+
+    def start_tier2(self, seeds: dict[str, Any], spans: dict[str, tuple[int, int]]) -> None:
+        """Compile a tier-2 unit (jit/tier2.py calls this): in place with FLUENTAI_JIT_SYNC=1,
+        installed at once (a VM->native call is a safepoint), else on a compile thread while
+        tier 1 keeps running, installed at the next safepoint."""
+        self.log(f"tier 2 compiling: {len(seeds)} functions to specialize")
+        if self.thresholds.sync:
+            self._compile_tier2(seeds, spans)
+            self.install()
+            return
+        from fluentai import codecache, image
+
+        self._tier2_thread = threading.Thread(
+            target=self._compile_tier2, args=(seeds, spans), name="fluentai-jit2", daemon=True
+        )
+        _compile_threads.append(self._tier2_thread)
+        if codecache.enabled():  # at exit the run waits for it, so the next run starts in tier 2
+            image.pending.append(self._tier2_thread)
+        self._tier2_thread.start()
+
+    def _compile_tier2(self, seeds: dict[str, Any], spans: dict[str, tuple[int, int]]) -> None:
+        from fluentai.jit import unit as unit_mod
+
+        background = threading.current_thread() is self._tier2_thread
+        if background:
+            # llvmlite parses into LLVM's one global context: compiles must not overlap, so an
+            # image still compiling on another thread finishes first
+            for other in _compile_threads:
+                if other is not self._tier2_thread and other.is_alive():
+                    other.join()
+        interval = sys.getswitchinterval()
+        if background:
+            sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
+        scratch = JitStats()
+        t0 = time.perf_counter()
+        try:
+            built = unit_mod.build_unit(self.src, scratch, self.log, seeds, spans)
+        except Exception as exc:  # noqa: BLE001 - tier 1 keeps running the program
+            self.tier2.failed(f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            if background:
+                sys.setswitchinterval(interval)
+        ms = (time.perf_counter() - t0) * 1000
+        try:
+            unit_mod.remember_tier2(self.src, seeds, spans)
+        except Exception as exc:  # noqa: BLE001 - only the next run's start is at stake
+            self.log(f"tier 2 unit not remembered: {type(exc).__name__}: {exc}")
+        self._ready = built
+        self._tier2_ready = (ms, scratch.cached)
+        self.state = READY
+
+    # ------------------------------------------------------------ installation (program thread)
+
     def install(self) -> None:
         if self.state != READY:
             return
+        tier2 = self._tier2_ready
+        self._tier2_ready = None
         t0 = time.perf_counter()
         try:
             self._install(self._ready)
@@ -505,15 +596,20 @@ class Jit:
             self.log(f"not installed: {type(exc).__name__}: {exc}")
             return
         self.state = INSTALLED
+        self._ready = None
+        if tier2 is not None:
+            self.stats.state = "program compiled, hot functions in tier 2"
+            self.tier2.installed(self.unit_meta, tier2[0], tier2[1])
+            return
         self.stats.install_ms = (time.perf_counter() - t0) * 1000
         self.stats.state = "program compiled, hot calls run natively"
         self.log(f"installed: {self.stats.slots} VM functions have native code")
 
-    def _install(self, built: Any) -> None:
-        from fluentai.jit.bridge import Codec
+    def _setup_runtime(self) -> None:
+        """The runtime, once per run: this thread attached, the C entry points typed, the
+        argument buffer and the ring of big values' native copies rooted."""
         from fluentai.runtime import ffi
 
-        lib, meta = built
         rt = self.rt = ffi.runtime()
         rt.thread_attach()
         self._attached = True
@@ -534,6 +630,44 @@ class Jit:
         lib_rt.fl_jit_take_interrupt.argtypes = []
         lib_rt.fl_out_flush.restype = None
         lib_rt.fl_out_flush.argtypes = []
+        self._call = lib_rt.fl_jit_call
+        self._poll = ctypes.c_int64.in_dll(lib_rt, "fl_rt_poll")
+        buf = ctypes.cast(lib_rt.fl_alloc_roots(ARGV_WORDS), ctypes.POINTER(ctypes.c_uint64))
+        self._argv = buf
+        self._twin_roots = ctypes.cast(
+            lib_rt.fl_alloc_roots(TWIN_SLOTS), ctypes.POINTER(ctypes.c_uint64)
+        )
+
+    def _uninstall(self) -> None:
+        """Forget the installed unit before another replaces it (tier 2), at a safepoint: no
+        native frame is live and no VM value refers to the unit's code (native closures come
+        back as VM closures), so only the JIT's own tables do. Big values' native copies may
+        hold the old unit's closures: they are dropped too. The old unit stays loaded."""
+        for code in self._slotted:
+            code.native = None
+        self._slotted = []
+        self._desc_codes = {}
+        self._code_desc = {}
+        self._globals = []
+        self._synced = {}
+        self._sites = []
+        self._refused = {}
+        self._twins = {}
+        self._twin_owner = [None] * TWIN_SLOTS
+        for i in range(TWIN_SLOTS):
+            self._twin_roots[i] = 0
+        self._twin_next = 0
+
+    def _install(self, built: Any) -> None:
+        from fluentai.jit.bridge import Codec
+
+        lib, meta = built
+        if self.rt is None:
+            self._setup_runtime()
+        else:
+            self._uninstall()
+        rt = self.rt
+        self.unit_meta = meta
         init = ctypes.CFUNCTYPE(
             ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64
         )(lib.address("fl_jit_init"))
@@ -545,13 +679,6 @@ class Jit:
         if not cells:
             raise RuntimeError("the prelude's native initialization failed")
         self._cells = ctypes.cast(cells, ctypes.POINTER(ctypes.c_uint64))
-        self._call = lib_rt.fl_jit_call
-        self._poll = ctypes.c_int64.in_dll(lib_rt, "fl_rt_poll")
-        buf = ctypes.cast(lib_rt.fl_alloc_roots(ARGV_WORDS), ctypes.POINTER(ctypes.c_uint64))
-        self._argv = buf
-        self._twin_roots = ctypes.cast(
-            lib_rt.fl_alloc_roots(TWIN_SLOTS), ctypes.POINTER(ctypes.c_uint64)
-        )
         # sites -> spans (traces of native errors)
         for site, span in zip(meta["sites"], meta["site_spans"], strict=True):
             where_fn = site[1]
@@ -598,6 +725,7 @@ class Jit:
             self._code_desc[id(code)] = desc
             if _worth_crossing(code):
                 code.native = desc
+                self._slotted.append(code)
                 slots += 1
         self.stats.slots = slots
         # constructors, builtin closures, globals
@@ -703,14 +831,29 @@ class Jit:
         return None
 
     def call(self, fn: Closure, args: list[Any], depth: int) -> Any:
-        """Run `fn` natively with `depth` active calls (FALLBACK: run it in the VM)."""
+        """Run `fn` natively with `depth` active calls (FALLBACK: run it in the VM). A VM call
+        is a safepoint: a unit compiled meanwhile is installed first. A function specialized in
+        tier 2 checks its guard first; a failure is a deopt (the VM runs the call)."""
         from fluentai.jit.bridge import Unconvertible
 
         if self.state != INSTALLED:
-            return FALLBACK
+            if self.state == READY and self._tier2_ready is not None:
+                self.install()
+            if self.state != INSTALLED:
+                return FALLBACK
+        code = fn.code
+        ft = code.tier
+        if ft is None:
+            ft = self.tier2.track(code)
+        if ft.guard is not None:
+            i = check(ft.guard, args)
+            if i >= 0 or (self._stress is not None and self._stress.random() < STRESS_DEOPT):
+                return self.tier2.deopt(ft, args, i)
         if self._stress is not None and self._stress.random() < 0.5:
             self.stats.fallback("FLUENTAI_DEOPT_STRESS")
             return FALLBACK
+        if not ft.crossings & 7:
+            self.tier2.sample(ft, args)
         if self.vm.handlers is not None:
             why = self.ok_to_call()
             if why is not None:
@@ -770,7 +913,10 @@ class Jit:
             result = self._call(desc, len(free), selfmask, boxmask, n, buf, depth)
         finally:
             self.in_native = False
-        self.stats.native_ns += time.perf_counter_ns() - t0
+        dt = time.perf_counter_ns() - t0
+        self.stats.native_ns += dt
+        ft.crossings += 1
+        ft.native_ns += dt
         self.rt.lib.fl_out_flush()
         if result == 0:
             self._raise_pending()
@@ -783,6 +929,14 @@ class Jit:
         if (t is Cons and value.length >= TWIN_MIN) or (t is FlMap and len(value) >= TWIN_MIN):
             self._twin(value, result)
         self._sync_back()
+        if ft.tier == 1 and not ft.wanted:
+            t2 = self.tier2
+            if ft.crossings > t2.calls or ft.native_ns > t2.native_ns:
+                t2.request(
+                    ft,
+                    decide_tier2(self.thresholds, crossings=ft.crossings, native_ns=ft.native_ns)
+                    or "hot",
+                )
         return value
 
     def _twin(self, v: Any, word: int) -> None:

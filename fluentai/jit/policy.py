@@ -1,7 +1,11 @@
-"""When the VM hands code to the native tier (DESIGN.md §7.2). Pure: no LLVM, no VM state.
+"""When the VM hands code to the native tiers (DESIGN.md §7.2). Pure: no LLVM, no VM state.
 
 t = Thresholds.from_env(os.environ)          # defaults: 1000 calls, 10 000 loops, 100 ms
 decide(t, calls=1200, backedges=0, time_ns=0) -> "calls > 1000"   (None: not hot yet)
+decide_tier2(t, crossings=1001, native_ns=0) -> "VM->native calls 1001 > 1000"
+
+Tier 1 is the first native unit (generic code, a cheap pipeline); tier 2 specializes the
+functions hot in tier 1 on the argument kinds the VM saw (fluentai/jit/tier2.py).
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ FALLBACK: object = type("Fallback", (), {"__repr__": lambda self: "FALLBACK"})()
 DEFAULT_CALLS = 1000
 DEFAULT_LOOPS = 10_000
 DEFAULT_TIME_MS = 100.0
+DEFAULT_TIER2_CALLS = 1000  # VM->native calls of one function in tier 1
+DEFAULT_TIER2_TIME_MS = 50.0  # time in one function's native code in tier 1
+DEFAULT_DEOPT_LIMIT = 16  # guard failures of one function before it is recompiled
+DEFAULT_RECOMPILE_LIMIT = 2  # recompilations of one function before it is blacklisted
 
 
 def _int_setting(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -27,26 +35,51 @@ def _int_setting(environ: Mapping[str, str], name: str, default: int) -> int:
 class Thresholds:
     """A function is hot after more than `calls` calls, `loops` loop iterations (back edges
     and self tail calls) or `time_ms` spent in it; `sync` compiles in place instead of on the
-    compile thread (tests)."""
+    compile thread (tests). A function with tier-1 code goes to tier 2 after more than
+    `tier2_calls` VM->native calls or `tier2_time_ms` in its native code; after `deopt_limit`
+    failed guards it is recompiled (the limit doubles each time), and after
+    `recompile_limit` recompilations it is blacklisted."""
 
     calls: int = DEFAULT_CALLS
     loops: int = DEFAULT_LOOPS
     time_ms: float = DEFAULT_TIME_MS
     sync: bool = False
+    tier2_calls: int = DEFAULT_TIER2_CALLS
+    tier2_time_ms: float = DEFAULT_TIER2_TIME_MS
+    deopt_limit: int = DEFAULT_DEOPT_LIMIT
+    recompile_limit: int = DEFAULT_RECOMPILE_LIMIT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], calls: int | None = None) -> Thresholds:
-        """FLUENTAI_JIT_THRESHOLD (0: every trigger fires at first entry),
-        FLUENTAI_JIT_LOOP_THRESHOLD, FLUENTAI_JIT_TIME_MS, FLUENTAI_JIT_SYNC=1; `calls` is the
-        `--jit-threshold` flag, which wins over the environment."""
+        """FLUENTAI_JIT_THRESHOLD (0: every tier-1 trigger fires at first entry),
+        FLUENTAI_JIT_LOOP_THRESHOLD, FLUENTAI_JIT_TIME_MS, FLUENTAI_JIT_SYNC=1,
+        FLUENTAI_JIT_TIER2_THRESHOLD (0: a function goes to tier 2 at its first VM->native
+        call), FLUENTAI_JIT_TIER2_TIME_MS, FLUENTAI_JIT_DEOPT_LIMIT,
+        FLUENTAI_JIT_RECOMPILE_LIMIT; `calls` is the `--jit-threshold` flag, which wins over
+        the environment."""
         n = calls if calls is not None else _int_setting(environ, "FLUENTAI_JIT_THRESHOLD", -1)
+        sync = environ.get("FLUENTAI_JIT_SYNC") == "1"
+        t2 = _int_setting(environ, "FLUENTAI_JIT_TIER2_THRESHOLD", -1)
+        t2_ms = float(
+            _int_setting(environ, "FLUENTAI_JIT_TIER2_TIME_MS", int(DEFAULT_TIER2_TIME_MS))
+        )
+        deopts = max(1, _int_setting(environ, "FLUENTAI_JIT_DEOPT_LIMIT", DEFAULT_DEOPT_LIMIT))
+        recompiles = _int_setting(environ, "FLUENTAI_JIT_RECOMPILE_LIMIT", DEFAULT_RECOMPILE_LIMIT)
         if n == 0:
-            return cls(0, 0, 0.0, environ.get("FLUENTAI_JIT_SYNC") == "1")
+            tier1: tuple[int, int, float] = (0, 0, 0.0)
+        else:
+            tier1 = (
+                n if n > 0 else DEFAULT_CALLS,
+                _int_setting(environ, "FLUENTAI_JIT_LOOP_THRESHOLD", DEFAULT_LOOPS),
+                float(_int_setting(environ, "FLUENTAI_JIT_TIME_MS", int(DEFAULT_TIME_MS))),
+            )
         return cls(
-            n if n > 0 else DEFAULT_CALLS,
-            _int_setting(environ, "FLUENTAI_JIT_LOOP_THRESHOLD", DEFAULT_LOOPS),
-            float(_int_setting(environ, "FLUENTAI_JIT_TIME_MS", int(DEFAULT_TIME_MS))),
-            environ.get("FLUENTAI_JIT_SYNC") == "1",
+            *tier1,
+            sync,
+            t2 if t2 >= 0 else DEFAULT_TIER2_CALLS,
+            0.0 if t2 == 0 else t2_ms,
+            deopts,
+            recompiles,
         )
 
 
@@ -58,6 +91,15 @@ def decide(t: Thresholds, *, calls: int, backedges: int, time_ns: int) -> str | 
         return f"loop iterations {backedges} > {t.loops}"
     if time_ns / 1e6 > t.time_ms:
         return f"time {time_ns / 1e6:.0f} ms > {t.time_ms:.0f} ms"
+    return None
+
+
+def decide_tier2(t: Thresholds, *, crossings: int, native_ns: int) -> str | None:
+    """Why a function with tier-1 code goes to tier 2, or None while it stays in tier 1."""
+    if crossings > t.tier2_calls:
+        return f"VM->native calls {crossings} > {t.tier2_calls}"
+    if native_ns / 1e6 > t.tier2_time_ms:
+        return f"native time {native_ns / 1e6:.0f} ms > {t.tier2_time_ms:.0f} ms"
     return None
 
 

@@ -21,9 +21,38 @@ from fluentai.source import SourceFile
 
 
 def jit_opt() -> int:
-    """LLVM optimization level of JIT units (FLUENTAI_JIT_OPT, default 2; tests use 0)."""
-    text = os.environ.get("FLUENTAI_JIT_OPT", "2")
+    """LLVM optimization level of tier-1 units (FLUENTAI_JIT_OPT, default 1: a cheap pipeline;
+    tests use 0)."""
+    text = os.environ.get("FLUENTAI_JIT_OPT", "1")
+    return int(text) if text in ("0", "1", "2", "3") else 1
+
+
+def tier2_opt() -> int:
+    """LLVM optimization level of tier-2 units (FLUENTAI_JIT_TIER2_OPT, default 2)."""
+    text = os.environ.get("FLUENTAI_JIT_TIER2_OPT", "2")
     return int(text) if text in ("0", "1", "2", "3") else 2
+
+
+Seeds = dict[str, tuple[tuple[str, ...] | None, ...]]
+"""Tier 2: known function -> the kinds each parameter is specialized on (None: any kind)."""
+
+
+def seed_types(seeds: Seeds) -> dict[str, tuple[Any, ...]]:
+    """The inference's seeds (types/infer.py) for `seeds`."""
+    from fluentai.types.lattice import ANY, join, kind
+
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, params in seeds.items():
+        types = []
+        for kinds in params:
+            t = ANY
+            if kinds is not None:
+                t = kind(kinds[0])
+                for k in kinds[1:]:
+                    t = join(t, kind(k))
+            types.append(t)
+        out[name] = tuple(types)
+    return out
 
 
 class Blocked(Exception):
@@ -71,10 +100,13 @@ def jit_prelude() -> tuple[bytes, dict[str, Any]]:
     return obj, info
 
 
-def _key(src: SourceFile) -> str:
+def _key(src: SourceFile, seeds: Seeds | None = None) -> str:
     from fluentai import codecache
 
-    return codecache.key(src.name, src.text, "jit", f"O{jit_opt()}")
+    if seeds is None:
+        return codecache.key(src.name, src.text, "jit", f"O{jit_opt()}")
+    text = json.dumps(sorted((n, [list(k) if k else None for k in p]) for n, p in seeds.items()))
+    return codecache.key(src.name, src.text, "jit", f"O{tier2_opt()}", "tier2", text)
 
 
 def _load(key: str, stats: Any, log: Callable[[str], None]) -> Any:
@@ -94,22 +126,91 @@ def _load(key: str, stats: Any, log: Callable[[str], None]) -> Any:
     return unit
 
 
-def load_cached(
+def _record_path(src: SourceFile) -> Any:
+    from fluentai import codecache
+
+    return codecache.cache_dir() / f"tier2-{_key(src)}.json"
+
+
+def remember_tier2(src: SourceFile, seeds: Seeds, spans: dict[str, tuple[int, int]]) -> None:
+    """Note in the code cache which tier-2 unit this run installed last: the next run of the
+    program installs it before it starts (`load_remembered_tier2`)."""
+    from fluentai import codecache, native
+
+    if not codecache.enabled():
+        return
+    record: dict[str, Any] = {
+        "seeds": {n: [list(k) if k else None for k in g] for n, g in seeds.items()},
+        "spans": {n: list(v) for n, v in spans.items()},
+    }
+    try:
+        native._write_atomic(_record_path(src), json.dumps(record).encode("utf-8"))
+    except OSError:
+        pass
+
+
+def load_remembered_tier2(
     src: SourceFile, stats: Any, log: Callable[[str], None]
+) -> tuple[Any, dict[str, Any], Seeds, dict[str, tuple[int, int]]] | None:
+    """The tier-2 unit an earlier run of this program installed last, from the code cache, with
+    its seeds and their spans; None when there is none."""
+    from fluentai import codecache
+
+    if not codecache.enabled():
+        return None
+    try:
+        record = json.loads(_record_path(src).read_text(encoding="utf-8"))
+        seeds: Seeds = {
+            n: tuple(tuple(k) if k else None for k in g) for n, g in record["seeds"].items()
+        }
+        spans = {n: (int(v[0]), int(v[1])) for n, v in record["spans"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    unit = _load(_key(src, seeds), stats, log)
+    if unit is None:
+        return None
+    return unit, unit.meta, seeds, spans
+
+
+def load_cached(
+    src: SourceFile, stats: Any, log: Callable[[str], None], seeds: Seeds | None = None
 ) -> tuple[Any, dict[str, Any]] | None:
     """The unit from the code cache, or None (compile it with build_unit)."""
-    unit = _load(_key(src), stats, log)
+    unit = _load(_key(src, seeds), stats, log)
     return (unit, unit.meta) if unit is not None else None
 
 
+def _applied(prelude: Any, program: Any, seeds: Seeds, spans: dict[str, tuple[int, int]]) -> Seeds:
+    """The seeds the inference applies: known functions of fixed arity (by global name) that
+    are the VM's functions of that name (same span)."""
+    from fluentai.types.infer import find_known_functions
+
+    known = find_known_functions(prelude, program)
+    out: Seeds = {}
+    for name, guard in seeds.items():
+        fn = known.get(name)
+        if fn is None or fn.rest is not None or len(fn.params) != len(guard):
+            continue
+        if spans.get(name) != (fn.span.start, fn.span.end):
+            continue
+        out[name] = guard
+    return out
+
+
 def build_unit(
-    src: SourceFile, stats: Any, log: Callable[[str], None]
+    src: SourceFile,
+    stats: Any,
+    log: Callable[[str], None],
+    seeds: Seeds | None = None,
+    spans: dict[str, tuple[int, int]] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Load the program's JIT unit from the code cache, or compile, store and load it. A hit
-    imports neither llvmlite nor the lowering."""
+    imports neither llvmlite nor the lowering. `seeds` (with the functions' `spans`): a tier-2
+    unit, those known functions specialized on the argument kinds the VM saw, compiled at
+    `tier2_opt()`; `meta["tier2_seeds"]` holds the seeds it applied."""
     from fluentai import codecache
 
-    key = _key(src)
+    key = _key(src, seeds)
     t0 = time.perf_counter()
     unit = _load(key, stats, log)
     if unit is None:
@@ -123,11 +224,20 @@ def build_unit(
         blocked = blocked_reason(program)
         if blocked is not None:
             raise Blocked(f"the program {blocked}, which the VM owns")
-        lowered = native._on_big_stack(lambda: lower_program(prelude, program, jit=True))
+        applied = _applied(prelude, program, seeds, spans or {}) if seeds is not None else {}
+        typed = seed_types(applied) if applied else None
+        lowered = native._on_big_stack(
+            lambda: lower_program(prelude, program, jit=True, seeds=typed)
+        )
         stats.lower_ms = (time.perf_counter() - t0) * 1000
         meta = _meta(lowered)
+        if seeds is not None:
+            meta["tier2_seeds"] = {
+                n: [list(k) if k else None for k in g] for n, g in applied.items()
+            }
         engine = Engine()
-        obj = engine.object_code(str(lowered.module), jit_opt(), host_cpu=True)
+        opt = jit_opt() if seeds is None else tier2_opt()
+        obj = engine.object_code(str(lowered.module), opt, host_cpu=True)
         times = engine.times
         stats.compile_ms = times.parse_ms + times.optimize_ms + times.codegen_ms
         t_prelude = time.perf_counter()
@@ -144,8 +254,8 @@ def build_unit(
             raise RuntimeError("no C compiler to link the unit")
         stats.link_ms = (time.perf_counter() - t1) * 1000
         log(
-            f"compiled: {len(meta['lambdas'])} functions in "
-            f"{stats.lower_ms + stats.compile_ms:.0f} ms"
+            f"compiled{'' if seeds is None else ' tier 2'}: {len(meta['lambdas'])} functions "
+            f"in {stats.lower_ms + stats.compile_ms:.0f} ms (O{opt})"
         )
     stats.functions = len(unit.meta["lambdas"])
     return unit, unit.meta

@@ -238,6 +238,7 @@ class Lowerer:
         # the program's inferred types (closed world), when inferred: used only to leave out
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
+        self.seeds: dict[str, tuple[Any, ...]] | None = None  # tier 2: see lower_program
         self.unit = "program"
         self.line_texts: dict[tuple[int, int], str] = {}
         self.shim = self._build_shim()
@@ -694,7 +695,7 @@ class Lowerer:
             clo = ir.GlobalVariable(self.u.module, BCLO_TY, _exported_closure(name))
             self.known_entries[name] = (entry, clo.ptrtoint(I64), fn)
         self._find_known_functions(program)
-        self.types = _infer_types(prelude, program)
+        self.types = _infer_types(prelude, program, self.seeds)
         for build in self._declare_known(False, program):
             build()
         if self.jit:
@@ -3297,8 +3298,11 @@ def _float_loop_params(lam: r.Fn, is_self_ref: Callable[[r.Fn, Any], bool]) -> l
 _TYPES_MAX_NODES = 20_000  # larger programs are lowered without types (inference time)
 
 
-def _infer_types(prelude: r.RProgram, program: r.RProgram) -> TypeResult | None:
-    """The program's closed-world types (DESIGN.md §6.2), or None for a very large program."""
+def _infer_types(
+    prelude: r.RProgram, program: r.RProgram, seeds: dict[str, tuple[Any, ...]] | None = None
+) -> TypeResult | None:
+    """The program's closed-world types (DESIGN.md §6.2), or None for a very large program;
+    `seeds` specialize known functions on the kinds the VM saw (tier 2)."""
     from fluentai.types.infer import infer_program
 
     nodes = 0
@@ -3307,6 +3311,8 @@ def _infer_types(prelude: r.RProgram, program: r.RProgram) -> TypeResult | None:
             nodes += 1
             if nodes > _TYPES_MAX_NODES:
                 return None
+    if seeds:
+        return infer_program(prelude, program, seeds, closed_world=True)
     return infer_program(prelude, program)
 
 
@@ -3446,10 +3452,14 @@ def lower_program(
     print_values: bool = False,
     print_result: bool = False,
     jit: bool = False,
+    seeds: dict[str, tuple[Any, ...]] | None = None,
 ) -> LoweredProgram:
     """The program's module (the prelude's unit is linked beside it): see the module docstring.
-    `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself."""
-    return Lowerer(print_values, print_result, jit).lower_program(prelude, program)
+    `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself; `seeds`:
+    known functions' parameter types to specialize on (the JIT's tier 2, fluentai/jit/tier2.py)."""
+    low = Lowerer(print_values, print_result, jit)
+    low.seeds = seeds
+    return low.lower_program(prelude, program)
 
 
 def lower_prelude(prelude: r.RProgram, *, jit: bool = False) -> LoweredProgram:

@@ -2,6 +2,7 @@
 
     result = infer_program(prelude, program)              # closed world (AOT, --tier native)
     result = infer_program(prelude, program, seeds={"f": (INT,)})   # JIT: profiled arguments
+    result = infer_program(prelude, program, seeds={"f": (INT,)}, closed_world=True)  # tier 2
     result.signature("fib")   -> ((Int,), Int)
     result.type_of(node)      -> InferredType of any Core expression
     result.reasons("fib")     -> why a parameter or the result is Any
@@ -18,7 +19,11 @@ argument types, recursion starting from Never. In the closed world a lambda's pa
 the arguments of its call sites; a lambda whose value may reach code that inference does not
 follow (a handler, an effect, an unknown call, a lost join) escapes and its parameters are Any.
 Without the closed world, known functions take their seeds (else Any), and only lambdas that are
-never used except by being called keep the join of their call sites.
+never used except by being called keep the join of their call sites. In the closed world with
+seeds (the JIT's tier 2, fluentai/jit/tier2.py), a seeded known function of fixed arity has one
+context, its seed: its call sites do not widen its parameters. That is a speculation the caller
+checks: the VM guards its calls, and native code stays correct for other arguments because the
+lowering uses types only to leave out fast paths (every path stays guarded).
 """
 
 from __future__ import annotations
@@ -283,6 +288,16 @@ class _Solver:
         self.defined: set[str] = set()
         self.handled: set[str] = set()
         self.callee_only: set[int] = set()  # Fn ids that are only ever called
+        # closed world with seeds: known functions specialized on their seeds (tier 2)
+        self.seeded: set[int] = (
+            {
+                id(fn)
+                for name, fn in self.known.items()
+                if name in seeds and fn.rest is None and len(seeds[name]) == len(fn.params)
+            }
+            if closed
+            else set()
+        )
         for prog in programs:
             for d in prog.ctors:
                 self.ctors[d.name] = d
@@ -765,6 +780,11 @@ class _Solver:
         if len(args) < n or (len(args) > n and fn.rest is None):
             return NEVER  # arity-error
         fid = id(fn)
+        if fid in self.seeded:  # its seed, whatever the call site passes (checked at run time)
+            t = self.read(("ret", self.unit_for(fn, "main")))
+            if t.is_any:
+                self.because(node, f"the result of `{fn.name}` is Any")
+            return t
         if fid in self.known_ids:
             ctx_key = (len(args), *(_kind_key(a) for a in args))
             ctxs = [k for k in self.contexts.get(fid, []) if k[1] not in ("any", "main")]

@@ -40,6 +40,7 @@ class Code:
     # the JIT's code slot: the native descriptor of this function once compiled (jit/jit.py)
     native: int | None = None
     hot: bool = False  # reported to the JIT already
+    tier: Any = None  # the JIT's record once called natively from the VM (jit/tier2.py FnTier)
 
     def finish(self) -> None:
         """Called once the code is complete: precompute what calls need."""

@@ -150,7 +150,8 @@ def test_a_loop_running_in_the_vm_finishes_natively(tmp_path: Path) -> None:
 """
     r = run(tmp_path, source, "--jit-stats", env={"FLUENTAI_JIT_SYNC": "1"})
     assert r.stdout == "44999850000\n", r
-    assert "loop iterations 10001 > 10000" in r.stderr
+    # the loop trigger, or on a loaded machine the (wall-clock) time trigger a little earlier
+    assert "first hot function: next (" in r.stderr
     assert "of which on-stack replacements 1" in r.stderr
 
 

@@ -434,7 +434,10 @@ def build_executable(
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            stderr.write(f"fluentai: error: linking failed: {' '.join(cmd)}\n{proc.stderr}")
+            # one line (§13.4): the linker's first message, such as an output it cannot open
+            lines = [line for line in proc.stderr.splitlines() if line.strip()]
+            detail = lines[0] if lines else f"`{cc}` exited with status {proc.returncode}"
+            stderr.write(f"fluentai: error: linking failed: {detail}\n")
             return 70
     if os.environ.get("FLUENTAI_BUILD_VERBOSE") == "1":
         stderr.write(f"built {output} in {(time.perf_counter() - t0) * 1000:.0f} ms\n")

@@ -58,6 +58,14 @@ def _emit(stream: TextIO, text: str) -> None:
     raw.flush()
 
 
+def program_arg(arg: str) -> str:
+    """An `(args)` String: each byte of a command-line argument that is not UTF-8 (which Python
+    decodes to a lone surrogate U+DC80..U+DCFF) becomes U+FFFD, as in the runtime's make_args."""
+    if arg.isascii() or not any("\udc80" <= c <= "\udcff" for c in arg):
+        return arg
+    return "".join("\ufffd" if "\udc80" <= c <= "\udcff" else c for c in arg)
+
+
 class World:
     """Arguments, standard streams, state store and PRNG of one program run."""
 
@@ -69,7 +77,7 @@ class World:
         stderr: TextIO,
         seed: int | None,
     ) -> None:
-        self.argv = list(argv)
+        self.argv = [program_arg(a) for a in argv]
         self.args: Any = from_iter(self.argv)  # the List that `(args)` returns
         self.stdin = stdin
         self.stdout = stdout

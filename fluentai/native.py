@@ -94,14 +94,15 @@ class NativeStats:
 def resolve(src: SourceFile, *, is_prelude: bool) -> r.RProgram:
     """The front end and the passes: resolved Core for both back ends (raises CompileError)."""
     from fluentai.pipeline import _add_resolve_errors
-    from fluentai.reader.read import read_program
+    from fluentai.reader.read import read_forms
     from fluentai.syntax.expand import expand_program
 
-    datums = read_program(src)
     sink = DiagnosticSink()
+    datums = read_forms(src, sink)
+    read_failed = bool(sink.items)
     program = expand_program(datums, sink)
     if sink.items:
-        _add_resolve_errors(program, datums, sink, is_prelude)
+        _add_resolve_errors(program, datums, sink, is_prelude, read_failed)
     sink.check()
     resolved = resolve_names(program, sink, prelude=is_prelude)
     sink.check()

@@ -35,7 +35,7 @@ def test_print_values_skips_nil_and_starts_a_line_on_every_tier(
     # native -p wrote `nil` for nil values and wrote a value right after `io:write` output
     source = (
         '(define x 20)\n(+ x 1)\n"hi"\n(print "side effect")\n(io:write "no newline")\nnil\n'
-        "(if #f 1)\n(data Q R)\n[nil]\n(io:write \"tail\")\n"
+        '(if #f 1)\n(data Q R)\n[nil]\n(io:write "tail")\n'
     )
     result = run_source(tmp_path, source, *options, "-p", env=_cache(tmp_path, env))
     assert (result.status, result.stderr) == (0, "")
@@ -143,3 +143,15 @@ def test_build_to_an_output_that_cannot_be_written_is_a_one_line_usage_error(
     result = fluentai("build", "prog.fl", "-o", output, *emit, cwd=tmp_path)
     assert_usage_error(result)
     assert f"cannot write `{output}`" in result.stderr
+
+
+def test_repl_entry_that_is_not_utf8_is_reported_and_the_session_goes_on(tmp_path: Path) -> None:
+    # the piped REPL ended with a usage error (status 2) at the first line that was not UTF-8
+    entries = b'(define x 1)\n(print "\xff")\n(print "a\n\xfe")\n(+ x 1)\n'
+    result = fluentai("repl", cwd=tmp_path, stdin=entries)
+    assert (result.status, result.stdout) == (0, "2\n")
+    reports = [line for line in result.stderr.splitlines() if "error[" in line]
+    assert reports == [
+        "<repl>:1:9: error[syntax-error]: invalid UTF-8 byte 0xff",
+        "<repl>:2:1: error[syntax-error]: invalid UTF-8 byte 0xfe",
+    ]

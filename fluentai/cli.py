@@ -21,8 +21,8 @@ from fluentai.driver import (
     execute,
     internal_error,
     load_source,
+    source_from_bytes,
 )
-from fluentai.source import SourceFile
 from fluentai.stages import DUMP_STAGES, NATIVE_DUMP_STAGES
 
 DUMP_CHOICES = DUMP_STAGES + NATIVE_DUMP_STAGES
@@ -202,6 +202,7 @@ def _build(args: argparse.Namespace) -> int:
         stem = args.file[:-3] if args.file.endswith(".fl") else args.file + ".out"
         suffix = {"llvm": ".ll", "asm": ".s", "obj": ".o"}.get(args.emit or "", "")
         output = stem + suffix
+    _check_writable(output)
     try:
         return build_executable(
             src,
@@ -214,6 +215,20 @@ def _build(args: argparse.Namespace) -> int:
     except CompileError as err:
         sys.stderr.write(render_compile(err.diagnostics[0]) + "\n")
         return 65
+    except OSError as err:  # writing OUT (--emit) failed
+        reason = (err.strerror or str(err)).lower()
+        raise UsageError(f"cannot write `{output}`: {reason}") from None
+
+
+def _check_writable(output: str) -> None:
+    """A build output that cannot be written is a usage error, found before compiling."""
+    parent = os.path.dirname(output) or "."
+    if os.path.isdir(output):
+        raise UsageError(f"cannot write `{output}`: is a directory")
+    if not os.path.isdir(parent):
+        raise UsageError(f"cannot write `{output}`: no such directory `{parent}`")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write `{output}`: permission denied")
 
 
 def _size(n: int) -> str:
@@ -307,8 +322,9 @@ def main(argv: list[str] | None = None) -> int:
             return _leave(execute(src, options, sys.stdout, sys.stderr, sys.stdin))
         if args.command == "eval":
             options = RunOptions(tier=args.tier, print_result=True)
+            # the bytes as given: source that is not UTF-8 is a syntax-error (§1)
             return execute(
-                SourceFile("<eval>", args.source.replace("\r\n", "\n")),
+                source_from_bytes("<eval>", os.fsencode(args.source)),
                 options,
                 sys.stdout,
                 sys.stderr,

@@ -126,8 +126,13 @@ def load_source(path: str) -> SourceFile | Diagnostic:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(f"cannot read `{path}`: {reason.lower()}") from None
+    return source_from_bytes(path, data)
+
+
+def source_from_bytes(name: str, data: bytes) -> SourceFile | Diagnostic:
+    """Program text from bytes: a SourceFile, or a Diagnostic for bad UTF-8 (§1)."""
     try:
-        return SourceFile.from_bytes(path, data)
+        return SourceFile.from_bytes(name, data)
     except SourceDecodeError as exc:
         return _decode_error_diag(exc, data)
 

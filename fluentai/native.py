@@ -94,14 +94,15 @@ class NativeStats:
 def resolve(src: SourceFile, *, is_prelude: bool) -> r.RProgram:
     """The front end and the passes: resolved Core for both back ends (raises CompileError)."""
     from fluentai.pipeline import _add_resolve_errors
-    from fluentai.reader.read import read_program
+    from fluentai.reader.read import read_forms
     from fluentai.syntax.expand import expand_program
 
-    datums = read_program(src)
     sink = DiagnosticSink()
+    datums = read_forms(src, sink)
+    read_failed = bool(sink.items)
     program = expand_program(datums, sink)
     if sink.items:
-        _add_resolve_errors(program, datums, sink, is_prelude)
+        _add_resolve_errors(program, datums, sink, is_prelude, read_failed)
     sink.check()
     resolved = resolve_names(program, sink, prelude=is_prelude)
     sink.check()
@@ -475,7 +476,10 @@ def build_executable(
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            stderr.write(f"fluentai: error: linking failed: {' '.join(cmd)}\n{proc.stderr}")
+            # one line (§13.4): the linker's first message, such as an output it cannot open
+            lines = [line for line in proc.stderr.splitlines() if line.strip()]
+            detail = lines[0] if lines else f"`{cc}` exited with status {proc.returncode}"
+            stderr.write(f"fluentai: error: linking failed: {detail}\n")
             return 70
     if os.environ.get("FLUENTAI_BUILD_VERBOSE") == "1":
         stderr.write(f"built {output} in {(time.perf_counter() - t0) * 1000:.0f} ms\n")

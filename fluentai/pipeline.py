@@ -8,6 +8,7 @@ what earlier entries of the same session defined.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from fluentai.passes.pipeline import PASSES
 from fluentai.passes.rcore import CtorDef, RProgram
 from fluentai.passes.resolve_names import PRELUDE_PREFIX, resolve_names
 from fluentai.reader.datum import Datum, DList, DSym
-from fluentai.reader.read import read_program
+from fluentai.reader.read import read_forms
 from fluentai.records import field, record, replace
 from fluentai.source import SourceFile, Span
 from fluentai.syntax.core import Data, Define, Expr, Lit, Program
@@ -53,17 +54,18 @@ def compile_source(
         from fluentai.reader.write import format_tokens
 
         out.write(format_tokens(tokenize(src)) + "\n")
+    sink = DiagnosticSink()
     with _stage(times, "read"):
-        datums = read_program(src)
-    if "ast" in dump:
+        datums = read_forms(src, sink)
+    read_failed = bool(sink.items)
+    if "ast" in dump and not read_failed:
         from fluentai.reader.write import write_datum
 
         out.write("\n".join(write_datum(d) for d in datums) + "\n")
-    sink = DiagnosticSink()
     with _stage(times, "expand"):
         program = expand_program(datums, sink)
     if sink.items and scope is None:
-        _add_resolve_errors(program, datums, sink, is_prelude)
+        _add_resolve_errors(program, datums, sink, is_prelude, read_failed)
     sink.check()
     if "core" in dump:
         from fluentai.syntax.format import format_core
@@ -102,11 +104,17 @@ def compile_source(
 
 
 def _add_resolve_errors(
-    program: Program, datums: tuple[Datum, ...], sink: DiagnosticSink, is_prelude: bool
+    program: Program,
+    datums: tuple[Datum, ...],
+    sink: DiagnosticSink,
+    is_prelude: bool,
+    read_failed: bool = False,
 ) -> None:
     """After syntax errors, also report the resolver's errors, so that the first compile-time
     error in source order is the one reported (LANGUAGE.md §2.4). Names defined by top-level
-    forms that failed to expand are not reported as unbound."""
+    forms that failed to expand are not reported as unbound. After a reader error, forms with a
+    bracket error are missing altogether, so a resolver error about a name is kept only if the
+    name does not occur in the text outside the forms read (it may be defined there)."""
     defined = set()
     for d in datums:
         if isinstance(d, DList) and len(d.items) >= 2 and isinstance(d.items[0], DSym):
@@ -118,10 +126,31 @@ def _add_resolve_errors(
                     defined.add(target.name)
     extra = DiagnosticSink()
     resolve_names(program, extra, prelude=is_prelude)
+    unread: set[str] = set()
+    if read_failed and datums:
+        text, gaps, at = datums[0].span.file.text, [], 0
+        for d in datums:
+            gaps.append(text[at : d.span.start])
+            at = d.span.end
+        gaps.append(text[at:])
+        unread = set(_TOKEN_GAPS.split(" ".join(gaps)))
     for diag in extra.items:
         if diag.kind == "unbound-variable" and any(f"`{n}`" in diag.message for n in defined):
             continue
+        if read_failed and _named(diag) in unread:
+            continue
         sink.items.append(diag)
+
+
+# what separates symbols in source text (comments and strings split too: a name counts more
+# often, never less)
+_TOKEN_GAPS = re.compile(r"[\s,;()\[\]{}\"']+")
+
+
+def _named(diag: Diagnostic) -> str | None:
+    """The name a resolver error is about: the first `...` in its message."""
+    found = re.search(r"`([^`]+)`", diag.message)
+    return found.group(1) if found else None
 
 
 def prelude_source() -> SourceFile:

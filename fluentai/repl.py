@@ -23,13 +23,18 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TextIO, TypeVar
+from typing import Any, Final, TextIO, TypeVar, cast
 
 from fluentai import __version__, primitives
 from fluentai.api import FluentAIError, FluentAIExit, Runtime
-from fluentai.diagnostics import DiagnosticSink, render_compile
-from fluentai.driver import EXIT_OK, EXIT_USAGE, UsageError, internal_error, load_source
-from fluentai.errors import FlError
+from fluentai.diagnostics import Diagnostic, DiagnosticSink, render_compile
+from fluentai.driver import (
+    EXIT_OK,
+    UsageError,
+    internal_error,
+    load_source,
+    source_from_bytes,
+)
 from fluentai.pipeline import PassTimes
 from fluentai.reader.lexer import BadToken, Scanner, TokenKind
 from fluentai.source import SourceFile
@@ -421,12 +426,22 @@ def main(tier: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
 def run_piped(repl: Repl) -> int:
     """Read lines from standard input; run each entry once its brackets balance."""
     pending: list[str] = []
+    world = repl.runtime.world
     while True:
-        try:
-            line = repl.runtime.world.read_line()
-        except FlError as err:
-            repl.complain(err.message)
-            return EXIT_USAGE
+        if getattr(world.stdin, "buffer", None) is None:
+            line = world.read_line()
+        else:
+            raw = world.read_bytes_line()
+            try:
+                line = None if raw is None else raw.decode("utf-8")
+            except UnicodeDecodeError:
+                # an entry that is not UTF-8 is a syntax-error (§1), reported like any other
+                data = "\n".join([*pending, ""]).encode("utf-8") + cast(bytes, raw)
+                pending.clear()
+                diag = source_from_bytes(REPL_FILE, data)
+                if isinstance(diag, Diagnostic):
+                    repl.report(render_compile(diag))
+                continue
         if line is None:
             break
         pending.append(line)

@@ -113,6 +113,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_apply_args": (PTR, (I64, PTR)),
     "fl_rt_begin": (VOID, (PTR, PTR, I64, I64, PTR, I64)),
     "fl_rt_finish": (I64, (I64,)),
+    "fl_print_top_value": (I64, (I64,)),
 }
 # runtime functions called only on slow paths (overflow, other types, errors, interrupts)
 _COLD = frozenset(
@@ -1491,13 +1492,8 @@ class _FnGen:
         self.finish()
 
     def _print_written(self, value: ir.Value) -> None:
-        argv = self.argv_alloca(1)
-        self.b.store(value, argv)
-        text = self.b.call(self.low.rt(abi.c_symbol("%written")), [self.const(1), argv])
-        self.pending_check(text)
-        self.b.store(text, argv)
-        res = self.b.call(self.low.rt(abi.c_symbol("io:print")), [self.const(1), argv])
-        self.pending_check(res)
+        """A top-level value under -p or eval: on a line of its own, nothing for nil (§16)."""
+        self.b.call(self.low.rt("fl_print_top_value"), [value])
 
     def lambda_body(self) -> None:
         lam = self.lam

@@ -62,6 +62,12 @@ def read_program(src: SourceFile) -> tuple[Datum, ...]:
     return result.forms
 
 
+def read_forms(src: SourceFile, sink: DiagnosticSink) -> tuple[Datum, ...]:
+    """Every top-level datum of `src`, reading on after syntax errors, which go to `sink` (a bad
+    token stands as nil; a form with a bracket error is left out)."""
+    return _read(src, sink).forms
+
+
 def read_one(src: SourceFile) -> Datum:
     """The one datum `src` holds (for tests and tools); anything else is a CompileError."""
     forms = read_program(src)

@@ -113,6 +113,7 @@ void fl_ctl_write_stderr(const char *bytes, int64_t n); /* after flushing standa
 void fl_rt_set_read_line_hook(fl_value (*hook)(void));
 /* Whether standard output is at the start of a line (nothing written counts): `--print-values`. */
 bool fl_out_at_line_start(void);
+fl_value fl_print_top_value(fl_value v); /* -p and eval: a value on its own line, not nil */
 
 /* random.c: xoshiro256** state, shared with the VM's Prng through a memoryview (§3.4). */
 extern uint64_t fl_prng_state[4];

@@ -125,6 +125,19 @@ fl_value fl_e_ioZ3a_write(int64_t argc, const fl_value *argv) {
     return FL_NIL;
 }
 
+/* `--print-values` and `eval` (LANGUAGE.md §16): a top-level value in written form on a line of
+ * its own, nothing for nil; what vm/machine.py's TOP_VALUE writes. */
+fl_value fl_print_top_value(fl_value v) {
+    if (v == FL_NIL) return FL_NIL;
+    fl_buf b;
+    fl_buf_init(&b);
+    if (!fl_out_at_line_start()) fl_buf_putc(&b, '\n');
+    fl_written_to(&b, v);
+    fl_buf_putc(&b, '\n');
+    fl_out_write(b.data, b.len);
+    return FL_NIL;
+}
+
 fl_value fl_e_ioZ3a_print_err(int64_t argc, const fl_value *argv) {
     fl_buf b;
     fl_buf_init(&b);

@@ -58,6 +58,14 @@ def _emit(stream: TextIO, text: str) -> None:
     raw.flush()
 
 
+def program_arg(arg: str) -> str:
+    """An `(args)` String: each byte of a command-line argument that is not UTF-8 (which Python
+    decodes to a lone surrogate U+DC80..U+DCFF) becomes U+FFFD, as in the runtime's make_args."""
+    if arg.isascii() or not any("\udc80" <= c <= "\udcff" for c in arg):
+        return arg
+    return "".join("\ufffd" if "\udc80" <= c <= "\udcff" else c for c in arg)
+
+
 class World:
     """Arguments, standard streams, state store and PRNG of one program run."""
 
@@ -69,7 +77,7 @@ class World:
         stderr: TextIO,
         seed: int | None,
     ) -> None:
-        self.argv = list(argv)
+        self.argv = [program_arg(a) for a in argv]
         self.args: Any = from_iter(self.argv)  # the List that `(args)` returns
         self.stdin = stdin
         self.stdout = stdout
@@ -134,15 +142,23 @@ class World:
             if line.endswith("\n"):
                 line = line[:-2] if line.endswith("\r\n") else line[:-1]
             return line
-        raw: bytes = self._read_raw_line(raw_stream)
-        if not raw:
+        raw = self.read_bytes_line()
+        if raw is None:
             return None
-        if raw.endswith(b"\n"):
-            raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             raise FlError("io-error", "`io:read-line`: standard input is not valid UTF-8") from None
+
+    def read_bytes_line(self) -> bytes | None:
+        """The next line of standard input's bytes without its `\n` or `\r\n`; None at end."""
+        self.flush()
+        raw: bytes = self._read_raw_line(self.stdin.buffer)
+        if not raw:
+            return None
+        if raw.endswith(b"\n"):
+            raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+        return raw
 
     def _read_raw_line(self, raw_stream: Any) -> bytes:
         """One line of bytes (with its newline), waiting in slices so Ctrl-C can stop it."""

@@ -1,0 +1,157 @@
+"""Bad and unusual inputs on every tier: what `fluentai` does with source, arguments and output
+paths that are not what a program normally gets (LANGUAGE.md §1, §13.4, §16).
+
+Each case runs as a real subprocess (tests/test_cli.py's helpers, which also fail on any Python
+traceback) under `--tier vm`, `--tier native` and `--tier auto` with every threshold at 0, so the
+native tier is compared with the reference VM, not only the default tier.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import assert_usage_error, fluentai, report_line, run_source
+
+_JIT_NOW = {"FLUENTAI_JIT_THRESHOLD": "0", "FLUENTAI_JIT_SYNC": "1"}
+# (id, extra `run`/`eval` options, environment)
+TIERS = [
+    ("vm", ["--tier", "vm"], {}),
+    ("native", ["--tier", "native"], {}),
+    ("auto-jit0", ["--tier", "auto"], _JIT_NOW),
+]
+TIER_IDS = [tier[0] for tier in TIERS]
+
+
+def _cache(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
+    return {**env, "FLUENTAI_CACHE_DIR": str(tmp_path / "cache")}
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_print_values_skips_nil_and_starts_a_line_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # native -p wrote `nil` for nil values and wrote a value right after `io:write` output
+    source = (
+        '(define x 20)\n(+ x 1)\n"hi"\n(print "side effect")\n(io:write "no newline")\nnil\n'
+        '(if #f 1)\n(data Q R)\n[nil]\n(io:write "tail")\n'
+    )
+    result = run_source(tmp_path, source, *options, "-p", env=_cache(tmp_path, env))
+    assert (result.status, result.stderr) == (0, "")
+    assert result.stdout == '21\n"hi"\nside effect\nno newline\n[nil]\ntail'
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize(
+    ("source", "stdout"),
+    [
+        ("(print 1)", "1\n"),
+        ("(define x 1)", ""),
+        ("(if #f 1)", ""),
+        ('(io:write "x") 5', "x\n5\n"),
+        ('(str "a" 1)', '"a1"\n'),
+    ],
+    ids=["print", "definition", "nil", "after-write", "string"],
+)
+def test_eval_writes_a_non_nil_value_on_its_own_line_on_every_tier(
+    tmp_path: Path,
+    tier: str,
+    options: list[str],
+    env: dict[str, str],
+    source: str,
+    stdout: str,
+) -> None:
+    result = fluentai("eval", *options, source, cwd=tmp_path, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout, result.stderr) == (0, stdout, "")
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_eval_source_that_is_not_utf8_is_a_syntax_error(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # the VM printed a lone surrogate as `?` and the native tier failed with an internal error
+    source = '(print 1)\n(print "\udcff")'  # the byte 0xFF, as Python decodes a bad argv byte
+    result = fluentai("eval", *options, source, cwd=tmp_path, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout) == (65, "")
+    assert report_line(result.stderr) == "<eval>:2:9: error[syntax-error]: invalid UTF-8 byte 0xff"
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_arguments_that_are_not_utf8_get_one_replacement_character_per_bad_byte(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # the VM kept Python's lone surrogates; the runtime (native, build) gives U+FFFD per byte
+    (tmp_path / "a.fl").write_text(
+        "(print (map (lambda (s) (map char->int (string->list s))) (args)))\n"
+    )
+    bad = ["a\udcffb", "\udce2\udc82a", "λ"]  # b"a\xffb", b"\xe2\x82a" (cut short), "λ"
+    result = fluentai("run", *options, "a.fl", *bad, cwd=tmp_path, env=_cache(tmp_path, env))
+    assert (result.status, result.stderr) == (0, "")
+    assert result.stdout == "[[97 65533 98] [65533 65533 97] [955]]\n"
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize(
+    ("data", "line", "kind"),
+    [
+        (b'(print "a")\n(print "\xff\xfe")\n', "prog.fl:2:9: error[syntax-error]", 65),
+        (b'(print "a")\n(print \xc3)\n', "prog.fl:2:8: error[syntax-error]", 65),
+        (b'(print "a\xed\xa0\x80")\n', "prog.fl:1:10: error[syntax-error]", 65),
+    ],
+    ids=["bad-byte", "cut-short", "surrogate"],
+)
+def test_source_that_is_not_utf8_is_a_syntax_error_on_every_tier(
+    tmp_path: Path,
+    tier: str,
+    options: list[str],
+    env: dict[str, str],
+    data: bytes,
+    line: str,
+    kind: int,
+) -> None:
+    result = run_source(tmp_path, data, *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout) == (kind, "")
+    found = report_line(result.stderr)
+    assert found is not None and found.startswith(line), result.stderr
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_a_nul_byte_is_an_ordinary_character_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    source = b'(print (string-length "x\x00y") ["\x00"])\n(print \x00)\n'
+    result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout) == (65, "")  # the bare NUL is an unbound symbol
+    found = report_line(result.stderr)
+    assert found is not None and found.startswith("prog.fl:2:8: error[unbound-variable]")
+    result = run_source(tmp_path, source.split(b"\n")[0], *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout) == (0, '3 ["\\u{0}"]\n')
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["missing-dir/prog", "prog.fl/prog", "."],
+    ids=["missing-directory", "file-as-directory", "directory"],
+)
+@pytest.mark.parametrize("emit", [[], ["--emit", "llvm"]], ids=["executable", "emit-llvm"])
+def test_build_to_an_output_that_cannot_be_written_is_a_one_line_usage_error(
+    tmp_path: Path, output: str, emit: list[str]
+) -> None:
+    # it linked anyway and printed the linker's command and messages, with status 70
+    (tmp_path / "prog.fl").write_text('(print "x")\n')
+    result = fluentai("build", "prog.fl", "-o", output, *emit, cwd=tmp_path)
+    assert_usage_error(result)
+    assert f"cannot write `{output}`" in result.stderr
+
+
+def test_repl_entry_that_is_not_utf8_is_reported_and_the_session_goes_on(tmp_path: Path) -> None:
+    # the piped REPL ended with a usage error (status 2) at the first line that was not UTF-8
+    entries = b'(define x 1)\n(print "\xff")\n(print "a\n\xfe")\n(+ x 1)\n'
+    result = fluentai("repl", cwd=tmp_path, stdin=entries)
+    assert (result.status, result.stdout) == (0, "2\n")
+    reports = [line for line in result.stderr.splitlines() if "error[" in line]
+    assert reports == [
+        "<repl>:1:9: error[syntax-error]: invalid UTF-8 byte 0xff",
+        "<repl>:2:1: error[syntax-error]: invalid UTF-8 byte 0xfe",
+    ]

@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi
+from fluentai.llvm import abi, accumulate
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -1526,6 +1526,15 @@ class _FnGen:
         """The known entry `.k` of a known function: its parameters, no closure (the static
         one), no argument count."""
         self.clo = clo.bitcast(PTR) if clo.type != PTR else clo
+        lam = self.lam
+        assert lam is not None
+        plan = None
+        gname = self.low.known.get(id(lam))
+        if not self.is_prelude and gname is not None:
+            plan = accumulate.plan_accumulation(lam, gname, self.low.types)
+        if plan is not None:
+            accumulate.lower_accumulating(self, plan, list(self.fn.args))
+            return
         self.params_and_body(list(self.fn.args), None)
 
     def check_arity(self, argc: ir.Value) -> None:

@@ -13,20 +13,27 @@ from fluentai.native import lower_source
 from fluentai.source import SourceFile
 
 
-def _known_body(src: str, name: str) -> str:
-    """The LLVM IR of the known entry of program function `name`."""
+def _known_body(src: str, name: str, suffix: str = "") -> str:
+    """The LLVM IR of the known entry of program function `name` (+ `suffix`)."""
     ir_text = str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
-    found = re.search(rf'define internal tailcc i64 @"?fl\.fn\.\d+\.{name}\.k"?\(', ir_text)
+    pattern = rf'define internal tailcc i64 @"?fl\.fn\.\d+\.{name}\.k{re.escape(suffix)}"?\('
+    found = re.search(pattern, ir_text)
     assert found is not None, name
     return ir_text[found.end() :].split("\n}\n")[0]
 
 
 def test_summed_self_calls_become_a_loop() -> None:
     src = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))\n(print (fib 10))\n"
-    body = _known_body(src, "fib")
+    # the entry takes the quick exit (n < 2) or jumps to the loop, in a function of its own
+    entry = _known_body(src, "fib")
+    assert "acc.head" not in entry and "musttail call tailcc i64 @" in entry
+    body = _known_body(src, "fib", ".loop")
     assert "acc.head" in body
-    # one call left in the body: the first operand
-    assert body.count("call tailcc i64 @") == 1
+    # one call left per copy of the body (the first turn's, the later turns'): the first operand's
+    assert body.count("call tailcc i64 @") == 2
+    # no quick exit to take: one function
+    src = "(define (down n) (if (< (* n 1) 1) 0 (+ 1 (down (- n 1)))))\n(print (down 10))\n"
+    assert "acc.head" in _known_body(src, "down")
 
 
 def test_non_int_results_are_left_alone() -> None:

@@ -40,6 +40,7 @@ I64 = ir.IntType(64)
 
 _OPS = ("+", "*")
 _SIMPLE_ARITH = frozenset({"+", "-", "*"})
+_COMPARE = frozenset({"<", ">", "<=", ">=", "="})
 
 
 @record
@@ -138,8 +139,25 @@ def plan_accumulation(lam: r.Fn, name: str, types: TypeResult | None) -> AccPlan
     return AccPlan(forms[0].name, forms[0])
 
 
+class _Turns:
+    """The state of the loop being lowered: slots of the parameters, the accumulator, the
+    number of turns taken and the depth count on entry; `first`: lowering the first turn."""
+
+    def __init__(self, plan: AccPlan, slots: list[ir.Value], gen: _FnGen) -> None:
+        self.plan = plan
+        self.slots = slots
+        self.acc = gen.alloca("acc")
+        self.turns = gen.alloca("turns")
+        self.depth0 = gen.alloca("depth0")
+        self.head = gen.new_block("acc.head")
+        self.first = True
+
+
 def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> None:
-    """The body of the known entry of `gen.lam` as an accumulating loop (module docstring)."""
+    """The body of the known entry of `gen.lam` as an accumulating loop (module docstring).
+    The first turn is lowered on its own (the accumulator is still the identity and no turn
+    was taken): a call that returns at once does not touch the loop's state, so it needs no
+    more registers than the test (the prologue can be placed after it)."""
     from fluentai.llvm.lower import _Var
 
     lam = gen.lam
@@ -151,21 +169,23 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
         slots.append(slot)
         b.store(val, slot)
         gen.vars[p] = _Var("local", slot, False, False, p.name)
-    acc = gen.alloca("acc")
-    b.store(gen.low.const_word(b, 0 if plan.op == "+" else 1), acc)
-    turns = gen.alloca("turns")
-    b.store(gen.const(0), turns)
+    st = _Turns(plan, slots, gen)
+    b.store(_identity(gen, plan), st.acc)
+    b.store(gen.const(0), st.turns)
     depth_g = gen.low.rt_global("fl_rt_depth")
-    depth0 = b.load(depth_g, typ=I64)
+    b.store(b.load(depth_g, typ=I64), st.depth0)
+    _tail(gen, lam.body, st)
+    # the later turns; an error leaving them after j turns adds the j entries of the frames
+    # the turns stand for
+    st.first = False
     call = plan.form.args[-1]
     assert isinstance(call, r.RCall)
     call_site = gen.const(gen.low.site(call.span, gen.name))
-    # an error leaving the loop after j turns: the j entries of the frames the turns replace
     unwind = gen.new_block("acc.unwind")
     outer = gen.current_landing()
     ub = ir.IRBuilder(unwind)
-    ub.store(depth0, depth_g)
-    count = ub.load(turns, typ=I64)
+    ub.store(ub.load(st.depth0, typ=I64), depth_g)
+    count = ub.load(st.turns, typ=I64)
     ub.branch(more := gen.new_block("acc.trace"))
     ub.position_at_end(more)
     i = ub.phi(I64)
@@ -176,32 +196,90 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
     ub.call(gen.low.rt("fl_trace_add"), [call_site])
     i.add_incoming(ub.add(i, gen.const(1)), add)
     ub.branch(more)
-    head = gen.new_block("acc.head")
-    b.branch(head)
-    gen.b.position_at_end(head)
+    gen.b.position_at_end(st.head)
     with gen.landing_at(unwind):
-        _tail(gen, lam.body, plan, slots, acc, turns, depth0, head)
+        _tail(gen, lam.body, st)
     gen.finish()
 
 
-def _combine(gen: _FnGen, plan: AccPlan, acc: ir.Value, v: ir.Value) -> None:
+def _quick_exit(lam: r.Fn, types: TypeResult | None) -> tuple[Any, bool] | None:
+    """(test, leaf is its `then`) when the body is `(if TEST LEAF ...)` or `(if TEST ... LEAF)`
+    with TEST a comparison of Int variables and literals and LEAF a simple Int value: both
+    pure and unable to fail, so an entry may evaluate them once more."""
+    body = lam.body
+    if types is None or not isinstance(body, r.RIf):
+        return None
+    t = body.test
+    if not (
+        isinstance(t, r.PrimApp)
+        and t.name in _COMPARE
+        and len(t.args) == 2
+        and all(isinstance(a, (c.Lit, r.LocalRef)) and types.type_of(a).only("Int") for a in t.args)
+    ):
+        return None
+    if _simple_int(body.then, types):
+        return t, True
+    if _simple_int(body.else_, types):
+        return t, False
+    return None
+
+
+def lower_accumulating_entry(gen: _FnGen, plan: AccPlan) -> None:
+    """The known entry of an accumulating function. When the body starts with a quick exit
+    (`_quick_exit`), the entry only takes that exit or tail-calls a second function holding
+    the loop: calls that return at once (half of fib's) then save no registers."""
+    from fluentai.llvm.lower import _FnGen, _Var
+
+    lam = gen.lam
+    assert lam is not None
+    quick = _quick_exit(lam, gen.low.types)
+    if quick is None:
+        lower_accumulating(gen, plan, list(gen.fn.args))
+        return
+    test, leaf_is_then = quick
+    loop_fn = ir.Function(gen.low.u.module, gen.fn.function_type, gen.fn.name + ".loop")
+    loop_fn.linkage = "internal"
+    loop_fn.calling_convention = "tailcc"
+    loop_gen = _FnGen(gen.low, loop_fn, gen.name, gen.is_prelude, lam)
+    loop_gen.clo = gen.clo
+    loop_gen.self_entry = gen.fn
+    loop_fn.attributes.add("noinline")
+    lower_accumulating(loop_gen, plan, list(loop_fn.args))
+    b = gen.b
+    for p, val in zip(lam.params, gen.fn.args, strict=True):
+        slot = gen.alloca(p.name)
+        b.store(val, slot)
+        gen.vars[p] = _Var("local", slot, False, False, p.name)
+    body = lam.body
+    assert isinstance(body, r.RIf)
+    leaf = gen.new_block("quick.exit")
+    rest = gen.new_block("quick.loop")
+    cond = gen.test(test)
+    if leaf_is_then:
+        gen.b.cbranch(cond, leaf, rest)
+    else:
+        gen.b.cbranch(cond, rest, leaf)
+    gen.b.position_at_end(leaf)
+    gen.b.ret(gen.value(body.then if leaf_is_then else body.else_))
+    gen.b.position_at_end(rest)
+    res = gen.b.call(loop_fn, list(gen.fn.args), cconv="tailcc", tail="musttail")
+    gen.b.ret(res)
+    gen.finish()
+
+
+def _identity(gen: _FnGen, plan: AccPlan) -> ir.Value:
+    return gen.low.const_word(gen.b, 0 if plan.op == "+" else 1)
+
+
+def _combine(gen: _FnGen, st: _Turns, v: ir.Value) -> None:
     """acc := acc op v (both Ints: no error but out of memory)."""
-    old = gen.b.load(acc, typ=I64)
-    gen.b.store(gen.binary(plan.op, old, v, plan.form.span, floats=False), acc)
+    old = gen.b.load(st.acc, typ=I64)
+    gen.b.store(gen.binary(st.plan.op, old, v, st.plan.form.span, floats=False), st.acc)
 
 
-def _tail(
-    gen: _FnGen,
-    e: Any,
-    plan: AccPlan,
-    slots: list[ir.Value],
-    acc: ir.Value,
-    turns: ir.Value,
-    depth0: ir.Value,
-    head: ir.Block,
-) -> None:
+def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
     """Lower `e` in tail position of the accumulating body: each path ends in a return of
-    acc op value or a jump to `head`."""
+    acc op value or a jump to the loop's head."""
     if isinstance(e, r.RIf):
         test = gen.test(e.test)
         then_b = gen.new_block("acc.then")
@@ -209,30 +287,31 @@ def _tail(
         gen.b.cbranch(test, then_b, else_b)
         for blk, branch in ((then_b, e.then), (else_b, e.else_)):
             gen.b.position_at_end(blk)
-            _tail(gen, branch, plan, slots, acc, turns, depth0, head)
+            _tail(gen, branch, st)
         return
     if isinstance(e, r.RSeq):
         for x in e.exprs[:-1]:
             gen.value(x)
-        _tail(gen, e.exprs[-1], plan, slots, acc, turns, depth0, head)
+        _tail(gen, e.exprs[-1], st)
         return
     b = gen.b
     if isinstance(e, r.RCall):  # a self tail call: the same frame, the same depth
         args = [gen.value(a) for a in e.args]
-        for slot, v in zip(slots, args, strict=True):
+        for slot, v in zip(st.slots, args, strict=True):
             b.store(v, slot)
         gen.poll()
-        gen.b.branch(head)
+        gen.b.branch(st.head)
         return
-    if e is plan.form:
+    if e is st.plan.form:
         for x in e.args[:-1]:
-            _combine(gen, plan, acc, gen.value(x))
+            _combine(gen, st, gen.value(x))
         call = e.args[-1]
         assert isinstance(call, r.RCall)
         args = [gen.value(a) for a in call.args]
         b = gen.b
         depth_g = gen.low.rt_global("fl_rt_depth")
-        n = b.load(turns, typ=I64)
+        depth0 = b.load(st.depth0, typ=I64)
+        n = gen.const(0) if st.first else b.load(st.turns, typ=I64)
         d = b.add(b.add(depth0, n), gen.const(1))
         limit = b.load(gen.low.rt_global("fl_rt_depth_limit"), typ=I64)
         over = gen.new_block("acc.depth.over")
@@ -244,12 +323,15 @@ def _tail(
         b.cbranch(b.icmp_unsigned("==", res, gen.const(0)), gen.current_landing(), go)
         b.position_at_end(go)
         b.store(d, depth_g)
-        b.store(b.add(n, gen.const(1)), turns)
-        for slot, v in zip(slots, args, strict=True):
+        b.store(b.add(n, gen.const(1)), st.turns)
+        for slot, v in zip(st.slots, args, strict=True):
             b.store(v, slot)
-        b.branch(head)
+        b.branch(st.head)
         return
     v = gen.value(e)
-    _combine(gen, plan, acc, v)
-    gen.b.store(depth0, gen.low.rt_global("fl_rt_depth"))
-    gen.b.ret(gen.b.load(acc, typ=I64))
+    if st.first:  # no turn taken: the value itself
+        gen.b.ret(v)
+        return
+    _combine(gen, st, v)
+    gen.b.store(gen.b.load(st.depth0, typ=I64), gen.low.rt_global("fl_rt_depth"))
+    gen.b.ret(gen.b.load(st.acc, typ=I64))

@@ -1140,6 +1140,10 @@ class _FnGen:
         # results of inline arithmetic: an i1 phi saying "is a fixnum" (constant on the fast
         # path, so a later tag test of the result folds there): id -> (word, flag)
         self.fixflags: dict[int, tuple[ir.Value, ir.Value]] = {}
+        # the known entry this function's body belongs to, when it is another function
+        # (an accumulating loop's, fluentai/llvm/accumulate.py): its calls of that entry are
+        # self calls
+        self.self_entry: ir.Function | None = None
 
     # ------------------------------------------------------------ small helpers
 
@@ -1533,7 +1537,7 @@ class _FnGen:
         if not self.is_prelude and gname is not None:
             plan = accumulate.plan_accumulation(lam, gname, self.low.types)
         if plan is not None:
-            accumulate.lower_accumulating(self, plan, list(self.fn.args))
+            accumulate.lower_accumulating_entry(self, plan)
             return
         self.params_and_body(list(self.fn.args), None)
 
@@ -2303,7 +2307,7 @@ class _FnGen:
         function once its `define` ran (it is never assigned), so only an unbound global takes
         the generic way (its error, or a handler's value called generically); a function's call
         of itself reads no global at all (it runs, so it was defined)."""
-        is_self = kfn is self.fn
+        is_self = kfn is self.fn or kfn is self.self_entry
         callee: ir.Value | None = None
         bound: ir.Value | None = None
         if not is_self:

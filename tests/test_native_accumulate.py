@@ -27,7 +27,7 @@ def test_summed_self_calls_become_a_loop() -> None:
     # the entry takes the quick exit (n < 2) or jumps to the loop, in a function of its own
     entry = _known_body(src, "fib")
     assert "acc.head" not in entry and "musttail call tailcc i64 @" in entry
-    body = _known_body(src, "fib", ".loop")
+    body = _known_body(src, "fib", ".body")
     assert "acc.head" in body
     # one call left per copy of the body (the first turn's, the later turns'): the first operand's
     assert body.count("call tailcc i64 @") == 2
@@ -100,3 +100,28 @@ def test_overflow_trace_after_turns() -> None:
 (print (bif 24))
 """
     _agree(src, {"FLUENTAI_MAX_DEPTH": "21"})
+
+
+def test_quick_exits_get_a_thin_entry() -> None:
+    src = """(define (tak x y z) (if (< y x) (tak (tak (- x 1) y z) (tak (- y 1) z x) (tak (- z 1) x y)) z))
+(print (tak 18 12 6))
+"""
+    entry = _known_body(src, "tak")
+    assert "musttail call tailcc i64" in entry and entry.count("call tailcc i64") == 1
+    assert "noinline" in _known_body(src, "tak", ".body").split("{")[0]
+    # a test that may fail (a String is possible) is no quick exit
+    src = '(define (f x) (if (< x 1) 0 (f (- x 1))))\n(print (f 3) (try (f "a") (catch e 1)))\n'
+    assert ".body" not in str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
+
+
+def test_quick_exits_keep_results_depths_and_traces() -> None:
+    src = """(define (tak x y z) (if (< y x) (tak (tak (- x 1) y z) (tak (- y 1) z x) (tak (- z 1) x y)) z))
+(define (down n) (if (= n 0) 7 (let ((m (- n 1))) (* 1 (down m)))))
+(define (probe f n) (try (f n) (catch e (error-kind e))))
+(define (ratio a b) (if (> a 100) a (quot (ratio (+ a 1) b) b)))
+(print (tak 18 12 6) (tak 4611686018427387903 4611686018427387904 2))
+(print (probe down 18) (probe down 19) (probe down 20))
+(print (ratio 90 1))
+(ratio 95 0)
+"""
+    _agree(src, {"FLUENTAI_MAX_DEPTH": "20"})

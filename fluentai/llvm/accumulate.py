@@ -40,7 +40,6 @@ I64 = ir.IntType(64)
 
 _OPS = ("+", "*")
 _SIMPLE_ARITH = frozenset({"+", "-", "*"})
-_COMPARE = frozenset({"<", ">", "<=", ">=", "="})
 
 
 @record
@@ -199,71 +198,6 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
     gen.b.position_at_end(st.head)
     with gen.landing_at(unwind):
         _tail(gen, lam.body, st)
-    gen.finish()
-
-
-def _quick_exit(lam: r.Fn, types: TypeResult | None) -> tuple[Any, bool] | None:
-    """(test, leaf is its `then`) when the body is `(if TEST LEAF ...)` or `(if TEST ... LEAF)`
-    with TEST a comparison of Int variables and literals and LEAF a simple Int value: both
-    pure and unable to fail, so an entry may evaluate them once more."""
-    body = lam.body
-    if types is None or not isinstance(body, r.RIf):
-        return None
-    t = body.test
-    if not (
-        isinstance(t, r.PrimApp)
-        and t.name in _COMPARE
-        and len(t.args) == 2
-        and all(isinstance(a, (c.Lit, r.LocalRef)) and types.type_of(a).only("Int") for a in t.args)
-    ):
-        return None
-    if _simple_int(body.then, types):
-        return t, True
-    if _simple_int(body.else_, types):
-        return t, False
-    return None
-
-
-def lower_accumulating_entry(gen: _FnGen, plan: AccPlan) -> None:
-    """The known entry of an accumulating function. When the body starts with a quick exit
-    (`_quick_exit`), the entry only takes that exit or tail-calls a second function holding
-    the loop: calls that return at once (half of fib's) then save no registers."""
-    from fluentai.llvm.lower import _FnGen, _Var
-
-    lam = gen.lam
-    assert lam is not None
-    quick = _quick_exit(lam, gen.low.types)
-    if quick is None:
-        lower_accumulating(gen, plan, list(gen.fn.args))
-        return
-    test, leaf_is_then = quick
-    loop_fn = ir.Function(gen.low.u.module, gen.fn.function_type, gen.fn.name + ".loop")
-    loop_fn.linkage = "internal"
-    loop_fn.calling_convention = "tailcc"
-    loop_gen = _FnGen(gen.low, loop_fn, gen.name, gen.is_prelude, lam)
-    loop_gen.clo = gen.clo
-    loop_gen.self_entry = gen.fn
-    loop_fn.attributes.add("noinline")
-    lower_accumulating(loop_gen, plan, list(loop_fn.args))
-    b = gen.b
-    for p, val in zip(lam.params, gen.fn.args, strict=True):
-        slot = gen.alloca(p.name)
-        b.store(val, slot)
-        gen.vars[p] = _Var("local", slot, False, False, p.name)
-    body = lam.body
-    assert isinstance(body, r.RIf)
-    leaf = gen.new_block("quick.exit")
-    rest = gen.new_block("quick.loop")
-    cond = gen.test(test)
-    if leaf_is_then:
-        gen.b.cbranch(cond, leaf, rest)
-    else:
-        gen.b.cbranch(cond, rest, leaf)
-    gen.b.position_at_end(leaf)
-    gen.b.ret(gen.value(body.then if leaf_is_then else body.else_))
-    gen.b.position_at_end(rest)
-    res = gen.b.call(loop_fn, list(gen.fn.args), cconv="tailcc", tail="musttail")
-    gen.b.ret(res)
     gen.finish()
 
 

@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi, accumulate
+from fluentai.llvm import abi, accumulate, quickexit
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -1536,10 +1536,15 @@ class _FnGen:
         gname = self.low.known.get(id(lam))
         if not self.is_prelude and gname is not None:
             plan = accumulate.plan_accumulation(lam, gname, self.low.types)
-        if plan is not None:
-            accumulate.lower_accumulating_entry(self, plan)
-            return
-        self.params_and_body(list(self.fn.args), None)
+
+        def body(gen: _FnGen) -> None:
+            if plan is not None:
+                accumulate.lower_accumulating(gen, plan, list(gen.fn.args))
+            else:
+                gen.params_and_body(list(gen.fn.args), None)
+
+        if not quickexit.quick_exit_entry(self, body):
+            body(self)
 
     def check_arity(self, argc: ir.Value) -> None:
         """Return the arity error unless argc suits the lambda (and, for a builtin written in

@@ -125,3 +125,23 @@ def test_quick_exits_keep_results_depths_and_traces() -> None:
 (ratio 95 0)
 """
     _agree(src, {"FLUENTAI_MAX_DEPTH": "20"})
+
+
+def test_known_functions_called_once_are_inlined() -> None:
+    src = """(define (step x) (* x 3))
+(define (twice x) (+ (step x) (step x)))
+(define (once x) (if (< x 1) 0 (+ x (once (- x 1)))))
+(define (user x) (once x))
+(print (user 4) (twice 2) (map step [1 2]))
+"""
+    ir_text = str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
+    heads = {
+        name: line
+        for line in ir_text.splitlines()
+        if line.startswith("define ")
+        for name in ("step", "twice", "once", "user")
+        if f".{name}.k" in line and ".body" not in line
+    }
+    # `step` is called twice (its use as a value does not count), `once` once outside its body
+    assert "alwaysinline" not in heads["step"]
+    assert "alwaysinline" in heads["once"] and "alwaysinline" in heads["twice"]

@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi, accumulate, quickexit
+from fluentai.llvm import abi, accumulate, inline, quickexit
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -235,6 +235,8 @@ class Lowerer:
         self.known_entries: dict[str, tuple[ir.Function, Any, r.Fn]] = {}
         # known program functions of fixed arity: name -> their known entry (`.k`)
         self.kentries: dict[str, ir.Function] = {}
+        # known program functions called directly from one place: their `.k` is inlined there
+        self.inline_once: set[str] = set()
         # the program's inferred types (closed world), when inferred: used only to leave out
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
@@ -694,6 +696,7 @@ class Lowerer:
             clo = ir.GlobalVariable(self.u.module, BCLO_TY, _exported_closure(name))
             self.known_entries[name] = (entry, clo.ptrtoint(I64), fn)
         self._find_known_functions(program)
+        self.inline_once = inline.called_once(program, self.known)
         self.types = _infer_types(prelude, program)
         for build in self._declare_known(False, program):
             build()
@@ -1003,6 +1006,8 @@ class Lowerer:
                 kfn = ir.Function(self.u.module, kty, entry.name + ".k")
                 kfn.linkage = "internal"
                 kfn.calling_convention = "tailcc"
+                if name in self.inline_once:
+                    kfn.attributes.add("alwaysinline")
                 self.kentries[name] = kfn
                 kgen = _FnGen(self, kfn, fn.name, is_prelude, fn)
                 pending.append(functools.partial(gen.known_wrapper_body, kfn))

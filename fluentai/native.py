@@ -152,8 +152,10 @@ def lower_source(
     print_values: bool = False,
     print_result: bool = False,
     stats: NativeStats | None = None,
+    inline_once: bool = False,
 ) -> Any:
-    """Source -> LoweredProgram (module, functions, sites)."""
+    """Source -> LoweredProgram (module, functions, sites); `inline_once` for executables
+    (`fluentai/llvm/inline.py`)."""
     from fluentai.llvm.lower import lower_program
 
     t0 = time.perf_counter()
@@ -162,7 +164,11 @@ def lower_source(
     t1 = time.perf_counter()
     lowered = _on_big_stack(
         lambda: lower_program(
-            prelude, program, print_values=print_values, print_result=print_result
+            prelude,
+            program,
+            print_values=print_values,
+            print_result=print_result,
+            inline_once=inline_once,
         )
     )
     t2 = time.perf_counter()
@@ -395,7 +401,7 @@ def build_executable(
     from fluentai.runtime.build import BuildError, compiler, ensure_built
 
     t0 = time.perf_counter()
-    lowered = lower_source(src)
+    lowered = lower_source(src, inline_once=True)
     ir_text = str(lowered.module)
     engine = Engine()
     if emit == "llvm":

@@ -134,7 +134,9 @@ def test_known_functions_called_once_are_inlined() -> None:
 (define (user x) (once x))
 (print (user 4) (twice 2) (map step [1 2]))
 """
-    ir_text = str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
+    ir_text = str(
+        lower_source(SourceFile.from_bytes("p.fl", src.encode()), inline_once=True).module
+    )
     heads = {
         name: line
         for line in ir_text.splitlines()
@@ -142,6 +144,22 @@ def test_known_functions_called_once_are_inlined() -> None:
         for name in ("step", "twice", "once", "user")
         if f".{name}.k" in line and ".body" not in line
     }
-    # `step` is called twice (its use as a value does not count), `once` once outside its body
-    assert "alwaysinline" not in heads["step"]
-    assert "alwaysinline" in heads["once"] and "alwaysinline" in heads["twice"]
+    # `step` is called twice (its use as a value does not count), `once` once outside its body;
+    # `twice` and `user` are called from the top level only
+    assert "alwaysinline" not in heads["step"] and "alwaysinline" in heads["once"]
+    assert "alwaysinline" not in heads["twice"] and "alwaysinline" not in heads["user"]
+    # a chain: `mid` calls `leaf` (inlined), so `mid` is not inlined into `top`
+    src = """(define (leaf x) (* x 3))
+(define (mid x) (+ 1 (leaf x)))
+(define (top x) (mid x))
+(print (top 1))
+"""
+    ir_text = str(
+        lower_source(SourceFile.from_bytes("p.fl", src.encode()), inline_once=True).module
+    )
+    inlined = [line for line in ir_text.splitlines() if "alwaysinline" in line]
+    assert len(inlined) == 1 and ".leaf.k" in inlined[0]
+    # only executables inline
+    assert "alwaysinline" not in str(
+        lower_source(SourceFile.from_bytes("p.fl", src.encode())).module
+    )

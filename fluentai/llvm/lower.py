@@ -237,6 +237,7 @@ class Lowerer:
         self.kentries: dict[str, ir.Function] = {}
         # known program functions called directly from one place: their `.k` is inlined there
         self.inline_once: set[str] = set()
+        self.inline_calls_once = False
         # the program's inferred types (closed world), when inferred: used only to leave out
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
@@ -696,7 +697,8 @@ class Lowerer:
             clo = ir.GlobalVariable(self.u.module, BCLO_TY, _exported_closure(name))
             self.known_entries[name] = (entry, clo.ptrtoint(I64), fn)
         self._find_known_functions(program)
-        self.inline_once = inline.called_once(program, self.known)
+        if self.inline_calls_once:
+            self.inline_once = inline.called_once(program, self.known)
         self.types = _infer_types(prelude, program)
         for build in self._declare_known(False, program):
             build()
@@ -3469,10 +3471,15 @@ def lower_program(
     print_values: bool = False,
     print_result: bool = False,
     jit: bool = False,
+    inline_once: bool = False,
 ) -> LoweredProgram:
     """The program's module (the prelude's unit is linked beside it): see the module docstring.
-    `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself."""
-    return Lowerer(print_values, print_result, jit).lower_program(prelude, program)
+    `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself.
+    `inline_once`: inline functions called from one place (`fluentai/llvm/inline.py`), for
+    executables, which are compiled once and run many times (it may double LLVM's time)."""
+    low = Lowerer(print_values, print_result, jit)
+    low.inline_calls_once = inline_once
+    return low.lower_program(prelude, program)
 
 
 def lower_prelude(prelude: r.RProgram, *, jit: bool = False) -> LoweredProgram:

@@ -152,10 +152,8 @@ def lower_source(
     print_values: bool = False,
     print_result: bool = False,
     stats: NativeStats | None = None,
-    inline_once: bool = False,
 ) -> Any:
-    """Source -> LoweredProgram (module, functions, sites); `inline_once` for executables
-    (`fluentai/llvm/inline.py`)."""
+    """Source -> LoweredProgram (module, functions, sites)."""
     from fluentai.llvm.lower import lower_program
 
     t0 = time.perf_counter()
@@ -164,11 +162,7 @@ def lower_source(
     t1 = time.perf_counter()
     lowered = _on_big_stack(
         lambda: lower_program(
-            prelude,
-            program,
-            print_values=print_values,
-            print_result=print_result,
-            inline_once=inline_once,
+            prelude, program, print_values=print_values, print_result=print_result
         )
     )
     t2 = time.perf_counter()
@@ -401,7 +395,7 @@ def build_executable(
     from fluentai.runtime.build import BuildError, compiler, ensure_built
 
     t0 = time.perf_counter()
-    lowered = lower_source(src, inline_once=True)
+    lowered = lower_source(src)
     ir_text = str(lowered.module)
     engine = Engine()
     if emit == "llvm":

@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi, accumulate, inline, quickexit
+from fluentai.llvm import abi, accumulate, quickexit
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -235,9 +235,6 @@ class Lowerer:
         self.known_entries: dict[str, tuple[ir.Function, Any, r.Fn]] = {}
         # known program functions of fixed arity: name -> their known entry (`.k`)
         self.kentries: dict[str, ir.Function] = {}
-        # known program functions called directly from one place: their `.k` is inlined there
-        self.inline_once: set[str] = set()
-        self.inline_calls_once = False
         # the program's inferred types (closed world), when inferred: used only to leave out
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
@@ -697,8 +694,6 @@ class Lowerer:
             clo = ir.GlobalVariable(self.u.module, BCLO_TY, _exported_closure(name))
             self.known_entries[name] = (entry, clo.ptrtoint(I64), fn)
         self._find_known_functions(program)
-        if self.inline_calls_once:
-            self.inline_once = inline.called_once(program, self.known)
         self.types = _infer_types(prelude, program)
         for build in self._declare_known(False, program):
             build()
@@ -1008,8 +1003,6 @@ class Lowerer:
                 kfn = ir.Function(self.u.module, kty, entry.name + ".k")
                 kfn.linkage = "internal"
                 kfn.calling_convention = "tailcc"
-                if name in self.inline_once:
-                    kfn.attributes.add("alwaysinline")
                 self.kentries[name] = kfn
                 kgen = _FnGen(self, kfn, fn.name, is_prelude, fn)
                 pending.append(functools.partial(gen.known_wrapper_body, kfn))
@@ -3471,15 +3464,10 @@ def lower_program(
     print_values: bool = False,
     print_result: bool = False,
     jit: bool = False,
-    inline_once: bool = False,
 ) -> LoweredProgram:
     """The program's module (the prelude's unit is linked beside it): see the module docstring.
-    `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself.
-    `inline_once`: inline functions called from one place (`fluentai/llvm/inline.py`), for
-    executables, which are compiled once and run many times (it may double LLVM's time)."""
-    low = Lowerer(print_values, print_result, jit)
-    low.inline_calls_once = inline_once
-    return low.lower_program(prelude, program)
+    `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself."""
+    return Lowerer(print_values, print_result, jit).lower_program(prelude, program)
 
 
 def lower_prelude(prelude: r.RProgram, *, jit: bool = False) -> LoweredProgram:

@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi
+from fluentai.llvm import abi, accumulate, quickexit
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -1142,6 +1142,10 @@ class _FnGen:
         # results of inline arithmetic: an i1 phi saying "is a fixnum" (constant on the fast
         # path, so a later tag test of the result folds there): id -> (word, flag)
         self.fixflags: dict[int, tuple[ir.Value, ir.Value]] = {}
+        # the known entry this function's body belongs to, when it is another function
+        # (an accumulating loop's, fluentai/llvm/accumulate.py): its calls of that entry are
+        # self calls
+        self.self_entry: ir.Function | None = None
 
     # ------------------------------------------------------------ small helpers
 
@@ -1523,7 +1527,21 @@ class _FnGen:
         """The known entry `.k` of a known function: its parameters, no closure (the static
         one), no argument count."""
         self.clo = clo.bitcast(PTR) if clo.type != PTR else clo
-        self.params_and_body(list(self.fn.args), None)
+        lam = self.lam
+        assert lam is not None
+        plan = None
+        gname = self.low.known.get(id(lam))
+        if not self.is_prelude and gname is not None:
+            plan = accumulate.plan_accumulation(lam, gname, self.low.types)
+
+        def body(gen: _FnGen) -> None:
+            if plan is not None:
+                accumulate.lower_accumulating(gen, plan, list(gen.fn.args))
+            else:
+                gen.params_and_body(list(gen.fn.args), None)
+
+        if not quickexit.quick_exit_entry(self, body):
+            body(self)
 
     def check_arity(self, argc: ir.Value) -> None:
         """Return the arity error unless argc suits the lambda (and, for a builtin written in
@@ -2291,7 +2309,7 @@ class _FnGen:
         function once its `define` ran (it is never assigned), so only an unbound global takes
         the generic way (its error, or a handler's value called generically); a function's call
         of itself reads no global at all (it runs, so it was defined)."""
-        is_self = kfn is self.fn
+        is_self = kfn is self.fn or kfn is self.self_entry
         callee: ir.Value | None = None
         bound: ir.Value | None = None
         if not is_self:

@@ -1,0 +1,271 @@
+"""Accumulator recursion: a self call summed in tail position becomes a loop (DESIGN.md §4).
+
+    (define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+
+Here the second call `(fib (- n 2))` is the last thing the frame evaluates before it adds, so
+when inference proves every value added is an Int (exact `+` and `*` are associative, bignums
+included) the frame can add `(fib (- n 1))` into an accumulator and go round again with
+`n - 2` instead of calling: half the calls. Nothing observable changes:
+
+- evaluation order: the operands before the call and the call's arguments are evaluated in the
+  same order; only the (pure, never failing) Int addition moves earlier;
+- depth: each time round the loop stands for one more nested call, so the loop raises the depth
+  count by one per turn, with the same check and the same stack-overflow site as the call it
+  replaces; every other call of the body runs at the depth it had;
+- traces: an error leaving the loop after j turns adds the j trace entries the j replaced
+  frames would have added (all at that call's site) before unwinding further.
+
+The body's tail positions may only be `if`/`do` forms, self tail calls (a jump, the count
+unchanged: the original frame was replaced too), one accumulating form, and simple Int values
+(variables, literals, arithmetic of those): another tail call would have to become a non-tail
+call here. Parameters captured or assigned, `try`, handlers and closures rule it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import llvmlite.ir as ir
+
+from fluentai.passes import rcore as r
+from fluentai.records import record
+from fluentai.syntax import core as c
+
+if TYPE_CHECKING:
+    from fluentai.llvm.lower import _FnGen
+    from fluentai.types.infer import TypeResult
+
+I64 = ir.IntType(64)
+
+_OPS = ("+", "*")
+_SIMPLE_ARITH = frozenset({"+", "-", "*"})
+
+
+@record
+class AccPlan:
+    """The accumulating form `(op x ... (self args))` of a function and its operator."""
+
+    op: str
+    form: r.PrimApp
+
+
+def _is_self_call(e: Any, name: str, nparams: int) -> bool:
+    return (
+        isinstance(e, r.RCall)
+        and isinstance(e.fn, r.GlobalRef)
+        and e.fn.name == name
+        and len(e.args) == nparams
+    )
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    """Every node of a resolved expression (patterns and clauses included)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (r.RCall, r.PrimApp, r.CtorApp, r.RPerform)):
+            if isinstance(n, r.RCall):
+                stack.append(n.fn)
+            stack.extend(n.args)
+        elif isinstance(n, r.RIf):
+            stack.extend((n.test, n.then, n.else_))
+        elif isinstance(n, r.RSeq):
+            stack.extend(n.exprs)
+        elif isinstance(n, r.Scope):
+            stack.extend(n.body)
+        elif isinstance(n, (r.LocalSet, r.GlobalSet)):
+            stack.append(n.value)
+        elif isinstance(n, r.RWhile):
+            stack.extend((n.test, n.body))
+        elif isinstance(n, r.RAscribe):
+            stack.append(n.expr)
+        elif isinstance(n, (r.Fn, r.RMatch, r.RHandle, r.RTry)):
+            pass  # rejected by the caller before their insides matter
+
+
+def _simple_int(e: Any, types: TypeResult) -> bool:
+    """A value whose lowering in tail position and out of it is the same: a literal, a
+    variable, or `+ - *` of those, inferred to be an Int."""
+    t = types.type_of(e)
+    if not t.only("Int") or t.is_never:
+        return False
+    if isinstance(e, (c.Lit, r.LocalRef)):
+        return True
+    if isinstance(e, r.PrimApp) and e.name in _SIMPLE_ARITH:
+        return all(isinstance(a, (c.Lit, r.LocalRef)) for a in e.args)
+    return False
+
+
+def plan_accumulation(lam: r.Fn, name: str, types: TypeResult | None) -> AccPlan | None:
+    """The accumulating form of known function `name` (defined as `lam`), when the whole body
+    suits the transformation (module docstring); None otherwise."""
+    if types is None or lam.rest is not None or lam.free:
+        return None
+    if any(p.captured or p.assigned for p in lam.params):
+        return None
+    _params, result = types.signature(lam)
+    if not result.only("Int") or result.is_never:
+        return None
+    for n in _walk(lam.body):
+        if isinstance(n, (r.Fn, r.RMatch, r.RHandle, r.RTry, r.RPerform, r.Scope, r.RWhile)):
+            return None
+    nparams = len(lam.params)
+    forms: list[r.PrimApp] = []
+
+    def tail_ok(e: Any) -> bool:
+        if isinstance(e, r.RIf):
+            return tail_ok(e.then) and tail_ok(e.else_)
+        if isinstance(e, r.RSeq):
+            return bool(e.exprs) and tail_ok(e.exprs[-1])
+        if _is_self_call(e, name, nparams):
+            return True
+        if (
+            isinstance(e, r.PrimApp)
+            and e.name in _OPS
+            and e.args
+            and _is_self_call(e.args[-1], name, nparams)
+        ):
+            if not all(types.type_of(a).only("Int") for a in e.args[:-1]):
+                return False
+            forms.append(e)
+            return True
+        return _simple_int(e, types)
+
+    if not tail_ok(lam.body) or len(forms) != 1:
+        return None
+    return AccPlan(forms[0].name, forms[0])
+
+
+class _Turns:
+    """The state of the loop being lowered: slots of the parameters, the accumulator, the
+    number of turns taken and the depth count on entry; `first`: lowering the first turn."""
+
+    def __init__(self, plan: AccPlan, slots: list[ir.Value], gen: _FnGen) -> None:
+        self.plan = plan
+        self.slots = slots
+        self.acc = gen.alloca("acc")
+        self.turns = gen.alloca("turns")
+        self.depth0 = gen.alloca("depth0")
+        self.head = gen.new_block("acc.head")
+        self.first = True
+
+
+def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> None:
+    """The body of the known entry of `gen.lam` as an accumulating loop (module docstring).
+    The first turn is lowered on its own (the accumulator is still the identity and no turn
+    was taken): a call that returns at once does not touch the loop's state, so it needs no
+    more registers than the test (the prologue can be placed after it)."""
+    from fluentai.llvm.lower import _Var
+
+    lam = gen.lam
+    assert lam is not None
+    b = gen.b
+    slots = []
+    for p, val in zip(lam.params, values, strict=True):
+        slot = gen.alloca(p.name)
+        slots.append(slot)
+        b.store(val, slot)
+        gen.vars[p] = _Var("local", slot, False, False, p.name)
+    st = _Turns(plan, slots, gen)
+    b.store(_identity(gen, plan), st.acc)
+    b.store(gen.const(0), st.turns)
+    depth_g = gen.low.rt_global("fl_rt_depth")
+    b.store(b.load(depth_g, typ=I64), st.depth0)
+    _tail(gen, lam.body, st)
+    # the later turns; an error leaving them after j turns adds the j entries of the frames
+    # the turns stand for
+    st.first = False
+    call = plan.form.args[-1]
+    assert isinstance(call, r.RCall)
+    call_site = gen.const(gen.low.site(call.span, gen.name))
+    unwind = gen.new_block("acc.unwind")
+    outer = gen.current_landing()
+    ub = ir.IRBuilder(unwind)
+    ub.store(ub.load(st.depth0, typ=I64), depth_g)
+    count = ub.load(st.turns, typ=I64)
+    ub.branch(more := gen.new_block("acc.trace"))
+    ub.position_at_end(more)
+    i = ub.phi(I64)
+    i.add_incoming(gen.const(0), unwind)
+    add = gen.new_block("acc.trace.add")
+    ub.cbranch(ub.icmp_signed("<", i, count), add, outer)
+    ub.position_at_end(add)
+    ub.call(gen.low.rt("fl_trace_add"), [call_site])
+    i.add_incoming(ub.add(i, gen.const(1)), add)
+    ub.branch(more)
+    gen.b.position_at_end(st.head)
+    with gen.landing_at(unwind):
+        _tail(gen, lam.body, st)
+    gen.finish()
+
+
+def _identity(gen: _FnGen, plan: AccPlan) -> ir.Value:
+    return gen.low.const_word(gen.b, 0 if plan.op == "+" else 1)
+
+
+def _combine(gen: _FnGen, st: _Turns, v: ir.Value) -> None:
+    """acc := acc op v (both Ints: no error but out of memory)."""
+    old = gen.b.load(st.acc, typ=I64)
+    gen.b.store(gen.binary(st.plan.op, old, v, st.plan.form.span, floats=False), st.acc)
+
+
+def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
+    """Lower `e` in tail position of the accumulating body: each path ends in a return of
+    acc op value or a jump to the loop's head."""
+    if isinstance(e, r.RIf):
+        test = gen.test(e.test)
+        then_b = gen.new_block("acc.then")
+        else_b = gen.new_block("acc.else")
+        gen.b.cbranch(test, then_b, else_b)
+        for blk, branch in ((then_b, e.then), (else_b, e.else_)):
+            gen.b.position_at_end(blk)
+            _tail(gen, branch, st)
+        return
+    if isinstance(e, r.RSeq):
+        for x in e.exprs[:-1]:
+            gen.value(x)
+        _tail(gen, e.exprs[-1], st)
+        return
+    b = gen.b
+    if isinstance(e, r.RCall):  # a self tail call: the same frame, the same depth
+        args = [gen.value(a) for a in e.args]
+        for slot, v in zip(st.slots, args, strict=True):
+            b.store(v, slot)
+        gen.poll()
+        gen.b.branch(st.head)
+        return
+    if e is st.plan.form:
+        for x in e.args[:-1]:
+            _combine(gen, st, gen.value(x))
+        call = e.args[-1]
+        assert isinstance(call, r.RCall)
+        args = [gen.value(a) for a in call.args]
+        b = gen.b
+        depth_g = gen.low.rt_global("fl_rt_depth")
+        depth0 = b.load(st.depth0, typ=I64)
+        n = gen.const(0) if st.first else b.load(st.turns, typ=I64)
+        d = b.add(b.add(depth0, n), gen.const(1))
+        limit = b.load(gen.low.rt_global("fl_rt_depth_limit"), typ=I64)
+        over = gen.new_block("acc.depth.over")
+        go = gen.new_block("acc.depth.ok")
+        b.cbranch(b.icmp_signed(">", d, limit), over, go)
+        b.position_at_end(over)
+        gen.set_site(call.span)
+        res = b.call(gen.low.rt("fl_depth_slow"), [])
+        b.cbranch(b.icmp_unsigned("==", res, gen.const(0)), gen.current_landing(), go)
+        b.position_at_end(go)
+        b.store(d, depth_g)
+        b.store(b.add(n, gen.const(1)), st.turns)
+        for slot, v in zip(st.slots, args, strict=True):
+            b.store(v, slot)
+        b.branch(st.head)
+        return
+    v = gen.value(e)
+    if st.first:  # no turn taken: the value itself
+        gen.b.ret(v)
+        return
+    _combine(gen, st, v)
+    gen.b.store(gen.b.load(st.depth0, typ=I64), gen.low.rt_global("fl_rt_depth"))
+    gen.b.ret(gen.b.load(st.acc, typ=I64))

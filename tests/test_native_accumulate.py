@@ -1,0 +1,127 @@
+"""Accumulator recursion on the native tier (fluentai/llvm/accumulate.py): a self call summed or
+multiplied in tail position runs as a loop of the frame. The VM and the native tier must agree on
+everything, the whole report and trace included, at depth limits, across the fixnum limit and for
+errors raised after the loop went round."""
+
+from __future__ import annotations
+
+import re
+
+from test_native_ints import _agree
+
+from fluentai.native import lower_source
+from fluentai.source import SourceFile
+
+
+def _known_body(src: str, name: str, suffix: str = "") -> str:
+    """The LLVM IR of the known entry of program function `name` (+ `suffix`)."""
+    ir_text = str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
+    pattern = rf'define internal tailcc i64 @"?fl\.fn\.\d+\.{name}\.k{re.escape(suffix)}"?\('
+    found = re.search(pattern, ir_text)
+    assert found is not None, name
+    return ir_text[found.end() :].split("\n}\n")[0]
+
+
+def test_summed_self_calls_become_a_loop() -> None:
+    src = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))\n(print (fib 10))\n"
+    # the entry takes the quick exit (n < 2) or jumps to the loop, in a function of its own
+    entry = _known_body(src, "fib")
+    assert "acc.head" not in entry and "musttail call tailcc i64 @" in entry
+    body = _known_body(src, "fib", ".body")
+    assert "acc.head" in body
+    # one call left per copy of the body (the first turn's, the later turns'): the first operand's
+    assert body.count("call tailcc i64 @") == 2
+    # no quick exit to take: one function
+    src = "(define (down n) (if (< (* n 1) 1) 0 (+ 1 (down (- n 1)))))\n(print (down 10))\n"
+    assert "acc.head" in _known_body(src, "down")
+
+
+def test_non_int_results_are_left_alone() -> None:
+    src = (
+        "(define (h n) (if (< n 2) 0.5 (+ (h (- n 1)) (h (- n 2)))))\n(print (h 10))\n"
+        "(define (k n) (if (< n 2) n (+ (k (- n 1)) (k (- n 2)) 1)))\n(print (k 10))\n"
+    )
+    assert "acc.head" not in _known_body(src, "h")
+    # the self call is not the last operand: the addition follows it
+    assert "acc.head" not in _known_body(src, "k")
+
+
+def test_results_agree_across_the_fixnum_limit() -> None:
+    src = """(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+(define (big n) (if (= n 0) 0 (+ 4611686018427387903 (big (- n 1)))))
+(define (swing n) (if (= n 0) -4611686018427387904 (+ (if (= (mod n 2) 0) 4611686018427387903 -4611686018427387904) (swing (- n 1)))))
+(define (fact n) (if (< n 2) 1 (* n (fact (- n 1)))))
+(define (pow2 n) (if (= n 0) 1 (* 2 (pow2 (- n 1)))))
+(define (skip n) (cond ((= n 0) 0) ((= (mod n 3) 0) (skip (- n 1))) (else (+ n (skip (- n 1))))))
+(print (fib 20) (big 3) (swing 5) (swing 6) (fact 25) (pow2 70) (pow2 62) (skip 100))
+"""
+    out = _agree(src)
+    assert out.split()[:3] == ["6765", "13835058055282163709", "-9223372036854775810"]
+
+
+def test_depth_limit_fires_at_the_same_call() -> None:
+    # the loop stands for nested calls: each turn counts one level, also when the call replaced
+    # is the deeper one
+    src = """(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+(define (bif n) (if (< n 2) n (+ (bif (- n 2)) (bif (- n 1)))))
+(define (down n) (if (= n 0) 0 (+ 1 (down (- n 1)))))
+(define (probe f n) (try (f n) (catch e (error-kind e))))
+(print (probe fib 40) (probe down 18) (probe down 19) (probe down 20) (probe down 21))
+(print (probe bif 18) (probe bif 19) (probe bif 20) (probe bif 21) (probe bif 22))
+(bif 25)
+"""
+    out = _agree(src, {"FLUENTAI_MAX_DEPTH": "20"})
+    assert "stack-overflow" in out
+
+
+def test_errors_after_turns_keep_their_traces() -> None:
+    # an error after the loop went round several times: the trace lists one entry per frame
+    # the turns replaced
+    src = """(define (h n) (if (< n 1) 0 (+ (quot 12 (- n 5)) (h (- n 2)))))
+(define (g n) (+ 1 (h n)))
+(print (g 4))
+(print (g 11))
+"""
+    _agree(src)
+
+
+def test_mixed_traces_of_both_calls() -> None:
+    # f recurses without end through both calls: the overflow trace mixes their sites
+    src = """(define (f n) (if (< n 1) n (+ (f (quot 12 (- n 5))) (f (- n 2)))))
+(define (g n) (+ 1 (f n)))
+(print (g 4))
+(print (g 11))
+"""
+    _agree(src, {"FLUENTAI_MAX_DEPTH": "1000"})
+
+
+def test_overflow_trace_after_turns() -> None:
+    src = """(define (bif n) (if (< n 2) n (+ (bif (- n 2)) (bif (- n 1)))))
+(print (bif 24))
+"""
+    _agree(src, {"FLUENTAI_MAX_DEPTH": "21"})
+
+
+def test_quick_exits_get_a_thin_entry() -> None:
+    src = """(define (tak x y z) (if (< y x) (tak (tak (- x 1) y z) (tak (- y 1) z x) (tak (- z 1) x y)) z))
+(print (tak 18 12 6))
+"""
+    entry = _known_body(src, "tak")
+    assert "musttail call tailcc i64" in entry and entry.count("call tailcc i64") == 1
+    assert "noinline" in _known_body(src, "tak", ".body").split("{")[0]
+    # a test that may fail (a String is possible) is no quick exit
+    src = '(define (f x) (if (< x 1) 0 (f (- x 1))))\n(print (f 3) (try (f "a") (catch e 1)))\n'
+    assert ".body" not in str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
+
+
+def test_quick_exits_keep_results_depths_and_traces() -> None:
+    src = """(define (tak x y z) (if (< y x) (tak (tak (- x 1) y z) (tak (- y 1) z x) (tak (- z 1) x y)) z))
+(define (down n) (if (= n 0) 7 (let ((m (- n 1))) (* 1 (down m)))))
+(define (probe f n) (try (f n) (catch e (error-kind e))))
+(define (ratio a b) (if (> a 100) a (quot (ratio (+ a 1) b) b)))
+(print (tak 18 12 6) (tak 4611686018427387903 4611686018427387904 2))
+(print (probe down 18) (probe down 19) (probe down 20))
+(print (ratio 90 1))
+(ratio 95 0)
+"""
+    _agree(src, {"FLUENTAI_MAX_DEPTH": "20"})

@@ -8,11 +8,21 @@ native tier is compared with the reference VM, not only the default tier.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.test_cli import assert_usage_error, fluentai, report_line, run_source
+from tests.test_cli import (
+    TIMEOUT,
+    _environment,
+    assert_usage_error,
+    fluentai,
+    report_line,
+    run_source,
+)
 
 _JIT_NOW = {"FLUENTAI_JIT_THRESHOLD": "0", "FLUENTAI_JIT_SYNC": "1"}
 # (id, extra `run`/`eval` options, environment)
@@ -155,3 +165,52 @@ def test_repl_entry_that_is_not_utf8_is_reported_and_the_session_goes_on(tmp_pat
         "<repl>:1:9: error[syntax-error]: invalid UTF-8 byte 0xff",
         "<repl>:2:1: error[syntax-error]: invalid UTF-8 byte 0xfe",
     ]
+
+
+def _run_with_streams(
+    tmp_path: Path, options: list[str], env: dict[str, str], **streams: object
+) -> subprocess.CompletedProcess[bytes]:
+    (tmp_path / "p.fl").write_text(
+        '(print "hello" (read-line))\n(io:print-err "to stderr")\n(print "bye")\n'
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "fluentai", "run", *options, "p.fl"],
+        cwd=tmp_path,
+        env=_environment(_cache(tmp_path, env)),
+        timeout=TIMEOUT,
+        check=False,
+        **streams,  # type: ignore[call-overload]
+    )
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize("fd", [0, 1, 2], ids=["stdin", "stdout", "stderr"])
+def test_a_closed_standard_stream_is_discarded_or_empty_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str], fd: int
+) -> None:
+    # with fd 1 or 2 closed (`>&-`) Python's stream is None: an internal error, status 70
+    completed = _run_with_streams(
+        tmp_path,
+        options,
+        env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(fd),
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == (b"" if fd == 1 else b"hello nil\nbye\n")
+    assert completed.stderr == (b"" if fd == 2 else b"to stderr\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_a_standard_output_that_cannot_be_written_is_discarded_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # the VM failed with an internal error (status 70); the runtime discards the rest
+    with open("/dev/full", "wb") as full:
+        completed = _run_with_streams(
+            tmp_path, options, env, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE
+        )
+    assert (completed.returncode, completed.stderr) == (0, b"to stderr\n")

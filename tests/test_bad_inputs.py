@@ -214,3 +214,37 @@ def test_a_standard_output_that_cannot_be_written_is_discarded_on_every_tier(
             tmp_path, options, env, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE
         )
     assert (completed.returncode, completed.stderr) == (0, b"to stderr\n")
+
+
+_DEEP = "(define (d n) (if (= n 0) 0 (+ 1 (d (- n 1)))))\n(print (try (d {n}) (catch e (error-kind e))))\n"
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize(
+    ("value", "stdout"),
+    [
+        ("abc", "1000\n"),
+        ("0", "1000\n"),
+        ("-5", "1000\n"),
+        ("12abc", "1000\n"),
+        (" 999 ", "stack-overflow\n"),
+    ],
+    ids=["word", "zero", "negative", "trailing-junk", "blanks"],
+)
+def test_max_depth_setting_is_read_alike_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str], value: str, stdout: str
+) -> None:
+    # the VM failed with an internal error on `abc`, and took 0 and negative values as limits
+    env = {**env, "FLUENTAI_MAX_DEPTH": value}
+    result = run_source(tmp_path, _DEEP.format(n=1000), *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout, result.stderr) == (0, stdout, "")
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS[1:], ids=TIER_IDS[1:])
+def test_a_huge_max_depth_still_ends_in_stack_overflow_not_a_crash(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # native recursion 20 million deep overran the program thread's stack (a segfault)
+    env = {**env, "FLUENTAI_MAX_DEPTH": "1000000000", "FLUENTAI_NATIVE_OPT": "0"}
+    result = run_source(tmp_path, _DEEP.format(n=100_000_000), *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout, result.stderr) == (0, "stack-overflow\n", "")

@@ -5,6 +5,7 @@
  *     (raise 'k 42 [1])  -> error kind "k", message "42", data [1]
  *     (raise "oops")     -> kind "user";   (raise e) with an error value raises e again
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #define FL_FREE_SPACE_DIVISOR 1
 
 #define DEFAULT_MAX_DEPTH 200000
+/* The largest limit FLUENTAI_MAX_DEPTH may set: deeper native recursion would not fit the
+ * program thread's 1 GiB stack (fluentai/bigstack.py) and would crash instead of overflowing. */
+#define MAX_MAX_DEPTH 1000000
 
 int64_t fl_rt_depth;
 int64_t fl_rt_depth_limit = DEFAULT_MAX_DEPTH;
@@ -97,15 +101,30 @@ static fl_value make_args(int64_t argc, const char *const *argv) {
     return list;
 }
 
+/* FLUENTAI_MAX_DEPTH as vm/machine.py's depth_from_environment reads it: a decimal Int (blanks
+ * around it allowed), else 0 (the default applies). */
+static int64_t depth_from_environment(void) {
+    const char *text = getenv("FLUENTAI_MAX_DEPTH");
+    if (text == NULL) return 0;
+    while (*text == ' ' || (*text >= '\t' && *text <= '\r')) text++;
+    const char *p = text + (*text == '+' || *text == '-');
+    if (*p < '0' || *p > '9') return 0;
+    while (*p >= '0' && *p <= '9') p++;
+    const char *rest = p;
+    while (*rest == ' ' || (*rest >= '\t' && *rest <= '\r')) rest++;
+    if (*rest != '\0') return 0;
+    errno = 0;
+    long long n = strtoll(text, NULL, 10);
+    return errno != 0 ? (*text == '-' ? 0 : MAX_MAX_DEPTH) : (int64_t)n;
+}
+
 void fl_rt_begin(fl_call_fn shim, const fl_site *sites, int64_t nsites, int64_t argc,
                  const char *const *argv, int64_t max_depth) {
     fl_ctl.shim = shim;
     fl_ctl.sites = sites;
     fl_ctl.nsites = nsites;
-    if (max_depth <= 0) { /* as the driver: FLUENTAI_MAX_DEPTH, else the default */
-        const char *text = getenv("FLUENTAI_MAX_DEPTH");
-        max_depth = text != NULL ? strtoll(text, NULL, 10) : 0;
-    }
+    if (max_depth <= 0) max_depth = depth_from_environment(); /* as the driver */
+    if (max_depth > MAX_MAX_DEPTH) max_depth = MAX_MAX_DEPTH;
     fl_ctl.max_depth = max_depth > 0 ? max_depth : DEFAULT_MAX_DEPTH;
     fl_ctl_reset_pending();
     fl_ctl_reset_handlers();

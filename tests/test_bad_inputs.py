@@ -248,3 +248,20 @@ def test_a_huge_max_depth_still_ends_in_stack_overflow_not_a_crash(
     env = {**env, "FLUENTAI_MAX_DEPTH": "1000000000", "FLUENTAI_NATIVE_OPT": "0"}
     result = run_source(tmp_path, _DEEP.format(n=100_000_000), *options, env=_cache(tmp_path, env))
     assert (result.status, result.stdout, result.stderr) == (0, "stack-overflow\n", "")
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS[1:], ids=TIER_IDS[1:])
+def test_deep_recursion_of_a_function_with_a_big_frame_is_a_stack_overflow(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # 400 values live across the recursive call: native frames of several KiB overran the
+    # stack (a segfault) before the depth limit was reached
+    binds = " ".join(f"(v{i} (+ n {i}))" for i in range(400))
+    uses = " ".join(f"v{i}" for i in range(400))
+    source = (
+        f"(define (f n) (if (= n 0) 0 (let ({binds}) (+ (f (- n 1)) {uses}))))\n"
+        "(print (try (f 100000000) (catch e (error-kind e))))\n"
+    )
+    env = {**env, "FLUENTAI_NATIVE_OPT": "0"}
+    result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout, result.stderr) == (0, "stack-overflow\n", "")

@@ -24,7 +24,8 @@
 /* The call depth is checked against fl_rt_depth_limit inline; the limit is raised DEPTH_STEP
  * calls at a time, and each time fl_depth_slow looks at the stack pointer: deep recursion of a
  * function with a big frame must end in stack-overflow, not overrun the stack (LANGUAGE.md §12).
- * STACK_RESERVE bytes stay free for the C code that runs below the deepest frame. */
+ * STACK_RESERVE bytes (an eighth of a smaller stack) stay free for the C code that runs below
+ * the deepest frame. */
 #define DEPTH_STEP 256
 #define STACK_RESERVE ((uintptr_t)64 << 20)
 
@@ -141,8 +142,8 @@ static uintptr_t stack_floor_here(void) {
         void *addr;
         size_t size;
         if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-            if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * STACK_RESERVE)
-                stack_floor = (uintptr_t)addr + STACK_RESERVE;
+            if (pthread_attr_getstack(&attr, &addr, &size) == 0) /* a smaller stack: 1/8 */
+                stack_floor = (uintptr_t)addr + (size / 8 < STACK_RESERVE ? size / 8 : STACK_RESERVE);
             pthread_attr_destroy(&attr);
         }
     }

@@ -108,7 +108,9 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         help=f"write compiler stages to stderr: {', '.join(DUMP_CHOICES)} (llvm stages with --tier native)",
     )
     run.add_argument("file", metavar="FILE", help="the program (UTF-8 source)")
-    run.add_argument("args", nargs="*", metavar="ARGS", help="program arguments, given as (args)")
+    run.add_argument(
+        "args", nargs="*", default=[], metavar="ARGS", help="program arguments, given as (args)"
+    )
     if only_run:
         return parser
 

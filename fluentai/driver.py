@@ -57,10 +57,10 @@ class Session:
         from fluentai import primitives
         from fluentai.pipeline import compile_source, prelude_source
         from fluentai.primitives import PrimKind
-        from fluentai.vm.machine import DEFAULT_MAX_DEPTH, VM
+        from fluentai.vm.machine import VM, depth_from_environment
         from fluentai.vm.values import Builtin
 
-        depth = max_depth or int(os.environ.get("FLUENTAI_MAX_DEPTH", DEFAULT_MAX_DEPTH))
+        depth = max_depth or depth_from_environment(os.environ)
         self.vm = (make_vm or VM)(world, depth)
         values = self.vm.builtin_values
         for name, prim in primitives.table().items():

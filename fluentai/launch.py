@@ -12,7 +12,20 @@ import os
 import sys
 
 
+def _open_closed_streams() -> None:
+    """A standard stream whose descriptor was closed (`fluentai run p.fl >&-`) is None in
+    Python: give it /dev/null, which takes over the free descriptor, so every tier (the native
+    runtime writes to fd 1 and 2 itself) discards what goes there."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is None:
+            stream = open(os.devnull, mode, encoding="utf-8")  # noqa: SIM115 - kept open
+            if stream.fileno() != fd:
+                os.dup2(stream.fileno(), fd)
+            setattr(sys, name, stream)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _open_closed_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     image_run = _image_run(args)
     if image_run is not None:

@@ -8,11 +8,21 @@ native tier is compared with the reference VM, not only the default tier.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.test_cli import assert_usage_error, fluentai, report_line, run_source
+from tests.test_cli import (
+    TIMEOUT,
+    _environment,
+    assert_usage_error,
+    fluentai,
+    report_line,
+    run_source,
+)
 
 _JIT_NOW = {"FLUENTAI_JIT_THRESHOLD": "0", "FLUENTAI_JIT_SYNC": "1"}
 # (id, extra `run`/`eval` options, environment)
@@ -155,3 +165,103 @@ def test_repl_entry_that_is_not_utf8_is_reported_and_the_session_goes_on(tmp_pat
         "<repl>:1:9: error[syntax-error]: invalid UTF-8 byte 0xff",
         "<repl>:2:1: error[syntax-error]: invalid UTF-8 byte 0xfe",
     ]
+
+
+def _run_with_streams(
+    tmp_path: Path, options: list[str], env: dict[str, str], **streams: object
+) -> subprocess.CompletedProcess[bytes]:
+    (tmp_path / "p.fl").write_text(
+        '(print "hello" (read-line))\n(io:print-err "to stderr")\n(print "bye")\n'
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "fluentai", "run", *options, "p.fl"],
+        cwd=tmp_path,
+        env=_environment(_cache(tmp_path, env)),
+        timeout=TIMEOUT,
+        check=False,
+        **streams,  # type: ignore[call-overload]
+    )
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize("fd", [0, 1, 2], ids=["stdin", "stdout", "stderr"])
+def test_a_closed_standard_stream_is_discarded_or_empty_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str], fd: int
+) -> None:
+    # with fd 1 or 2 closed (`>&-`) Python's stream is None: an internal error, status 70
+    completed = _run_with_streams(
+        tmp_path,
+        options,
+        env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(fd),
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == (b"" if fd == 1 else b"hello nil\nbye\n")
+    assert completed.stderr == (b"" if fd == 2 else b"to stderr\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_a_standard_output_that_cannot_be_written_is_discarded_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # the VM failed with an internal error (status 70); the runtime discards the rest
+    with open("/dev/full", "wb") as full:
+        completed = _run_with_streams(
+            tmp_path, options, env, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE
+        )
+    assert (completed.returncode, completed.stderr) == (0, b"to stderr\n")
+
+
+_DEEP = "(define (d n) (if (= n 0) 0 (+ 1 (d (- n 1)))))\n(print (try (d {n}) (catch e (error-kind e))))\n"
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize(
+    ("value", "stdout"),
+    [
+        ("abc", "1000\n"),
+        ("0", "1000\n"),
+        ("-5", "1000\n"),
+        ("12abc", "1000\n"),
+        (" 999 ", "stack-overflow\n"),
+    ],
+    ids=["word", "zero", "negative", "trailing-junk", "blanks"],
+)
+def test_max_depth_setting_is_read_alike_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str], value: str, stdout: str
+) -> None:
+    # the VM failed with an internal error on `abc`, and took 0 and negative values as limits
+    env = {**env, "FLUENTAI_MAX_DEPTH": value}
+    result = run_source(tmp_path, _DEEP.format(n=1000), *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout, result.stderr) == (0, stdout, "")
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS[1:], ids=TIER_IDS[1:])
+def test_a_huge_max_depth_still_ends_in_stack_overflow_not_a_crash(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # native recursion 20 million deep overran the program thread's stack (a segfault)
+    env = {**env, "FLUENTAI_MAX_DEPTH": "1000000000", "FLUENTAI_NATIVE_OPT": "0"}
+    result = run_source(tmp_path, _DEEP.format(n=100_000_000), *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout, result.stderr) == (0, "stack-overflow\n", "")
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS[1:], ids=TIER_IDS[1:])
+def test_deep_recursion_of_a_function_with_a_big_frame_is_a_stack_overflow(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # 400 values live across the recursive call: native frames of several KiB overran the
+    # stack (a segfault) before the depth limit was reached
+    binds = " ".join(f"(v{i} (+ n {i}))" for i in range(400))
+    uses = " ".join(f"v{i}" for i in range(400))
+    source = (
+        f"(define (f n) (if (= n 0) 0 (let ({binds}) (+ (f (- n 1)) {uses}))))\n"
+        "(print (try (f 100000000) (catch e (error-kind e))))\n"
+    )
+    env = {**env, "FLUENTAI_NATIVE_OPT": "0"}
+    result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout, result.stderr) == (0, "stack-overflow\n", "")

@@ -210,7 +210,9 @@ def test_unknown_subcommand_is_a_one_line_usage_error(tmp_path: Path) -> None:
 
 
 def test_run_without_file_is_a_one_line_usage_error(tmp_path: Path) -> None:
-    assert_usage_error(fluentai("run", cwd=tmp_path))
+    result = fluentai("run", cwd=tmp_path)
+    assert_usage_error(result)
+    assert result.stderr.endswith("required: FILE\n"), result.stderr  # ARGS may be empty
 
 
 def test_eval_without_source_is_a_one_line_usage_error(tmp_path: Path) -> None:

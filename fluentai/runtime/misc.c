@@ -5,6 +5,8 @@
  *     (raise 'k 42 [1])  -> error kind "k", message "42", data [1]
  *     (raise "oops")     -> kind "user";   (raise e) with an error value raises e again
  */
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,16 @@
 #define FL_FREE_SPACE_DIVISOR 1
 
 #define DEFAULT_MAX_DEPTH 200000
+/* The largest limit FLUENTAI_MAX_DEPTH may set: deeper native recursion would not fit the
+ * program thread's 1 GiB stack (fluentai/bigstack.py) and would crash instead of overflowing. */
+#define MAX_MAX_DEPTH 1000000
+/* The call depth is checked against fl_rt_depth_limit inline; the limit is raised DEPTH_STEP
+ * calls at a time, and each time fl_depth_slow looks at the stack pointer: deep recursion of a
+ * function with a big frame must end in stack-overflow, not overrun the stack (LANGUAGE.md §12).
+ * STACK_RESERVE bytes (an eighth of a smaller stack) stay free for the C code that runs below
+ * the deepest frame. */
+#define DEPTH_STEP 256
+#define STACK_RESERVE ((uintptr_t)64 << 20)
 
 int64_t fl_rt_depth;
 int64_t fl_rt_depth_limit = DEFAULT_MAX_DEPTH;
@@ -97,15 +109,69 @@ static fl_value make_args(int64_t argc, const char *const *argv) {
     return list;
 }
 
+/* FLUENTAI_MAX_DEPTH as vm/machine.py's depth_from_environment reads it: a decimal Int (blanks
+ * around it allowed), else 0 (the default applies). */
+static int64_t depth_from_environment(void) {
+    const char *text = getenv("FLUENTAI_MAX_DEPTH");
+    if (text == NULL) return 0;
+    while (*text == ' ' || (*text >= '\t' && *text <= '\r')) text++;
+    const char *p = text + (*text == '+' || *text == '-');
+    if (*p < '0' || *p > '9') return 0;
+    while (*p >= '0' && *p <= '9') p++;
+    const char *rest = p;
+    while (*rest == ' ' || (*rest >= '\t' && *rest <= '\r')) rest++;
+    if (*rest != '\0') return 0;
+    errno = 0;
+    long long n = strtoll(text, NULL, 10);
+    return errno != 0 ? (*text == '-' ? 0 : MAX_MAX_DEPTH) : (int64_t)n;
+}
+
+static int64_t next_depth_limit(int64_t depth) {
+    return depth + DEPTH_STEP < fl_ctl.max_depth ? depth + DEPTH_STEP : fl_ctl.max_depth;
+}
+
+static _Thread_local bool stack_floor_known;
+static _Thread_local uintptr_t stack_floor;     /* lowest address frames may reach; 0: unknown */
+static _Thread_local int64_t mark_depth = -1;   /* the depth and stack pointer at the last look */
+static _Thread_local uintptr_t mark_sp;
+
+static uintptr_t stack_floor_here(void) {
+    if (!stack_floor_known) {
+        stack_floor_known = true;
+        pthread_attr_t attr;
+        void *addr;
+        size_t size;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            if (pthread_attr_getstack(&attr, &addr, &size) == 0) /* a smaller stack: 1/8 */
+                stack_floor = (uintptr_t)addr + (size / 8 < STACK_RESERVE ? size / 8 : STACK_RESERVE);
+            pthread_attr_destroy(&attr);
+        }
+    }
+    return stack_floor;
+}
+
+/* Whether DEPTH_STEP more frames like those since the last look might not fit the stack. */
+static bool stack_nearly_full(int64_t depth) {
+    volatile char here;
+    uintptr_t sp = (uintptr_t)&here;
+    uintptr_t floor = stack_floor_here();
+    if (floor == 0) return false;
+    if (sp <= floor) return true;
+    uintptr_t need = 0;
+    if (mark_depth >= 0 && depth > mark_depth && mark_sp > sp)
+        need = (mark_sp - sp) / (uintptr_t)(depth - mark_depth) * DEPTH_STEP;
+    mark_depth = depth;
+    mark_sp = sp;
+    return sp - floor < need;
+}
+
 void fl_rt_begin(fl_call_fn shim, const fl_site *sites, int64_t nsites, int64_t argc,
                  const char *const *argv, int64_t max_depth) {
     fl_ctl.shim = shim;
     fl_ctl.sites = sites;
     fl_ctl.nsites = nsites;
-    if (max_depth <= 0) { /* as the driver: FLUENTAI_MAX_DEPTH, else the default */
-        const char *text = getenv("FLUENTAI_MAX_DEPTH");
-        max_depth = text != NULL ? strtoll(text, NULL, 10) : 0;
-    }
+    if (max_depth <= 0) max_depth = depth_from_environment(); /* as the driver */
+    if (max_depth > MAX_MAX_DEPTH) max_depth = MAX_MAX_DEPTH;
     fl_ctl.max_depth = max_depth > 0 ? max_depth : DEFAULT_MAX_DEPTH;
     fl_ctl_reset_pending();
     fl_ctl_reset_handlers();
@@ -114,7 +180,7 @@ void fl_rt_begin(fl_call_fn shim, const fl_site *sites, int64_t nsites, int64_t 
     interrupt_requested = 0;
     fl_rt_poll = 0;
     fl_rt_depth = 0;
-    fl_rt_depth_limit = fl_ctl.max_depth;
+    fl_rt_depth_limit = next_depth_limit(0);
     fl_rt_site = -1;
 }
 
@@ -151,8 +217,8 @@ bool fl_ctl_interrupt_requested(void) { return interrupt_requested != 0; }
 fl_value fl_ctl_take_interrupt(void) {
     interrupt_requested = 0;
     fl_rt_poll = 0;
-    fl_rt_depth_limit = fl_ctl.max_depth; /* `finally` bodies run normally while it unwinds */
-    if (interrupt_requested) {            /* another one came meanwhile: keep it requested */
+    fl_rt_depth_limit = next_depth_limit(fl_rt_depth); /* `finally` bodies run normally */
+    if (interrupt_requested) { /* another one came meanwhile: keep it requested */
         fl_rt_poll = 1;
         fl_rt_depth_limit = 0;
     }
@@ -168,14 +234,16 @@ fl_value fl_poll_slow(void) {
 
 fl_value fl_depth_slow(void) {
     if (interrupt_requested) return fl_ctl_take_interrupt();
-    if (fl_rt_depth + 1 > fl_ctl.max_depth) {
+    /* only an interrupt lowers the limit to 0: one requested by storing the globals directly */
+    if (fl_rt_depth_limit == 0) return fl_ctl_take_interrupt();
+    if (fl_rt_depth + 1 > fl_ctl.max_depth || stack_nearly_full(fl_rt_depth)) {
         fl_value result = fl_raise_stack_overflow();
         /* generated code adds no entry for a call refused here: the next one is the caller's */
         fl_ctl.pending.trace.fresh = false;
         return result;
     }
-    /* only an interrupt lowers the limit: one requested by storing the globals directly */
-    return fl_ctl_take_interrupt();
+    fl_rt_depth_limit = next_depth_limit(fl_rt_depth + 1);
+    return FL_NIL;
 }
 
 /* ---- calls from C (effect clauses, state:update) --------------------------------------------- */

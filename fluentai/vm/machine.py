@@ -11,6 +11,8 @@ instruction, and `finally` blocks run while unwinding to a `try` or to the top l
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Mapping
 from typing import Any, Final
 
 from fluentai import primitives
@@ -41,6 +43,18 @@ from fluentai.vm.values import (
 
 NO_RESTORE: Final[Any] = object()
 DEFAULT_MAX_DEPTH: Final = 200_000
+# The largest limit FLUENTAI_MAX_DEPTH may set (the runtime's MAX_MAX_DEPTH, runtime/misc.c):
+# deeper native recursion would not fit the program thread's stack.
+MAX_MAX_DEPTH: Final = 1_000_000
+
+
+def depth_from_environment(environ: Mapping[str, str]) -> int:
+    """The non-tail call limit: FLUENTAI_MAX_DEPTH if it is a positive decimal Int (at most
+    MAX_MAX_DEPTH), else DEFAULT_MAX_DEPTH, as the runtime reads it."""
+    text = environ.get("FLUENTAI_MAX_DEPTH", "").strip(" \t\n\v\f\r")
+    if not re.fullmatch(r"[+-]?[0-9]+", text) or int(text) <= 0:
+        return DEFAULT_MAX_DEPTH
+    return min(int(text), MAX_MAX_DEPTH)
 
 
 # A frame is a tuple (code, pc, slots, operand stack, captured values, restore): `restore` is the

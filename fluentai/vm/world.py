@@ -66,6 +66,20 @@ def program_arg(arg: str) -> str:
     return "".join("\ufffd" if "\udc80" <= c <= "\udcff" else c for c in arg)
 
 
+def _discard(stream: TextIO) -> None:
+    """Point `stream`'s descriptor at /dev/null and drop what its buffers still hold (so that
+    Python's own flush at exit does not fail again)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 class World:
     """Arguments, standard streams, state store and PRNG of one program run."""
 
@@ -83,6 +97,7 @@ class World:
         self.stdout = stdout
         self.stderr = stderr
         self._pending: list[str] = []
+        self._stdout_broken = False
         self._last_char = ""  # of what has been flushed
         self.state: FlMap = FlMap.empty()
         self._saved_states: list[FlMap] = []
@@ -120,7 +135,17 @@ class World:
             self._pending.clear()
             if text:
                 self._last_char = text[-1]
-            _emit(self.stdout, text)
+            if self._stdout_broken:
+                return
+            try:
+                _emit(self.stdout, text)
+            except BrokenPipeError:
+                raise  # the driver ends the program with status 0
+            except OSError:
+                # as in the runtime (out_broken, runtime/io.c): after a failed write (a full
+                # disk, say) the rest of standard output is discarded
+                self._stdout_broken = True
+                _discard(self.stdout)
 
     def write_err(self, text: str) -> None:
         """Write `text` to standard error at once, after the buffered standard output."""

@@ -301,16 +301,22 @@ class Tier2:
         self.cached += int(cached)
         specialized = 0
         for ft in self.fns:
-            ft.recompiling = False
-            ft.deopts = 0
+            seed = applied.get(ft.code.name) if not ft.code.is_prelude else None
+            have = tuple(tuple(k) if k is not None else None for k in seed) if seed else None
+            if ft.recompiling and have != (None if ft.blacklisted else ft.next_guard):
+                # asked for while this unit compiled: the next one has it
+                self.again = True
+            else:
+                ft.recompiling = False
+                ft.deopts = 0
             ft.guard = None
             if not ft.wanted:
                 continue
             ft.tier = 2
-            seed = applied.get(ft.code.name) if not ft.code.is_prelude else None
-            if seed is not None and not ft.blacklisted:
-                ft.guard = tuple(tuple(k) if k is not None else None for k in seed)
-                ft.next_guard = ft.guard
+            if have is not None:  # specialized code is guarded, blacklisted or not
+                ft.guard = have
+                if not ft.recompiling:
+                    ft.next_guard = have
                 specialized += 1
             elif not ft.not_specialized and not ft.blacklisted:
                 ft.not_specialized = (

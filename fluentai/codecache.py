@@ -240,14 +240,15 @@ def store(
 
 def _files() -> list[os.DirEntry[str]]:
     """The cache's own files (entries, tmp files, older versions' objects, the digest memos of
-    fluentai/cachekey.py), never anything else a shared directory may hold."""
+    fluentai/cachekey.py, the resolved prelude of fluentai/native.py), never anything else a
+    shared directory may hold."""
     try:
         with os.scandir(cache_dir()) as it:
             return [
                 e
                 for e in it
                 if e.is_file(follow_symlinks=False)
-                and e.name.endswith((".so", ".json", ".o", ".digest"))
+                and e.name.endswith((".so", ".json", ".o", ".digest", ".pickle"))
             ]
     except OSError:
         return []

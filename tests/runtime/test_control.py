@@ -489,7 +489,8 @@ def test_finish_statuses_for_success_exit_and_interrupt(
     assert h.lib.fl_poll_slow() == 0
     assert h.pending.kind == abi.PENDING_INTERRUPT
     # acknowledged: finally bodies run normally while the interrupt unwinds
-    assert h.global_("fl_rt_poll").value == 0 and h.global_("fl_rt_depth_limit").value == 200_000
+    # the depth limit is back, raised DEPTH_STEP (256) calls at a time from the current depth
+    assert h.global_("fl_rt_poll").value == 0 and h.global_("fl_rt_depth_limit").value == 256
     assert h.rt.finish(0) == 130
     assert capfd.readouterr().err == "interrupted\n"
 

@@ -214,3 +214,13 @@ def test_ctrl_c_while_the_process_compiles(tmp_path: Path) -> None:
     )
     assert status == 130, err.decode()
     assert out.decode() == "cleanup\n" and err.decode().endswith("interrupted\n")
+
+
+def test_a_restart_inside_a_long_builtin_ends_the_vms_run(tmp_path: Path) -> None:
+    # hot by time inside one `range` call (a safepoint every 65 536 elements), restarted there:
+    # the restart must end the VM's run, even from inside fused arithmetic (the VM's EVAL)
+    _run(tmp_path, HOT)  # the native prelude is built once per installation: here, first
+    source = "(define (f n) (let ((xs (range 1 (+ n 1)))) (length xs)))\n(print (f 10000000))\n"
+    result = _run(tmp_path, source, "--jit-stats", env=PROCESS)
+    assert result.stdout == "10000000\n"
+    assert RESTART_LINE in result.stderr

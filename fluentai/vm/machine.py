@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from fluentai import primitives
 from fluentai.diagnostics import TraceEntry
-from fluentai.errors import MSG_STACK_OVERFLOW, FlError, arity_message
+from fluentai.errors import MSG_STACK_OVERFLOW, FlError, ProgramExit, arity_message
 from fluentai.jit.policy import FALLBACK
 from fluentai.primitives import Prim, PrimKind
 from fluentai.source import Span
@@ -706,6 +706,8 @@ class VM:
                         fused, fallback = consts[arg]
                         try:
                             stack.append(fused(locals_, free))
+                        except ProgramExit:  # a restart from a long builtin's safepoint
+                            raise
                         except Exception:  # noqa: BLE001 - rerun as bytecode, which reports it
                             pc = fallback
                     elif op == 17:  # STORE_LOCAL    v --

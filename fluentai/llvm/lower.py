@@ -1173,6 +1173,24 @@ class _FnGen:
     def new_block(self, name: str) -> ir.Block:
         return _block(self.fn, name)
 
+    def check_depth(
+        self, d: ir.Value, span: Span | None, name: str, *, set_site: bool = True
+    ) -> None:
+        """Continue (at a new block) when the depth `d` a call would reach is within
+        fl_rt_depth_limit; otherwise `fl_depth_slow` decides, with the site of `span` set for
+        its stack-overflow report: it raises the limit (the stack has room) or raises."""
+        b = self.b
+        limit = b.load(self.low.rt_global("fl_rt_depth_limit"), typ=I64)
+        over = self.new_block(f"{name}.over")
+        go = self.new_block(f"{name}.ok")
+        b.cbranch(b.icmp_signed(">", d, limit), over, go)
+        b.position_at_end(over)
+        if set_site:
+            self.set_site(span)
+        res = b.call(self.low.rt("fl_depth_slow"), [])
+        b.cbranch(b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), go)
+        b.position_at_end(go)
+
     def set_site(self, span: Span | None) -> None:
         if self.is_prelude or span is None:
             return
@@ -2251,15 +2269,7 @@ class _FnGen:
             b = self.b
             saved_depth = b.load(depth_g, typ=I64)
             d = b.add(saved_depth, self.const(1))
-            limit = b.load(self.low.rt_global("fl_rt_depth_limit"), typ=I64)
-            over = self.new_block("nlet.depth.over")
-            go = self.new_block("nlet.depth.ok")
-            b.cbranch(b.icmp_signed(">", d, limit), over, go)
-            b.position_at_end(over)
-            self.set_site(e.span)
-            res_over = b.call(self.low.rt("fl_depth_slow"), [])
-            b.cbranch(b.icmp_unsigned("==", res_over, self.const(0)), self.current_landing(), go)
-            b.position_at_end(go)
+            self.check_depth(d, e.span, "nlet.depth")
             b.store(d, depth_g)
             land = self.new_block("nlet.unwind")
             ib = ir.IRBuilder(land)
@@ -2520,16 +2530,8 @@ class _FnGen:
         depth_g = self.low.rt_global("fl_rt_depth")
         if (not self.is_prelude or count) and depth:
             d = b.add(b.load(depth_g, typ=I64), self.const(1))
-            limit = b.load(self.low.rt_global("fl_rt_depth_limit"), typ=I64)
-            over = self.new_block("depth.over")
-            go = self.new_block("depth.ok")
-            b.cbranch(b.icmp_signed(">", d, limit), over, go)
-            b.position_at_end(over)
-            if not site_early:  # the call's site, for the stack-overflow report
-                self.set_site(span)
-            res_over = b.call(self.low.rt("fl_depth_slow"), [])
-            b.cbranch(b.icmp_unsigned("==", res_over, self.const(0)), self.current_landing(), go)
-            b.position_at_end(go)
+            # the call's site, for the stack-overflow report, unless set already
+            self.check_depth(d, span, "depth", set_site=not site_early)
             b.store(d, depth_g)
             res = make_call()
             b.store(b.sub(d, self.const(1)), depth_g)

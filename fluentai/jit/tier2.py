@@ -75,15 +75,10 @@ def observed_guard(histogram: dict[tuple[str, ...], int], nparams: int) -> tuple
 def widen(guard: Guard, index: int, kind: str) -> Guard | None:
     """`guard` with `kind` allowed at parameter `index` (that parameter unchecked when it would
     take too many kinds or one a guard cannot check)."""
-    per = [set(k) if k is not None else None for k in guard]
-    kinds = per[index]
-    if kinds is not None:
-        kinds.add(kind)
-    out: list[tuple[str, ...] | None] = []
-    for k in per:
-        ok = k is not None and k <= GUARDED_KINDS and len(k) <= MAX_GUARD_KINDS
-        out.append(tuple(sorted(k)) if ok and k is not None else None)
-    return tuple(out) if any(k is not None for k in out) else None
+    per = [set(k) if k is not None else set() for k in guard]
+    if guard[index] is not None:
+        per[index].add(kind)
+    return guard_of(per)
 
 
 def check(guard: Guard, args: list[Any]) -> int:

@@ -37,6 +37,11 @@ Seeds = dict[str, tuple[tuple[str, ...] | None, ...]]
 """Tier 2: known function -> the kinds each parameter is specialized on (None: any kind)."""
 
 
+def _seeds_json(seeds: Seeds) -> dict[str, list[list[str] | None]]:
+    """`seeds` as JSON data (the cache key, the tier-2 record, the unit's meta)."""
+    return {n: [list(k) if k else None for k in g] for n, g in seeds.items()}
+
+
 def seed_types(seeds: Seeds) -> dict[str, tuple[Any, ...]]:
     """The inference's seeds (types/infer.py) for `seeds`."""
     from fluentai.types.lattice import ANY, join, kind
@@ -105,7 +110,7 @@ def _key(src: SourceFile, seeds: Seeds | None = None) -> str:
 
     if seeds is None:
         return codecache.key(src.name, src.text, "jit", f"O{jit_opt()}")
-    text = json.dumps(sorted((n, [list(k) if k else None for k in p]) for n, p in seeds.items()))
+    text = json.dumps(sorted(_seeds_json(seeds).items()))
     return codecache.key(src.name, src.text, "jit", f"O{tier2_opt()}", "tier2", text)
 
 
@@ -140,7 +145,7 @@ def remember_tier2(src: SourceFile, seeds: Seeds, spans: dict[str, tuple[int, in
     if not codecache.enabled():
         return
     record: dict[str, Any] = {
-        "seeds": {n: [list(k) if k else None for k in g] for n, g in seeds.items()},
+        "seeds": _seeds_json(seeds),
         "spans": {n: list(v) for n, v in spans.items()},
     }
     try:
@@ -232,9 +237,7 @@ def build_unit(
         stats.lower_ms = (time.perf_counter() - t0) * 1000
         meta = _meta(lowered)
         if seeds is not None:
-            meta["tier2_seeds"] = {
-                n: [list(k) if k else None for k in g] for n, g in applied.items()
-            }
+            meta["tier2_seeds"] = _seeds_json(applied)
         engine = Engine()
         opt = jit_opt() if seeds is None else tier2_opt()
         obj = engine.object_code(str(lowered.module), opt, host_cpu=True)

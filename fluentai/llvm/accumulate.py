@@ -157,18 +157,10 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
     The first turn is lowered on its own (the accumulator is still the identity and no turn
     was taken): a call that returns at once does not touch the loop's state, so it needs no
     more registers than the test (the prologue can be placed after it)."""
-    from fluentai.llvm.lower import _Var
-
     lam = gen.lam
     assert lam is not None
     b = gen.b
-    slots = []
-    for p, val in zip(lam.params, values, strict=True):
-        slot = gen.alloca(p.name)
-        slots.append(slot)
-        b.store(val, slot)
-        gen.vars[p] = _Var("local", slot, False, False, p.name)
-    st = _Turns(plan, slots, gen)
+    st = _Turns(plan, gen.bind_params(values), gen)
     b.store(_identity(gen, plan), st.acc)
     b.store(gen.const(0), st.turns)
     depth_g = gen.low.rt_global("fl_rt_depth")

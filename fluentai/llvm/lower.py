@@ -1609,6 +1609,19 @@ class _FnGen:
                 values.append(self.b.load(item, typ=I64))
         return values
 
+    def bind_params(self, values: Sequence[ir.Value]) -> list[ir.Value]:
+        """Store `values` in a stack slot per parameter of the lambda and bind the parameters
+        to them; the slots, in order."""
+        lam = self.lam
+        assert lam is not None
+        slots = []
+        for p, val in zip(lam.params, values, strict=True):
+            slot = self.alloca(p.name)
+            slots.append(slot)
+            self.b.store(val, slot)
+            self.vars[p] = _Var("local", slot, False, False, p.name)
+        return slots
+
     def params_and_body(self, values: Sequence[ir.Value], rest_list: ir.Value | None) -> None:
         """Bind the parameters to `values` (and the rest parameter), then the body, whose self
         tail calls jump back to its head."""
@@ -1617,12 +1630,7 @@ class _FnGen:
         b = self.b
         for i, var in enumerate(lam.free):
             self.vars[var] = _Var("free", i, var.boxed, var.is_group, var.name)
-        slots = []
-        for p, val in zip(lam.params, values, strict=True):
-            slot = self.alloca(p.name)
-            slots.append(slot)
-            b.store(val, slot)
-            self.vars[p] = _Var("local", slot, False, False, p.name)
+        slots = self.bind_params(values)
         if lam.rest is not None:
             assert rest_list is not None
             slot = self.alloca(lam.rest.name)

@@ -1391,6 +1391,23 @@ class _FnGen:
         for leaf, fixed in zip(leaves, fixleaf, strict=True):
             if leaf.flag is not True and not fixed:
                 all_float = b.and_(all_float, self.dv_ok(leaf))
+        if isinstance(all_float, ir.Constant) and not _has_division(e):
+            # every leaf is a raw double or a fixnum converted: no generic tree to fall back to
+            pos0 = iter(zip(leaves, fixleaf, strict=True))
+
+            def straight(node: r.RExpr) -> ir.Value:
+                if _is_arith(node):
+                    assert isinstance(node, r.PrimApp)
+                    x, y = straight(node.args[0]), straight(node.args[1])
+                    op = primitives.lookup(node.name)
+                    assert op is not None
+                    return {"+": b.fadd, "-": b.fsub, "*": b.fmul}[op.name](x, y)
+                leaf, fixed = next(pos0)
+                if fixed:
+                    return b.sitofp(b.ashr(leaf.w, self.const(1)), DBL)
+                return self.as_double(leaf)
+
+            return _DV(True, straight(e), self.const(0))
         fast = self.new_block("ftree")
         slow = self.new_block("gtree")
         join = self.new_block("tree.j")
@@ -1463,6 +1480,8 @@ class _FnGen:
         x = self.dexpr(e.args[0])
         y = self.dexpr(e.args[1])
         b = self.b
+        if x.flag is True and y.flag is True:  # two raw doubles: no generic comparison
+            return b.fcmp_ordered(_ICMP[prim.name], x.d, y.d)
         ok = b.and_(self.dv_ok(x), self.dv_ok(y))
         flt = self.new_block("fcmp")
         gen = self.new_block("gcmp")
@@ -3217,6 +3236,14 @@ def _is_arith(e: Any) -> bool:
         return False
     prim = primitives.lookup(e.name)
     return prim is not None and prim.name in ("+", "-", "*", "/")
+
+
+def _has_division(e: Any) -> bool:
+    """A tree of `_is_arith` operations with a `/` in it (a zero divisor needs the generic way)."""
+    if not _is_arith(e):
+        return False
+    prim = primitives.lookup(e.name)
+    return (prim is not None and prim.name == "/") or any(_has_division(a) for a in e.args)
 
 
 def _arith_leaves(e: Any) -> list[Any]:

@@ -133,11 +133,12 @@ def _tmp_name(suffix: str) -> str:
 
 
 def _link(objects: list[bytes], output: Path) -> None:
-    """`cc -shared -Wl,-Bsymbolic -o output a.o b.o ...` (raises OSError when it fails)."""
-    import subprocess
+    """Link `objects` into the shared object `output`: with the system linker directly when the
+    runtime build found it (fluentai/runtime/build.py, `unit_linker`), else (or should that
+    fail) `cc -shared -Wl,-Bsymbolic`. Raises OSError when linking fails."""
     import tempfile
 
-    from fluentai.runtime.build import BuildError, compiler
+    from fluentai.runtime.build import UNIT_LINK_FLAGS, BuildError, compiler, unit_linker
 
     try:
         cc = compiler()
@@ -149,15 +150,32 @@ def _link(objects: list[bytes], output: Path) -> None:
             path = Path(tmp) / f"unit{i}.o"
             path.write_bytes(obj)
             names.append(str(path))
+        direct = unit_linker()
+        if direct is not None:
+            ld, libgcc = direct
+            if _run_linker([ld, *UNIT_LINK_FLAGS, "-o", str(output), *names, libgcc]) is None:
+                return
         cmd = [cc, "-shared", "-Wl,-Bsymbolic", "-o", str(output), *names]
-        # one blocking wait (no pipe polling): on the JIT's compile thread this releases the
-        # GIL once, instead of at every read while the VM thread holds it
-        with tempfile.TemporaryFile() as errors:
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=errors)
-            errors.seek(0)
-            message = errors.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
+        message = _run_linker(cmd)
+    if message is not None:
         raise OSError(f"linking failed: {' '.join(cmd)}\n{message}")
+
+
+def _run_linker(cmd: list[str]) -> str | None:
+    """Run a link; None when it succeeded, else its error output."""
+    import subprocess
+    import tempfile
+
+    # one blocking wait (no pipe polling): on the JIT's compile thread this releases the GIL
+    # once, instead of at every read while the VM thread holds it
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=errors)
+        except OSError as err:
+            return str(err)
+        errors.seek(0)
+        message = errors.read().decode("utf-8", "replace")
+    return None if proc.returncode == 0 else message
 
 
 def _store_in_cache(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:

@@ -88,6 +88,61 @@ def _build_into(out: Path) -> None:
         os.replace(a_tmp, out / "libfluentrt.a")
 
 
+def unit_linker() -> list[str] | None:
+    """The command that links code cache units without the C compiler's driver, which costs
+    about 20 ms a link (a first run links its image on its critical path): the system linker
+    and the compiler's support library (`libgcc.a`: LLVM may call its helpers), as
+    `[ld, libgcc]`. Found once per runtime build (a trial link proves it works) and kept
+    beside the runtime library in `unit-linker.txt`; None when the driver must be used."""
+    note = BUILD_DIR / _digest() / "unit-linker.txt"
+    try:
+        lines = note.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = _find_unit_linker(note)
+    return lines if len(lines) == 2 else None
+
+
+def _find_unit_linker(note: Path) -> list[str]:
+    import shutil
+    import subprocess
+    import tempfile
+
+    found: list[str] = []
+    try:
+        cc = compiler()
+        ld_name = subprocess.run(
+            [cc, "-print-prog-name=ld"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        libgcc = subprocess.run(
+            [cc, "-print-libgcc-file-name"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        ld = shutil.which(ld_name) or ""
+        if ld and os.path.isfile(libgcc):
+            with tempfile.TemporaryDirectory(prefix="flld-") as tmp:
+                src = Path(tmp) / "t.c"
+                src.write_text("long fl_link_probe(long a, long b) { return a * b; }\n")
+                obj = Path(tmp) / "t.o"
+                subprocess.run([cc, "-fPIC", "-c", str(src), "-o", str(obj)], check=True)
+                cmd = [ld, *UNIT_LINK_FLAGS, "-o", str(Path(tmp) / "t.so"), str(obj), libgcc]
+                subprocess.run(cmd, capture_output=True, check=True)
+            found = [ld, libgcc]
+    except (BuildError, OSError, subprocess.CalledProcessError):
+        found = []
+    if note.parent.is_dir():
+        tmp_note = note.with_name(f"{note.name}.{os.getpid()}")
+        try:
+            tmp_note.write_text("".join(f"{line}\n" for line in found), encoding="utf-8")
+            os.replace(tmp_note, note)
+        except OSError:
+            pass
+    return found
+
+
+# What `cc -shared -Wl,-Bsymbolic` passes the linker, less the start files and libraries that a
+# unit loaded into a process which has them already does not need.
+UNIT_LINK_FLAGS: Final = ("-shared", "-Bsymbolic", "--eh-frame-hdr", "--hash-style=gnu")
+
+
 def ensure_built() -> RuntimePaths:
     """Build the runtime unless an up-to-date build exists; return the library paths."""
     out = BUILD_DIR / _digest()

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import time as _time  # a built-in module: free to import
+
+STARTED = _time.perf_counter()  # when this process imported fluentai (logs count from here)
+
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs start-up time
 if TYPE_CHECKING:
     from typing import Any

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 GO = b"g"
 STORED, NOT_STORED = b"1", b"0"
+ANSWER_MAX = 256  # the answer: STORED or NOT_STORED, then "stage=time" items (one atomic write)
 
 
 class ImageProcess:
@@ -46,6 +47,10 @@ class ImageProcess:
         self.sent_at = 0.0  # perf_counter() when "go" was sent; 0 before
         self.result: bool | None = None  # the child's answer: image stored or not
         self.ms = 0.0  # from "go" to the answer
+        self.forked_at = time.perf_counter()
+        # the child's own account (monotonic clock, shared by both processes): when it was
+        # prepared, got "go", finished LLVM and stored the image
+        self.stages: dict[str, float] = {}
         self.finished = False  # reaped (or never to be waited for again)
 
     def go(self) -> bool:
@@ -68,7 +73,7 @@ class ImageProcess:
         if self.result is not None:
             return self.result
         try:
-            data = os.read(self.done_fd, 1)
+            data = os.read(self.done_fd, ANSWER_MAX)
         except BlockingIOError:
             return None
         except OSError:
@@ -81,15 +86,32 @@ class ImageProcess:
         if self.result is None:
             os.set_blocking(self.done_fd, True)
             try:
-                data = os.read(self.done_fd, 1)
+                data = os.read(self.done_fd, ANSWER_MAX)
             except OSError:
                 data = b""
             self._answered(data)
         return bool(self.result)
 
     def _answered(self, data: bytes) -> None:
-        self.result = data == STORED
+        self.result = data[:1] == STORED
         self.ms = (time.perf_counter() - self.sent_at) * 1000 if self.sent_at else 0.0
+        for item in data[1:].decode("ascii", "replace").split():
+            name, _, value = item.partition("=")
+            try:
+                self.stages[name] = float(value)
+            except ValueError:
+                pass
+
+    def account(self) -> str:
+        """Where the child's time went, in ms from the fork: "prepared at 117, go at 40,
+        LLVM done at 250, stored at 272" (empty if it said nothing)."""
+        names = {"prepared": "prepared", "go": "go", "llvm": "LLVM done", "stored": "stored"}
+        parts = [
+            f"{label} at {(self.stages[name] - self.forked_at) * 1000:.0f}"
+            for name, label in names.items()
+            if name in self.stages
+        ]
+        return ", ".join(parts) + " ms after the fork" if parts else ""
         self._reap(kill=False)
 
     def discard(self) -> None:
@@ -172,15 +194,20 @@ def discard() -> None:
 
 def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
     status = NOT_STORED
+    stages: dict[str, float] = {}
     try:
         _detach(go_fd, done_fd)
         prepared = _prepare(path, text)
+        stages["prepared"] = time.perf_counter()
         if os.read(go_fd, 1) == GO and prepared is not None:
-            status = STORED if prepared() else NOT_STORED
+            stages["go"] = time.perf_counter()
+            status = STORED if prepared(stages) else NOT_STORED
+            stages["stored"] = time.perf_counter()
     except BaseException:  # noqa: BLE001 - the parent compiles in-process instead
         status = NOT_STORED
+    answer = status + "".join(f" {name}={at:.6f}" for name, at in stages.items()).encode()
     try:
-        os.write(done_fd, status)
+        os.write(done_fd, answer[:ANSWER_MAX])
     except OSError:
         pass
     if status == STORED:
@@ -222,7 +249,7 @@ def _prepare(path: str, text: str) -> Any:
     lowered = native.lower_image(src, refuse=blocked_reason)
     if lowered is None:
         return None
-    return lambda: native.finish_image(lowered, k, image.IMAGE_OPT)
+    return lambda stages: native.finish_image(lowered, k, image.IMAGE_OPT, stages)
 
 
 def _trim() -> None:

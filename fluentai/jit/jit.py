@@ -38,6 +38,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+import fluentai
 from fluentai.diagnostics import TraceEntry
 from fluentai.errors import FlError, ProgramExit
 from fluentai.jit.bridge import NativeWord
@@ -283,7 +284,8 @@ class Jit:
     def log(self, text: str) -> None:
         self.stats.log.append(text)
         if self.logfile is not None:
-            self.logfile.write(f"jit: {text}\n")
+            at = (time.perf_counter() - fluentai.STARTED) * 1000
+            self.logfile.write(f"jit: {text} [at {at:.1f} ms]\n")
             self.logfile.flush()
 
     # ------------------------------------------------------------ profile hook (program thread)
@@ -392,7 +394,11 @@ class Jit:
         self._awaiting_process = False
         self.stats.image_ms += proc.ms
         if stored:
-            self.log(f"program image stored by the image compiler process ({proc.ms:.0f} ms)")
+            account = proc.account()
+            self.log(
+                f"program image stored by the image compiler process ({proc.ms:.0f} ms after "
+                f"go{'; ' + account if account else ''})"
+            )
             self.state = RESTART
             return
         self.log("program image not stored by the image compiler process: compiling here")

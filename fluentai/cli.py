@@ -297,11 +297,62 @@ def _leave(status: int) -> int:
     return status
 
 
+_QUICK_FLAGS = {
+    "--jit-stats": "jit_stats",
+    "-p": "print_values",
+    "--print-values": "print_values",
+    "--time-passes": "time_passes",
+    "--no-cache": "no_cache",
+}
+
+
+def _quick_run(argv: list[str]) -> argparse.Namespace | None:
+    """The arguments of a plain `run [--tier T] [FLAGS] FILE ARGS...` without argparse, whose
+    parser (with gettext and shutil) costs about 15 ms of every run's start; None for any other
+    command line, which the parser then handles (and reports) in full."""
+    if len(argv) < 2 or argv[0] != "run":
+        return None
+    args = argparse.Namespace(
+        command="run",
+        tier="auto",
+        print_values=False,
+        jit_stats=False,
+        jit_threshold=None,
+        no_cache=False,
+        time_passes=False,
+        dump=frozenset(),
+    )
+    i = 1
+    while i < len(argv) and argv[i].startswith("-"):
+        token = argv[i]
+        if token in _QUICK_FLAGS:
+            setattr(args, _QUICK_FLAGS[token], True)
+            i += 1
+        elif token == "--tier" and argv[i + 1 : i + 2] in (["auto"], ["vm"], ["native"]):
+            args.tier = argv[i + 1]
+            i += 2
+        elif token in ("--tier=auto", "--tier=vm", "--tier=native"):
+            args.tier = token.split("=", 1)[1]
+            i += 1
+        else:
+            return None  # `-`, `--`, --help, values to check: the parser's business
+    if i >= len(argv):
+        return None
+    args.file = argv[i]
+    args.args = argv[i + 1 :]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(only_run=argv[:1] == ["run"])
-    own, program_args = _split_program_args(argv)
-    args = parser.parse_args(own)
+    quick = _quick_run(argv)
+    if quick is not None:
+        args = quick
+        program_args = quick.args
+    else:
+        parser = build_parser(only_run=argv[:1] == ["run"])
+        own, program_args = _split_program_args(argv)
+        args = parser.parse_args(own)
     if args.command == "run":
         args.args = program_args
         if args.no_cache:

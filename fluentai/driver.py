@@ -55,7 +55,7 @@ class Session:
     ) -> None:
         """`make_vm(world, max_depth)` builds the VM (the embedding API passes a subclass)."""
         from fluentai import primitives
-        from fluentai.pipeline import compile_source, prelude_source
+        from fluentai.pipeline import compile_prelude
         from fluentai.primitives import PrimKind
         from fluentai.vm.machine import VM, depth_from_environment
         from fluentai.vm.values import Builtin
@@ -71,7 +71,7 @@ class Session:
             elif prim.kind is not PrimKind.PRELUDE:
                 values[name] = Builtin(prim)
         self.vm.apply_prim = primitives.lookup("apply")
-        prelude = compile_source(prelude_source(), self.vm.globals, self._builtin, is_prelude=True)
+        prelude = compile_prelude(self.vm.globals, self._builtin)
         self.vm.run(prelude)
         for name, prim in primitives.table().items():
             if prim.kind is PrimKind.PRELUDE and name == prim.name:

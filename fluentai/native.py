@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from fluentai.codecache import cache_dir
-from fluentai.diagnostics import DiagnosticSink
 from fluentai.passes import rcore as r
-from fluentai.passes.pipeline import PASSES
-from fluentai.passes.resolve_names import resolve_names
+from fluentai.pipeline import resolve_source as resolve
 from fluentai.records import field, record
 from fluentai.source import SourceFile
 
@@ -91,58 +89,13 @@ class NativeStats:
         )
 
 
-def resolve(src: SourceFile, *, is_prelude: bool) -> r.RProgram:
-    """The front end and the passes: resolved Core for both back ends (raises CompileError)."""
-    from fluentai.pipeline import _add_resolve_errors
-    from fluentai.reader.read import read_forms
-    from fluentai.syntax.expand import expand_program
-
-    sink = DiagnosticSink()
-    datums = read_forms(src, sink)
-    read_failed = bool(sink.items)
-    program = expand_program(datums, sink)
-    if sink.items:
-        _add_resolve_errors(program, datums, sink, is_prelude, read_failed)
-    sink.check()
-    resolved = resolve_names(program, sink, prelude=is_prelude)
-    sink.check()
-    for row in PASSES:
-        resolved = row.run(resolved)
-    return resolved
-
-
 @functools.lru_cache(maxsize=1)
 def _prelude() -> r.RProgram:
-    """The prelude resolved, as the lowering wants it: resolved once per compiler, then read
-    from the code cache (a pickle of about 30 KB loads in 3 ms; resolving takes about 30 ms, on
-    the critical path of a first run's image: fluentai/imageproc.py)."""
-    import pickle
+    """The prelude resolved, as the lowering wants it (fluentai/prelude_cache.py: a pickle in
+    the code cache, on the critical path of a first run's image, fluentai/imageproc.py)."""
+    from fluentai import prelude_cache
 
-    from fluentai import codecache
-    from fluentai.pipeline import prelude_source
-
-    path = codecache.cache_dir() / f"prelude-core-{codecache.key('prelude', 'core')}.pickle"
-    if codecache.enabled():
-        try:
-            with open(path, "rb") as f:
-                cached = pickle.load(f)
-        except Exception:  # noqa: BLE001 - missing, partial or from another Python: resolve again
-            pass
-        else:
-            if isinstance(cached, r.RProgram):
-                _touch(path)
-                return cached
-    program = resolve(prelude_source(), is_prelude=True)
-    if codecache.enabled():
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20_000))
-        try:
-            _write_atomic(path, pickle.dumps(program, protocol=pickle.HIGHEST_PROTOCOL))
-        except RecursionError:
-            pass
-        finally:
-            sys.setrecursionlimit(limit)
-    return program
+    return prelude_cache.load()
 
 
 def _on_big_stack(fn: Callable[[], T]) -> T:
@@ -350,7 +303,7 @@ def _compile_and_store(
     dump: frozenset[str],
     stats: NativeStats,
     stderr: TextIO,
-    runtime_path: Path,
+    runtime_path: str,
 ) -> tuple[int, bool]:
     """A miss: compile the program, link it with the prelude into a code cache entry and load it.
     Returns the address of fl_program_main and whether the entry went into the cache."""
@@ -413,12 +366,15 @@ def lower_image(src: SourceFile, *, refuse: Callable[[Any], str | None] | None =
     return lowered
 
 
-def finish_image(lowered: Any, key: str, opt: int) -> bool:
-    """The second half of `store_image`: LLVM, then the code cache."""
+def finish_image(lowered: Any, key: str, opt: int, stages: dict[str, float] | None = None) -> bool:
+    """The second half of `store_image`: LLVM, then the code cache. `stages["llvm"]` is set
+    to the time LLVM finished (time.perf_counter)."""
     from fluentai import codecache
     from fluentai.llvm.engine import Engine
 
     program_obj = Engine().object_code(str(lowered.module), opt, host_cpu=True)
+    if stages is not None:
+        stages["llvm"] = time.perf_counter()
     meta = {"tier": "image", "symbols": ["fl_program_main"], "functions": list(lowered.functions)}
     return codecache.put(key, [program_obj, prelude_object(2)], meta)
 

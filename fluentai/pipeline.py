@@ -8,16 +8,15 @@ what earlier entries of the same session defined.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TextIO
 
 from fluentai.diagnostics import Diagnostic, DiagnosticSink
-from fluentai.passes.format import format_resolved
 from fluentai.passes.pipeline import PASSES
 from fluentai.passes.rcore import CtorDef, RProgram
 from fluentai.passes.resolve_names import PRELUDE_PREFIX, resolve_names
@@ -78,11 +77,15 @@ def compile_source(
             resolved = scope.resolve(program, globals_, sink)
     sink.check()
     if "resolve_names" in dump:
+        from fluentai.passes.format import format_resolved
+
         out.write(format_resolved(resolved))
     for row in PASSES:
         with _stage(times, row.name):
             resolved = row.run(resolved)
         if row.name in dump:
+            from fluentai.passes.format import format_resolved
+
             out.write(format_resolved(resolved))
     if "types" in dump and not is_prelude:
         from fluentai.types.dump import dump_program
@@ -94,13 +97,51 @@ def compile_source(
             ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}
         else:
             ctors = scope.constructors(resolved.ctors)
-        ctx = ProgramContext(globals_, ctors, builtin_value, is_prelude)
-        code = compile_program(ctx, resolved, None, print_values)
+        code = _bytecode(resolved, ctors, globals_, builtin_value, is_prelude, print_values)
     if "bytecode" in dump:
         from fluentai.vm.disasm import disassemble
 
         out.write(disassemble(code, globals_.names) + "\n")
     return code
+
+
+def resolve_source(src: SourceFile, *, is_prelude: bool) -> RProgram:
+    """The front end and the passes without dumps or timings: resolved Core for both back ends
+    (raises CompileError)."""
+    sink = DiagnosticSink()
+    datums = read_forms(src, sink)
+    read_failed = bool(sink.items)
+    program = expand_program(datums, sink)
+    if sink.items:
+        _add_resolve_errors(program, datums, sink, is_prelude, read_failed)
+    sink.check()
+    resolved = resolve_names(program, sink, prelude=is_prelude)
+    sink.check()
+    for row in PASSES:
+        resolved = row.run(resolved)
+    return resolved
+
+
+def compile_prelude(globals_: Globals, builtin_value: Callable[[str], Any]) -> Code:
+    """The prelude's top-level Code: `compile_source` of its source, but the stages up to the
+    bytecode come from the code cache when they can (fluentai/prelude_cache.py)."""
+    from fluentai import prelude_cache
+
+    resolved = prelude_cache.load()
+    ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}
+    return _bytecode(resolved, ctors, globals_, builtin_value, True, False)
+
+
+def _bytecode(
+    resolved: RProgram,
+    ctors: dict[str, CtorInfo],
+    globals_: Globals,
+    builtin_value: Callable[[str], Any],
+    is_prelude: bool,
+    print_values: bool,
+) -> Code:
+    ctx = ProgramContext(globals_, ctors, builtin_value, is_prelude)
+    return compile_program(ctx, resolved, None, print_values)
 
 
 def _add_resolve_errors(
@@ -154,8 +195,9 @@ def _named(diag: Diagnostic) -> str | None:
 
 
 def prelude_source() -> SourceFile:
-    path = Path(__file__).with_name("prelude.fl")
-    return SourceFile("<prelude>", path.read_text(encoding="utf-8"))
+    path = os.path.join(os.path.dirname(__file__), "prelude.fl")
+    with open(path, encoding="utf-8") as f:
+        return SourceFile("<prelude>", f.read())
 
 
 class PassTimes:

@@ -8,7 +8,6 @@ counting code points) are computed on demand.
 from __future__ import annotations
 
 import bisect
-from pathlib import Path
 
 from fluentai.records import field, record
 
@@ -56,7 +55,8 @@ class SourceFile:
     @staticmethod
     def from_path(path: str) -> SourceFile:
         """Read a program file (OSError propagates to the driver, which reports usage errors)."""
-        return SourceFile.from_bytes(path, Path(path).read_bytes())
+        with open(path, "rb") as f:
+            return SourceFile.from_bytes(path, f.read())
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a code-point offset."""

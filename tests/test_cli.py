@@ -929,3 +929,45 @@ def test_standard_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
         )
         assert completed.returncode == 0, completed.stderr
         assert completed.stdout == "λ→x ü\n".encode()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "p.fl"],
+        ["run", "p.fl", "a", "--tier", "vm", "-p"],
+        ["run", "-p", "--tier", "vm", "p.fl", "x"],
+        ["run", "--tier=native", "--jit-stats", "--no-cache", "p.fl", "--", "y"],
+        ["run", "--print-values", "--time-passes", "--tier", "auto", "p.fl"],
+    ],
+)
+def test_plain_run_lines_skip_the_parser_and_mean_what_it_says(argv: list[str]) -> None:
+    # `run` command lines without values to check are read without argparse (start-up time):
+    # the result must be the parser's
+    from fluentai import cli
+
+    quick = cli._quick_run(argv)
+    assert quick is not None
+    own, program_args = cli._split_program_args(argv)
+    parsed = cli.build_parser(only_run=True).parse_args(own)
+    parsed.args = program_args
+    assert vars(quick) == vars(parsed)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run"],
+        ["run", "--tier", "bogus", "p.fl"],
+        ["run", "--dump", "core", "p.fl"],
+        ["run", "--jit-threshold", "5", "p.fl"],
+        ["run", "-", "x"],
+        ["run", "--help"],
+        ["run", "--jit-sta", "p.fl"],
+        ["eval", "(+ 1 2)"],
+    ],
+)
+def test_other_command_lines_go_to_the_parser(argv: list[str]) -> None:
+    from fluentai import cli
+
+    assert cli._quick_run(argv) is None

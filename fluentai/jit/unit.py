@@ -106,20 +106,28 @@ def jit_prelude() -> tuple[bytes, dict[str, Any]]:
 
 
 def _key(src: SourceFile, seeds: Seeds | None = None) -> str:
-    from fluentai import codecache
+    from fluentai import cachekey
 
     if seeds is None:
-        return codecache.key(src.name, src.text, "jit", f"O{jit_opt()}")
+        return cachekey.key(src.name, src.text, "jit", f"O{jit_opt()}")
     text = json.dumps(sorted(_seeds_json(seeds).items()))
-    return codecache.key(src.name, src.text, "jit", f"O{tier2_opt()}", "tier2", text)
+    return cachekey.key(src.name, src.text, "jit", f"O{tier2_opt()}", "tier2", text)
 
 
 def _load(key: str, stats: Any, log: Callable[[str], None]) -> Any:
+    from fluentai import cachekey
+
+    # a miss (every run of a program not hot before) costs one stat: not even the code cache's
+    # module is imported
+    if not (
+        cachekey.enabled() and os.path.isfile(os.path.join(cachekey.cache_dir(), key + ".json"))
+    ):
+        return None
     from fluentai import codecache
     from fluentai.runtime import ffi
 
     if not codecache.exists(key):
-        return None  # a miss costs no runtime loading
+        return None
     ffi.runtime()  # the unit's references to the runtime resolve against the loaded library
     t0 = time.perf_counter()
     unit = codecache.load(key)
@@ -159,12 +167,14 @@ def load_remembered_tier2(
 ) -> tuple[Any, dict[str, Any], Seeds, dict[str, tuple[int, int]]] | None:
     """The tier-2 unit an earlier run of this program installed last, from the code cache, with
     its seeds and their spans; None when there is none."""
-    from fluentai import codecache
+    from fluentai import cachekey
 
-    if not codecache.enabled():
+    if not cachekey.enabled():
         return None
+    path = os.path.join(cachekey.cache_dir(), f"tier2-{_key(src)}.json")
     try:
-        record = json.loads(_record_path(src).read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as f:
+            record = json.loads(f.read())
         seeds: Seeds = {
             n: tuple(tuple(k) if k else None for k in g) for n, g in record["seeds"].items()
         }

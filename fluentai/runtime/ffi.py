@@ -16,12 +16,15 @@ an address held only in a Python int is not a GC root).
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from fluentai.records import record
-from fluentai.runtime.build import ensure_built
+from fluentai.runtime import layout
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "CALL_SHIM",
@@ -107,7 +110,7 @@ def _declare(lib: ctypes.CDLL) -> None:
 class Runtime:
     """The loaded runtime library and the objects that must outlive the calls given them."""
 
-    def __init__(self, lib: ctypes.CDLL, path: Path) -> None:
+    def __init__(self, lib: ctypes.CDLL, path: str) -> None:
         self.lib = lib
         self.path = path
         # Kept alive for the run: C holds pointers into them.
@@ -185,15 +188,22 @@ class Runtime:
         self.lib.fl_rt_set_read_line_hook(pointer)
 
 
-_loaded: dict[Path, Runtime] = {}
+_loaded: dict[str, Runtime] = {}
 
 
-def load(path: Path | None = None) -> Runtime:
+def load(path: Path | str | None = None) -> Runtime:
     """Load (building first if needed) and initialize the runtime; one instance per library."""
-    lib_path = path if path is not None else ensure_built().shared
+    if path is not None:
+        lib_path = str(path)
+    else:
+        lib_path = layout.shared_library()
+        if not os.path.exists(lib_path):  # the build (and its imports) only when needed
+            from fluentai.runtime.build import ensure_built
+
+            lib_path = str(ensure_built().shared)
     runtime = _loaded.get(lib_path)
     if runtime is None:
-        lib = ctypes.CDLL(str(lib_path), mode=ctypes.RTLD_GLOBAL)
+        lib = ctypes.CDLL(lib_path, mode=ctypes.RTLD_GLOBAL)
         _declare(lib)
         lib.fl_rt_init()
         runtime = _loaded[lib_path] = Runtime(lib, lib_path)

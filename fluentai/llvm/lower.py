@@ -2060,7 +2060,7 @@ class _FnGen:
                         b.store(ir.Constant(I1, 0), fslot)
                         info.dual = (fslot, dslot)
                     self.vars[var] = info
-                return self.body(body, tail)
+                return self.scope_body(defs, body, tail)
             case r.Fn():
                 return self.closure(e)
             case r.RCall():
@@ -2109,6 +2109,27 @@ class _FnGen:
         """Lower `e` in non-tail position: always a value (possibly in a dead block)."""
         v = self.expr(e, False)
         return v if v is not None else self.dead()
+
+    def scope_body(
+        self, defs: dict[r.Var, Any], exprs: Sequence[r.RExpr], tail: bool
+    ) -> ir.Value | None:
+        """A Scope's body. Past the definition of one of `defs` (defined once at the top of the
+        body, never assigned or captured), the variable is bound: its uses check nothing, and a
+        Float definition computed as a raw double leaves it one for good (no flag to test)."""
+        for x in exprs[:-1]:
+            info = self.vars.get(x.var) if isinstance(x, r.LocalSet) and x.var in defs else None
+            if info is None or not x.define:
+                self.value(x)
+                continue
+            if info.dual is not None and info.dual[0] is not None:
+                dv = self.dexpr(x.value)
+                self.store_dv(info, dv)
+                if dv.flag is True:
+                    info.dual = (None, info.dual[1])
+            else:
+                self.store_var(x.var, self.value(x.value))
+            info.is_group = False
+        return self.expr(exprs[-1], tail)
 
     def body(self, exprs: Sequence[r.RExpr], tail: bool) -> ir.Value | None:
         for x in exprs[:-1]:

@@ -234,17 +234,44 @@ def find_known_functions(*programs: r.RProgram) -> dict[str, r.Fn]:
     lambdas: dict[str, r.Fn] = {}
     assigned: set[str] = set()
     for prog in programs:
-        for form, _ in prog.forms:
-            if isinstance(form, r.GlobalSet) and form.define:
-                definitions[form.name] = definitions.get(form.name, 0) + 1
-                if isinstance(form.value, r.Fn) and not form.value.free:
-                    lambdas[form.name] = form.value
-            for node in walk(form):
-                if isinstance(node, r.GlobalSet) and not node.define:
-                    assigned.add(node.name)
-                elif isinstance(node, r.GlobalSet) and node is not form:
-                    definitions[node.name] = definitions.get(node.name, 0) + 1
+        prog_definitions, prog_lambdas, prog_assigned = _global_definitions(prog)
+        for name, count in prog_definitions.items():
+            definitions[name] = definitions.get(name, 0) + count
+        lambdas.update(prog_lambdas)
+        assigned |= prog_assigned
     return {n: fn for n, fn in lambdas.items() if definitions.get(n) == 1 and n not in assigned}
+
+
+# the last few programs' `_global_definitions` (the prelude's is asked for at every compile, and
+# a compile asks several times): (program, result), checked by identity
+_definitions_memo: list[tuple[r.RProgram, tuple[dict[str, int], dict[str, r.Fn], set[str]]]] = []
+
+
+def _global_definitions(
+    prog: r.RProgram,
+) -> tuple[dict[str, int], dict[str, r.Fn], set[str]]:
+    """How often each global is defined in `prog`, its top-level lambdas without free
+    variables, and the globals it assigns (one walk of the program)."""
+    for memo_prog, result in _definitions_memo:
+        if memo_prog is prog:
+            return result
+    definitions: dict[str, int] = {}
+    lambdas: dict[str, r.Fn] = {}
+    assigned: set[str] = set()
+    for form, _ in prog.forms:
+        if isinstance(form, r.GlobalSet) and form.define:
+            definitions[form.name] = definitions.get(form.name, 0) + 1
+            if isinstance(form.value, r.Fn) and not form.value.free:
+                lambdas[form.name] = form.value
+        for node in walk(form):
+            if isinstance(node, r.GlobalSet) and not node.define:
+                assigned.add(node.name)
+            elif isinstance(node, r.GlobalSet) and node is not form:
+                definitions[node.name] = definitions.get(node.name, 0) + 1
+    result = (definitions, lambdas, assigned)
+    _definitions_memo.insert(0, (prog, result))
+    del _definitions_memo[4:]
+    return result
 
 
 class _Solver:

@@ -2117,8 +2117,11 @@ class _FnGen:
         body, never assigned or captured), the variable is bound: its uses check nothing, and a
         Float definition computed as a raw double leaves it one for good (no flag to test)."""
         for x in exprs[:-1]:
-            info = self.vars.get(x.var) if isinstance(x, r.LocalSet) and x.var in defs else None
-            if info is None or not x.define:
+            if not (isinstance(x, r.LocalSet) and x.define and x.var in defs):
+                self.value(x)
+                continue
+            info = self.vars.get(x.var)
+            if info is None:
                 self.value(x)
                 continue
             if info.dual is not None and info.dual[0] is not None:

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             path, program_args, jit_stats, sys.stdout, sys.stderr, native_tier=native_tier
         )
         if status is not None:
+            _exit_now(status)
             return status
     from fluentai.cli import main as cli_main
 

@@ -1391,28 +1391,14 @@ class _FnGen:
         for leaf, fixed in zip(leaves, fixleaf, strict=True):
             if leaf.flag is not True and not fixed:
                 all_float = b.and_(all_float, self.dv_ok(leaf))
-        if isinstance(all_float, ir.Constant) and not _has_division(e):
-            # every leaf is a raw double or a fixnum converted: no generic tree to fall back to
-            pos0 = iter(zip(leaves, fixleaf, strict=True))
-
-            def straight(node: r.RExpr) -> ir.Value:
-                if _is_arith(node):
-                    assert isinstance(node, r.PrimApp)
-                    x, y = straight(node.args[0]), straight(node.args[1])
-                    op = primitives.lookup(node.name)
-                    assert op is not None
-                    return {"+": b.fadd, "-": b.fsub, "*": b.fmul}[op.name](x, y)
-                leaf, fixed = next(pos0)
-                if fixed:
-                    return b.sitofp(b.ashr(leaf.w, self.const(1)), DBL)
-                return self.as_double(leaf)
-
-            return _DV(True, straight(e), self.const(0))
-        fast = self.new_block("ftree")
-        slow = self.new_block("gtree")
-        join = self.new_block("tree.j")
-        b.cbranch(all_float, fast, slow)
-        b.position_at_end(fast)
+        slow: ir.Block | None = None
+        if not (isinstance(all_float, ir.Constant) and not _has_division(e)):
+            # else every leaf is a raw double or a converted fixnum, and no division can send
+            # the tree the generic way: there is no generic tree at all
+            fast = self.new_block("ftree")
+            slow = self.new_block("gtree")
+            b.cbranch(all_float, fast, slow)
+            b.position_at_end(fast)
         pos = iter(zip(leaves, fixleaf, strict=True))
 
         def doubles(node: r.RExpr) -> ir.Value:
@@ -1422,6 +1408,7 @@ class _FnGen:
                 op = primitives.lookup(node.name)
                 assert op is not None
                 if op.name == "/":  # a zero divisor (either sign) raises: the generic way
+                    assert slow is not None
                     nonzero = self.b.fcmp_unordered("!=", y, ir.Constant(DBL, 0.0))
                     go = self.new_block("fdiv")
                     self.b.cbranch(nonzero, go, slow)
@@ -1433,8 +1420,11 @@ class _FnGen:
                 return self.b.sitofp(self.b.ashr(leaf.w, self.const(1)), DBL)
             return self.as_double(leaf)
 
+        if slow is None:
+            return _DV(True, doubles(e), self.const(0))
         fast_v = doubles(e)
         fast_end = self.b.block
+        join = self.new_block("tree.j")
         self.b.branch(join)
         self.b.position_at_end(slow)
         gpos = iter(leaves)

@@ -311,3 +311,83 @@ def test_time_spent_inside_one_long_range_call_makes_its_caller_hot(tmp_path: Pa
     result = run(tmp_path, "(print (length (range 2000000)))\n", env=env)
     assert result.stdout == "2000000\n"
     assert "hot: <top level>: time" in log.read_text()
+
+
+# ---------------------------------------------------------------- standard input in native code
+
+READ_LOOP = """\
+(define (score line)
+  (let loop ((i 0) (acc 0))
+    (if (= i (string-length line)) acc (loop (+ i 1) (+ acc (mod (* i i) 7))))))
+(let loop ((total 0) (lines 0))
+  (when (= lines 2) (print "read 2 lines"))
+  (let ((line (io:read-line)))
+    (if (nil? line)
+        (print lines total)
+        (loop (+ total (score line)) (+ lines 1)))))
+"""
+
+
+def run_with_input(tmp_path: Path, data: bytes, *flags: str, env: dict[str, str]) -> Result:
+    (tmp_path / "prog.fl").write_text(READ_LOOP, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fluentai", "run", *flags, "prog.fl"],
+        cwd=tmp_path,
+        input=data,
+        capture_output=True,
+        env=_env(tmp_path / "cache", env),
+        timeout=120,
+    )
+    return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+def test_native_code_reads_standard_input_through_the_vms_world(tmp_path: Path) -> None:
+    # the world's buffer holds what the VM read ahead of the lines it gave (the first call of
+    # the loop may be the VM's); the native loop must read on from the same buffer
+    data = "".join(f"{'x' * (i % 37)}\n" for i in range(500)).encode()
+    want = run_with_input(tmp_path, data, env={"FLUENTAI_JIT": "0"})
+    got = run_with_input(tmp_path, data, "--jit-stats", env={**NOW, "FLUENTAI_IMAGE": "0"})
+    assert want.stdout.startswith("read 2 lines\n500 ") and got.stdout == want.stdout, got.stderr
+    assert "VM->native calls 0," not in got.stderr  # the reading loop ran natively
+    assert "uses `io:read-line`" not in got.stderr
+
+
+def test_bad_input_read_by_native_code_is_reported_as_the_vm_reports_it(tmp_path: Path) -> None:
+    data = b"abc\ndefgh\n\xff\xfe\nxyz\n"
+    want = run_with_input(tmp_path, data, env={"FLUENTAI_JIT": "0"})
+    got = run_with_input(tmp_path, data, env={**NOW, "FLUENTAI_IMAGE": "0"})
+    assert "error[io-error]" in want.stderr and want.status == 70
+    assert (got.status, got.stdout, got.stderr) == (want.status, want.stdout, want.stderr)
+
+
+def test_sigint_while_native_code_waits_for_input(tmp_path: Path) -> None:
+    (tmp_path / "prog.fl").write_text(READ_LOOP, encoding="utf-8")
+    env = {**NOW, "FLUENTAI_IMAGE": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fluentai", "run", "--jit-stats", "prog.fl"],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path / "cache", env),
+        preexec_fn=_default_sigint,
+    )
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"abc\nde\n")
+        proc.stdin.flush()  # kept open: the native loop then waits for a third line
+        assert proc.stdout.readline() == b"read 2 lines\n"  # printed by the native loop
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)  # standard input stays open (its end would be a line: nil)
+        assert proc.stderr is not None
+        out, err = proc.stdout.read(), proc.stderr.read()
+        proc.stdin.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    stderr = err.decode()
+    assert proc.returncode == 130, stderr
+    assert out == b"" and "interrupted\n" in stderr and "Traceback" not in stderr
+    assert "VM->native calls 0," not in stderr

@@ -65,8 +65,9 @@ IDLE, COMPILING, READY, INSTALLED, FAILED, RESTART, RESTARTED = range(7)
 COMPILE_YIELD_S = 0.001  # how long the VM sleeps at a sampled safepoint while a compile runs
 RESTART_YIELD_FACTOR = 5  # ... and how much longer while the image for a restart compiles
 _FL_UNBOUND = 0x1E
-# random:* is not here: the VM draws from the runtime's generator state (driver._share_prng)
-_BLOCKED_PREFIXES = ("state:", "io:read-line")
+# random:* is not here: the VM draws from the runtime's generator state (driver._share_prng);
+# nor io:read-line: native code reads standard input through the VM's world (`_share_stdin`)
+_BLOCKED_PREFIXES = ("state:",)
 ARGV_WORDS = 256
 COMPILE_SWITCH_INTERVAL_S = 0.0002
 REFUSALS = 3
@@ -250,6 +251,7 @@ class Jit:
         self.unit: Any = None
         self.unit_meta: dict[str, Any] = {}
         self._attached = False
+        self._read_line_hook: Any = None  # native io:read-line through the world (_share_stdin)
         # installed state
         self._argv: Any = None
         self._call: Any = None
@@ -638,6 +640,7 @@ class Jit:
         lib_rt.fl_out_flush.argtypes = []
         self._call = lib_rt.fl_jit_call
         self._poll = ctypes.c_int64.in_dll(lib_rt, "fl_rt_poll")
+        self._share_stdin(rt)
         buf = ctypes.cast(lib_rt.fl_alloc_roots(ARGV_WORDS), ctypes.POINTER(ctypes.c_uint64))
         self._argv = buf
         self._twin_roots = ctypes.cast(
@@ -1045,9 +1048,44 @@ class Jit:
             return True
         return False
 
+    def _share_stdin(self, rt: Any) -> None:
+        """Native `io:read-line` reads through the VM's world, which owns standard input's
+        buffer (a line the VM read ahead is not lost, nor read twice) and flushes the VM's
+        output first. An error (input that is not UTF-8) is raised natively with the VM's
+        report; Ctrl-C during the wait interrupts the native code."""
+        from fluentai.runtime.ffi import READ_LINE_HOOK
+
+        lib = rt.lib
+        lib.fl_string_from_utf8.restype = ctypes.c_uint64
+        lib.fl_string_from_utf8.argtypes = [ctypes.c_char_p, ctypes.c_int64]
+        lib.fl_raise.restype = ctypes.c_uint64
+        lib.fl_raise.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        lib.fl_poll_slow.restype = ctypes.c_uint64
+        lib.fl_poll_slow.argtypes = []
+        world = self.vm.world
+
+        def read_line() -> int:
+            try:
+                line = world.read_line()
+            except FlError as err:
+                return int(lib.fl_raise(err.kind.encode(), err.message.encode()))
+            except BaseException:  # noqa: BLE001 - Ctrl-C during the wait: unwind natively
+                lib.fl_rt_interrupt()
+                return int(lib.fl_poll_slow())
+            if line is None:
+                return abi.FL_NIL
+            data = line.encode("utf-8")
+            return int(lib.fl_string_from_utf8(data, len(data)))
+
+        self._read_line_hook = READ_LINE_HOOK(read_line)
+        rt.set_read_line_hook(self._read_line_hook)
+
     def close(self) -> None:
         if self._thread is not None and self.state == COMPILING:
             self._thread.join(timeout=0)
+        if self.rt is not None and self._read_line_hook is not None:
+            self.rt.set_read_line_hook(None)  # back to fd 0 (this world is gone)
+            self._read_line_hook = None
         if self._attached and self.rt is not None:
             self.rt.thread_detach()
             self._attached = False

@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi, accumulate, quickexit
+from fluentai.llvm import abi, accumulate, quickexit, rawentry
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -236,6 +236,9 @@ class Lowerer:
         self.known_entries: dict[str, tuple[ir.Function, Any, r.Fn]] = {}
         # known program functions of fixed arity: name -> their known entry (`.k`)
         self.kentries: dict[str, ir.Function] = {}
+        # known program functions with Float parameters: name -> (raw entry `.r`, the indices
+        # of the parameters it takes as doubles) (fluentai/llvm/rawentry.py)
+        self.rentries: dict[str, tuple[ir.Function, list[int]]] = {}
         # the program's inferred types (closed world), when inferred: used only to leave out
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
@@ -1006,6 +1009,12 @@ class Lowerer:
                 kfn.linkage = "internal"
                 kfn.calling_convention = "tailcc"
                 self.kentries[name] = kfn
+                raw = [] if is_prelude else rawentry.raw_params(fn, name, self.types)
+                if raw:
+                    rfn = rawentry.declare(self.u.module, kfn, len(fn.params), raw)
+                    self.rentries[name] = (rfn, raw)
+                    rgen = _FnGen(self, rfn, fn.name, is_prelude, fn)
+                    pending.append(functools.partial(rawentry.raw_body, rgen, g, raw))
                 kgen = _FnGen(self, kfn, fn.name, is_prelude, fn)
                 pending.append(functools.partial(gen.known_wrapper_body, kfn))
                 pending.append(functools.partial(kgen.known_body, g))
@@ -1570,6 +1579,9 @@ class _FnGen:
         gname = self.low.known.get(id(lam))
         if not self.is_prelude and gname is not None:
             plan = accumulate.plan_accumulation(lam, gname, self.low.types)
+            raw_entry = self.low.rentries.get(gname)
+            if raw_entry is not None:
+                rawentry.dispatch(self, *raw_entry)
 
         def body(gen: _FnGen) -> None:
             if plan is not None:
@@ -1881,7 +1893,8 @@ class _FnGen:
 
     def own_loop(self, nargs: int) -> bool:
         """A self tail call of the function with nargs arguments can jump to its loop head
-        (not from inside an inlined named let, whose loop is another)."""
+        (not from inside an inlined named let, whose loop is another, nor in a raw entry, whose
+        raw parameters have no word slot: fluentai/llvm/rawentry.py)."""
         loop = self.loop
         return (
             loop is not None
@@ -1889,6 +1902,7 @@ class _FnGen:
             and loop.head is not None
             and loop.fn.rest is None
             and nargs == len(loop.fn.params)
+            and all(slot is not None for slot in loop.slots)
         )
 
     # ------------------------------------------------------------ variables
@@ -2226,8 +2240,10 @@ class _FnGen:
         self.b.store(desc, self.b.gep(obj, [self.const(8)], source_etype=I8))
         for i, var in enumerate(fn.free):
             info = self.var_info(var)
-            # boxed variables pass their box; others their value
-            if info.kind == "local":
+            # boxed variables pass their box; others their value (a raw double boxed)
+            if info.dual is not None:
+                word = self.as_word(self.load_dv(var, fn.span))
+            elif info.kind == "local":
                 word = self.b.load(info.where, typ=I64)
             else:
                 word = self.b.load(self._free_addr(info.where), typ=I64)
@@ -2351,6 +2367,9 @@ class _FnGen:
         bound: ir.Value | None = None
         if not is_self:
             callee, bound = self.known_global(ref)
+            raw_entry = self.low.rentries.get(ref.name)
+            if raw_entry is not None:
+                return self.call_raw_entry(e, raw_entry, kfn, callee, bound, tail)
         args, dargs = self.call_args(e, tail)
         generic_end: ir.Block | None = None
         res_generic: ir.Value | None = None
@@ -2379,6 +2398,51 @@ class _FnGen:
         )
         if generic_end is None or res_generic is None:
             return res
+        direct_end = self.b.block
+        join = self.new_block("known.join")
+        self.b.branch(join)
+        self.b.position_at_end(generic_end)
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(res, direct_end)
+        phi.add_incoming(res_generic, generic_end)
+        return phi
+
+    def call_raw_entry(
+        self,
+        e: r.RCall,
+        raw_entry: tuple[ir.Function, list[int]],
+        kfn: ir.Function,
+        callee: ir.Value,
+        bound: ir.Value,
+        tail: bool,
+    ) -> ir.Value | None:
+        """`call_known_entry` for a function with a raw entry (fluentai/llvm/rawentry.py): its
+        Float arguments go to it as doubles."""
+        rfn, raw = raw_entry
+        dargs = rawentry.arguments(self, iter(e.args), raw)
+        direct = self.new_block("direct")
+        generic = self.new_block("generic")
+        self.b.cbranch(bound, direct, generic)
+        self.b.position_at_end(generic)
+        res_generic = self.call_values(callee, None, e.span, tail, dargs=dargs)
+        generic_end = self.b.block
+        self.b.position_at_end(direct)
+
+        def make(fn: ir.Function, args: list[ir.Value]) -> ir.Value | None:
+            if tail:
+                self.poll()
+                marker = _tail_marker(self.fn, fn.function_type)
+                self.b.ret(self.b.call(fn, args, cconv="tailcc", tail=marker))
+                return None
+            return self.counted_call(
+                lambda: self.b.call(fn, args, cconv="tailcc"), e.span, site_early=False
+            )
+
+        res = rawentry.call(self, rfn, kfn, raw, dargs, make)
+        if res is None or res_generic is None:
+            return None
         direct_end = self.b.block
         join = self.new_block("known.join")
         self.b.branch(join)

@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi, accumulate, quickexit, rawentry
+from fluentai.llvm import abi, accumulate, bounds, quickexit, rawentry
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -1155,6 +1155,8 @@ class _FnGen:
         # (an accumulating loop's, fluentai/llvm/accumulate.py): its calls of that entry are
         # self calls
         self.self_entry: ir.Function | None = None
+        # order facts of the branches being lowered (fluentai/llvm/bounds.py)
+        self.facts: list[bounds.Fact] = []
 
     # ------------------------------------------------------------ small helpers
 
@@ -1810,6 +1812,7 @@ class _FnGen:
         spec_entry = self.new_block("spec.entry")
         generic = self.new_block("generic.body")
         b.cbranch(ok, spec_entry, generic)
+
         b.position_at_end(spec_entry)
         dslots: dict[int, ir.Value] = {}
         for i in cands:
@@ -2657,6 +2660,9 @@ class _FnGen:
                 return self.arith_tree(e)
             if self.is_dcompare(e):
                 return b.select(self.dcompare(e), self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+            step = bounds.bounded_step(self, e)
+            if step is not None:
+                return step
             if prim.name in _BINARY_FAST and len(e.args) == 2:
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
@@ -2937,9 +2943,11 @@ class _FnGen:
         else_b = self.new_block("else")
         self.b.cbranch(test, then_b, else_b)
         incoming: list[tuple[ir.Value, ir.Block]] = []
-        for blk, branch in ((then_b, e.then), (else_b, e.else_)):
+        then_facts, else_facts = bounds.branch_facts(e.test)
+        for blk, branch, facts in ((then_b, e.then, then_facts), (else_b, e.else_, else_facts)):
             self.b.position_at_end(blk)
-            v = self.expr(branch, tail)
+            with bounds.facts(self, facts):
+                v = self.expr(branch, tail)
             if v is None:
                 continue
             if tail:

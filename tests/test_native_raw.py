@@ -5,6 +5,9 @@ traces and the depth at which stack-overflow fires, whichever entry a call goes 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from test_native_ints import _agree
 
@@ -80,3 +83,39 @@ def test_depth_limit_fires_at_the_same_call() -> None:
 """
     out = _agree(src, {"FLUENTAI_MAX_DEPTH": "20"})
     assert "stack-overflow" in out
+
+
+def test_a_speculated_float_parameter_still_takes_other_kinds(tmp_path: Path) -> None:
+    # tier 2 lowers a function with the kinds the VM saw as its parameters' types, whatever its
+    # native callers pass: here f gets a raw entry for x, and g's calls pass Ints (a fixnum and
+    # a bignum), which go through the known entry and the generic body
+    import fluentai.native as native
+    from fluentai.llvm.lower import lower_program
+    from fluentai.types.lattice import FLOAT
+
+    src = """(define (f x) (* x 2))
+(define (g n) (+ (f n) (f 0.25)))
+(print (f 1.5) (g 3) (g 4611686018427387903) (f 2) (g -0.5))
+"""
+    source = SourceFile.from_bytes("p.fl", src.encode())
+
+    def seeded(src_file: SourceFile, **_kw: object) -> object:
+        prelude = native._prelude()
+        program = native.resolve(src_file, is_prelude=False)
+        return lower_program(prelude, program, seeds={"f": (FLOAT,)})
+
+    assert "f" in _raw_entries(str(seeded(source).module))  # type: ignore[attr-defined]
+    exe = tmp_path / "p"
+    original = native.lower_source
+    native.lower_source = seeded  # type: ignore[assignment]
+    try:
+        status = native.build_executable(source, str(exe), opt=1, emit=None, stderr=sys.stderr)
+    finally:
+        native.lower_source = original
+    assert status == 0
+    got = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert (got.returncode, got.stdout, got.stderr) == (
+        0,
+        "3.0 6.5 9.223372036854776e+18 4 -0.5\n",
+        "",
+    )

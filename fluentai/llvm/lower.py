@@ -1120,6 +1120,9 @@ class _Loop:
     # doubles, their double slots, the specialized loop head, parameter indices known to be
     # fixnums)
     spec: tuple[list[int], dict[int, Any], ir.Block, list[int]] | None = None
+    # where self tail calls of the generic body (and the copy's when it is left) jump: the
+    # generic body itself for a loop specialized on Ints only (specialized_loop), else `head`
+    back: ir.Block | None = None
 
 
 class _FnGen:
@@ -1812,7 +1815,11 @@ class _FnGen:
         spec_entry = self.new_block("spec.entry")
         generic = self.new_block("generic.body")
         b.cbranch(ok, spec_entry, generic)
-
+        if not cands and not any(p.boxed for p in (*lam.params, *([lam.rest] if lam.rest else []))):
+            # specialized on Ints only: once left (an Int needed a bignum), the loop stays
+            # generic, so the copy is not nested in a loop through the generic body, and LLVM
+            # sees its induction variables start where the loop starts
+            loop.back = generic
         b.position_at_end(spec_entry)
         dslots: dict[int, ir.Value] = {}
         for i in cands:
@@ -1863,7 +1870,7 @@ class _FnGen:
             for slot, v in zip(loop.slots, words, strict=True):
                 self.b.store(v, slot)
             self.poll()
-            self.b.branch(loop.head)
+            self.b.branch(loop.back or loop.head)
             return
         cands, dslots, spec_head, int_cands = loop.spec
         ok: ir.Value = ir.Constant(I1, 1)
@@ -1892,7 +1899,7 @@ class _FnGen:
         for slot, v in zip(loop.slots, words, strict=True):
             self.b.store(v, slot)
         self.poll()
-        self.b.branch(loop.head)
+        self.b.branch(loop.back or loop.head)
 
     def own_loop(self, nargs: int) -> bool:
         """A self tail call of the function with nargs arguments can jump to its loop head

@@ -29,8 +29,10 @@ def test_summed_self_calls_become_a_loop() -> None:
     assert "acc.head" not in entry and "musttail call tailcc i64 @" in entry
     body = _known_body(src, "fib", ".body")
     assert "acc.head" in body
-    # one call left per copy of the body (the first turn's, the later turns'): the first operand's
-    assert body.count("call tailcc i64 @") == 2
+    # one call left per copy of the body (the first turn's, the later turns', each generic and
+    # with n a known fixnum): the first operand's
+    assert body.count("call tailcc i64 @") == 4
+    assert "acc.spec.head" in body
     # no quick exit to take: one function
     src = "(define (down n) (if (< (* n 1) 1) 0 (+ 1 (down (- n 1)))))\n(print (down 10))\n"
     assert "acc.head" in _known_body(src, "down")
@@ -125,3 +127,26 @@ def test_quick_exits_keep_results_depths_and_traces() -> None:
 (ratio 95 0)
 """
     _agree(src, {"FLUENTAI_MAX_DEPTH": "20"})
+
+
+def test_the_fixnum_copy_hands_over_to_the_generic_loop_across_the_limit() -> None:
+    # n starts a fixnum (the Int-specialized copy) and leaves the fixnum range after a few
+    # turns (the generic loop goes on with a bignum); down starts with a bignum and comes back
+    src = """(define (walk n k) (if (= k 0) n (+ 1 (walk (+ n 1000000000000000000) (- k 1)))))
+(define (down n k) (if (< k 1) n (+ k (down (- n 1000000000000000000) (- k 1)))))
+(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+(print (walk 1 10) (walk -4611686018427387904 12) (down 6611686018427387904 5) (down 0 12))
+(print (fib 25) (fib -4611686018427387904) (fib 4611686018427387904))
+"""
+    out = _agree(src)
+    assert out.split()[:2] == ["10000000000000000011", "7388313981572612108"]
+
+
+def test_errors_in_the_fixnum_copy_keep_their_traces() -> None:
+    src = """(define (h n) (if (< n 1) 0 (+ (quot 12 (- n 5)) (h (- n 2)))))
+(define (probe n) (try (h n) (catch e (error-kind e))))
+(print (probe 4) (probe 9) (probe 12))
+(h 11)
+"""
+    _agree(src)
+    _agree(src, {"FLUENTAI_MAX_DEPTH": "3"})

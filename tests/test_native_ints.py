@@ -221,3 +221,27 @@ def test_int_loops_get_a_specialized_copy() -> None:
     ir_text = str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
     body = ir_text.split('define internal tailcc i64 @"fl.fn.1.f.k"')[1].split("\n}\n")[0]
     assert "spec.entry" in body and "urem" in body
+
+
+def test_steps_bounded_by_a_test_stay_exact_at_the_fixnum_limits() -> None:
+    # `(+ i 1)` under `(< i n)` needs no overflow check (fluentai/llvm/bounds.py); under `<=`,
+    # `>`-bounded `(+ ...)` or a bound that is not a fixnum it keeps it
+    src = """(define hi 4611686018427387903)
+(define lo -4611686018427387904)
+(define (up i n) (let loop ((i i) (k 0)) (if (< i n) (loop (+ i 1) (+ k 1)) [i k])))
+(define (up-le i n) (let loop ((i i) (k 0)) (if (<= i n) (loop (+ i 1) (+ k 1)) [i k])))
+(define (down i n) (let loop ((i i) (k 0)) (if (> i n) (loop (- i 1) (+ k 1)) [i k])))
+(define (down-not i n) (let loop ((i i) (k 0)) (if (not (>= n i)) (loop (- i 1) (+ k 1)) [i k])))
+(define (lit i) (let loop ((i i) (k 0)) (if (< i 4611686018427387903) (loop (+ i 1) (+ k 1)) [i k])))
+(define (lit2 i) (if (< i 4611686018427387902) (+ i 2) (+ i 3)))
+(define (neg i) (if (> i -4611686018427387903) (- i 1) (- i 2)))
+(print (up (- hi 3) hi) (up-le (- hi 2) hi) (up (- hi 2) (+ hi 5)))
+(print (down (+ lo 3) lo) (down-not (+ lo 2) lo) (down (+ lo 1) (- lo 3)))
+(print (lit (- hi 2)) (lit2 (- hi 1)) (lit2 (- hi 2)) (neg lo) (neg (+ lo 2)))
+(define (upf i n) (let loop ((i i) (k 0)) (if (< i n) (loop (+ i 1) (+ k 1)) [i k])))
+(print (up 0 5) (upf 1.5 4) (upf 3 4.5) (up (- 0 (* hi 4)) (- 3 (* hi 4))))
+"""
+    out = _agree(src)
+    assert out.split("\n")[0] == (
+        "[4611686018427387903 3] [4611686018427387904 3] [4611686018427387908 7]"
+    )

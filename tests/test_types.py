@@ -99,6 +99,44 @@ def test_loop_benchmark_counters_are_nonnegative_ints() -> None:
     assert ret.value_range == (0, None)
 
 
+def test_a_pickled_prelude_shares_no_variable_ids_with_the_program(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The compiler reads the resolved prelude from a pickle in the code cache (native.py), in a
+    process whose Var counter starts again at 1. Inference keys variables by their ids: the
+    prelude's old ids used to be the program's new ones, and a prelude variable's types leaked
+    into a program variable (count-row's `n` became Int|Fn, and mandelbrot's division ran
+    generically)."""
+    import itertools
+    import pickle
+
+    data = pickle.dumps(prelude_core(), protocol=pickle.HIGHEST_PROTOCOL)
+    monkeypatch.setattr(r, "_ids", itertools.count(1))  # as in a fresh process
+    prelude = pickle.loads(data)
+    path = BENCH / "mandelbrot.fl"
+    program = resolve(SourceFile(str(path), path.read_text()), is_prelude=False)
+    prelude_ids = {
+        n.var.id for form, _ in prelude.forms for n in walk(form) if isinstance(n, r.LocalRef)
+    }
+    program_ids = {
+        n.var.id for form, _ in program.forms for n in walk(form) if isinstance(n, r.LocalRef)
+    }
+    assert prelude_ids and program_ids and not prelude_ids & program_ids
+    result = infer_program(prelude, program)
+    refs = _refs(program, "n")
+    assert refs and all(result.type_of(ref).only("Int") for ref in refs)
+
+
+def test_an_unpickled_var_keeps_its_flags_and_gets_a_fresh_id() -> None:
+    import pickle
+
+    v = r.Var("x", is_group=True)
+    v.captured = True
+    w = pickle.loads(pickle.dumps(v))
+    assert (w.name, w.is_group, w.captured, w.assigned) == ("x", True, True, False)
+    assert w.id != v.id and w.id > v.id
+
+
 # ---------------------------------------------------------------- ranges
 
 

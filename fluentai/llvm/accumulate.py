@@ -24,10 +24,12 @@ call here. Parameters captured or assigned, `try`, handlers and closures rule it
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import llvmlite.ir as ir
 
+from fluentai.llvm import bounds
 from fluentai.passes import rcore as r
 from fluentai.records import record
 from fluentai.syntax import core as c
@@ -140,7 +142,9 @@ def plan_accumulation(lam: r.Fn, name: str, types: TypeResult | None) -> AccPlan
 
 class _Turns:
     """The state of the loop being lowered: slots of the parameters, the accumulator, the
-    number of turns taken and the depth count on entry; `first`: lowering the first turn."""
+    number of turns taken and the depth count on entry; `first`: lowering the first turn.
+    For the Int-specialized copy (`fixed`: the parameters known to be fixnums there), a turn
+    whose new values of those are not all fixnums goes on in the generic loop (`leave`)."""
 
     def __init__(self, plan: AccPlan, slots: list[ir.Value], gen: _FnGen) -> None:
         self.plan = plan
@@ -150,6 +154,17 @@ class _Turns:
         self.depth0 = gen.alloca("depth0")
         self.head = gen.new_block("acc.head")
         self.first = True
+        self.fixed: list[int] = []
+        self.leave: ir.Block | None = None
+
+    def specialized(self, gen: _FnGen, fixed: list[int]) -> _Turns:
+        """The state of the Int-specialized copy: the same slots, its own head."""
+        spec = _Turns.__new__(_Turns)
+        spec.__dict__.update(self.__dict__)
+        spec.head = gen.new_block("acc.spec.head")
+        spec.fixed = fixed
+        spec.leave = self.head
+        return spec
 
 
 def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> None:
@@ -165,6 +180,22 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
     b.store(gen.const(0), st.turns)
     depth_g = gen.low.rt_global("fl_rt_depth")
     b.store(b.load(depth_g, typ=I64), st.depth0)
+    fixed = _fixnum_params(gen)
+    spec: _Turns | None = None
+    if fixed:
+        # the Int parameters are fixnums on entry: the whole loop again, where they are
+        # known fixnums (no tag tests), for as long as they stay fixnums
+        spec = st.specialized(gen, fixed)
+        ok: ir.Value = ir.Constant(ir.IntType(1), 1)
+        for i in fixed:
+            ok = b.and_(ok, gen.is_fixnum_word(b.load(st.slots[i], typ=I64)))
+        spec_first = gen.new_block("acc.spec")
+        generic_first = gen.new_block("acc.generic")
+        b.cbranch(ok, spec_first, generic_first)
+        gen.b.position_at_end(spec_first)
+        with _known_fixnums(gen, fixed):
+            _tail(gen, lam.body, spec)
+        gen.b.position_at_end(generic_first)
     _tail(gen, lam.body, st)
     # the later turns; an error leaving them after j turns adds the j entries of the frames
     # the turns stand for
@@ -190,7 +221,51 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
     gen.b.position_at_end(st.head)
     with gen.landing_at(unwind):
         _tail(gen, lam.body, st)
+    if spec is not None:
+        spec.first = False
+        gen.b.position_at_end(spec.head)
+        with gen.landing_at(unwind), _known_fixnums(gen, fixed):
+            _tail(gen, lam.body, spec)
     gen.finish()
+
+
+def _fixnum_params(gen: _FnGen) -> list[int]:
+    """The parameters inferred Int-only: the specialized copy knows them to be fixnums."""
+    lam = gen.lam
+    types = gen.low.types
+    assert lam is not None and types is not None
+    params, _result = types.signature(lam)
+    return [i for i, t in enumerate(params) if t.only("Int") and not t.is_never]
+
+
+@contextmanager
+def _known_fixnums(gen: _FnGen, fixed: list[int]) -> Iterator[None]:
+    lam = gen.lam
+    assert lam is not None
+    saved = {lam.params[i]: gen.vars[lam.params[i]] for i in fixed}
+    for p, info in saved.items():
+        gen.vars[p] = info.known_fixnum()
+    try:
+        yield
+    finally:
+        gen.vars.update(saved)
+
+
+def _go_round(gen: _FnGen, st: _Turns, args: list[ir.Value]) -> None:
+    """Store the parameters' new values and jump to the loop's head: in the specialized copy,
+    its own head when the fixed parameters' values are fixnums, else the generic loop's."""
+    b = gen.b
+    for slot, v in zip(st.slots, args, strict=True):
+        b.store(v, slot)
+    if not st.fixed:
+        b.branch(st.head)
+        return
+    assert st.leave is not None
+    ok: ir.Value = ir.Constant(ir.IntType(1), 1)
+    for i in st.fixed:
+        if not gen.is_known_fixnum(args[i]):
+            ok = b.and_(ok, gen.is_fixnum_word(args[i]))
+    b.cbranch(ok, st.head, st.leave)
 
 
 def _identity(gen: _FnGen, plan: AccPlan) -> ir.Value:
@@ -211,9 +286,11 @@ def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
         then_b = gen.new_block("acc.then")
         else_b = gen.new_block("acc.else")
         gen.b.cbranch(test, then_b, else_b)
-        for blk, branch in ((then_b, e.then), (else_b, e.else_)):
+        then_facts, else_facts = bounds.branch_facts(e.test)
+        for blk, branch, facts in ((then_b, e.then, then_facts), (else_b, e.else_, else_facts)):
             gen.b.position_at_end(blk)
-            _tail(gen, branch, st)
+            with bounds.facts(gen, facts):
+                _tail(gen, branch, st)
         return
     if isinstance(e, r.RSeq):
         for x in e.exprs[:-1]:
@@ -223,10 +300,8 @@ def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
     b = gen.b
     if isinstance(e, r.RCall):  # a self tail call: the same frame, the same depth
         args = [gen.value(a) for a in e.args]
-        for slot, v in zip(st.slots, args, strict=True):
-            b.store(v, slot)
         gen.poll()
-        gen.b.branch(st.head)
+        _go_round(gen, st, args)
         return
     if e is st.plan.form:
         for x in e.args[:-1]:
@@ -242,9 +317,7 @@ def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
         gen.check_depth(d, call.span, "acc.depth")
         b.store(d, depth_g)
         b.store(b.add(n, gen.const(1)), st.turns)
-        for slot, v in zip(st.slots, args, strict=True):
-            b.store(v, slot)
-        b.branch(st.head)
+        _go_round(gen, st, args)
         return
     v = gen.value(e)
     if st.first:  # no turn taken: the value itself

@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi, accumulate, quickexit
+from fluentai.llvm import abi, accumulate, bounds, quickexit, rawentry
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -236,6 +236,9 @@ class Lowerer:
         self.known_entries: dict[str, tuple[ir.Function, Any, r.Fn]] = {}
         # known program functions of fixed arity: name -> their known entry (`.k`)
         self.kentries: dict[str, ir.Function] = {}
+        # known program functions with Float parameters: name -> (raw entry `.r`, the indices
+        # of the parameters it takes as doubles) (fluentai/llvm/rawentry.py)
+        self.rentries: dict[str, tuple[ir.Function, list[int]]] = {}
         # the program's inferred types (closed world), when inferred: used only to leave out
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
@@ -1006,6 +1009,12 @@ class Lowerer:
                 kfn.linkage = "internal"
                 kfn.calling_convention = "tailcc"
                 self.kentries[name] = kfn
+                raw = [] if is_prelude else rawentry.raw_params(fn, name, self.types)
+                if raw:
+                    rfn = rawentry.declare(self.u.module, kfn, len(fn.params), raw)
+                    self.rentries[name] = (rfn, raw)
+                    rgen = _FnGen(self, rfn, fn.name, is_prelude, fn)
+                    pending.append(functools.partial(rawentry.raw_body, rgen, g, raw))
                 kgen = _FnGen(self, kfn, fn.name, is_prelude, fn)
                 pending.append(functools.partial(gen.known_wrapper_body, kfn))
                 pending.append(functools.partial(kgen.known_body, g))
@@ -1111,6 +1120,9 @@ class _Loop:
     # doubles, their double slots, the specialized loop head, parameter indices known to be
     # fixnums)
     spec: tuple[list[int], dict[int, Any], ir.Block, list[int]] | None = None
+    # where self tail calls of the generic body (and the copy's when it is left) jump: the
+    # generic body itself for a loop specialized on Ints only (specialized_loop), else `head`
+    back: ir.Block | None = None
 
 
 class _FnGen:
@@ -1146,6 +1158,8 @@ class _FnGen:
         # (an accumulating loop's, fluentai/llvm/accumulate.py): its calls of that entry are
         # self calls
         self.self_entry: ir.Function | None = None
+        # order facts of the branches being lowered (fluentai/llvm/bounds.py)
+        self.facts: list[bounds.Fact] = []
 
     # ------------------------------------------------------------ small helpers
 
@@ -1560,6 +1574,9 @@ class _FnGen:
         gname = self.low.known.get(id(lam))
         if not self.is_prelude and gname is not None:
             plan = accumulate.plan_accumulation(lam, gname, self.low.types)
+            raw_entry = self.low.rentries.get(gname)
+            if raw_entry is not None:
+                rawentry.dispatch(self, *raw_entry)
 
         def body(gen: _FnGen) -> None:
             if plan is not None:
@@ -1788,6 +1805,11 @@ class _FnGen:
         spec_entry = self.new_block("spec.entry")
         generic = self.new_block("generic.body")
         b.cbranch(ok, spec_entry, generic)
+        if not cands and not any(p.boxed for p in (*lam.params, *([lam.rest] if lam.rest else []))):
+            # specialized on Ints only: once left (an Int needed a bignum), the loop stays
+            # generic, so the copy is not nested in a loop through the generic body, and LLVM
+            # sees its induction variables start where the loop starts
+            loop.back = generic
         b.position_at_end(spec_entry)
         dslots: dict[int, ir.Value] = {}
         for i in cands:
@@ -1838,7 +1860,7 @@ class _FnGen:
             for slot, v in zip(loop.slots, words, strict=True):
                 self.b.store(v, slot)
             self.poll()
-            self.b.branch(loop.head)
+            self.b.branch(loop.back or loop.head)
             return
         cands, dslots, spec_head, int_cands = loop.spec
         ok: ir.Value = ir.Constant(I1, 1)
@@ -1867,11 +1889,12 @@ class _FnGen:
         for slot, v in zip(loop.slots, words, strict=True):
             self.b.store(v, slot)
         self.poll()
-        self.b.branch(loop.head)
+        self.b.branch(loop.back or loop.head)
 
     def own_loop(self, nargs: int) -> bool:
         """A self tail call of the function with nargs arguments can jump to its loop head
-        (not from inside an inlined named let, whose loop is another)."""
+        (not from inside an inlined named let, whose loop is another, nor in a raw entry, whose
+        raw parameters have no word slot: fluentai/llvm/rawentry.py)."""
         loop = self.loop
         return (
             loop is not None
@@ -1879,6 +1902,7 @@ class _FnGen:
             and loop.head is not None
             and loop.fn.rest is None
             and nargs == len(loop.fn.params)
+            and all(slot is not None for slot in loop.slots)
         )
 
     # ------------------------------------------------------------ variables
@@ -2240,8 +2264,10 @@ class _FnGen:
         self.b.store(desc, self.b.gep(obj, [self.const(8)], source_etype=I8))
         for i, var in enumerate(fn.free):
             info = self.var_info(var)
-            # boxed variables pass their box; others their value
-            if info.kind == "local":
+            # boxed variables pass their box; others their value (a raw double boxed)
+            if info.dual is not None:
+                word = self.as_word(self.load_dv(var, fn.span))
+            elif info.kind == "local":
                 word = self.b.load(info.where, typ=I64)
             else:
                 word = self.b.load(self._free_addr(info.where), typ=I64)
@@ -2365,6 +2391,9 @@ class _FnGen:
         bound: ir.Value | None = None
         if not is_self:
             callee, bound = self.known_global(ref)
+            raw_entry = self.low.rentries.get(ref.name)
+            if raw_entry is not None:
+                return self.call_raw_entry(e, raw_entry, kfn, callee, bound, tail)
         args, dargs = self.call_args(e, tail)
         generic_end: ir.Block | None = None
         res_generic: ir.Value | None = None
@@ -2393,6 +2422,51 @@ class _FnGen:
         )
         if generic_end is None or res_generic is None:
             return res
+        direct_end = self.b.block
+        join = self.new_block("known.join")
+        self.b.branch(join)
+        self.b.position_at_end(generic_end)
+        self.b.branch(join)
+        self.b.position_at_end(join)
+        phi = self.b.phi(I64)
+        phi.add_incoming(res, direct_end)
+        phi.add_incoming(res_generic, generic_end)
+        return phi
+
+    def call_raw_entry(
+        self,
+        e: r.RCall,
+        raw_entry: tuple[ir.Function, list[int]],
+        kfn: ir.Function,
+        callee: ir.Value,
+        bound: ir.Value,
+        tail: bool,
+    ) -> ir.Value | None:
+        """`call_known_entry` for a function with a raw entry (fluentai/llvm/rawentry.py): its
+        Float arguments go to it as doubles."""
+        rfn, raw = raw_entry
+        dargs = rawentry.arguments(self, iter(e.args), raw)
+        direct = self.new_block("direct")
+        generic = self.new_block("generic")
+        self.b.cbranch(bound, direct, generic)
+        self.b.position_at_end(generic)
+        res_generic = self.call_values(callee, None, e.span, tail, dargs=dargs)
+        generic_end = self.b.block
+        self.b.position_at_end(direct)
+
+        def make(fn: ir.Function, args: list[ir.Value]) -> ir.Value | None:
+            if tail:
+                self.poll()
+                marker = _tail_marker(self.fn, fn.function_type)
+                self.b.ret(self.b.call(fn, args, cconv="tailcc", tail=marker))
+                return None
+            return self.counted_call(
+                lambda: self.b.call(fn, args, cconv="tailcc"), e.span, site_early=False
+            )
+
+        res = rawentry.call(self, rfn, kfn, raw, dargs, make)
+        if res is None or res_generic is None:
+            return None
         direct_end = self.b.block
         join = self.new_block("known.join")
         self.b.branch(join)
@@ -2607,6 +2681,9 @@ class _FnGen:
                 return self.arith_tree(e)
             if self.is_dcompare(e):
                 return b.select(self.dcompare(e), self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+            step = bounds.bounded_step(self, e)
+            if step is not None:
+                return step
             if prim.name in _BINARY_FAST and len(e.args) == 2:
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
@@ -2887,9 +2964,11 @@ class _FnGen:
         else_b = self.new_block("else")
         self.b.cbranch(test, then_b, else_b)
         incoming: list[tuple[ir.Value, ir.Block]] = []
-        for blk, branch in ((then_b, e.then), (else_b, e.else_)):
+        then_facts, else_facts = bounds.branch_facts(e.test)
+        for blk, branch, facts in ((then_b, e.then, then_facts), (else_b, e.else_, else_facts)):
             self.b.position_at_end(blk)
-            v = self.expr(branch, tail)
+            with bounds.facts(self, facts):
+                v = self.expr(branch, tail)
             if v is None:
                 continue
             if tail:

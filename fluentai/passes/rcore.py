@@ -45,6 +45,21 @@ class Var:
     def boxed(self) -> bool:
         return self.captured and (self.assigned or self.is_group)
 
+    def __getstate__(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__slots__ if k != "id"}
+
+    def __setstate__(self, state: object) -> None:
+        # The ids are unique within a process (type inference keys variables by them), so an
+        # unpickled Var (the cached resolved prelude, native.py) takes a fresh one: its old id
+        # came from another process's counter and may be a program variable's here.
+        if isinstance(state, tuple):  # a pickle written before __getstate__ existed
+            state = state[1]
+        assert isinstance(state, dict)
+        for k, v in state.items():
+            if k != "id":
+                setattr(self, k, v)
+        self.id = next(_ids)
+
     def __repr__(self) -> str:
         return f"{self.name}#{self.id}"
 

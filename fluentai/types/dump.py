@@ -65,22 +65,11 @@ def _children(node: object) -> list[object]:
 
 @functools.lru_cache(maxsize=1)
 def prelude_core() -> r.RProgram:
-    """The prelude's resolved Core (resolved once per process)."""
-    from fluentai.diagnostics import DiagnosticSink
-    from fluentai.passes.pipeline import PASSES
-    from fluentai.passes.resolve_names import resolve_names
-    from fluentai.pipeline import prelude_source
-    from fluentai.reader.read import read_program
-    from fluentai.syntax.expand import expand_program
+    """The prelude's resolved Core (once per process; from the code cache's pickle when it is
+    there, fluentai/prelude_cache.py)."""
+    from fluentai import prelude_cache
 
-    sink = DiagnosticSink()
-    program = expand_program(read_program(prelude_source()), sink)
-    sink.check()
-    resolved = resolve_names(program, sink, prelude=True)
-    sink.check()
-    for row in PASSES:
-        resolved = row.run(resolved)
-    return resolved
+    return prelude_cache.load()
 
 
 def dump_program(program: r.RProgram) -> str:

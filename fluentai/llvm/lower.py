@@ -2422,16 +2422,8 @@ class _FnGen:
         )
         if generic_end is None or res_generic is None:
             return res
-        direct_end = self.b.block
-        join = self.new_block("known.join")
-        self.b.branch(join)
-        self.b.position_at_end(generic_end)
-        self.b.branch(join)
-        self.b.position_at_end(join)
-        phi = self.b.phi(I64)
-        phi.add_incoming(res, direct_end)
-        phi.add_incoming(res_generic, generic_end)
-        return phi
+        incoming = [(res, self.b.block), (res_generic, generic_end)]
+        return self._merge(incoming, self.new_block("known.join"))
 
     def call_raw_entry(
         self,
@@ -2467,16 +2459,8 @@ class _FnGen:
         res = rawentry.call(self, rfn, kfn, raw, dargs, make)
         if res is None or res_generic is None:
             return None
-        direct_end = self.b.block
-        join = self.new_block("known.join")
-        self.b.branch(join)
-        self.b.position_at_end(generic_end)
-        self.b.branch(join)
-        self.b.position_at_end(join)
-        phi = self.b.phi(I64)
-        phi.add_incoming(res, direct_end)
-        phi.add_incoming(res_generic, generic_end)
-        return phi
+        incoming = [(res, self.b.block), (res_generic, generic_end)]
+        return self._merge(incoming, self.new_block("known.join"))
 
     def known_global(self, ref: r.GlobalRef) -> tuple[ir.Value, ir.Value]:
         """The value of a known function's global and an i1: true when it was bound (then it is

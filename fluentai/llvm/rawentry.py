@@ -148,13 +148,5 @@ def call(
     kres = make_call(kfn, [gen.as_word(d) for d in dargs])
     if rres is None or kres is None:
         return None
-    k_end = gen.b.block
-    join = gen.new_block("raw.join")
-    gen.b.branch(join)
-    gen.b.position_at_end(raw_end)
-    gen.b.branch(join)
-    gen.b.position_at_end(join)
-    phi = gen.b.phi(I64)
-    phi.add_incoming(rres, raw_end)
-    phi.add_incoming(kres, k_end)
-    return phi
+    incoming = [(rres, raw_end), (kres, gen.b.block)]
+    return gen._merge(incoming, gen.new_block("raw.join"))

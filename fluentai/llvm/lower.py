@@ -2399,13 +2399,7 @@ class _FnGen:
         res_generic: ir.Value | None = None
         if bound is not None:
             assert callee is not None
-            direct = self.new_block("direct")
-            generic = self.new_block("generic")
-            self.b.cbranch(bound, direct, generic)
-            self.b.position_at_end(generic)
-            res_generic = self.call_values(callee, args, e.span, tail, dargs=dargs)
-            generic_end = self.b.block
-            self.b.position_at_end(direct)
+            res_generic, generic_end = self.unless_bound(bound, callee, args, dargs, e.span, tail)
         if tail and is_self and self.own_loop(len(e.args)):
             self.self_loop(args, dargs)
             return None
@@ -2425,6 +2419,27 @@ class _FnGen:
         incoming = [(res, self.b.block), (res_generic, generic_end)]
         return self._merge(incoming, self.new_block("known.join"))
 
+    def unless_bound(
+        self,
+        bound: ir.Value,
+        callee: ir.Value,
+        args: list[ir.Value] | None,
+        dargs: list[_DV] | None,
+        span: Span,
+        tail: bool,
+    ) -> tuple[ir.Value | None, ir.Block]:
+        """Before a direct call of a known function: when its global was unbound (`bound`
+        false; a handler gave a value), call that value the generic way. Returns that call's
+        value and block; the builder is left where the direct call goes."""
+        direct = self.new_block("direct")
+        generic = self.new_block("generic")
+        self.b.cbranch(bound, direct, generic)
+        self.b.position_at_end(generic)
+        res_generic = self.call_values(callee, args, span, tail, dargs=dargs)
+        generic_end = self.b.block
+        self.b.position_at_end(direct)
+        return res_generic, generic_end
+
     def call_raw_entry(
         self,
         e: r.RCall,
@@ -2438,13 +2453,7 @@ class _FnGen:
         Float arguments go to it as doubles."""
         rfn, raw = raw_entry
         dargs = rawentry.arguments(self, iter(e.args), raw)
-        direct = self.new_block("direct")
-        generic = self.new_block("generic")
-        self.b.cbranch(bound, direct, generic)
-        self.b.position_at_end(generic)
-        res_generic = self.call_values(callee, None, e.span, tail, dargs=dargs)
-        generic_end = self.b.block
-        self.b.position_at_end(direct)
+        res_generic, generic_end = self.unless_bound(bound, callee, None, dargs, e.span, tail)
 
         def make(fn: ir.Function, args: list[ir.Value]) -> ir.Value | None:
             if tail:

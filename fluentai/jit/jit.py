@@ -41,6 +41,7 @@ from typing import Any, TextIO
 import fluentai
 from fluentai.diagnostics import TraceEntry
 from fluentai.errors import FlError, ProgramExit
+from fluentai.jit import osr as osr_mod
 from fluentai.jit.bridge import NativeWord
 from fluentai.jit.policy import FALLBACK, Thresholds, decide_tier2
 from fluentai.jit.tier2 import STRESS_DEOPT, Tier2, check
@@ -103,7 +104,8 @@ class JitStats:
     prelude_ms: float = 0.0  # the JIT prelude: compiled once per compiler, else read from the cache
     cached: bool = False
     crossings: int = 0
-    osr: int = 0
+    osr: int = 0  # on-stack replacements: at self tail calls and at `while` back edges
+    osr_loops: int = 0  # ... of which at `while` back edges (jit/osr.py)
     fallbacks: dict[str, int] = field(default_factory=dict)
     native_ns: int = 0
     image_ms: float = 0.0  # compiling the program image (fluentai/image.py)
@@ -142,6 +144,8 @@ class JitStats:
                 )
         lines += [
             f"jit: VM->native calls {self.crossings}, of which on-stack replacements {self.osr}",
+            f"jit: on-stack replacements at self tail calls {self.osr - self.osr_loops}, "
+            f"at while loops {self.osr_loops}",
             f"jit: time in native code {native_ms:.1f} ms, "
             f"time in VM {max(0.0, total_ms - native_ms):.1f} ms",
         ]
@@ -278,6 +282,7 @@ class Jit:
         self._tier2_ready: tuple[float, bool] | None = None
         self._tier2_thread: threading.Thread | None = None
         self._slotted: list[Code] = []
+        self._osr_codes: list[Code] = []  # codes whose loops have OSR entries (jit/osr.py)
 
     # ------------------------------------------------------------ logging
 
@@ -637,6 +642,7 @@ class Jit:
         lib_rt.fl_out_flush.restype = None
         lib_rt.fl_out_flush.argtypes = []
         self._call = lib_rt.fl_jit_call
+        self._osr_call = osr_mod.entry_function(lib_rt)
         self._poll = ctypes.c_int64.in_dll(lib_rt, "fl_rt_poll")
         buf = ctypes.cast(lib_rt.fl_alloc_roots(ARGV_WORDS), ctypes.POINTER(ctypes.c_uint64))
         self._argv = buf
@@ -652,6 +658,9 @@ class Jit:
         for code in self._slotted:
             code.native = None
         self._slotted = []
+        for code in self._osr_codes:
+            code.osr = None
+        self._osr_codes = []
         self._desc_codes = {}
         self._code_desc = {}
         self._globals = []
@@ -734,6 +743,7 @@ class Jit:
                 self._slotted.append(code)
                 slots += 1
         self.stats.slots = slots
+        self._osr_codes = osr_mod.map_loops(list(_codes(self.top)), meta.get("osr", []), lib.address)
         # constructors, builtin closures, globals
         ctors: dict[str, CtorInfo] = {}
         fns = self._fn_values
@@ -944,6 +954,11 @@ class Jit:
                     or "hot",
                 )
         return value
+
+    def osr(self, loop: Any, locals_: list[Any], free: tuple[Any, ...], depth: int) -> bool:
+        """At a back edge of a hot `while` with an OSR entry: finish the loop natively
+        (whether it did; jit/osr.py)."""
+        return osr_mod.enter(self, loop, locals_, free, depth)
 
     def _twin(self, v: Any, word: int) -> None:
         """Remember that `v` (a big list or map) has the native copy `word`, rooted in a ring of

@@ -29,6 +29,9 @@ from fluentai.vm.code import Code
 from fluentai.vm.compile import UNBOUND
 
 REFUSALS = 3
+# FLUENTAI_DEOPT_STRESS: the chance that a back edge switches over, so that a loop runs some
+# iterations in the VM (their calls may deopt) before it finishes natively
+STRESS_OSR = 0.125
 
 
 class OsrLoop:
@@ -82,7 +85,7 @@ def enter(jit: Any, loop: OsrLoop, locals_: list[Any], free: tuple[Any, ...], de
     if jit.state != 3:  # INSTALLED
         return False
     stress = jit._stress
-    if stress is not None and stress.random() < 0.5:
+    if stress is not None and stress.random() >= STRESS_OSR:
         jit.stats.fallback("FLUENTAI_DEOPT_STRESS")
         return False
     handlers = jit.vm.handlers

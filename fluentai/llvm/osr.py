@@ -65,7 +65,7 @@ def entry(gen: _FnGen, loop: r.RWhile) -> None:
     lv = loop_vars(loop)
     if not lv.eligible:
         return
-    symbol = f"fl.osr.{len(low.u.osr)}"
+    symbol = f"fl.osr.{len(done)}"  # unique: loops met while lowering this one come later
     fn = ir.Function(low.u.module, ENTRY_TY, symbol)
     g = _FnGen(low, fn, gen.name, gen.is_prelude, None)
     vars_ptr = fn.args[0]

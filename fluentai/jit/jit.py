@@ -42,7 +42,7 @@ import fluentai
 from fluentai.diagnostics import TraceEntry
 from fluentai.errors import FlError, ProgramExit
 from fluentai.jit import osr as osr_mod
-from fluentai.jit.bridge import NativeWord
+from fluentai.jit.bridge import Boxed, NativeWord
 from fluentai.jit.policy import FALLBACK, Thresholds, decide_tier2
 from fluentai.jit.tier2 import STRESS_DEOPT, Tier2, check
 from fluentai.llvm import abi
@@ -796,7 +796,7 @@ class Jit:
                     elif assigned[i] or x.value is UNBOUND:
                         raise Unconvertible("captures a variable assigned with set!")
                     else:  # a binding group's variable: boxed, set once
-                        free[i] = _Boxed(x.value)
+                        free[i] = Boxed(x.value)
             return desc, free
         if t is Builtin:
             addr = self._builtins.get("b:" + v.prim.name)
@@ -892,7 +892,7 @@ class Jit:
                 if x is _SELF:
                     selfmask |= 1 << i
                     plain.append(None)
-                elif type(x) is _Boxed:
+                elif type(x) is Boxed:
                     boxmask |= 1 << i
                     plain.append(x.value)
                 else:
@@ -1073,15 +1073,6 @@ def _image_process_go() -> bool:
     program image; whether it is making it (or has made it)."""
     proc = sys.modules.get("fluentai.imageproc")
     return proc is not None and proc.current is not None and proc.current.go()
-
-
-class _Boxed:
-    """A free value the native closure keeps in a BOX of its own."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
 
 
 class _Self:

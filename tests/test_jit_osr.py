@@ -267,3 +267,36 @@ def test_a_handler_in_the_vm_keeps_the_loop_in_the_vm(tmp_path: Path) -> None:
     stderr = same_as_vm(tmp_path, source)
     assert while_osr(stderr) == 0
     assert "a handler is installed in the VM x1" in stderr  # counted once, not per back edge
+
+
+def test_a_closure_over_a_let_variable_crosses_with_the_loop(tmp_path: Path) -> None:
+    # `scale` captures `factor`, a binding group's variable (boxed in the VM, never assigned):
+    # it crosses as a closure with a fresh box
+    source = """
+(define scale (let ((factor 3)) (lambda (x) (* x factor))))
+(define (total n)
+  (let ((i 0) (sum 0))
+    (while (< i n) (set! sum (+ sum (scale i))) (set! i (+ i 1)))
+    sum))
+(print (total 3000))
+"""
+    stderr = same_as_vm(tmp_path, source)
+    assert while_osr(stderr) == 1
+    assert "calls kept in the VM" not in stderr
+
+
+def test_functions_that_refer_to_each_other_through_boxes_keep_the_loop_in_the_vm(
+    tmp_path: Path,
+) -> None:
+    source = """
+(define (parity n)
+  (define (ev? k) (if (= k 0) #t (od? (- k 1))))
+  (define (od? k) (if (= k 0) #f (ev? (- k 1))))
+  (let ((i 0) (evens 0))
+    (while (< i n) (when (ev? (mod i 5)) (set! evens (+ evens 1))) (set! i (+ i 1)))
+    evens))
+(print (parity 3000))
+"""
+    stderr = same_as_vm(tmp_path, source)
+    assert while_osr(stderr) == 0
+    assert "functions that refer to each other through a box x" in stderr

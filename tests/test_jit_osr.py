@@ -23,7 +23,9 @@ OSR = {
     "FLUENTAI_JIT_OPT": "0",
     "FLUENTAI_IMAGE": "0",
 }
-_STATS_LINE = re.compile(r"^(jit: .*|vm profile: .*|  .* calls +\d+ +back edges +\d+ .* args \(.*\))$")
+_STATS_LINE = re.compile(
+    r"^(jit: .*|vm profile: .*|  .* calls +\d+ +back edges +\d+ .* args \(.*\))$"
+)
 
 
 def stats_free(stderr: str) -> str:
@@ -33,7 +35,9 @@ def stats_free(stderr: str) -> str:
 
 
 def while_osr(stderr: str) -> int:
-    m = re.search(r"jit: on-stack replacements at self tail calls \d+, at while loops (\d+)", stderr)
+    m = re.search(
+        r"jit: on-stack replacements at self tail calls \d+, at while loops (\d+)", stderr
+    )
     assert m is not None, stderr
     return int(m.group(1))
 

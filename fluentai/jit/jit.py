@@ -743,7 +743,9 @@ class Jit:
                 self._slotted.append(code)
                 slots += 1
         self.stats.slots = slots
-        self._osr_codes = osr_mod.map_loops(list(_codes(self.top)), meta.get("osr", []), lib.address)
+        self._osr_codes = osr_mod.map_loops(
+            list(_codes(self.top)), meta.get("osr", []), lib.address
+        )
         # constructors, builtin closures, globals
         ctors: dict[str, CtorInfo] = {}
         fns = self._fn_values

@@ -97,4 +97,3 @@ def entry(gen: _FnGen, loop: r.RWhile) -> None:
     g.b.ret(g.const(abi.FL_NIL))
     g.finish()
     low.u.osr.append(OsrInfo(symbol, key[0], key[1], gen.name, tuple(v.name for v in lv.outer)))
-

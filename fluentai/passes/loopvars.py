@@ -34,9 +34,7 @@ class LoopVars:
     def __init__(self, outer: list[r.Var], written: set[r.Var]) -> None:
         self.outer = outer
         self.written = written
-        self.eligible = len(outer) <= MAX_VARS and not any(
-            v.boxed and v.assigned for v in outer
-        )
+        self.eligible = len(outer) <= MAX_VARS and not any(v.boxed and v.assigned for v in outer)
 
 
 def loop_vars(loop: r.RWhile) -> LoopVars:

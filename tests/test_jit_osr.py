@@ -183,6 +183,16 @@ ERRORS = [
     r))
 (print (w 1000))
 """,
+    # a stack overflow in native code the loop called, counted from the VM's frames below
+    """
+(define (inf n) (+ 1 (inf n)))
+(define (w n)
+  (let ((i 0) (r 0))
+    (while (< i n) (set! i (+ i 1)) (when (= i 900) (set! r (inf 3))))
+    r))
+(define (outer k) (if (= k 0) (w 1000) (+ 1 (outer (- k 1)))))
+(print (outer 5))
+""",
     # in top-level code
     """
 (define xs [])

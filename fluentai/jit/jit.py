@@ -960,6 +960,8 @@ class Jit:
     def osr(self, loop: Any, locals_: list[Any], free: tuple[Any, ...], depth: int) -> bool:
         """At a back edge of a hot `while` with an OSR entry: finish the loop natively
         (whether it did; jit/osr.py)."""
+        if self.state != INSTALLED:
+            return False
         return osr_mod.enter(self, loop, locals_, free, depth)
 
     def _twin(self, v: Any, word: int) -> None:

@@ -79,11 +79,10 @@ def _refuse(jit: Any, loop: OsrLoop, why: str) -> bool:
 
 
 def enter(jit: Any, loop: OsrLoop, locals_: list[Any], free: tuple[Any, ...], depth: int) -> bool:
-    """Run the rest of `loop` natively from a back edge; whether it ran (else the VM goes on).
+    """Run the rest of `loop` natively from a back edge (`jit`'s unit installed); whether it
+    ran (else the VM goes on).
     Errors, `exit` and Ctrl-C come back as from `Jit.call`, after the variables the loop
     assigned are back in the frame."""
-    if jit.state != 3:  # INSTALLED
-        return False
     stress = jit._stress
     if stress is not None and stress.random() >= STRESS_OSR:
         jit.stats.fallback("FLUENTAI_DEOPT_STRESS")

@@ -314,3 +314,43 @@ def test_functions_that_refer_to_each_other_through_boxes_keep_the_loop_in_the_v
     stderr = same_as_vm(tmp_path, source)
     assert while_osr(stderr) == 0
     assert "functions that refer to each other through a box x" in stderr
+
+
+FLOAT_LOOPS = [
+    # a Float accumulator (a raw double in the entry) and a variable that takes an Int, a
+    # Float, a String and a Float again
+    """
+(define (harmonic n)
+  (let ((i 1) (x 0.0) (y 1))
+    (while (<= i n)
+      (set! x (+ x (/ 1.0 i)))
+      (set! y (cond ((< i 500) (+ y 1)) ((< i 900) (+ y 0.5)) ((= i 900) "s") (else (* 2.0 i))))
+      (set! i (+ i 1)))
+    (list x y)))
+(print (harmonic 1200))
+""",
+    # infinities, NaN, negative zero
+    """
+(define (specials n)
+  (let ((i 0) (big 1.0) (z 0.0))
+    (while (< i n) (set! big (* big 1.5)) (set! z (* z -1.0)) (set! i (+ i 1)))
+    (list big (- big big) z)))
+(print (specials 3001))
+""",
+    # a type error in the accumulator after the switch
+    """
+(define (bad n)
+  (let ((i 0) (acc 0.5))
+    (while (< i n)
+      (set! acc (+ acc 0.25))
+      (when (= i 900) (set! acc (+ acc "x")))
+      (set! i (+ i 1)))
+    acc))
+(print (bad 1000))
+""",
+]
+
+
+@pytest.mark.parametrize("source", FLOAT_LOOPS)
+def test_float_variables_of_a_switched_loop(tmp_path: Path, source: str) -> None:
+    assert while_osr(same_as_vm(tmp_path, source)) == 1

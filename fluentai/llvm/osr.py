@@ -30,6 +30,7 @@ from fluentai.llvm import abi
 from fluentai.passes import rcore as r
 from fluentai.passes.loopvars import loop_vars
 from fluentai.records import record
+from fluentai.syntax import core as c
 
 if TYPE_CHECKING:
     from fluentai.llvm.lower import _FnGen
@@ -51,10 +52,29 @@ class OsrInfo:
     names: tuple[str, ...]
 
 
+def _float_vars(g: _FnGen, loop: r.RWhile, written: set[r.Var], walk: Any) -> set[r.Var]:
+    """The outer variables the loop assigns a Float computation to (a Float literal among the
+    operands of an arithmetic tree, as `(set! x (+ x 0.5))`): those are kept as raw doubles in
+    the entry, as the function's own code keeps a Float variable (every use stays guarded)."""
+    from fluentai.llvm.lower import _arith_leaves, _is_arith
+
+    out: set[r.Var] = set()
+    for node in walk(loop):
+        if type(node) is not r.LocalSet or node.var not in written or node.var.boxed:
+            continue
+        value = node.value
+        if not g.may_be(value, "Float"):
+            continue
+        leaves = _arith_leaves(value) if _is_arith(value) else [value]
+        if any(isinstance(x, c.Lit) and type(x.value) is float for x in leaves):
+            out.add(node.var)
+    return out
+
+
 def entry(gen: _FnGen, loop: r.RWhile) -> None:
     """Emit the OSR entry of `loop` (lowered in `gen`), unless it has one already or is not
     eligible (a shared box among its outer variables)."""
-    from fluentai.llvm.lower import _FnGen, _Var
+    from fluentai.llvm.lower import _FnGen, _Var, _walk
 
     low = gen.low
     done: dict[tuple[int, int], Any] = low.u.osr_done
@@ -70,7 +90,8 @@ def entry(gen: _FnGen, loop: r.RWhile) -> None:
     g = _FnGen(low, fn, gen.name, gen.is_prelude, None)
     vars_ptr = fn.args[0]
     b = g.b
-    cells: list[tuple[int, Any]] = []
+    floats = _float_vars(g, loop, lv.written, _walk)
+    cells: list[tuple[int, r.Var]] = []
     for i, var in enumerate(lv.outer):
         word = b.load(b.gep(vars_ptr, [g.const(i)], source_etype=I64), typ=I64)
         slot = g.alloca(var.name)
@@ -78,22 +99,28 @@ def entry(gen: _FnGen, loop: r.RWhile) -> None:
             b.store(g.make_box(word), slot)
         else:
             b.store(word, slot)
-        g.vars[var] = _Var("local", slot, var.boxed, False, var.name)
+        info = _Var("local", slot, var.boxed, False, var.name)
+        if var in floats:  # a Float accumulator: a raw double while the loop runs
+            fslot = g.alloca_b.alloca(ir.IntType(1), name=var.name + ".isd")
+            dslot = g.alloca_b.alloca(ir.DoubleType(), name=var.name + ".d")
+            b.store(ir.Constant(ir.IntType(1), 0), fslot)
+            info.dual = (fslot, dslot)
+        g.vars[var] = info
         if var in lv.written:
-            cells.append((i, slot))
+            cells.append((i, var))
 
-    def write_back(builder: ir.IRBuilder) -> None:
-        for i, slot in cells:
-            value = builder.load(slot, typ=I64)
-            builder.store(value, builder.gep(vars_ptr, [g.const(i)], source_etype=I64))
+    def write_back() -> None:
+        for i, var in cells:
+            value = g.load_var(var, loop.span)  # a raw double is boxed here
+            g.b.store(value, g.b.gep(vars_ptr, [g.const(i)], source_etype=I64))
 
     unwind = g.new_block("osr.unwind")
-    ub = ir.IRBuilder(unwind)
-    write_back(ub)
-    ub.ret(g.const(0))
     with g.landing_at(unwind):
         g.while_(loop)
-    write_back(g.b)
+    write_back()
     g.b.ret(g.const(abi.FL_NIL))
+    g.b.position_at_end(unwind)  # a condition is pending: its landing writes back too
+    write_back()
+    g.b.ret(g.const(0))
     g.finish()
     low.u.osr.append(OsrInfo(symbol, key[0], key[1], gen.name, tuple(v.name for v in lv.outer)))

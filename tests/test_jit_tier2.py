@@ -226,7 +226,21 @@ def test_errors_in_tier_2_code_give_the_vms_report(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seed", ["1", "2"])
 def test_stress_makes_guards_fail_at_random(tmp_path: Path, seed: str) -> None:
-    source = sum_to(30)
+    # the loops must stay in the VM, so that every call is a VM->native call: `k` becomes a
+    # shared box (captured by `more?` and assigned), which keeps them from switching to native
+    # code at a back edge (docs/jit.md, "On-stack replacement at `while` back edges")
+    source = """
+(define (sum-to n) (let loop ((i 0) (acc 0)) (if (> i n) acc (loop (+ i 1) (+ acc i)))))
+(define total 0)
+(let ((k 0))
+  (define (more? n) (< k n))
+  (while (more? 2500) (set! total (+ total (sum-to 10))) (set! k (+ k 1)))
+  (print total)
+  (set! k 0)
+  (while (more? 30) (set! total (+ total (sum-to 2.5))) (set! k (+ k 1)))
+  (print total)
+  (print (sum-to "x")))
+"""
     want = vm_run(tmp_path, source)
     env = {**TIER2_NOW, "FLUENTAI_DEOPT_STRESS": seed, "FLUENTAI_JIT_DEOPT_LIMIT": "3"}
     r = run(tmp_path, source, "--jit-stats", env=env)

@@ -40,7 +40,7 @@ from fluentai.vm.values import (
     ErrorValue,
 )
 
-__all__ = ["Codec", "NativeError", "Unconvertible"]
+__all__ = ["Boxed", "Codec", "NativeError", "Unconvertible"]
 
 # Item tags of the word stream (bridge.c).
 FIXNUM: Final = 0
@@ -64,6 +64,16 @@ FLAT_MIN: Final = 8  # lists this long or longer of Ints or Strings cross as INT
 # Streams longer than this (words) are decoded with Python's cyclic GC paused: building a
 # million Cons cells otherwise triggers collections that traverse all of them again and again.
 _GC_PAUSE_WORDS: Final = 1 << 14
+
+
+class Boxed:
+    """A captured variable the VM keeps in a Box that is never assigned (a binding group's
+    variable): crosses as a fresh BOX around its value."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 class NativeWord:
@@ -231,6 +241,7 @@ class Codec:
         self._n = ctypes.c_int64()
         self._trace = (ctypes.c_int64 * (2 * TRACE_KEEP))()
         self._count = ctypes.c_int64()
+        self.boxed = False  # the stream being encoded has a BOX item
 
     # ---------------------------------------------------------------- VM -> native
 
@@ -357,6 +368,11 @@ class Codec:
             elif t is NativeWord:
                 put(WORD)
                 put(v.word)
+            elif t is Boxed:
+                memo[-1 - len(memo)] = len(memo)  # a compound item: numbered, never repeated
+                put(BOX)
+                push(v.value)
+                self.boxed = True
             elif t is Box:
                 raise Unconvertible("a Box cannot cross to native code")
             else:
@@ -366,11 +382,14 @@ class Codec:
 
     def to_native(self, values: Sequence[Any], out: Any) -> None:
         """Fill out[0..len(values)) (scanned memory, e.g. from `roots`) with native values."""
+        self.boxed = False
         code = self.encode(values)
         n = len(code)
         buf = (ctypes.c_uint64 * max(1, n)).from_buffer(code) if n else None
         status = self.lib.fl_bridge_decode(buf, n, out, len(values))
         if status != 0:
+            if self.boxed:  # a cycle through a box: decode takes no REF to an unfinished item
+                raise Unconvertible("functions that refer to each other through a box")
             raise RuntimeError("fl_bridge_decode rejected the stream (a bridge bug)")
 
     # ---------------------------------------------------------------- native -> VM

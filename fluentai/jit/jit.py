@@ -41,7 +41,8 @@ from typing import Any, TextIO
 import fluentai
 from fluentai.diagnostics import TraceEntry
 from fluentai.errors import FlError, ProgramExit
-from fluentai.jit.bridge import NativeWord
+from fluentai.jit import osr as osr_mod
+from fluentai.jit.bridge import Boxed, NativeWord
 from fluentai.jit.policy import FALLBACK, Thresholds, decide_tier2
 from fluentai.jit.tier2 import STRESS_DEOPT, Tier2, check
 from fluentai.llvm import abi
@@ -104,7 +105,8 @@ class JitStats:
     prelude_ms: float = 0.0  # the JIT prelude: compiled once per compiler, else read from the cache
     cached: bool = False
     crossings: int = 0
-    osr: int = 0
+    osr: int = 0  # on-stack replacements: at self tail calls and at `while` back edges
+    osr_loops: int = 0  # ... of which at `while` back edges (jit/osr.py)
     fallbacks: dict[str, int] = field(default_factory=dict)
     native_ns: int = 0
     image_ms: float = 0.0  # compiling the program image (fluentai/image.py)
@@ -143,6 +145,8 @@ class JitStats:
                 )
         lines += [
             f"jit: VM->native calls {self.crossings}, of which on-stack replacements {self.osr}",
+            f"jit: on-stack replacements at self tail calls {self.osr - self.osr_loops}, "
+            f"at while loops {self.osr_loops}",
             f"jit: time in native code {native_ms:.1f} ms, "
             f"time in VM {max(0.0, total_ms - native_ms):.1f} ms",
         ]
@@ -280,6 +284,7 @@ class Jit:
         self._tier2_ready: tuple[float, bool] | None = None
         self._tier2_thread: threading.Thread | None = None
         self._slotted: list[Code] = []
+        self._osr_codes: list[Code] = []  # codes whose loops have OSR entries (jit/osr.py)
 
     # ------------------------------------------------------------ logging
 
@@ -639,6 +644,7 @@ class Jit:
         lib_rt.fl_out_flush.restype = None
         lib_rt.fl_out_flush.argtypes = []
         self._call = lib_rt.fl_jit_call
+        self._osr_call = osr_mod.entry_function(lib_rt)
         self._poll = ctypes.c_int64.in_dll(lib_rt, "fl_rt_poll")
         self._share_stdin(rt)
         buf = ctypes.cast(lib_rt.fl_alloc_roots(ARGV_WORDS), ctypes.POINTER(ctypes.c_uint64))
@@ -655,6 +661,9 @@ class Jit:
         for code in self._slotted:
             code.native = None
         self._slotted = []
+        for code in self._osr_codes:
+            code.osr = None
+        self._osr_codes = []
         self._desc_codes = {}
         self._code_desc = {}
         self._globals = []
@@ -737,6 +746,9 @@ class Jit:
                 self._slotted.append(code)
                 slots += 1
         self.stats.slots = slots
+        self._osr_codes = osr_mod.map_loops(
+            list(_codes(self.top)), meta.get("osr", []), lib.address
+        )
         # constructors, builtin closures, globals
         ctors: dict[str, CtorInfo] = {}
         fns = self._fn_values
@@ -789,7 +801,7 @@ class Jit:
                     elif assigned[i] or x.value is UNBOUND:
                         raise Unconvertible("captures a variable assigned with set!")
                     else:  # a binding group's variable: boxed, set once
-                        free[i] = _Boxed(x.value)
+                        free[i] = Boxed(x.value)
             return desc, free
         if t is Builtin:
             addr = self._builtins.get("b:" + v.prim.name)
@@ -885,7 +897,7 @@ class Jit:
                 if x is _SELF:
                     selfmask |= 1 << i
                     plain.append(None)
-                elif type(x) is _Boxed:
+                elif type(x) is Boxed:
                     boxmask |= 1 << i
                     plain.append(x.value)
                 else:
@@ -947,6 +959,13 @@ class Jit:
                     or "hot",
                 )
         return value
+
+    def osr(self, loop: Any, locals_: list[Any], free: tuple[Any, ...], depth: int) -> bool:
+        """At a back edge of a hot `while` with an OSR entry: finish the loop natively
+        (whether it did; jit/osr.py)."""
+        if self.state != INSTALLED:
+            return False
+        return osr_mod.enter(self, loop, locals_, free, depth)
 
     def _twin(self, v: Any, word: int) -> None:
         """Remember that `v` (a big list or map) has the native copy `word`, rooted in a ring of
@@ -1096,15 +1115,6 @@ def _image_process_go() -> bool:
     program image; whether it is making it (or has made it)."""
     proc = sys.modules.get("fluentai.imageproc")
     return proc is not None and proc.current is not None and proc.current.go()
-
-
-class _Boxed:
-    """A free value the native closure keeps in a BOX of its own."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
 
 
 class _Self:

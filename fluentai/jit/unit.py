@@ -72,7 +72,13 @@ def _meta(lowered: Any) -> dict[str, Any]:
         "globals_index": lowered.globals_index,
         "ctor_ids": lowered.ctor_ids,
         "builtin_closures": lowered.builtin_closures,
+        "osr": osr_rows(lowered.osr),
     }
+
+
+def osr_rows(infos: list[Any]) -> list[list[Any]]:
+    """The meta's `osr` table: the OSR entries of `while` loops (fluentai/llvm/osr.py)."""
+    return [[x.symbol, x.start, x.end, x.fn, list(x.names)] for x in infos]
 
 
 def _lambda_rows(lowered: Any) -> list[list[Any]]:

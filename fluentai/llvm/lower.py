@@ -25,7 +25,7 @@ import llvmlite.ir as ir
 
 from fluentai import primitives
 from fluentai.diagnostics import report_text
-from fluentai.llvm import abi, accumulate, bounds, quickexit, rawentry
+from fluentai.llvm import abi, accumulate, bounds, osr, quickexit, rawentry
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, is_record, record
@@ -168,6 +168,7 @@ class LoweredProgram:
     ctor_ids: dict[str, int] = field(default_factory=dict)
     builtin_closures: dict[str, str] = field(default_factory=dict)  # builtin -> symbol
     site_spans: list[tuple[int, int] | None] = field(default_factory=list)
+    osr: list[Any] = field(default_factory=list)  # OSR entries of `while` loops (llvm/osr.py)
 
 
 @record(frozen=False, slots=False)
@@ -191,6 +192,8 @@ class _Unit:
     site_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
     lambdas: list[LambdaInfo] = field(default_factory=list)
     builtin_symbols: dict[str, str] = field(default_factory=dict)
+    osr: list[Any] = field(default_factory=list)  # OSR entries (llvm/osr.py)
+    osr_done: dict[tuple[int, int], Any] = field(default_factory=dict)  # loop spans seen
 
 
 _block_ids = itertools.count()
@@ -716,6 +719,7 @@ class Lowerer:
                 ctor_ids=dict(self.u.ctor_ids),
                 builtin_closures=dict(self.u.builtin_symbols),
                 site_spans=[self.u.site_spans.get(i) for i in range(len(sites))],
+                osr=self.u.osr,
             )
         program_top = self.top_level(program, "fl.top.program", is_prelude=False)
         self._build_main(program_top)
@@ -2978,6 +2982,8 @@ class _FnGen:
         return self._merge(incoming, join)
 
     def while_(self, e: r.RWhile) -> ir.Value:
+        if self.low.jit and not self.is_prelude:  # the VM may enter it at a back edge
+            osr.entry(self, e)
         head = self.new_block("while")
         body = self.new_block("do")
         end = self.new_block("endwhile")

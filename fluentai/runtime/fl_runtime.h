@@ -325,6 +325,9 @@ int64_t fl_bridge_get_depth(void);
  * argv[argc+nfree] receives the closure. The result, or 0 with a condition pending. */
 fl_value fl_jit_call(const fl_fndesc *desc, int64_t nfree, uint64_t selfmask, uint64_t boxmask,
                      int64_t argc, fl_value *argv, int64_t depth);
+/* Run a `while` loop's OSR entry on its outer variables at call depth `depth`: nil, or 0 with a
+ * condition pending; `vars` then holds the values of the variables the loop may assign. */
+fl_value fl_jit_osr(fl_value (*entry)(fl_value *), fl_value *vars, int64_t depth);
 /* Consume an interrupt requested while native code returned (1), else 0. */
 int64_t fl_jit_take_interrupt(void);
 

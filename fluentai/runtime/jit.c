@@ -43,3 +43,13 @@ int64_t fl_jit_take_interrupt(void) {
     fl_ctl_reset_pending();
     return 1;
 }
+
+/* On-stack replacement at a `while` back edge (fluentai/jit/osr.py, fluentai/llvm/osr.py): run
+ * the loop's OSR entry on its outer variables (`vars`, fl_alloc_roots memory) in the frame of
+ * the VM's function at call depth `depth`. Returns nil, or 0 with a condition pending; either
+ * way `vars` holds the values of the variables the loop may assign. */
+fl_value fl_jit_osr(fl_value (*entry)(fl_value *), fl_value *vars, int64_t depth) {
+    fl_rt_depth = depth;
+    fl_rt_site = -1;
+    return entry(vars);
+}

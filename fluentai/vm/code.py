@@ -41,6 +41,11 @@ class Code:
     native: int | None = None
     hot: bool = False  # reported to the JIT already
     tier: Any = None  # the JIT's record once called natively from the VM (jit/tier2.py FnTier)
+    # `while` loops that may switch to native code at their back edge (jit/osr.py): the pc
+    # after the back edge -> (span start, span end, outer variable names, their places:
+    # (in the closure's free values?, index, boxed?, written by the loop?))
+    loops: dict[int, tuple[int, int, tuple[str, ...], tuple[Any, ...]]] | None = None
+    osr: dict[int, Any] | None = None  # those with a native entry in the installed unit
 
     def finish(self) -> None:
         """Called once the code is complete: precompute what calls need."""

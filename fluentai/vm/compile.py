@@ -16,6 +16,7 @@ from typing import Any
 
 from fluentai import primitives
 from fluentai.passes import rcore as r
+from fluentai.passes.loopvars import loop_vars
 from fluentai.primitives import PrimKind
 from fluentai.source import Span
 from fluentai.syntax import core as c
@@ -247,6 +248,7 @@ class _FnCompiler:
                 self.effect(body)
                 self.emit(Op.JUMP, top, span)
                 jf(self.here())
+                self.osr_site(e)
                 self.emit(Op.CONST, self.const(None), span)
             case r.RMatch():
                 self.match(e, tail)
@@ -269,6 +271,27 @@ class _FnCompiler:
                 self.emit(Op.ASCRIBE, self.const(ty), span)
             case _:
                 raise AssertionError(f"unexpected resolved node {e!r}")
+
+    def osr_site(self, loop: r.RWhile) -> None:
+        """Record, under the pc after the loop's back edge, where the loop's outer variables
+        live in this frame (on-stack replacement at `while` back edges, jit/osr.py)."""
+        if self.ctx.is_prelude:
+            return
+        lv = loop_vars(loop)
+        if not lv.eligible:
+            return
+        places = []
+        for var in lv.outer:
+            if var in self.slots:
+                places.append((False, self.slots[var], var.boxed, var in lv.written))
+            elif var in self.free:
+                places.append((True, self.free[var], var.boxed, var in lv.written))
+            else:  # never stored before the loop: no OSR
+                return
+        names = tuple(v.name for v in lv.outer)
+        if self.code.loops is None:
+            self.code.loops = {}
+        self.code.loops[self.here()] = (loop.span.start, loop.span.end, names, tuple(places))
 
     def _stub(
         self, idx: int, operands: tuple[Any, ...], target: int, after: int, span: Span

@@ -721,6 +721,11 @@ class VM:
                                 profiler.hot(code_obj)
                             if not code_obj.backedges & 7:
                                 profiler.tick(code_obj)
+                            # a hot `while` with native code finishes natively (jit/osr.py)
+                            if code_obj.osr is not None and code_obj.backedges > hot_loops:
+                                osr = code_obj.osr.get(pc)
+                                if osr is not None and jit.osr(osr, locals_, free, self.depth):
+                                    continue  # after the loop, its variables written back
                         pc = arg
                     elif op == 44:  # PRIM1          a -- r
                         a = stack.pop()

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from fluentai.codecache import cache_dir
+from fluentai.frontend import resolve_source as resolve
 from fluentai.passes import rcore as r
-from fluentai.pipeline import resolve_source as resolve
 from fluentai.records import field, record
 from fluentai.source import SourceFile
 

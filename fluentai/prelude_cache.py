@@ -38,7 +38,7 @@ def load() -> r.RProgram:
             if isinstance(cached, r.RProgram):
                 _touch(where)
                 return cached
-    from fluentai.pipeline import prelude_source, resolve_source
+    from fluentai.frontend import prelude_source, resolve_source
 
     program = resolve_source(prelude_source(), is_prelude=True)
     if where is not None:

@@ -45,6 +45,7 @@ __all__ = [
     "load",
     "store",
     "trim",
+    "trim_if_due",
 ]
 
 DEFAULT_LIMIT = 512 << 20  # bytes (DESIGN.md §7.8)
@@ -245,10 +246,7 @@ def store(
             pass  # read-only or full cache: costs only time
         else:
             if trim_now:
-                try:
-                    trim()
-                except OSError:
-                    pass
+                trim_if_due()
             return unit
     try:
         return _store_temporary(k if _is_key(k) else "unit", objects, meta)
@@ -258,18 +256,40 @@ def store(
 
 def _files() -> list[os.DirEntry[str]]:
     """The cache's own files (entries, tmp files, older versions' objects, the digest memos of
-    fluentai/cachekey.py, the resolved prelude of fluentai/native.py), never anything else a
-    shared directory may hold."""
+    fluentai/cachekey.py, the resolved prelude of fluentai/prelude_cache.py, the trim stamp),
+    never anything else a shared directory may hold."""
     try:
         with os.scandir(cache_dir()) as it:
             return [
                 e
                 for e in it
                 if e.is_file(follow_symlinks=False)
-                and e.name.endswith((".so", ".json", ".o", ".digest", ".pickle"))
+                and e.name.endswith((".so", ".json", ".o", ".digest", ".pickle", ".stamp"))
             ]
     except OSError:
         return []
+
+
+TRIM_EVERY_S = 60.0  # `trim_if_due`: at most one trim a minute
+_TRIM_STAMP = "last-trim.stamp"  # in the cache directory (not an entry: never trimmed itself)
+
+
+def trim_if_due() -> None:
+    """Trim the cache unless it was trimmed less than TRIM_EVERY_S ago (by any process): a
+    trim scans every file of the cache, 130 ms for a cache of 8000 files, which a run that just
+    stored an entry would otherwise pay every time. The budget may be overrun for a minute."""
+    stamp = os.path.join(cachekey.cache_dir(), _TRIM_STAMP)
+    try:
+        if time.time() - os.stat(stamp).st_mtime < TRIM_EVERY_S:
+            return
+    except OSError:
+        pass  # never trimmed here yet
+    try:
+        with open(stamp, "w", encoding="ascii"):
+            pass  # stamped first: concurrent runs do not all trim
+        trim()
+    except OSError:
+        pass
 
 
 def trim(limit_bytes: int = DEFAULT_LIMIT) -> tuple[int, int]:
@@ -290,8 +310,8 @@ def trim(limit_bytes: int = DEFAULT_LIMIT) -> tuple[int, int]:
                 removed_files += 1
                 removed_bytes += st.st_size
             continue
-        if e.name.endswith(".digest"):
-            continue  # a digest memo, not an entry: a few bytes, rewritten when needed
+        if e.name.endswith((".digest", ".stamp")):
+            continue  # a digest memo or the trim stamp, not an entry: a few bytes
         stem = e.name.rsplit(".", 1)[0]
         groups.setdefault(stem, []).append((path, st.st_size, st.st_mtime))
     total = sum(size for files in groups.values() for _, size, _ in files)

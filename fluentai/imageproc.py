@@ -255,7 +255,4 @@ def _prepare(path: str, text: str) -> Any:
 def _trim() -> None:
     from fluentai import codecache
 
-    try:
-        codecache.trim()
-    except OSError:
-        pass
+    codecache.trim_if_due()

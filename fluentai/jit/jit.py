@@ -489,10 +489,7 @@ class Jit:
         cache, which on the compile thread beside a running VM took up to a second."""
         from fluentai import codecache
 
-        try:
-            codecache.trim()
-        except OSError:
-            pass
+        codecache.trim_if_due()
 
     def _start_image_thread(self) -> None:
         """The unit came from the cache but the image did not exist: make it in the background."""

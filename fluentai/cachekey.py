@@ -110,6 +110,31 @@ def _stamped_digest(name: str, files: list[str], extra: str) -> str:
     return digest
 
 
+def write_atomic(path: str, data: bytes) -> None:
+    """Write a cache file so readers never see half of it (a `tmp.` name the code cache trims
+    if its writer dies, then a rename); a read-only or full cache only costs time."""
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f"tmp.{os.getpid()}.{os.urandom(6).hex()}.{name}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def touch(path: str) -> None:
+    """A used cache file is recent for the code cache's least-recently-used trimming."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
 def compiler_digest() -> str:
     """Hash of everything that decides the object code besides the program: the compiler's
     sources (the whole package but the command line, REPL, generators and benchmark harness: the

@@ -190,12 +190,8 @@ def _runtime_library() -> str | None:
 
 def _touch(base: str) -> None:
     """A used entry is recent for the cache's least-recently-used trimming."""
-    now = time.time()
     for suffix in (".so", ".json"):
-        try:
-            os.utime(base + suffix, (now, now))
-        except OSError:
-            pass
+        cachekey.touch(base + suffix)
 
 
 def _report(base: str, load_ms: float, run_ms: float, stderr: TextIO, native_tier: bool) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from fluentai import cachekey
 from fluentai.codecache import cache_dir
 from fluentai.frontend import resolve_source as resolve
 from fluentai.passes import rcore as r
@@ -173,7 +174,7 @@ def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
         except OSError:
             pass
         else:
-            _touch(path)
+            cachekey.touch(str(path))
             _prelude_objects[opt] = obj
             return obj
     from fluentai.llvm.engine import Engine
@@ -185,7 +186,7 @@ def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
     if stats is not None:
         stats.prelude_ms = (time.perf_counter() - t0) * 1000
     if codecache.enabled():
-        _write_atomic(path, obj)
+        cachekey.write_atomic(str(path), obj)
     _prelude_objects[opt] = obj
     return obj
 
@@ -196,27 +197,6 @@ def program_key(src: SourceFile, opt: int, print_values: bool, print_result: boo
     from fluentai.image import native_key
 
     return native_key(src.name, src.text, opt, print_values, print_result)
-
-
-def _touch(path: Path) -> None:
-    try:
-        os.utime(path)
-    except OSError:
-        pass
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write a cache file so readers never see half of it; a read-only cache only costs time."""
-    tmp = path.with_name(f"tmp.{os.getpid()}.{threading.get_ident()}{path.suffix}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
 
 
 def native_opt_level() -> int:

@@ -36,7 +36,7 @@ def load() -> r.RProgram:
             pass
         else:
             if isinstance(cached, r.RProgram):
-                _touch(where)
+                cachekey.touch(where)
                 return cached
     from fluentai.frontend import prelude_source, resolve_source
 
@@ -55,23 +55,4 @@ def _store(where: str, program: r.RProgram) -> None:
         return
     finally:
         sys.setrecursionlimit(limit)
-    # the code cache's temporary names (fluentai/codecache.py trims leftovers)
-    tmp = os.path.join(os.path.dirname(where), f"tmp.{os.getpid()}.{os.urandom(6).hex()}.pickle")
-    try:
-        os.makedirs(os.path.dirname(where), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, where)  # readers never see half of it
-    except OSError:  # a read-only cache only costs time
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-
-
-def _touch(where: str) -> None:
-    """A used entry is recent for the cache's least-recently-used trimming."""
-    try:
-        os.utime(where)
-    except OSError:
-        pass
+    cachekey.write_atomic(where, data)

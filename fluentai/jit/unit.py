@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fluentai import cachekey
 from fluentai.source import SourceFile
 
 
@@ -106,13 +107,12 @@ def jit_prelude() -> tuple[bytes, dict[str, Any]]:
     obj = Engine().object_code(str(lowered.module), 2)
     info = {"lambdas": _lambda_rows(lowered), "builtins": lowered.builtin_closures}
     if codecache.enabled():
-        native._write_atomic(obj_path, obj)
-        native._write_atomic(json_path, json.dumps(info).encode("utf-8"))
+        cachekey.write_atomic(str(obj_path), obj)
+        cachekey.write_atomic(str(json_path), json.dumps(info).encode("utf-8"))
     return obj, info
 
 
 def _key(src: SourceFile, seeds: Seeds | None = None) -> str:
-    from fluentai import cachekey
 
     if seeds is None:
         return cachekey.key(src.name, src.text, "jit", f"O{jit_opt()}")
@@ -121,10 +121,8 @@ def _key(src: SourceFile, seeds: Seeds | None = None) -> str:
 
 
 def _load(key: str, stats: Any, log: Callable[[str], None]) -> Any:
-    from fluentai import cachekey
-
     # a miss (every run of a program not hot before) costs one stat: not even the code cache's
-    # module is imported
+    # module is imported (codecache.exists, without the import)
     if not (
         cachekey.enabled() and os.path.isfile(os.path.join(cachekey.cache_dir(), key + ".json"))
     ):
@@ -132,8 +130,6 @@ def _load(key: str, stats: Any, log: Callable[[str], None]) -> Any:
     from fluentai import codecache
     from fluentai.runtime import ffi
 
-    if not codecache.exists(key):
-        return None
     ffi.runtime()  # the unit's references to the runtime resolve against the loaded library
     t0 = time.perf_counter()
     unit = codecache.load(key)
@@ -154,7 +150,7 @@ def _record_path(src: SourceFile) -> Any:
 def remember_tier2(src: SourceFile, seeds: Seeds, spans: dict[str, tuple[int, int]]) -> None:
     """Note in the code cache which tier-2 unit this run installed last: the next run of the
     program installs it before it starts (`load_remembered_tier2`)."""
-    from fluentai import codecache, native
+    from fluentai import codecache
 
     if not codecache.enabled():
         return
@@ -163,7 +159,7 @@ def remember_tier2(src: SourceFile, seeds: Seeds, spans: dict[str, tuple[int, in
         "spans": {n: list(v) for n, v in spans.items()},
     }
     try:
-        native._write_atomic(_record_path(src), json.dumps(record).encode("utf-8"))
+        cachekey.write_atomic(str(_record_path(src)), json.dumps(record).encode("utf-8"))
     except OSError:
         pass
 
@@ -173,7 +169,6 @@ def load_remembered_tier2(
 ) -> tuple[Any, dict[str, Any], Seeds, dict[str, tuple[int, int]]] | None:
     """The tier-2 unit an earlier run of this program installed last, from the code cache, with
     its seeds and their spans; None when there is none."""
-    from fluentai import cachekey
 
     if not cachekey.enabled():
         return None

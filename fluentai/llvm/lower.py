@@ -1639,10 +1639,10 @@ class _FnGen:
                 values.append(self.b.load(item, typ=I64))
         return values
 
-    def bind_params(self, values: Sequence[ir.Value]) -> list[ir.Value]:
-        """Store `values` in a stack slot per parameter of the lambda and bind the parameters
-        to them; the slots, in order."""
-        lam = self.lam
+    def bind_params(self, values: Sequence[ir.Value], fn: r.Fn | None = None) -> list[ir.Value]:
+        """Store `values` in a stack slot per parameter of `fn` (default: the lambda being
+        built) and bind the parameters to them; the slots, in order."""
+        lam = fn if fn is not None else self.lam
         assert lam is not None
         slots = []
         for p, val in zip(lam.params, values, strict=True):
@@ -2326,13 +2326,7 @@ class _FnGen:
         var = scope.vars[0]
         if self.low.jit:  # the VM may create the closure and call it: its native code too
             self.low.lambda_fn(fn, self.is_prelude)
-        inits = [self.value(a) for a in e.args]
-        slots = []
-        for p, val in zip(fn.params, inits, strict=True):
-            slot = self.alloca(p.name)
-            slots.append(slot)
-            self.b.store(val, slot)
-            self.vars[p] = _Var("local", slot, False, False, p.name)
+        slots = self.bind_params([self.value(a) for a in e.args], fn)
         depth_g = self.low.rt_global("fl_rt_depth")
         saved_depth: ir.Value | None = None
         land: ir.Block | None = None

@@ -1164,6 +1164,10 @@ class _FnGen:
         self.self_entry: ir.Function | None = None
         # order facts of the branches being lowered (fluentai/llvm/bounds.py)
         self.facts: list[bounds.Fact] = []
+        # lowering a path taken only when a specialization's assumption fails (the generic
+        # body of a specialized loop, a raw entry's known entry given other kinds): Floats
+        # go through the runtime's C operations there, and loops get no specialized copy
+        self.cold = False
 
     # ------------------------------------------------------------ small helpers
 
@@ -1325,7 +1329,7 @@ class _FnGen:
 
     def floaty(self, e: r.RExpr) -> bool:
         """Likely a Float computed as a double (a heuristic: every use is guarded)."""
-        if not self.may_be(e, "Float"):
+        if self.cold or not self.may_be(e, "Float"):
             return False
         if isinstance(e, c.Lit):
             return type(e.value) is float
@@ -1708,11 +1712,14 @@ class _FnGen:
                 and not params[i].is_never
             ]
             invariants = self.loop_invariants(lam)
-        if cands or int_cands:
+        was_cold = self.cold
+        if (cands or int_cands) and not was_cold:
             out = self.specialized_loop(loop, cands, tail, int_cands, invariants)
             if out is not None:
                 incoming.append(out)
+            self.cold = True
         value = self.expr(lam.body, tail)
+        self.cold = was_cold
         if value is not None:
             if tail:
                 self.b.ret(value)
@@ -2665,7 +2672,8 @@ class _FnGen:
                 return self.low.const_word(b, const)
         if prim.kind is PrimKind.FUNCTION:
             if (
-                _is_arith(e)
+                not self.cold
+                and _is_arith(e)
                 and (any(_is_arith(a) for a in e.args) or self.has_dual_leaf(e))
                 and self.may_be(e, "Float")
             ):
@@ -2755,7 +2763,7 @@ class _FnGen:
 
     def floats(self, args: Sequence[r.RExpr]) -> bool:
         """Two Floats are possible operands: worth an inline Float path."""
-        return all(self.may_be(a, "Float") for a in args)
+        return not self.cold and all(self.may_be(a, "Float") for a in args)
 
     def compare(
         self, op: str, x: ir.Value, y: ir.Value, span: Span, floats: bool = True
@@ -2766,6 +2774,13 @@ class _FnGen:
         is_fix = self.fixnums(x, y)
         if isinstance(is_fix, ir.Constant):
             return b.icmp_signed(_ICMP[op], x, y)
+        if self.cold:
+            self.set_site(span)
+            slow_w = b.call(self.low.rt(_SLOW[op]), [x, y])
+            got = self.new_block(f"got{op}")
+            b.cbranch(b.icmp_unsigned("==", slow_w, self.const(0)), self.current_landing(), got)
+            b.position_at_end(got)
+            return self.truthy(slow_w)
         fast = self.new_block(f"fix{op}")
         slow = self.new_block(f"slow{op}")
         join = self.new_block(f"join{op}")
@@ -2815,6 +2830,13 @@ class _FnGen:
         if op in _ICMP:
             cmp = self.compare(op, x, y, span, floats)
             return b.select(cmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+        if self.cold and not (self.is_known_fixnum(x) and self.is_known_fixnum(y)):
+            self.set_site(span)
+            slow_v = b.call(self.low.rt(_SLOW[op]), [x, y])
+            ok = self.new_block(f"ok{op}")
+            b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), ok)
+            b.position_at_end(ok)
+            return slow_v
         is_fix = self.fixnums(x, y)
         fast = self.new_block(f"fix{op}")
         slow = self.new_block(f"slow{op}")

@@ -113,6 +113,7 @@ def dispatch(gen: _FnGen, rfn: ir.Function, raw: list[int]) -> None:
     args = [gen.unbox(w) if i in raw else w for i, w in enumerate(words)]
     b.ret(b.call(rfn, args, cconv="tailcc", tail=_tail_marker(gen.fn, rfn.function_type)))
     b.position_at_end(generic)
+    gen.cold = True
 
 
 def arguments(gen: _FnGen, args: Iterator[Any], raw: list[int]) -> list[_DV]:

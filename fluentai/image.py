@@ -223,7 +223,7 @@ pending: list[Any] = []  # threads compiling an image (the JIT's compile threads
 
 def build(src: SourceFile, log: Any, *, refuse: Any = None) -> bool:
     """Compile and store the image of `src` (on the JIT's compile thread); whether it exists
-    now. `refuse(program)` may name a reason not to (fluentai.jit.jit.blocked_reason)."""
+    now. `refuse(program)` may name a reason not to (fluentai.jit.policy.blocked_reason)."""
     from fluentai import codecache
 
     k = key(src.name, src.text)

@@ -239,7 +239,7 @@ def _prepare(path: str, text: str) -> Any:
     """Everything before LLVM; returns the step that compiles and stores, or None when the
     program is not one the JIT compiles (or does not even parse: the parent reports that)."""
     from fluentai import image, native
-    from fluentai.jit.jit import blocked_reason
+    from fluentai.jit.policy import blocked_reason
     from fluentai.llvm.engine import Engine
     from fluentai.source import SourceFile
 

@@ -16,13 +16,10 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from fluentai import cachekey
@@ -369,6 +366,10 @@ def build_executable(
     host_cpu: bool = False,
 ) -> int:
     """`fluentai build`: an executable (or --emit llvm|asm|obj) for the program."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
     from fluentai.llvm.engine import Engine
     from fluentai.runtime.build import BuildError, compiler, ensure_built
 

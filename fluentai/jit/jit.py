@@ -43,7 +43,7 @@ from fluentai.diagnostics import TraceEntry
 from fluentai.errors import FlError, ProgramExit
 from fluentai.jit import osr as osr_mod
 from fluentai.jit.bridge import Boxed, NativeWord
-from fluentai.jit.policy import FALLBACK, Thresholds, decide_tier2
+from fluentai.jit.policy import FALLBACK, Thresholds, blocked_reason, decide_tier2
 from fluentai.jit.tier2 import STRESS_DEOPT, Tier2, check
 from fluentai.llvm import abi
 from fluentai.records import field, record
@@ -68,7 +68,6 @@ RESTART_YIELD_FACTOR = 5  # ... and how much longer while the image for a restar
 _FL_UNBOUND = 0x1E
 # random:* is not here: the VM draws from the runtime's generator state (driver._share_prng);
 # nor io:read-line: native code reads standard input through the VM's world (`_share_stdin`)
-_BLOCKED_PREFIXES = ("state:",)
 ARGV_WORDS = 256
 COMPILE_SWITCH_INTERVAL_S = 0.0002
 REFUSALS = 3
@@ -164,19 +163,6 @@ _compile_threads: list[threading.Thread] = []
 def compile_thread_alive() -> bool:
     """Whether a JIT compile thread may still be inside LLVM."""
     return any(t.is_alive() for t in _compile_threads)
-
-
-def blocked_reason(program: Any) -> str | None:
-    """Why a program's code must stay in the VM (state it shares with the VM's world), or None."""
-    from fluentai.llvm.lower import _walk
-
-    for form, _ in program.forms:
-        for node in _walk(form):
-            for attr in ("name", "op"):
-                text = getattr(node, attr, None)
-                if isinstance(text, str) and text.startswith(_BLOCKED_PREFIXES):
-                    return f"uses `{text}`"
-    return None
 
 
 def _codes(top: Code) -> Iterator[Code]:

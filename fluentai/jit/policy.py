@@ -11,6 +11,7 @@ functions hot in tier 1 on the argument kinds the VM saw (fluentai/jit/tier2.py)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from fluentai.records import record
 
@@ -106,3 +107,20 @@ def decide_tier2(t: Thresholds, *, crossings: int, native_ns: int) -> str | None
 def jit_enabled(environ: Mapping[str, str]) -> bool:
     """FLUENTAI_JIT=0 turns the native tiers of `--tier auto` off."""
     return environ.get("FLUENTAI_JIT", "1") != "0"
+
+
+# builtins whose state the VM's world owns: a program using them stays in the VM
+_BLOCKED_PREFIXES = ("state:",)
+
+
+def blocked_reason(program: Any) -> str | None:
+    """Why a program's code must stay in the VM (state it shares with the VM's world), or None."""
+    from fluentai.llvm.lower import _walk
+
+    for form, _ in program.forms:
+        for node in _walk(form):
+            for attr in ("name", "op"):
+                text = getattr(node, attr, None)
+                if isinstance(text, str) and text.startswith(_BLOCKED_PREFIXES):
+                    return f"uses `{text}`"
+    return None

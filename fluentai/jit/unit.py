@@ -231,7 +231,7 @@ def build_unit(
     unit = _load(key, stats, log)
     if unit is None:
         from fluentai import native
-        from fluentai.jit.jit import blocked_reason
+        from fluentai.jit.policy import blocked_reason
         from fluentai.llvm.engine import Engine
         from fluentai.llvm.lower import lower_program
 

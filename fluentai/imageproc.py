@@ -19,7 +19,8 @@ ignores Ctrl-C: the parent kills it when the run is interrupted.
 
 FLUENTAI_IMAGE_PROCESS=1 always forks, =0 never does; by default the process is used when this
 process may run on at least two CPUs and no other thread of the machine wants a CPU right now
-(the kernel's count of runnable threads), so that one of them is idle.
+(the kernel's count of runnable threads, looked at up to three times a millisecond apart), so
+that one of them is idle.
 """
 
 from __future__ import annotations
@@ -146,7 +147,16 @@ def wanted() -> bool:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return False
-    return cpus >= 2 and _runnable() < cpus
+    if cpus < 2:
+        return False
+    # a kernel thread or a process just exiting can be runnable for an instant: a busy
+    # machine is one that stays busy over three looks a millisecond apart
+    for look in range(3):
+        if _runnable() < cpus:
+            return True
+        if look < 2:
+            time.sleep(0.001)
+    return False
 
 
 def _runnable() -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.test_jit import Result, _env, interrupt_when
 
@@ -224,3 +225,28 @@ def test_a_restart_inside_a_long_builtin_ends_the_vms_run(tmp_path: Path) -> Non
     result = _run(tmp_path, source, "--jit-stats", env=PROCESS)
     assert result.stdout == "10000000\n"
     assert RESTART_LINE in result.stderr
+
+
+def test_the_image_process_is_wanted_when_a_core_stays_idle(monkeypatch: Any) -> None:
+    from fluentai import imageproc
+
+    monkeypatch.delenv("FLUENTAI_IMAGE_PROCESS", raising=False)
+    monkeypatch.setattr(imageproc.os, "sched_getaffinity", lambda _pid: {0, 1})
+    looks: list[int] = []
+
+    def counts(*values: int) -> None:
+        seq = iter(values)
+        looks.clear()
+        monkeypatch.setattr(imageproc, "_runnable", lambda: looks.append(1) or next(seq))
+
+    counts(2, 1)  # another thread runnable for an instant, then only this one
+    assert imageproc.wanted() and len(looks) == 2
+    counts(2, 2, 2)  # busy at every look
+    assert not imageproc.wanted() and len(looks) == 3
+    counts(1)
+    assert imageproc.wanted() and len(looks) == 1
+    monkeypatch.setattr(imageproc.os, "sched_getaffinity", lambda _pid: {0})
+    counts(1)
+    assert not imageproc.wanted()
+    monkeypatch.setenv("FLUENTAI_IMAGE_PROCESS", "1")
+    assert imageproc.wanted()

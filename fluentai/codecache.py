@@ -162,6 +162,21 @@ def _link(objects: list[bytes], output: Path) -> None:
         raise OSError(f"linking failed: {' '.join(cmd)}\n{message}")
 
 
+def prepare_link() -> None:
+    """Do now what the first link would (imports, finding the compiler and the linker): the
+    image compiler process calls this while it waits, so its link after LLVM is only `ld`."""
+    import subprocess  # noqa: F401 - imported for `_run_linker`
+    import tempfile  # noqa: F401 - imported for `_link`
+
+    from fluentai.runtime.build import BuildError, compiler, unit_linker
+
+    try:
+        compiler()
+        unit_linker()
+    except BuildError:
+        pass  # `_link` reports it
+
+
 def _run_linker(cmd: list[str]) -> str | None:
     """Run a link; None when it succeeded, else its error output."""
     import subprocess

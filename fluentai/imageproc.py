@@ -69,10 +69,18 @@ class ImageProcess:
         self.sent_at = time.perf_counter()
         return True
 
-    def poll(self) -> bool | None:
-        """The child's answer once it has given it (True: the image is stored), else None."""
+    def poll(self, wait_s: float = 0.0) -> bool | None:
+        """The child's answer once it has given it (True: the image is stored), else None;
+        waits up to `wait_s` seconds for it."""
         if self.result is not None:
             return self.result
+        if wait_s > 0:
+            import select
+
+            try:
+                select.select([self.done_fd], [], [], wait_s)
+            except (OSError, ValueError):
+                pass
         try:
             data = os.read(self.done_fd, ANSWER_MAX)
         except BlockingIOError:
@@ -113,7 +121,6 @@ class ImageProcess:
             if name in self.stages
         ]
         return ", ".join(parts) + " ms after the fork" if parts else ""
-        self._reap(kill=False)
 
     def discard(self) -> None:
         """The run ends (or is interrupted) without waiting: stop the child."""
@@ -248,7 +255,7 @@ def _detach(go_fd: int, done_fd: int) -> None:
 def _prepare(path: str, text: str) -> Any:
     """Everything before LLVM; returns the step that compiles and stores, or None when the
     program is not one the JIT compiles (or does not even parse: the parent reports that)."""
-    from fluentai import image, native
+    from fluentai import codecache, image, native
     from fluentai.jit.policy import blocked_reason
     from fluentai.llvm.engine import Engine
     from fluentai.source import SourceFile
@@ -259,6 +266,7 @@ def _prepare(path: str, text: str) -> Any:
     lowered = native.lower_image(src, refuse=blocked_reason)
     if lowered is None:
         return None
+    codecache.prepare_link()
     return lambda stages: native.finish_image(lowered, k, image.IMAGE_OPT, stages)
 
 

@@ -177,10 +177,10 @@ def test_a_restart_can_wait_for_the_image_compiler_process(tmp_path: Path) -> No
 def test_the_process_makes_the_image_of_a_program_that_printed_first(tmp_path: Path) -> None:
     source = '(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))\n(print "first")\n'
     source += "(print (count 3000))\n"
-    log = tmp_path / "jit.log"
-    first = _run(tmp_path, source, "--jit-stats", env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
+    first = _run(tmp_path, source, "--jit-stats", env=PROCESS)
     assert RESTART_LINE not in first.stderr and first.stdout == "first\n3000\n"
-    assert PROCESS_LINE in log.read_text()
+    # with a child, only the child makes images: the run asks it at exit if its compile
+    # thread (here still building the prelude's unit in a fresh cache) has not yet
     second = _run(tmp_path, source, "--jit-stats", env=PROCESS)
     assert IMAGE_LINE in second.stderr and second.stdout == first.stdout
 

@@ -381,7 +381,10 @@ class Jit:
         proc = imageproc.current
         if proc is None:
             return
-        stored = proc.poll()
+        # the VM's progress is likely to be dropped by the restart, and the two processes
+        # slow each other down even on two cores (shared caches): the VM waits on the child's
+        # answer for a while at each sampled safepoint, and runs on in between
+        stored = proc.poll(COMPILE_YIELD_S * RESTART_YIELD_FACTOR)
         if stored is None:
             return
         self._awaiting_process = False

@@ -381,10 +381,11 @@ class Jit:
         proc = imageproc.current
         if proc is None:
             return
-        # the VM's progress is likely to be dropped by the restart, and the two processes
-        # slow each other down even on two cores (shared caches): the VM waits on the child's
-        # answer for a while at each sampled safepoint, and runs on in between
-        stored = proc.poll(COMPILE_YIELD_S * RESTART_YIELD_FACTOR)
+        # while a restart is still possible, the VM's progress is likely to be dropped, and the
+        # two processes slow each other down even on two cores (shared caches): the VM waits on
+        # the child's answer for a while at each sampled safepoint, and runs on in between
+        touched = self.vm.world.touched
+        stored = proc.poll(0.0 if touched else COMPILE_YIELD_S * RESTART_YIELD_FACTOR)
         if stored is None:
             return
         self._awaiting_process = False

@@ -343,13 +343,22 @@ def lower_image(src: SourceFile, *, refuse: Callable[[Any], str | None] | None =
     return lowered
 
 
-def finish_image(lowered: Any, key: str, opt: int, stages: dict[str, float] | None = None) -> bool:
+def finish_image(
+    lowered: Any,
+    key: str,
+    opt: int,
+    stages: dict[str, float] | None = None,
+    ir_text: str | None = None,
+) -> bool:
     """The second half of `store_image`: LLVM, then the code cache. `stages["llvm"]` is set
-    to the time LLVM finished (time.perf_counter)."""
+    to the time LLVM finished (time.perf_counter). `ir_text`: the module's text, if made
+    already."""
     from fluentai import codecache
     from fluentai.llvm.engine import Engine
 
-    program_obj = Engine().object_code(str(lowered.module), opt, host_cpu=True)
+    if ir_text is None:
+        ir_text = str(lowered.module)
+    program_obj = Engine().object_code(ir_text, opt, host_cpu=True)
     if stages is not None:
         stages["llvm"] = time.perf_counter()
     meta = {"tier": "image", "symbols": ["fl_program_main"], "functions": list(lowered.functions)}

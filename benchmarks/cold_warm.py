@@ -8,9 +8,12 @@ also times the first run of a program: before each cold run it empties a private
 tier's), which a first run of any program after installation finds already built (they depend on
 the compiler, not the program).
 Each warm run follows it with the same cache, so it starts from the program image the cold run
-left (docs/jit.md). It prints a Markdown table: CPython's time (best of N), the cold time
-(median of N first runs, the program's entries emptied before each), the warm time (median of N)
-and the ratios, higher being faster.
+left (docs/jit.md). The runs are interleaved in rounds (CPython, cold, warm), as `fluentai
+bench` times its systems, and every figure is the median of N, as there: on a machine whose CPUs
+differ in speed (a shared host's), a best-of-N for one side and a median for the other would
+compare a fast CPU with a typical one. It prints a Markdown table: CPython's time, the cold time
+(first runs, the program's entries emptied before each), the warm time and the ratios, higher
+being faster.
 """
 
 from __future__ import annotations
@@ -68,23 +71,27 @@ def main() -> int:
                 continue
             sizes = row["quick" if args.quick else "size"]
             prog = str(PROGRAMS / name)
-            python = min(
-                _time([sys.executable, prog + ".py", *sizes], env)[0] for _ in range(args.runs)
-            )
-            colds = []
-            for _ in range(args.runs):  # each a first run: the program's entries emptied
+            pythons: list[float] = []
+            colds: list[float] = []
+            warms: list[float] = []
+            failed = ""
+            # interleaved rounds, as `fluentai bench` times: CPython, a first run (the program's
+            # entries emptied before it), then a warm run from the image it left
+            for _ in range(args.runs):
+                pythons.append(_time([sys.executable, prog + ".py", *sizes], env)[0])
                 _empty_program_entries(cache)
                 seconds, proc = _time([*fluentai, prog + ".fl", *sizes], env)
                 if proc.returncode != 0:
+                    failed = proc.stderr.strip()[:80]
                     break
                 colds.append(seconds)
-            if proc.returncode != 0:
-                print(f"| {name} | failed: {proc.stderr.strip()[:80]} |||||")
+                warms.append(_time([*fluentai, prog + ".fl", *sizes], env)[0])
+            if failed:
+                print(f"| {name} | failed: {failed} |||||")
                 continue
+            python = statistics.median(pythons)
             cold = statistics.median(colds)
-            warm = statistics.median(
-                _time([*fluentai, prog + ".fl", *sizes], env)[0] for _ in range(args.runs)
-            )
+            warm = statistics.median(warms)
             print(
                 f"| {name} | {' '.join(sizes)} | {python:.3f} | {cold:.3f} | {python / cold:.2f} "
                 f"| {warm:.3f} | {python / warm:.2f} |",

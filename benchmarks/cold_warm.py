@@ -39,8 +39,14 @@ def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.Comple
 
 
 def _empty_program_entries(cache: Path) -> None:
+    """Remove the program entries; keep the prelude's and the cache's own files (digest memos,
+    the last trim's stamp: a first run after another one trims no more than it would)."""
     for path in cache.iterdir():
-        if path.is_file() and not path.name.startswith("prelude") and path.suffix != ".digest":
+        if (
+            path.is_file()
+            and not path.name.startswith("prelude")
+            and path.suffix not in (".digest", ".stamp")
+        ):
             path.unlink()
 
 

@@ -250,3 +250,36 @@ def test_the_image_process_is_wanted_when_a_core_stays_idle(monkeypatch: Any) ->
     assert not imageproc.wanted()
     monkeypatch.setenv("FLUENTAI_IMAGE_PROCESS", "1")
     assert imageproc.wanted()
+
+
+def test_the_vm_waits_for_the_image_child_only_while_a_restart_is_worth_it(
+    monkeypatch: Any,
+) -> None:
+    from types import SimpleNamespace
+
+    from fluentai import imageproc
+    from fluentai.jit import jit as jit_mod
+
+    waits: list[float] = []
+
+    class Child:
+        ms = 0.0
+
+        def poll(self, wait_s: float = 0.0) -> bool | None:
+            waits.append(wait_s)
+            return None  # still compiling
+
+    monkeypatch.setattr(imageproc, "current", Child())
+    world = SimpleNamespace(touched=False)
+    j = jit_mod.Jit.__new__(jit_mod.Jit)
+    j.vm = SimpleNamespace(world=world)
+    j._awaiting_process = True
+    j._waited_s = 0.0
+    j._poll_image_process()
+    world.touched = True  # the run wrote output: no restart, the VM runs at full speed
+    j._poll_image_process()
+    world.touched = False
+    j._waited_s = jit_mod.RESTART_WAIT_TOTAL_S  # a child slower than that: full speed too
+    j._poll_image_process()
+    assert waits == [jit_mod.RESTART_WAIT_S, 0.0, 0.0]
+    assert j._awaiting_process

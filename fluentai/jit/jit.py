@@ -66,6 +66,7 @@ IDLE, COMPILING, READY, INSTALLED, FAILED, RESTART, RESTARTED = range(7)
 COMPILE_YIELD_S = 0.001  # how long the VM sleeps at a sampled safepoint while a compile runs
 RESTART_YIELD_FACTOR = 5  # ... and how much longer while the image for a restart compiles
 RESTART_WAIT_S = 0.1  # the longest wait for the image compiler process at a sampled safepoint
+RESTART_WAIT_TOTAL_S = 3.0  # ... and in all: a child that takes longer lets the VM run on
 _FL_UNBOUND = 0x1E
 # random:* is not here: the VM draws from the runtime's generator state (driver._share_prng);
 # nor io:read-line: native code reads standard input through the VM's world (`_share_stdin`)
@@ -233,6 +234,7 @@ class Jit:
         self._restart = False  # the image comes first, for a restart (`restart`)
         self._restart_rt: Any = None
         self._awaiting_process = False  # the image compiler process makes the image (imageproc)
+        self._waited_s = 0.0  # time the VM has waited for that process's answer
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
         self._ready: Any = None
@@ -386,9 +388,14 @@ class Jit:
         # two processes slow each other down even on two cores (shared caches): the VM waits on
         # the child's answer up to RESTART_WAIT_S at each sampled safepoint and runs on in
         # between, so the child has the machine, and the answer is seen when it comes, not at
-        # the next sample (4096 calls and back edges: 40 ms of mandelbrot in the VM).
-        touched = self.vm.world.touched
-        stored = proc.poll(0.0 if touched else RESTART_WAIT_S)
+        # the next sample (4096 calls and back edges: 40 ms of mandelbrot in the VM). A child
+        # that needs more than RESTART_WAIT_TOTAL_S (a huge program) has the VM at full speed.
+        wait = RESTART_WAIT_S
+        if self.vm.world.touched or self._waited_s >= RESTART_WAIT_TOTAL_S:
+            wait = 0.0
+        t0 = time.perf_counter()
+        stored = proc.poll(wait)
+        self._waited_s += time.perf_counter() - t0
         if stored is None:
             return
         self._awaiting_process = False

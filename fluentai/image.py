@@ -240,10 +240,10 @@ def build(src: SourceFile, log: Any, *, refuse: Any = None) -> bool:
 
 def _fork_compiler(path: str, text: str) -> None:
     """A first run: the image compiler process (fluentai/imageproc.py), if there is a core to
-    spare for it."""
+    spare for it and the program has code that calls or loops."""
     from fluentai import imageproc
 
-    if imageproc.wanted():
+    if imageproc.wanted(text):
         # what both processes need (the front end, the builtin table) is imported before the
         # fork, once: imported by both at once, each ran a third slower beside the other
         from fluentai import frontend, prelude_cache, primitives  # noqa: F401

@@ -17,10 +17,10 @@ exit: nothing is compiled for a program that is not hot (docs/decisions.md, "Sta
 The child never writes to the parent's terminal or pipes (its standard streams are /dev/null), and
 ignores Ctrl-C: the parent kills it when the run is interrupted.
 
-FLUENTAI_IMAGE_PROCESS=1 always forks, =0 never does; by default the process is used when this
-process may run on at least two CPUs and no other thread of the machine wants a CPU right now
-(the kernel's count of runnable threads, looked at up to three times a millisecond apart), so
-that one of them is idle.
+FLUENTAI_IMAGE_PROCESS=1 always forks, =0 never does; by default the process is used when the
+program has code that may get hot (`may_get_hot`), this process may run on at least two CPUs and
+no other thread of the machine wants a CPU right now (the kernel's count of runnable threads,
+looked at up to three times a millisecond apart), so that one of them is idle.
 """
 
 from __future__ import annotations
@@ -154,11 +154,14 @@ class ImageProcess:
 current: ImageProcess | None = None  # this run's child, if it has one
 
 
-def wanted() -> bool:
-    """Whether to fork an image compiler child: FLUENTAI_IMAGE_PROCESS, else an idle core."""
+def wanted(text: str) -> bool:
+    """Whether to fork an image compiler child for the program `text`: FLUENTAI_IMAGE_PROCESS,
+    else code that may get hot and an idle core."""
     setting = os.environ.get("FLUENTAI_IMAGE_PROCESS", "")
     if setting in ("0", "1"):
         return setting == "1"
+    if not may_get_hot(text):
+        return False
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -173,6 +176,24 @@ def wanted() -> bool:
         if look < 2:
             time.sleep(0.001)
     return False
+
+
+# a form that makes a function or a loop, or a module or import that may hold some
+_CALLS_OR_LOOPS = (
+    r"\(\s*(?:lambda|fn|defun|define|def|letrec|let\*?|while|handler|module|import)"
+    r"(?![^\s()\[\]])"
+)
+
+
+def may_get_hot(text: str) -> bool:
+    """Whether the program has code that can be called or loop often enough to get hot: a
+    lambda, a function definition, a let that may be named, a while loop, a handler, or a
+    module or import that may hold them. A program without any (hello world) gets no image
+    compiler process beside it, which would only slow its start down; should it still get hot
+    (a long builtin call at top level), the JIT compiles on a thread, as without a spare core."""
+    import re
+
+    return re.search(_CALLS_OR_LOOPS, text) is not None
 
 
 def _runnable() -> float:

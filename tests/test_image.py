@@ -227,6 +227,9 @@ def test_a_restart_inside_a_long_builtin_ends_the_vms_run(tmp_path: Path) -> Non
     assert RESTART_LINE in result.stderr
 
 
+LOOPS = "(define (f n) (if (= n 0) 0 (f (- n 1))))\n(print (f 5))\n"
+
+
 def test_the_image_process_is_wanted_when_a_core_stays_idle(monkeypatch: Any) -> None:
     from fluentai import imageproc
 
@@ -240,16 +243,39 @@ def test_the_image_process_is_wanted_when_a_core_stays_idle(monkeypatch: Any) ->
         monkeypatch.setattr(imageproc, "_runnable", lambda: looks.append(1) or next(seq))
 
     counts(2, 1)  # another thread runnable for an instant, then only this one
-    assert imageproc.wanted() and len(looks) == 2
+    assert imageproc.wanted(LOOPS) and len(looks) == 2
     counts(2, 2, 2)  # busy at every look
-    assert not imageproc.wanted() and len(looks) == 3
+    assert not imageproc.wanted(LOOPS) and len(looks) == 3
     counts(1)
-    assert imageproc.wanted() and len(looks) == 1
+    assert imageproc.wanted(LOOPS) and len(looks) == 1
     monkeypatch.setattr(imageproc.os, "sched_getaffinity", lambda _pid: {0})
     counts(1)
-    assert not imageproc.wanted()
+    assert not imageproc.wanted(LOOPS)
+    monkeypatch.setattr(imageproc.os, "sched_getaffinity", lambda _pid: {0, 1})
+    counts(1)
+    assert not imageproc.wanted('(print "hello world")\n')  # nothing that can get hot
     monkeypatch.setenv("FLUENTAI_IMAGE_PROCESS", "1")
-    assert imageproc.wanted()
+    assert imageproc.wanted(LOOPS) and imageproc.wanted('(print "hello world")\n')
+
+
+def test_programs_that_may_get_hot() -> None:
+    from fluentai.imageproc import may_get_hot
+
+    hot = [
+        "(define (f x) x)",
+        "(let loop ((i 0)) i)",
+        "( lambda (x) x)",
+        "(fn(x) x)",
+        "(let* ((a 1)) a)",
+        "(while #t 1)",
+        "(handler ((k (fn (x) x))) 1)",
+        "(defun f (x) x)",
+        "(def twice (f x) (f (f x)))",
+        '(import "lib")',
+    ]
+    cold = ['(print "hello world")', "(print (definitely 1))", "(print [1 2] {:a 1})"]
+    assert all(may_get_hot(t) for t in hot)
+    assert not any(may_get_hot(t) for t in cold)
 
 
 def test_the_vm_waits_for_the_image_child_only_while_a_restart_is_worth_it(

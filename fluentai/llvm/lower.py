@@ -1467,6 +1467,17 @@ class _FnGen:
 
         slow_v = generic(e)
         self.cold = was_cold
+        if isinstance(all_float, ir.Constant):
+            # every leaf a double and every operation with a Float operand: the generic way
+            # (taken for a zero divisor) gives a Float too, or raises, so the tree stays raw
+            slow_d = self.unbox(slow_v)
+            slow_end = self.b.block
+            self.b.branch(join)
+            self.b.position_at_end(join)
+            d = self.b.phi(DBL)
+            d.add_incoming(fast_v, fast_end)
+            d.add_incoming(slow_d, slow_end)
+            return _DV(True, d, self.const(0))
         slow_end = self.b.block
         self.b.branch(join)
         self.b.position_at_end(join)

@@ -10,8 +10,9 @@ So, on a machine with an idle core, `fluentai run` forks right after its failed 
 The child prepares what does not depend on the program being hot (imports, the prelude, the
 program's resolution and lowering) while the parent starts the VM, then waits. When the VM
 reports the program hot, the parent sends "go": the child runs LLVM, stores the image in the code
-cache and answers whether it did. The parent keeps running the program in the VM meanwhile, at
-full speed, and polls the answer at its safepoints. A run that never gets hot kills the child at
+cache and answers whether it did. The parent keeps running the program in the VM meanwhile and
+looks for the answer at its safepoints (waiting on it a while there when a restart is still
+possible, jit/jit.py `_poll_image_process`). A run that never gets hot kills the child at
 exit: nothing is compiled for a program that is not hot (docs/decisions.md, "Start-up" 6).
 
 The child never writes to the parent's terminal or pipes (its standard streams are /dev/null), and

@@ -1450,9 +1450,11 @@ class _FnGen:
         self.b.branch(join)
         self.b.position_at_end(slow)
         gpos = iter(leaves)
-        # every leaf a double: only a zero divisor comes this way, which is rare (cold)
+        # every leaf a double (and every operation with a Float operand): only a zero divisor
+        # comes this way, which raises, so it is cold and the tree stays a raw double
+        all_raw = isinstance(all_float, ir.Constant)
         was_cold = self.cold
-        self.cold = was_cold or isinstance(all_float, ir.Constant)
+        self.cold = was_cold or all_raw
 
         def generic(node: r.RExpr) -> ir.Value:
             if _is_arith(node):
@@ -1467,26 +1469,18 @@ class _FnGen:
 
         slow_v = generic(e)
         self.cold = was_cold
-        if isinstance(all_float, ir.Constant):
-            # every leaf a double and every operation with a Float operand: the generic way
-            # (taken for a zero divisor) gives a Float too, or raises, so the tree stays raw
-            slow_d = self.unbox(slow_v)
-            slow_end = self.b.block
-            self.b.branch(join)
-            self.b.position_at_end(join)
-            d = self.b.phi(DBL)
-            d.add_incoming(fast_v, fast_end)
-            d.add_incoming(slow_d, slow_end)
-            return _DV(True, d, self.const(0))
+        slow_d = self.unbox(slow_v) if all_raw else ir.Constant(DBL, 0.0)
         slow_end = self.b.block
         self.b.branch(join)
         self.b.position_at_end(join)
+        d = self.b.phi(DBL)
+        d.add_incoming(fast_v, fast_end)
+        d.add_incoming(slow_d, slow_end)
+        if all_raw:
+            return _DV(True, d, self.const(0))
         flag = self.b.phi(I1)
         flag.add_incoming(ir.Constant(I1, 1), fast_end)
         flag.add_incoming(ir.Constant(I1, 0), slow_end)
-        d = self.b.phi(DBL)
-        d.add_incoming(fast_v, fast_end)
-        d.add_incoming(ir.Constant(DBL, 0.0), slow_end)
         w = self.b.phi(I64)
         w.add_incoming(self.const(0), fast_end)
         w.add_incoming(slow_v, slow_end)
@@ -2780,6 +2774,14 @@ class _FnGen:
         """Two Floats are possible operands: worth an inline Float path."""
         return not self.cold and all(self.may_be(a, "Float") for a in args)
 
+    def slow_op(self, op: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
+        """The runtime's C operation `op` of two words (any kinds), unwinding when it raised:
+        how cold paths do arithmetic and comparisons (`cold`)."""
+        self.set_site(span)
+        res = self.b.call(self.low.rt(_SLOW[op]), [x, y])
+        self.pending_check(res)
+        return res
+
     def compare(
         self, op: str, x: ir.Value, y: ir.Value, span: Span, floats: bool = True
     ) -> ir.Value:
@@ -2790,12 +2792,7 @@ class _FnGen:
         if isinstance(is_fix, ir.Constant):
             return b.icmp_signed(_ICMP[op], x, y)
         if self.cold:
-            self.set_site(span)
-            slow_w = b.call(self.low.rt(_SLOW[op]), [x, y])
-            got = self.new_block(f"got{op}")
-            b.cbranch(b.icmp_unsigned("==", slow_w, self.const(0)), self.current_landing(), got)
-            b.position_at_end(got)
-            return self.truthy(slow_w)
+            return self.truthy(self.slow_op(op, x, y, span))
         fast = self.new_block(f"fix{op}")
         slow = self.new_block(f"slow{op}")
         join = self.new_block(f"join{op}")
@@ -2846,12 +2843,7 @@ class _FnGen:
             cmp = self.compare(op, x, y, span, floats)
             return b.select(cmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
         if self.cold and not (self.is_known_fixnum(x) and self.is_known_fixnum(y)):
-            self.set_site(span)
-            slow_v = b.call(self.low.rt(_SLOW[op]), [x, y])
-            ok = self.new_block(f"ok{op}")
-            b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), ok)
-            b.position_at_end(ok)
-            return slow_v
+            return self.slow_op(op, x, y, span)
         is_fix = self.fixnums(x, y)
         fast = self.new_block(f"fix{op}")
         slow = self.new_block(f"slow{op}")

@@ -221,9 +221,9 @@ def _report(base: str, load_ms: float, run_ms: float, stderr: TextIO, native_tie
 pending: list[Any] = []  # threads compiling an image (the JIT's compile threads)
 
 
-def build(src: SourceFile, log: Any, *, refuse: Any = None) -> bool:
+def build(src: SourceFile, log: Any) -> bool:
     """Compile and store the image of `src` (on the JIT's compile thread); whether it exists
-    now. `refuse(program)` may name a reason not to (fluentai.jit.policy.blocked_reason)."""
+    now."""
     from fluentai import codecache
 
     k = key(src.name, src.text)
@@ -232,7 +232,7 @@ def build(src: SourceFile, log: Any, *, refuse: Any = None) -> bool:
     from fluentai.native import store_image
 
     t0 = time.perf_counter()
-    stored = store_image(src, k, IMAGE_OPT, refuse=refuse)
+    stored = store_image(src, k, IMAGE_OPT)
     ms = (time.perf_counter() - t0) * 1000
     log(f"program image {'stored' if stored else 'not stored'} ({ms:.0f} ms)")
     return stored

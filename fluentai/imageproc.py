@@ -247,7 +247,7 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
         _detach(go_fd, done_fd)
         prepared = _prepare(path, text, stages)
         stages["prepared"] = time.perf_counter()
-        if os.read(go_fd, 1) == GO and prepared is not None:
+        if os.read(go_fd, 1) == GO:
             stages["go"] = time.perf_counter()
             status = STORED if prepared(stages) else NOT_STORED
             stages["stored"] = time.perf_counter()
@@ -284,11 +284,9 @@ def _detach(go_fd: int, done_fd: int) -> None:
 
 
 def _prepare(path: str, text: str, stages: dict[str, float]) -> Any:
-    """Everything before LLVM; returns the step that compiles and stores, or None when the
-    program is not one the JIT compiles (or does not even parse: the parent reports that).
-    Records when the imports, LLVM's initialization and the lowering were done in `stages`."""
+    """Everything before LLVM; returns the step that compiles and stores. Raises when the
+    program does not even compile (the parent reports that). Records when the imports, LLVM's initialization and the lowering were done in `stages`."""
     from fluentai import codecache, image, native
-    from fluentai.jit.policy import blocked_reason
     from fluentai.llvm.engine import Engine
     from fluentai.source import SourceFile
 
@@ -297,9 +295,7 @@ def _prepare(path: str, text: str, stages: dict[str, float]) -> Any:
     stages["llvm-ready"] = time.perf_counter()
     src = SourceFile(path, text)
     k = image.key(path, text)
-    lowered = native.lower_image(src, refuse=blocked_reason)
-    if lowered is None:
-        return None
+    lowered = native.lower_image(src)
     stages["lowered"] = time.perf_counter()
     ir_text = str(lowered.module)  # Python's part of the compile: 7 to 30 ms
     codecache.prepare_link()

@@ -319,23 +319,19 @@ def _compile_and_store(
 _keep_alive: list[Any] = []  # LLJIT libraries whose code may still run
 
 
-def store_image(
-    src: SourceFile, key: str, opt: int, *, refuse: Callable[[Any], str | None] | None = None
-) -> bool:
+def store_image(src: SourceFile, key: str, opt: int) -> bool:
     """Compile the whole program (as `--tier native` does) into the code cache entry `key`
     without loading it: the program image a later `fluentai run` starts from (fluentai/image.py).
-    `refuse(program)` may name a reason to compile nothing. Returns whether it was stored."""
-    lowered = lower_image(src, refuse=refuse)
-    return lowered is not None and finish_image(lowered, key, opt)
+    Returns whether it was stored."""
+    return finish_image(lower_image(src), key, opt)
 
 
-def lower_image(src: SourceFile, *, refuse: Callable[[Any], str | None] | None = None) -> Any:
-    """The first half of `store_image`: the program lowered (None if `refuse` names a reason),
-    with the native prelude's object code at hand."""
+def lower_image(src: SourceFile) -> Any:
+    """The first half of `store_image`: the program lowered, with the native prelude's object
+    code at hand. Every program has an image, those the JIT keeps in the VM included: an image
+    runs without a VM, so it shares no state with one."""
     prelude = _prelude()
     program = _on_big_stack(lambda: resolve(src, is_prelude=False))
-    if refuse is not None and refuse(program) is not None:
-        return None
     from fluentai.llvm.lower import lower_program
 
     lowered = _on_big_stack(lambda: lower_program(prelude, program))

@@ -84,11 +84,44 @@ def test_images_are_not_used_when_disabled_tuned_or_stale(tmp_path: Path) -> Non
     assert IMAGE_LINE not in changed.stderr and changed.stdout.endswith("1\n")
 
 
-def test_programs_the_jit_keeps_in_the_vm_get_no_image(tmp_path: Path) -> None:
-    source = HOT + "(state:set 'k 1)\n(print (state:get 'k))\n"
-    for _ in range(2):
-        result = _run(tmp_path, source, "--jit-stats", env={"FLUENTAI_SEED": "1"})
-        assert IMAGE_LINE not in result.stderr and result.stdout.endswith("1\n")
+# the state store: the JIT keeps such programs in the VM (no unit), but their image runs alone
+STATE = """
+(define (bump! k) (state:update k (lambda (v) (if (nil? v) 1 (+ v 1)))))
+(define (go n) (when (> n 0) (bump! (if (even? n) 'even 'odd)) (go (- n 1))))
+(go 3000)
+(state:begin-transaction)
+(state:set 'even 0)
+(state:rollback-transaction)
+(print (state:get 'even) (state:get 'odd) (args))
+"""
+STATE_OUT = '1500 1500 ["a" "b"]\n'
+
+
+def test_programs_the_jit_keeps_in_the_vm_still_get_an_image(tmp_path: Path) -> None:
+    for env in ({"FLUENTAI_IMAGE_PROCESS": "0"}, {"FLUENTAI_IMAGE_PROCESS": "1"}):
+        for source, out in (
+            (STATE, STATE_OUT),
+            ('(print "first")\n' + STATE, "first\n" + STATE_OUT),
+        ):
+            if (tmp_path / "cache").exists():
+                _clear(tmp_path / "cache")
+            first = _run(tmp_path, source, "--jit-stats", env=env)
+            second = _run(tmp_path, source, "--jit-stats", env=env)
+            assert first.stdout == second.stdout == out, (first, env)
+            assert IMAGE_LINE not in first.stderr and IMAGE_LINE in second.stderr
+
+
+def test_a_program_using_the_state_store_restarts_natively(tmp_path: Path) -> None:
+    source = STATE.replace("(go 3000)", "(go 300000)")  # about 8 s in the VM
+    first = _run(tmp_path, source, "--jit-stats")
+    assert RESTART_LINE in first.stderr
+    assert first.stdout == '150000 150000 ["a" "b"]\n'
+
+
+def _clear(cache: Path) -> None:
+    for path in cache.iterdir():
+        if path.is_file() and not path.name.startswith("prelude"):
+            path.unlink()
 
 
 # ---------------------------------------------------------------- restarts (the first run)
@@ -192,14 +225,6 @@ def test_a_run_that_never_gets_hot_compiles_nothing(tmp_path: Path) -> None:
     assert not list((tmp_path / "cache").glob("*.so"))
     bad = _run(tmp_path, "(print (+ 1 2)\n", env=PROCESS)
     assert bad.status == 65 and "error[syntax-error]" in bad.stderr
-
-
-def test_a_program_the_process_refuses_is_compiled_in_the_run(tmp_path: Path) -> None:
-    source = HOT + "(state:set 'k 1)\n(print (state:get 'k))\n"
-    log = tmp_path / "jit.log"
-    result = _run(tmp_path, source, env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
-    assert result.stdout == '3000\n["a" "b"]\n1\n'
-    assert IMAGE_LINE not in _run(tmp_path, source, "--jit-stats", env=PROCESS).stderr
 
 
 def test_ctrl_c_while_the_process_compiles(tmp_path: Path) -> None:

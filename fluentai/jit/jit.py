@@ -43,7 +43,7 @@ from fluentai.diagnostics import TraceEntry
 from fluentai.errors import FlError, ProgramExit
 from fluentai.jit import osr as osr_mod
 from fluentai.jit.bridge import Boxed, NativeWord
-from fluentai.jit.policy import FALLBACK, Thresholds, blocked_reason, decide_tier2
+from fluentai.jit.policy import FALLBACK, Blocked, Thresholds, decide_tier2
 from fluentai.jit.tier2 import STRESS_DEOPT, Tier2, check
 from fluentai.llvm import abi
 from fluentai.records import field, record
@@ -464,18 +464,22 @@ class Jit:
         if background:
             sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
         try:
-            if self._restart and self._build_image(refuse=blocked_reason):
+            if self._restart and self._build_image():
                 self.state = RESTART
                 self._trim_cache()
                 return
             self._restart = False
-            self._ready = self._build()
+            try:
+                self._ready = self._build()
+            except Blocked as exc:
+                # the unit would share state with the VM; the image does not (it runs alone)
+                self.state = FAILED
+                self.stats.state = f"not compiled ({exc})"
+                self.log(f"not compiled: {exc}")
+                self._image_for_next_run()
+                return
             self.state = READY
-            if self._image and _image_process_go():
-                self.log("program image: compiling in the image compiler process")
-            elif self._image:
-                self._build_image()
-            self._trim_cache()
+            self._image_for_next_run()
         except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
             self.state = FAILED
             self.stats.state = f"not compiled ({type(exc).__name__}: {exc})"
@@ -483,6 +487,15 @@ class Jit:
         finally:
             if background:
                 sys.setswitchinterval(interval)
+
+    def _image_for_next_run(self) -> None:
+        """After the unit: the program's image for the next run, from the image compiler
+        process if there is one, else made here; then the cache's trim, if due."""
+        if self._image and _image_process_go():
+            self.log("program image: compiling in the image compiler process")
+        elif self._image:
+            self._build_image()
+        self._trim_cache()
 
     @staticmethod
     def _trim_cache() -> None:
@@ -517,14 +530,14 @@ class Jit:
         finally:
             sys.setswitchinterval(interval)
 
-    def _build_image(self, refuse: Any = None) -> bool:
+    def _build_image(self) -> bool:
         """The whole program for a restart or the next run (fluentai/image.py); whether it is
         stored. A failure costs only that."""
         from fluentai import image
 
         t0 = time.perf_counter()
         try:
-            return image.build(self.src, self.log, refuse=refuse)
+            return image.build(self.src, self.log)
         except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
             self.log(f"program image not stored: {type(exc).__name__}: {exc}")
             return False

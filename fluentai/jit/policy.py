@@ -113,6 +113,11 @@ def jit_enabled(environ: Mapping[str, str]) -> bool:
 _BLOCKED_PREFIXES = ("state:",)
 
 
+class Blocked(Exception):
+    """The program's code must stay in the VM (the reason is logged). Its image, which runs
+    without a VM, is still made."""
+
+
 def blocked_reason(program: Any) -> str | None:
     """Why a program's code must stay in the VM (state it shares with the VM's world), or None."""
     from fluentai.llvm.lower import _walk

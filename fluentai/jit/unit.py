@@ -61,10 +61,6 @@ def seed_types(seeds: Seeds) -> dict[str, tuple[Any, ...]]:
     return out
 
 
-class Blocked(Exception):
-    """The program's code must stay in the VM (the reason is logged)."""
-
-
 def _meta(lowered: Any) -> dict[str, Any]:
     return {
         "sites": [[s.where, s.fn] for s in lowered.sites],
@@ -231,7 +227,7 @@ def build_unit(
     unit = _load(key, stats, log)
     if unit is None:
         from fluentai import native
-        from fluentai.jit.policy import blocked_reason
+        from fluentai.jit.policy import Blocked, blocked_reason
         from fluentai.llvm.engine import Engine
         from fluentai.llvm.lower import lower_program
 

@@ -79,8 +79,10 @@ def arity_phrase(lo: int, hi: int | None) -> str:
     return f"{lo} to {n_args(hi)}"
 
 
-def arity_message(name: str, lo: int, hi: int | None, got: int) -> str:
-    return f"`{name}` expects {arity_phrase(lo, hi)}, got {got}"
+def arity_message(name: str, lo: int, hi: int | None, got: int, *, by_twos: bool = False) -> str:
+    """`by_twos`: the builtin takes lo, lo + 2, lo + 4, ... arguments (`assoc`)."""
+    phrase = f"{lo}, {lo + 2}, {lo + 4}, ... arguments" if by_twos else arity_phrase(lo, hi)
+    return f"`{name}` expects {phrase}, got {got}"
 
 
 class ProgramExit(Exception):

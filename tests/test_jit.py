@@ -230,6 +230,16 @@ ERROR_PROGRAMS = [
     "(define (inf n) (+ 1 (inf n)))\n(print (inf 1))\n",
     # exit from native code
     '(define (quit n) (if (= n 0) (exit 3) (quit (- n 1))))\n(print "a")\n(quit 4)\n',
+    # a builtin's loop (a tail call in the VM's prelude code) calls a failing program function:
+    # the trace keeps the top level's entry, which belongs to no prelude frame
+    "(define (f a) (head a))\n(map f [[1] []])\n",
+    "(define (f a) (head a))\n(define (g) (map f [[1] []]))\n(g)\n",
+    "(define (f a b) (< (head a) (head b)))\n(print (sort [[1] [] [2]] f))\n",
+    # a builtin's name defined after compiled code called it: the builtin until then
+    "(define (add n) (if (= n 0) 0 (+ 1 (add (- n 1)))))\n(print (add 3))\n"
+    '(define (+ a b) "mine")\n(print (add 3))\n',
+    # assoc through a value: 3, 5, 7, ... arguments
+    "(define a assoc)\n(print (a {} 1 2))\n(a {} 1 2 3)\n",
 ]
 
 

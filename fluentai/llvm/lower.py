@@ -94,6 +94,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_check_type": (I64, (I64, PTR)),
     "fl_is_error": (I32, (I64,)),
     "fl_raise_arity": (I64, (PTR, I64, I64, I64)),
+    "fl_raise_arity_by_twos": (I64, (PTR, I64, I64)),
     "fl_raise_unbound": (I64, (PTR,)),
     "fl_raise_not_function": (I64, (I64,)),
     "fl_raise_match_failure": (I64, (I64,)),
@@ -120,6 +121,7 @@ _COLD = frozenset(
     {
         *_SLOW.values(),
         "fl_raise_arity",
+        "fl_raise_arity_by_twos",
         "fl_raise_unbound",
         "fl_raise_not_function",
         "fl_raise_match_failure",
@@ -505,8 +507,11 @@ class Lowerer:
         name: str,
         kind: int,
         body: Callable[[ir.IRBuilder, ir.Value, ir.Value], ir.Value],
+        *,
+        by_twos: bool = False,
     ) -> tuple[ir.Function, ir.GlobalVariable]:
-        """A generic entry that checks arity, gathers argv and returns body(b, argc, argv)."""
+        """A generic entry that checks arity, gathers argv and returns body(b, argc, argv).
+        `by_twos`: the arity error says lo, lo + 2, ... (`assoc`; body checks the parity)."""
         self.u.fn_counter += 1
         fn = ir.Function(self.u.module, GENERIC_TY, f"fl.w.{self.u.fn_counter}.{_mangle_fn(label)}")
         fn.linkage = "internal"
@@ -520,17 +525,13 @@ class Lowerer:
             cond = b.or_(cond, b.icmp_signed(">", argc, ir.Constant(I64, hi)))
         b.cbranch(cond, bad, ok)
         b.position_at_end(bad)
-        b.ret(
-            b.call(
-                self.rt("fl_raise_arity"),
-                [
-                    self.cstring(name),
-                    ir.Constant(I64, lo),
-                    ir.Constant(I64, -1 if hi is None else hi),
-                    argc,
-                ],
-            )
-        )
+        if by_twos:
+            args = [self.cstring(name), ir.Constant(I64, lo), argc]
+            b.ret(b.call(self.rt("fl_raise_arity_by_twos"), args))
+        else:
+            hi_arg = ir.Constant(I64, -1 if hi is None else hi)
+            args = [self.cstring(name), ir.Constant(I64, lo), hi_arg, argc]
+            b.ret(b.call(self.rt("fl_raise_arity"), args))
         b.position_at_end(ok)
         size = max(1, hi if hi is not None and hi <= 16 else 0)
         if hi is not None and hi <= 16:
@@ -611,7 +612,10 @@ class Lowerer:
                 return b.call(self.rt(sym), [argc, argv])
 
             # an extra arity rule (assoc: odd counts) is checked by the C builtin itself
-            return self._wrapper(prim.name, lo, hi, prim.name, abi.FN_BUILTIN, body)
+            by_twos = prim.arity_ok is not None
+            return self._wrapper(
+                prim.name, lo, hi, prim.name, abi.FN_BUILTIN, body, by_twos=by_twos
+            )
 
         return self.static_closure("b:" + prim.name, make)
 
@@ -2486,9 +2490,15 @@ class _FnGen:
         return self._merge(incoming, self.new_block("known.join"))
 
     def known_global(self, ref: r.GlobalRef) -> tuple[ir.Value, ir.Value]:
-        """The value of a known function's global and an i1: true when it was bound (then it is
-        the function), false when it was unbound and an `error:raise` handler gave a value."""
-        return self._checked_global(ref, "k")
+        """The value of a known function's global and an i1: true when it holds the function,
+        false when it was unbound and an `error:raise` handler gave a value, or when the name
+        is a builtin's and the cell holds that builtin (a JIT unit's cells are the VM's, which
+        hold the builtin until the definition runs, LANGUAGE.md §2.2)."""
+        value, bound = self._checked_global(ref, "k")
+        if ref.fallback is not None:
+            word = self.low.known_entries[ref.name][1]
+            bound = self.b.and_(bound, self.b.icmp_unsigned("==", value, word))
+        return value, bound
 
     def call_values(
         self,

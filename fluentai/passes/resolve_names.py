@@ -231,7 +231,8 @@ class _Resolver:
         if ok and prim is not None and prim.arity_ok is not None:
             ok = prim.arity_ok(got)
         if not ok:
-            self.sink.error("arity-error", arity_message(name, lo, hi, got), span)
+            by_twos = prim is not None and prim.arity_ok is not None
+            self.sink.error("arity-error", arity_message(name, lo, hi, got, by_twos=by_twos), span)
         return ok
 
     def call(self, fn: c.Expr, args: tuple[c.Expr, ...], span: Span) -> r.RExpr:

@@ -202,6 +202,12 @@ fl_value fl_raise_arity(const char *name, int64_t min, int64_t max, int64_t got)
                      (long long)min, (long long)max, unit, (long long)got);
 }
 
+fl_value fl_raise_arity_by_twos(const char *name, int64_t min, int64_t got) {
+    /* errors.arity_message(..., by_twos=True): `assoc` takes 3, 5, 7, ... arguments */
+    return fl_raisef("arity-error", "`%s` expects %lld, %lld, %lld, ... arguments, got %lld", name,
+                     (long long)min, (long long)min + 2, (long long)min + 4, (long long)got);
+}
+
 fl_value fl_raise_unbound(const char *name) {
     return fl_raisef("unbound-variable", "`%s` is not defined", name);
 }

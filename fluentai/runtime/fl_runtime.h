@@ -249,6 +249,7 @@ fl_value fl_raise(const char *kind, const char *message);
 fl_value fl_raisef(const char *kind, const char *fmt, ...);
 fl_value fl_raise_value(fl_value error); /* raise an ERROR value (its trace restarts here) */
 fl_value fl_raise_arity(const char *name, int64_t min, int64_t max, int64_t got);
+fl_value fl_raise_arity_by_twos(const char *name, int64_t min, int64_t got);
 fl_value fl_raise_unbound(const char *name);      /* `NAME` is not defined */
 fl_value fl_raise_not_function(fl_value callee);  /* type-error: calling a non-function */
 fl_value fl_raise_match_failure(fl_value subject); /* no pattern matches V */

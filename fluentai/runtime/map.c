@@ -517,6 +517,7 @@ fl_value fl_b_fetch(int64_t argc, const fl_value *argv) {
 }
 
 fl_value fl_b_assoc(int64_t argc, const fl_value *argv) {
+    if (argc % 2 == 0) return fl_raise_arity_by_twos("assoc", 3, argc); /* before the kind check */
     CHECK_MAP("assoc", argv[0]);
     if (argc == 3) return fl_map_assoc(argv[0], argv[1], argv[2]);
     batch b;

@@ -248,7 +248,8 @@ class VM:
             lo, hi = prim.arity
             n = len(args)
             if n < lo or (hi is not None and n > hi) or (prim.arity_ok and not prim.arity_ok(n)):
-                raise FlError("arity-error", arity_message(prim.name, lo, hi, n))
+                by_twos = prim.arity_ok is not None
+                raise FlError("arity-error", arity_message(prim.name, lo, hi, n, by_twos=by_twos))
             if prim.kind is PrimKind.INTRINSIC:  # apply
                 f2, args2 = self._unpack_apply(args)
                 return self._call_value(f2, args2, stack, restore)
@@ -382,8 +383,8 @@ class VM:
         span, trace, omitted = self._trace(cur)
         native = getattr(exc, "native_trace", None)
         if native is not None:  # raised in native code called from this frame (jit/jit.py)
-            if getattr(exc, "tail", False) and trace:
-                trace = trace[:-1]  # a tail call replaced this frame
+            if getattr(exc, "tail", False) and trace and self._entry(cur[0], cur[1]) is not None:
+                trace = trace[:-1]  # a tail call replaced this frame (a prelude frame has no entry)
             kept = trace + native
             omitted += exc.native_omitted  # type: ignore[attr-defined]
             if len(kept) > 20:

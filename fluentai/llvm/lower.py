@@ -2613,9 +2613,10 @@ class _FnGen:
             args = [self.as_word(d) for d in (dargs or [])]
         call_args = self.generic_args(self.b.inttoptr(word, PTR), args)
         if tail:
+            # a builtin written in FluentAI that replaces a program frame keeps its count (the
+            # VM keeps that frame: fluentai/vm/machine.py `_entry`), so its calls of program
+            # functions nest one level deeper and endless recursion through it overflows
             self.poll()
-            if not self.is_prelude and entry.name.startswith("fl.prelude."):
-                self.adjust_depth(-1)  # a program frame replaced by an uncounted prelude frame
             res = self.b.call(
                 entry, call_args, cconv="tailcc", tail=_tail_marker(self.fn, GENERIC_TY)
             )

@@ -41,6 +41,8 @@ from fluentai.vm.values import (
     to_pylist,
 )
 
+TAIL_CALL = int(Op.TAIL_CALL)
+
 NO_RESTORE: Final[Any] = object()
 DEFAULT_MAX_DEPTH: Final = 200_000
 # The largest limit FLUENTAI_MAX_DEPTH may set (the runtime's MAX_MAX_DEPTH, runtime/misc.c):
@@ -374,7 +376,11 @@ class VM:
         return inner[-1].span, outer + inner, total - 20
 
     def _entry(self, code: Code, pc: int) -> TraceEntry | None:
-        if code.is_prelude:
+        """A frame's trace entry. A program frame that tail-called a builtin written in
+        FluentAI (`map`) waits for it, so that the builtin's calls of program functions nest
+        one level deeper, as in native code (an endless `(define (d n) (map d [n]))` must reach
+        stack-overflow); it is the builtin's frame for the trace, and shows no entry."""
+        if code.is_prelude or (pc >= 2 and code.code[pc - 2] == TAIL_CALL):
             return None
         span = self._span_at(code, pc)
         return TraceEntry(span, code.name) if span is not None else None
@@ -576,6 +582,8 @@ class VM:
                         fn = stack[-arg - 1]
                         if type(fn) is Closure and fn.code.fast_argc == arg:
                             fcode = fn.code
+                            if op == 6 and fcode.is_prelude and not code_obj.is_prelude:
+                                op = 3  # keeps this frame's count: see _entry
                             if arg:
                                 args = stack[-arg:]
                                 del stack[-arg - 1 :]
@@ -658,6 +666,12 @@ class VM:
                             if op == 6:
                                 while type(fn) is Builtin and fn.prim is apply_prim:
                                     fn, args = self._unpack_apply(args)
+                                if (
+                                    type(fn) is Closure
+                                    and fn.code.is_prelude
+                                    and not code_obj.is_prelude
+                                ):
+                                    op = 3  # keeps this frame's count: see _entry
                             new: Frame | None
                             if op == 6 and type(fn) is Closure:
                                 counted = not code_obj.is_prelude

@@ -76,7 +76,7 @@ def arity_phrase(lo: int, hi: int | None) -> str:
         return f"at least {n_args(lo)}"
     if lo == hi:
         return n_args(lo)
-    return f"{lo} to {n_args(hi)}"
+    return f"{lo} to {hi} arguments"  # `0 to 1 arguments`, as `1 to 3 arguments`
 
 
 def arity_message(name: str, lo: int, hi: int | None, got: int, *, by_twos: bool = False) -> str:

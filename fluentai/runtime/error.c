@@ -198,8 +198,8 @@ fl_value fl_raise_arity(const char *name, int64_t min, int64_t max, int64_t got)
     if (min == max)
         return fl_raisef("arity-error", "`%s` expects %lld argument%s, got %lld", name,
                          (long long)min, unit, (long long)got);
-    return fl_raisef("arity-error", "`%s` expects %lld to %lld argument%s, got %lld", name,
-                     (long long)min, (long long)max, unit, (long long)got);
+    return fl_raisef("arity-error", "`%s` expects %lld to %lld arguments, got %lld", name,
+                     (long long)min, (long long)max, (long long)got);
 }
 
 fl_value fl_raise_arity_by_twos(const char *name, int64_t min, int64_t got) {

@@ -106,6 +106,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_pending_drop": (VOID, (I64,)),
     "fl_poll_slow": (I64, ()),
     "fl_depth_slow": (I64, ()),
+    "fl_depth_slow_prelude": (I64, ()),
     "fl_handler_height": (I64, ()),
     "fl_handler_restore": (VOID, (I64,)),
     "fl_handler_push": (I64, (I64, PTR, PTR)),
@@ -128,6 +129,7 @@ _COLD = frozenset(
         "fl_trace_add",
         "fl_poll_slow",
         "fl_depth_slow",
+        "fl_depth_slow_prelude",
         *(abi.c_symbol(name) for name in ("mod", "quot", "rem")),
     }
 )
@@ -1213,7 +1215,8 @@ class _FnGen:
         b.position_at_end(over)
         if set_site:
             self.set_site(span)
-        res = b.call(self.low.rt("fl_depth_slow"), [])
+        slow = "fl_depth_slow_prelude" if self.is_prelude else "fl_depth_slow"
+        res = b.call(self.low.rt(slow), [])
         b.cbranch(b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), go)
         b.position_at_end(go)
 

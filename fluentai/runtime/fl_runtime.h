@@ -276,6 +276,7 @@ void fl_pending_drop(int64_t token);
  * call would exceed fl_rt_depth_limit (raises stack-overflow, or makes the interrupt pending). */
 fl_value fl_poll_slow(void);
 fl_value fl_depth_slow(void);
+fl_value fl_depth_slow_prelude(void);
 
 /* ---- handlers and perform (§5.2) --------------------------------------------------------------- */
 

@@ -235,19 +235,25 @@ fl_value fl_poll_slow(void) {
     return FL_NIL;
 }
 
-fl_value fl_depth_slow(void) {
+static fl_value depth_slow(bool program_site) {
     if (interrupt_requested) return fl_ctl_take_interrupt();
     /* only an interrupt lowers the limit to 0: one requested by storing the globals directly */
     if (fl_rt_depth_limit == 0) return fl_ctl_take_interrupt();
     if (fl_rt_depth + 1 > fl_ctl.max_depth || stack_nearly_full(fl_rt_depth)) {
         fl_value result = fl_raise_stack_overflow();
-        /* generated code adds no entry for a call refused here: the next one is the caller's */
-        fl_ctl.pending.trace.fresh = false;
+        /* generated code adds no entry for a call refused here: the next one is the caller's.
+         * A prelude call site (map calling the program's function) adds none anyway, so the
+         * next one is the program's call of the builtin, the raise's own entry. */
+        if (program_site) fl_ctl.pending.trace.fresh = false;
         return result;
     }
     fl_rt_depth_limit = next_depth_limit(fl_rt_depth + 1);
     return FL_NIL;
 }
+
+fl_value fl_depth_slow(void) { return depth_slow(true); }
+
+fl_value fl_depth_slow_prelude(void) { return depth_slow(false); }
 
 /* ---- calls from C (effect clauses, state:update) --------------------------------------------- */
 

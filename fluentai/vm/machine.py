@@ -41,7 +41,13 @@ from fluentai.vm.values import (
     to_pylist,
 )
 
-TAIL_CALL = int(Op.TAIL_CALL)
+
+class _KeptStack(list):  # type: ignore[type-arg]
+    """The operand stack of a program frame kept while the builtin written in FluentAI that it
+    tail-called runs (see `_trace`): the type marks the frame."""
+
+    __slots__ = ()
+
 
 NO_RESTORE: Final[Any] = object()
 DEFAULT_MAX_DEPTH: Final = 200_000
@@ -191,6 +197,7 @@ class VM:
         self.handlers: HNode | None = None
         self.depth = 0
         self.frames: list[Frame] = []
+        self.kept_frames = False  # a frame was kept for a builtin it tail-called (`_trace`)
         self.last_value: Any = None
         self.builtin_values: dict[str, Any] = {}
         self.apply_prim: Prim | None = None
@@ -346,24 +353,40 @@ class VM:
     def _span_at(code: Code, pc: int) -> Span | None:
         return code.spans[(pc - 2) // 2] if pc >= 2 else code.span
 
-    def _trace(self, cur: Frame) -> tuple[Span | None, list[TraceEntry], int]:
-        """The error location, the trace entries and how many entries are left out.
+    def _trace(self, cur: Frame, inner: bool = False) -> tuple[Span | None, list[TraceEntry], int]:
+        """The error location, the trace entries and how many entries are left out. `inner`:
+        native frames inside `cur` have entries of their own.
 
-        Prelude frames are opaque (LANGUAGE.md §13.4). A report shows at most the outermost 10
-        and the innermost 10 entries, so only those are collected: an error caught deep in a
-        recursion costs the same as one near the top."""
+        Prelude frames are opaque (LANGUAGE.md §13.4). A program frame that tail-called a
+        builtin written in FluentAI (`map`) is kept while the builtin runs, so that the
+        builtin's calls of program functions nest one level deeper, as in native code (an
+        endless `(define (d n) (map d [n]))` must reach stack-overflow). Being replaced by the
+        builtin, it has an entry only while no program frame runs inside it: then it holds the
+        program's call of the builtin, where an error raised in the builtin is reported.
+
+        A report shows at most the outermost 10 and the innermost 10 entries, so only those are
+        collected: an error caught deep in a recursion costs the same as one near the top (with
+        kept frames, whose entries the depth does not count, the whole stack is looked at)."""
         frames = self.frames
         total = self.depth + 1  # program frames: every counted call, plus the top level
-        if total <= 40:
-            entries = [self._entry(code, pc) for code, pc, *_ in (*frames, cur)]
-            kept = [e for e in entries if e is not None]
-            return (kept[-1].span if kept else None), kept, 0
-        inner: list[TraceEntry] = []
+        if total <= 40 or self.kept_frames:
+            entries: list[TraceEntry] = []
+            for frame in itertools.chain((cur,), reversed(frames)):
+                entry = self._entry(frame[0], frame[1])
+                if entry is not None and (not inner or type(frame[3]) is not _KeptStack):
+                    entries.append(entry)
+                    inner = True
+            entries.reverse()
+            span = entries[-1].span if entries else None
+            if len(entries) <= 40:
+                return span, entries, 0
+            return span, entries[:10] + entries[-10:], len(entries) - 20
+        inner_entries: list[TraceEntry] = []
         for code, pc, *_ in itertools.chain((cur,), reversed(frames)):  # no copy of the stack
             entry = self._entry(code, pc)
             if entry is not None:
-                inner.append(entry)
-                if len(inner) == 10:
+                inner_entries.append(entry)
+                if len(inner_entries) == 10:
                     break
         outer: list[TraceEntry] = []
         for code, pc, *_ in frames:
@@ -372,22 +395,18 @@ class VM:
                 outer.append(entry)
                 if len(outer) == 10:
                     break
-        inner.reverse()
-        return inner[-1].span, outer + inner, total - 20
+        inner_entries.reverse()
+        return inner_entries[-1].span, outer + inner_entries, total - 20
 
     def _entry(self, code: Code, pc: int) -> TraceEntry | None:
-        """A frame's trace entry. A program frame that tail-called a builtin written in
-        FluentAI (`map`) waits for it, so that the builtin's calls of program functions nest
-        one level deeper, as in native code (an endless `(define (d n) (map d [n]))` must reach
-        stack-overflow); it is the builtin's frame for the trace, and shows no entry."""
-        if code.is_prelude or (pc >= 2 and code.code[pc - 2] == TAIL_CALL):
+        if code.is_prelude:
             return None
         span = self._span_at(code, pc)
         return TraceEntry(span, code.name) if span is not None else None
 
     def _new_pending(self, exc: FlError, cur: Frame) -> Pending:
-        span, trace, omitted = self._trace(cur)
         native = getattr(exc, "native_trace", None)
+        span, trace, omitted = self._trace(cur, inner=bool(native))
         if native is not None:  # raised in native code called from this frame (jit/jit.py)
             if getattr(exc, "tail", False) and trace and self._entry(cur[0], cur[1]) is not None:
                 trace = trace[:-1]  # a tail call replaced this frame (a prelude frame has no entry)
@@ -583,7 +602,9 @@ class VM:
                         if type(fn) is Closure and fn.code.fast_argc == arg:
                             fcode = fn.code
                             if op == 6 and fcode.is_prelude and not code_obj.is_prelude:
-                                op = 3  # keeps this frame's count: see _entry
+                                op = 3  # this frame waits for the builtin (see `_trace`)
+                                stack = _KeptStack(stack)
+                                self.kept_frames = True
                             if arg:
                                 args = stack[-arg:]
                                 del stack[-arg - 1 :]
@@ -671,7 +692,9 @@ class VM:
                                     and fn.code.is_prelude
                                     and not code_obj.is_prelude
                                 ):
-                                    op = 3  # keeps this frame's count: see _entry
+                                    op = 3  # this frame waits for the builtin (see `_trace`)
+                                    stack = _KeptStack(stack)
+                                    self.kept_frames = True
                             new: Frame | None
                             if op == 6 and type(fn) is Closure:
                                 counted = not code_obj.is_prelude

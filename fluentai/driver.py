@@ -180,14 +180,14 @@ def execute(
                 jit = None if runtime_error else _make_jit(session.vm, src, options, code, stdout)
                 profiler = session.vm.profiler = Profiler(jit)
                 profiler.running = code
-                profile.active = profiler  # long builtins are safepoints too
+                profile.activate(profiler)  # long builtins are safepoints too
                 session.vm.jit = jit
                 if jit is not None:
                     jit.preload()
             try:
                 value = session.run(code)
             finally:
-                profile.active = None
+                profile.activate(None)
                 if jit is not None:
                     jit.close()
             if options.print_result and value is not None:

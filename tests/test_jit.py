@@ -215,6 +215,35 @@ def test_programs_using_vm_owned_state_stay_in_the_vm(tmp_path: Path) -> None:
     assert "uses `state:" in r.stderr
 
 
+def test_long_builtins_are_safepoints_only_on_the_programs_thread() -> None:
+    """The compiler calls builtins too (constant folding of `(range 100000)`): a safepoint on
+    its thread installed the unit there, attaching that thread to the collector instead of the
+    program's, and the run crashed at its next collection."""
+    import threading
+    import types
+
+    from fluentai.vm import profile
+
+    installs: list[int] = []
+    jit = types.SimpleNamespace(
+        state=2,  # compiled: a safepoint installs
+        install=lambda: installs.append(threading.get_ident()),
+        thresholds=Thresholds.from_env({}),
+    )
+    profiler = profile.Profiler(jit)
+    profiler.running = types.SimpleNamespace(time_ns=0, hot=False)  # type: ignore[assignment]
+    profile.activate(profiler)
+    try:
+        other = threading.Thread(target=profile.long_builtin_safepoint)
+        other.start()
+        other.join()
+        assert installs == []
+        profile.long_builtin_safepoint()
+        assert installs == [threading.get_ident()]
+    finally:
+        profile.activate(None)
+
+
 # ---------------------------------------------------------------- errors, exit, Ctrl-C
 
 

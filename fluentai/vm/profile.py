@@ -8,6 +8,7 @@ most 8 tuples, then megamorphic) and per call site (`site_kinds`, keyed by the c
 
 from __future__ import annotations
 
+import _thread
 import time
 from typing import Any
 
@@ -129,15 +130,29 @@ class Profiler:
         return "\n".join(lines)
 
 
-active: Profiler | None = None  # the profiler of the program running now (set by the driver)
+active: Profiler | None = None  # the profiler of the program running now (`activate`)
+_active_thread = 0  # the thread running that program (`_thread.get_ident()`)
+
+
+def activate(profiler: Profiler | None) -> None:
+    """The driver: `profiler`'s program runs on this thread from now on (None: it ended)."""
+    global active, _active_thread
+    active = profiler
+    _active_thread = _thread.get_ident() if profiler is not None else 0
 
 
 def long_builtin_safepoint() -> None:
     """A builtin that runs long (`range` of millions of elements) calls this now and then: the
     function that called it is charged the time, may get hot, and the JIT's safepoint work
     (install, restart) happens as after a call. Without it, a program spending seconds in one
-    builtin call showed the profile nothing."""
+    builtin call showed the profile nothing. Only on the program's thread: the compiler calls
+    builtins too (constant folding of `(range 100000)`), and a unit installed from its thread
+    attached that thread to the collector instead of the program's, which then crashed."""
     profiler = active
-    if profiler is not None and profiler.running is not None:
+    if (
+        profiler is not None
+        and profiler.running is not None
+        and _thread.get_ident() == _active_thread
+    ):
         profiler.ticks |= SAMPLE_MASK  # the tick below samples
         profiler.tick(profiler.running)

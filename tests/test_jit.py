@@ -430,3 +430,19 @@ def test_sigint_while_native_code_waits_for_input(tmp_path: Path) -> None:
     assert proc.returncode == 130, stderr
     assert out == b"" and "interrupted\n" in stderr and "Traceback" not in stderr
     assert "VM->native calls 0," not in stderr
+
+
+def test_constant_folding_never_builds_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`(range 30000000)` has literal arguments, but its list is not folded: computing it at
+    compile time only to drop it took 16 s."""
+    from fluentai import frontend, primitives, records
+    from fluentai.source import SourceFile
+
+    def refuse(*args: object) -> object:
+        raise AssertionError(f"range computed while compiling: {args}")
+
+    lookup = primitives.lookup
+    row = records.replace(lookup("range"), vm=refuse)
+    monkeypatch.setattr(primitives, "lookup", lambda name: row if name == "range" else lookup(name))
+    src = SourceFile("p.fl", "(print (length (range 30000000)) (+ 1 2))\n")
+    frontend.resolve_source(src, is_prelude=False)

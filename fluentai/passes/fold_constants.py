@@ -21,7 +21,10 @@ from fluentai.syntax import core as c
 _CONSTANT_TYPES = (int, float, str, bool, type(None))
 _MAX_BITS = 256
 _MAX_CHARS = 256
-_NEVER = frozenset({"pow", "expt", "exit", "error", "args", "list", "%map-literal"})
+# never computed here: `pow` makes huge numbers, `range` huge lists (a list is not folded
+# anyway: `(range 30000000)` took 16 s to build and drop), `list` and `%map-literal` build
+# collections, `exit`, `error` and `args` belong to the run
+_NEVER = frozenset({"pow", "expt", "exit", "error", "args", "list", "range", "%map-literal"})
 
 
 def fold_constants(prog: r.RProgram) -> r.RProgram:

@@ -38,6 +38,18 @@ PROGRAMS = {
         "(print (walk (nest 2000 1)))\n(walk (nest 5000 1))\n"
     ),
     "deep_map_non_tail": "(define (deep n) (+ 1 (head (map deep [n]))))\n(deep 1)\n",
+    # a handler clause calls the function that performed: the clause runs as a call of that
+    # frame, so both frames have entries, at the same site
+    "clause_calls_performer": (
+        "(define (h n) (+ 1 (app:x n)))\n(handler ((app:x (lambda (n) (h n)))) (h 1))\n"
+    ),
+    "clause_calls_performer_non_tail": (
+        "(define (h n) (+ 1 (app:x n)))\n(handler ((app:x (lambda (n) (+ 0 (h n))))) (h 1))\n"
+    ),
+    "clause_arity_error": "(define (h n) (+ 1 (app:x n)))\n(handler ((app:x (lambda () 0))) (h 1))\n",
+    "clause_raises": (
+        "(define (h n) (+ 1 (app:x n)))\n(handler ((app:x (lambda (n) (head [])))) (h 1))\n"
+    ),
     "caught_overflow": (
         "(define (d n) (map d [n]))\n(print (try (d 0) (catch e (error-kind e))))\n"
     ),

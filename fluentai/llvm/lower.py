@@ -99,6 +99,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_raise_not_function": (I64, (I64,)),
     "fl_raise_match_failure": (I64, (I64,)),
     "fl_trace_add": (VOID, (I64,)),
+    "fl_trace_settle": (VOID, ()),
     "fl_pending_kind": (I64, ()),
     "fl_pending_take_for": (I64, (I64,)),
     "fl_pending_stash": (I64, ()),
@@ -127,6 +128,7 @@ _COLD = frozenset(
         "fl_raise_not_function",
         "fl_raise_match_failure",
         "fl_trace_add",
+        "fl_trace_settle",
         "fl_poll_slow",
         "fl_depth_slow",
         "fl_depth_slow_prelude",
@@ -1225,6 +1227,19 @@ class _FnGen:
             return
         self.b.store(self.const(self.low.site(span, self.name)), self.low.rt_global("fl_rt_site"))
 
+    def perform_check(self, v: ir.Value) -> None:
+        """After a perform: on failure, a program frame settles the trace (fl_trace_settle)."""
+        if self.is_prelude:
+            self.pending_check(v)
+            return
+        ok = self.new_block("perform.ok")
+        fail = self.new_block("perform.fail")
+        self.b.cbranch(self.b.icmp_unsigned("==", v, self.const(0)), fail, ok)
+        self.b.position_at_end(fail)
+        self.b.call(self.low.rt("fl_trace_settle"), [])
+        self.b.branch(self.current_landing())
+        self.b.position_at_end(ok)
+
     def pending_check(self, v: ir.Value) -> None:
         """Continue only when v != 0; otherwise go to the current landing."""
         ok = self.new_block("ok")
@@ -2130,7 +2145,7 @@ class _FnGen:
                 argv = self.args_array(args)
                 self.set_site(span)
                 res = self.low._perform_call(b, op, self.const(len(args)), argv)
-                self.pending_check(res)
+                self.perform_check(res)
                 return res
             case r.RTry():
                 return self.try_(e)
@@ -2735,7 +2750,7 @@ class _FnGen:
             argv = self.args_array(e.args)
             self.set_site(e.span)
             res = self.low._perform_call(b, prim.name, self.const(len(e.args)), argv)
-            self.pending_check(res)
+            self.perform_check(res)
             return res
         if prim.kind is PrimKind.CONSTANT:
             return self.low.const_word(b, prim.value)

@@ -114,6 +114,14 @@ void fl_trace_add(int64_t site) {
     trace_push(t, site);
 }
 
+/* A program frame's perform failed: the raise's entry, or the entry fl_call_value appended for
+ * the clause it called, stands for this frame, which adds none (generated code). The next entry
+ * is an outer frame's, even at the same site (a clause that calls the performing function
+ * again), so it is not taken for a repeat of the raise's own. */
+void fl_trace_settle(void) {
+    if (fl_ctl.pending.kind == FL_PENDING_ERROR) fl_ctl.pending.trace.fresh = false;
+}
+
 /* ---- raising --------------------------------------------------------------------------------- */
 
 static bool string_is(fl_value s, const char *text) {

@@ -258,6 +258,7 @@ fl_value fl_raise_stack_overflow(void);           /* uncatchable by handler clau
 /* Trace entries are appended by generated code at each non-tail call site that sees 0 from a
  * FluentAI call (the raise itself recorded the innermost entry from fl_rt_site). */
 void fl_trace_add(int64_t site);
+void fl_trace_settle(void);
 
 /* Pending state, as `try` and `finally` see it. */
 enum fl_pending_kind { FL_PENDING_NONE = 0, FL_PENDING_ERROR = 1, FL_PENDING_INTERRUPT = 2,

@@ -360,9 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.jit_threshold is not None:
             os.environ["FLUENTAI_JIT_THRESHOLD"] = str(args.jit_threshold)  # fluentai.jit
     try:
-        if args.command == "run":
+        if args.command in ("run", "eval"):
             if os.environ.get("FLUENTAI_JIT") == "0" and args.tier == "native":
                 raise UsageError("`--tier native` needs the native tiers, but FLUENTAI_JIT=0")
+        if args.command == "run":
             options = RunOptions(
                 tier=args.tier,
                 print_values=args.print_values,

@@ -141,7 +141,7 @@ def execute(
     src: SourceFile | Diagnostic, options: RunOptions, stdout: TextIO, stderr: TextIO, stdin: TextIO
 ) -> int:
     """Compile and run a program; write its output and diagnostics; return the exit status."""
-    from fluentai.vm.world import World
+    from fluentai.vm.world import World, seed_from_environment
 
     if isinstance(src, Diagnostic):
         stderr.write(render_compile(src) + "\n")
@@ -150,9 +150,7 @@ def execute(
         return _execute_native(src, options, stdout, stderr)
     if sys.getrecursionlimit() < 200_000:
         sys.setrecursionlimit(200_000)
-    seed_text = os.environ.get("FLUENTAI_SEED")
-    seed = int(seed_text) if seed_text and seed_text.strip().lstrip("+-").isdigit() else None
-    world = World(options.argv, stdin, stdout, stderr, seed)
+    world = World(options.argv, stdin, stdout, stderr, seed_from_environment(os.environ))
 
     from fluentai.pipeline import PassTimes
     from fluentai.vm import profile

@@ -784,6 +784,9 @@ def test_tier_native_with_jit_disabled_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert_usage_error(result)
     assert "native" in result.stderr
+    evaluated = fluentai("eval", "--tier", "native", "1", cwd=tmp_path, env={"FLUENTAI_JIT": "0"})
+    assert_usage_error(evaluated)
+    assert evaluated.stdout == ""
 
 
 def test_eval_tier_native_writes_the_value(tmp_path: Path) -> None:
@@ -882,6 +885,20 @@ def test_fluentai_seed_2024_makes_random_int_print_5(tmp_path: Path) -> None:
     assert (result.status, result.stdout) == (0, "5 4 6\n")
     again = fluentai("eval", "(random:int 1 6)", cwd=tmp_path, env={"FLUENTAI_SEED": "2024"})
     assert again.stdout == "5\n"
+
+
+def test_only_an_ascii_decimal_fluentai_seed_seeds(tmp_path: Path) -> None:
+    """Other text (here Arabic-Indic digits for 42) is ignored, in every tier alike: two runs
+    draw from entropy and differ (one chance in 10^12 of a false failure)."""
+    source = "(print (random:int 1 1000000) (random:int 1 1000000))\n"
+    for tier in ("vm", "native"):
+        seeded = run_source(tmp_path, source, "--tier", tier, env={"FLUENTAI_SEED": " 42 "})
+        assert seeded.stdout.split()[0] == "558743"
+        runs = [
+            run_source(tmp_path, source, "--tier", tier, env={"FLUENTAI_SEED": "\u0664\u0662"})
+            for _ in range(2)
+        ]
+        assert runs[0].stdout != runs[1].stdout
 
 
 def test_read_line_strips_crlf_and_lf_and_returns_nil_at_eof(tmp_path: Path) -> None:

@@ -152,6 +152,31 @@ def test_bug_address_space_limit_is_internal_error(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout) == (0, "1\n")
 
 
+def test_native_out_of_memory_is_one_line(tmp_path: Path) -> None:
+    """§13.4: a report not tied to the source is one line. The collector's own warnings
+    ("Failed to expand heap", "Out of Memory!") came before `fluentai: error: out of memory`."""
+    import resource
+
+    prog = tmp_path / "prog.fl"
+    prog.write_text("(define (grow l n) (grow (cons n l) (+ n 1)))\n(grow [] 0)\n")
+    limit = 2_000_000 * 1024
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fluentai", "run", "--tier", "native", str(prog)],
+        cwd=tmp_path,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_memory,
+    )
+    assert (result.returncode, result.stderr) == (70, "fluentai: error: out of memory\n")
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="FlMap re-normalizes nested map keys on every operation (no cached key): quadratic",

@@ -65,6 +65,10 @@ void fl_rt_init(void) {
     if (done) return;
     done = true;
     GC_INIT();
+    /* The collector's warnings ("Failed to expand heap", "Out of Memory! Returning NULL!") are
+     * not reports: running out of memory is the one line `fluentai: error: out of memory`
+     * (LANGUAGE.md §13.4), written where the allocation fails. */
+    GC_set_warn_proc(GC_ignore_warn_proc);
     /* Start with a heap of some megabytes: the default (a few hundred KiB) makes programs that
      * allocate fast with a small live set collect every ~150 KiB. Not more: every page of the
      * heap is touched before the first collection, and a fresh page costs a fault (the kernel

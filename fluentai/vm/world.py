@@ -40,7 +40,7 @@ def seed_from_environment(environ: Mapping[str, str]) -> int | None:
 
     A value that is not a decimal Int is ignored, as if the variable were unset.
     """
-    text = environ.get("FLUENTAI_SEED", "").strip()
+    text = environ.get("FLUENTAI_SEED", "").strip(" \t\n\r\v\f")  # ASCII digits and spaces only
     if _DECIMAL_INT.fullmatch(text):
         return int(text)
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import _thread
 import ctypes
 import sys
+import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 STACK_BYTES = 1 << 30
+# Within this time of the first, another SIGINT is the same interrupt: `timeout -s INT` and
+# `kill` of a process group deliver one to the process and one to its group (runtime/main.c).
+SAME_INTERRUPT_S = 0.3
 
 
 class _Flag:
@@ -69,15 +73,22 @@ def run_in_big_thread(
                 raise MemoryError from None
         finally:
             _thread.stack_size(old_size)
-    while True:
+    first_at = 0.0
+    # the thread's result, not the lock, says it ended: an interrupt raised between a
+    # successful acquire and the test of its value loses the acquisition
+    while not (result or failure):
         try:
-            if done.acquire(timeout=0.25):
-                break
+            done.acquire(timeout=0.25)
         except KeyboardInterrupt:
+            if result or failure:
+                break
+            if flag.is_set() and time.monotonic() - first_at < SAME_INTERRUPT_S:
+                continue  # the same interrupt, delivered to the process and to its group
             if flag.is_set() or not ident:
                 sys.stderr.write("interrupted\n")
                 return 130  # EXIT_INTERRUPT
             flag.set()
+            first_at = time.monotonic()
             # on_interrupt returns False when the thread also needs the KeyboardInterrupt
             if on_interrupt is not None and on_interrupt() is not False:
                 continue

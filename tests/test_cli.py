@@ -572,9 +572,9 @@ def default_sigint() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _interrupt(tmp_path: Path, source: str, tier: str = "auto") -> Result:
+def _interrupt(tmp_path: Path, source: str, tier: str = "auto", signals: int = 1) -> Result:
     """Run SOURCE on TIER (`aot`: built, then the executable), which creates `ready.txt` when
-    it is busy; send SIGINT; collect the result."""
+    it is busy; send SIGINT (`signals` times at once); collect the result."""
     (tmp_path / "prog.fl").write_text(source)
     ready = tmp_path / "ready.txt"
     if tier == "aot":
@@ -601,7 +601,8 @@ def _interrupt(tmp_path: Path, source: str, tier: str = "auto") -> Result:
                 pytest.fail("program never became ready")
             time.sleep(0.02)
         time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
+        for _ in range(signals):
+            proc.send_signal(signal.SIGINT)
         try:
             status = proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -629,6 +630,20 @@ def _assert_interrupted(result: Result, stdout: str) -> None:
 def test_sigint_in_a_while_loop_runs_finally_and_exits_130(tmp_path: Path, tier: str) -> None:
     source = '(io:write-file "ready.txt" "")\n(try (while #t 1) (finally (print "cleanup")))\n'
     _assert_interrupted(_interrupt(tmp_path, source, tier), "cleanup\n")
+
+
+@pytest.mark.parametrize("tier", ["vm", *_INTERRUPT_TIERS])
+def test_sigint_delivered_twice_at_once_is_one_interrupt(tmp_path: Path, tier: str) -> None:
+    """`timeout -s INT` and a process group's `kill` deliver SIGINT to the process and to its
+    group: the two are one interrupt, which unwinds through `finally` and keeps the output
+    written before it (the second one used to end the process at once, output lost)."""
+    source = (
+        '(print "start")\n(io:write-file "ready.txt" "")\n'
+        '(try (while #t 1) (finally (print "cleanup")))\n'
+    )
+    result = _interrupt(tmp_path, source, tier, signals=2)
+    _assert_interrupted(result, "start\ncleanup\n")
+    assert result.stderr == "interrupted\n"
 
 
 @pytest.mark.parametrize("tier", _INTERRUPT_TIERS)

@@ -434,3 +434,25 @@ def test_cli_dump_types_runs_the_program() -> None:
 def test_benchmarks_dump_without_any(name: str) -> None:
     program, result = bench(name)
     assert "Any" not in dump_types(result, program)
+
+
+def test_a_deeply_nested_literal_is_typed_to_the_cut_depth_only() -> None:
+    """`make` cuts element types below MAX_DEPTH levels; `constant_of` stops there too, so a
+    literal nested 10 000 levels (7 s of lowering before) needs no deep recursion."""
+    from fluentai.syntax.core import QList
+    from fluentai.types.lattice import MAX_DEPTH, constant_of
+
+    def nested(levels: int) -> QList:
+        value = QList((1,))
+        for _ in range(levels):
+            value = QList((value, 2))
+        return value
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)  # the old recursion went 10 000 levels deep
+    try:
+        deep = constant_of(nested(10_000))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert deep == constant_of(nested(MAX_DEPTH + 2))
+    assert str(deep).startswith("List")

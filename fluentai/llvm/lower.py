@@ -202,9 +202,19 @@ class _Unit:
     osr_done: dict[tuple[int, int], Any] = field(default_factory=dict)  # loop spans seen
 
 
+def _leave_huge_functions(module: ir.Module) -> None:
+    """Functions of more than _HUGE_FUNCTION blocks are not optimized: a top level of deeply
+    nested data runs once, and a body nested 10 000 levels deep (`(+ 1 (+ 1 ...))`) took LLVM
+    35 s to optimize and compile; unoptimized, its code is still native."""
+    for fn in module.functions:
+        if not fn.is_declaration and len(fn.blocks) > _HUGE_FUNCTION:
+            fn.attributes.add("noinline")
+            fn.attributes.add("optnone")
+
+
 _block_ids = itertools.count()
 _KNOWN_MAX_ARGS = 6  # known entries pass every argument in a register (x86-64)
-_HUGE_TOP_LEVEL = 4000  # basic blocks
+_HUGE_FUNCTION = 4000  # basic blocks: more is not optimized (`_leave_huge_functions`)
 _HUGE_LITERAL_POOL = 2000  # literals
 _COMPOUND_KINDS = {"qlist": 0, "qmap": 1, "error": 2}
 
@@ -717,6 +727,7 @@ class Lowerer:
             # the top level runs in the VM, but its lambdas (descriptors exported) are needed
             self.top_level(program, "fl.top.program", is_prelude=False)
             self._build_main(None)
+            _leave_huge_functions(self.u.module)
             sites = self.u.sites
             return LoweredProgram(
                 self.u.module,
@@ -731,6 +742,7 @@ class Lowerer:
             )
         program_top = self.top_level(program, "fl.top.program", is_prelude=False)
         self._build_main(program_top)
+        _leave_huge_functions(self.u.module)
         return LoweredProgram(self.u.module, self.u.functions, self.u.sites)
 
     def _find_known_functions(self, *programs: r.RProgram) -> None:
@@ -747,10 +759,6 @@ class Lowerer:
         fn.linkage = "internal"
         gen = _FnGen(self, fn, "<top level>", is_prelude, None)
         gen.top_forms(prog.forms)
-        if len(fn.blocks) > _HUGE_TOP_LEVEL:
-            # top-level code runs once: a huge one (deeply nested data) is not worth optimizing
-            fn.attributes.add("noinline")
-            fn.attributes.add("optnone")
         return fn
 
     def _build_main(self, program_top: ir.Function | None) -> None:

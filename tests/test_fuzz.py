@@ -129,25 +129,7 @@ def test_bug_address_space_limit_is_internal_error(tmp_path: Path) -> None:
     `fluentai: error: internal error: RuntimeError: can't start new thread`. §13.4: an internal
     error is always a bug; the program should run (e.g. fall back to a smaller stack), or at
     worst report `fluentai: error: out of memory`."""
-    import resource
-
-    prog = tmp_path / "prog.fl"
-    prog.write_text("(print 1)\n", encoding="utf-8")
-    limit = 1_000_000 * 1024
-
-    def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    result = subprocess.run(
-        [sys.executable, "-m", "fluentai", "run", "--tier", "vm", str(prog)],
-        cwd=tmp_path,
-        env=_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=20,
-        preexec_fn=limit_memory,
-    )
+    result = _run_with_address_space(tmp_path, "(print 1)\n", "vm", 1_000_000 * 1024, 20)
     _assert_robust(result)
     assert (result.returncode, result.stdout) == (0, "1\n")
 
@@ -155,26 +137,33 @@ def test_bug_address_space_limit_is_internal_error(tmp_path: Path) -> None:
 def test_native_out_of_memory_is_one_line(tmp_path: Path) -> None:
     """§13.4: a report not tied to the source is one line. The collector's own warnings
     ("Failed to expand heap", "Out of Memory!") came before `fluentai: error: out of memory`."""
+    source = "(define (grow l n) (grow (cons n l) (+ n 1)))\n(grow [] 0)\n"
+    result = _run_with_address_space(tmp_path, source, "native", 2_000_000 * 1024, 120)
+    assert (result.returncode, result.stderr) == (70, "fluentai: error: out of memory\n")
+
+
+def _run_with_address_space(
+    tmp_path: Path, source: str, tier: str, limit: int, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`fluentai run --tier TIER` of SOURCE with its address space limited to LIMIT bytes."""
     import resource
 
     prog = tmp_path / "prog.fl"
-    prog.write_text("(define (grow l n) (grow (cons n l) (+ n 1)))\n(grow [] 0)\n")
-    limit = 2_000_000 * 1024
+    prog.write_text(source, encoding="utf-8")
 
     def limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    result = subprocess.run(
-        [sys.executable, "-m", "fluentai", "run", "--tier", "native", str(prog)],
+    return subprocess.run(
+        [sys.executable, "-m", "fluentai", "run", "--tier", tier, str(prog)],
         cwd=tmp_path,
         env=_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         preexec_fn=limit_memory,
     )
-    assert (result.returncode, result.stderr) == (70, "fluentai: error: out of memory\n")
 
 
 @pytest.mark.xfail(

@@ -245,3 +245,23 @@ def test_steps_bounded_by_a_test_stay_exact_at_the_fixnum_limits() -> None:
     assert out.split("\n")[0] == (
         "[4611686018427387903 3] [4611686018427387904 3] [4611686018427387908 7]"
     )
+
+
+def test_huge_functions_are_left_unoptimized() -> None:
+    """A function of more than 4000 blocks (a body nested 1 500 levels deep) is `optnone`: a
+    body nested 10 000 levels spent 21 s in LLVM's optimizer. Small ones are optimized."""
+    body = "x"
+    for _ in range(1500):
+        body = f"(+ 1 {body})"
+    from fluentai.native import lower_source
+    from fluentai.source import SourceFile
+
+    src = f"(define (f x) {body})\n(define (g x) (+ x 1))\n(print (f 1) (g 1))\n"
+    ir_text = str(lower_source(SourceFile.from_bytes("p.fl", src.encode())).module)
+    headers = {
+        line.split('"')[1]: line
+        for line in ir_text.splitlines()
+        if line.startswith("define internal tailcc i64 @") and '.k"(' in line
+    }
+    assert "optnone" in headers["fl.fn.1.f.k"]
+    assert "optnone" not in headers["fl.fn.2.g.k"]

@@ -59,44 +59,58 @@ _Entry = tuple[int, object, object]  # (stamp, original key, value)
 _by_stamp: Final = itemgetter(0)
 
 
+@final
+class _NaN:
+    """A NaN in a normalized key: equal only to itself, so never found again."""
+
+    __slots__ = ()
+
+
 def normalize_key(key: Any) -> Hashable:
     """A hashable stand-in for the VM value `key`, equal to another's exactly when the keys
     are `=`."""
     kind = type(key)
     if kind is str or kind is int or kind is Symbol or key is None:
         return key  # type: ignore[no-any-return]
-    if kind is float:
-        return object() if isnan(key) else key  # NaN: a fresh object is never found
-    if kind is bool:
-        return _TRUE if key else _FALSE
+    return _normalize(key)[0]
+
+
+def _normalize(key: Any) -> tuple[Hashable, bool]:
+    """`normalize_key(key)` and whether it is the same every time (no NaN inside): only such a
+    stand-in of a Map is kept in the Map (`FlMap.as_key`)."""
+    kind = type(key)
     if kind is Cons or kind is Adt or kind is ErrorValue:
         tokens: list[object] = []
-        _flatten(key, tokens)
-        return tuple(tokens)
+        pure = _flatten(key, tokens)
+        return tuple(tokens), pure
     return _atom(key)
 
 
-def _atom(value: Any) -> Hashable:
-    """The token of a value that is not a List, ADT or error value."""
+def _atom(value: Any) -> tuple[Hashable, bool]:
+    """The token of a value that is not a List, ADT or error value, and whether it is the same
+    every time."""
     kind = type(value)
     if kind is bool:
-        return _TRUE if value else _FALSE
+        return (_TRUE if value else _FALSE), True
     if kind is float:
-        return object() if isnan(value) else value
+        return (_NaN(), False) if isnan(value) else (value, True)
     if kind is FlMap:
-        return frozenset((normalize_key(k), normalize_key(v)) for k, v in value.items())
+        flmap: FlMap = value
+        return flmap.as_key()
     if kind is Builtin:
-        return (_BUILTIN, value.prim.name)
+        return (_BUILTIN, value.prim.name), True
     if kind is EffectFn:
-        return (_EFFECT, value.op)
+        return (_EFFECT, value.op), True
     if kind is Constructor:
-        return (_CTOR, value.ctor)
+        return (_CTOR, value.ctor), True
     # Int, String, Symbol, nil, [] and closures: themselves (closures by identity).
-    return value  # type: ignore[no-any-return]
+    return value, True
 
 
-def _flatten(value: object, out: list[object]) -> None:
-    """Append the tokens of `value` in preorder; an explicit stack instead of recursion."""
+def _flatten(value: object, out: list[object]) -> bool:
+    """Append the tokens of `value` in preorder; an explicit stack instead of recursion. Whether
+    the tokens are the same every time (no NaN)."""
+    pure = True
     stack: list[Any] = [value]
     pop = stack.pop
     append = out.append
@@ -128,23 +142,47 @@ def _flatten(value: object, out: list[object]) -> None:
             append(item.message)
             stack.append(item.data)
         else:
-            append(_atom(item))
+            token, same = _atom(item)
+            append(token)
+            pure = pure and same
+    return pure
 
 
 @final
 class FlMap:
     """An immutable Map that remembers insertion order; keys are compared with `=`."""
 
-    __slots__ = ("_entries", "_next", "_order")
+    __slots__ = ("_entries", "_next", "_order", "_key")
 
     _entries: immutables.Map[Hashable, _Entry]
     _next: int
     _order: tuple[_Entry, ...] | None
+    _key: frozenset[tuple[Hashable, Hashable]] | None
 
     def __init__(self, entries: immutables.Map[Hashable, _Entry], next_stamp: int) -> None:
         self._entries = entries
         self._next = next_stamp
         self._order = None
+        self._key = None
+
+    def as_key(self) -> tuple[Hashable, bool]:
+        """This Map as a key: a frozenset of normalized (key, value) pairs, kept when it is the
+        same every time, so a Map nested through keys is normalized once per level (it was
+        normalized whole at every level: quadratic), and whether it is."""
+        key = self._key
+        if key is not None:
+            return key, True
+        pure = True
+        pairs: list[tuple[Hashable, Hashable]] = []
+        for _, k, v in self._entries.values():
+            k_norm, k_same = _normalize(k)
+            v_norm, v_same = _normalize(v)
+            pure = pure and k_same and v_same
+            pairs.append((k_norm, v_norm))
+        norm = frozenset(pairs)
+        if pure:
+            self._key = norm
+        return norm, pure
 
     @staticmethod
     def empty() -> FlMap:

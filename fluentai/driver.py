@@ -141,7 +141,7 @@ def execute(
     src: SourceFile | Diagnostic, options: RunOptions, stdout: TextIO, stderr: TextIO, stdin: TextIO
 ) -> int:
     """Compile and run a program; write its output and diagnostics; return the exit status."""
-    from fluentai.vm.world import World, seed_from_environment
+    from fluentai.vm.world import World
 
     if isinstance(src, Diagnostic):
         stderr.write(render_compile(src) + "\n")
@@ -150,7 +150,7 @@ def execute(
         return _execute_native(src, options, stdout, stderr)
     if sys.getrecursionlimit() < 200_000:
         sys.setrecursionlimit(200_000)
-    world = World(options.argv, stdin, stdout, stderr, seed_from_environment(os.environ))
+    world = World(options.argv, stdin, stdout, stderr, seed=None)  # FLUENTAI_SEED, else entropy
 
     from fluentai.pipeline import PassTimes
     from fluentai.vm import profile

@@ -2640,7 +2640,7 @@ class _FnGen:
         call_args = self.generic_args(self.b.inttoptr(word, PTR), args)
         if tail:
             # a builtin written in FluentAI that replaces a program frame keeps its count (the
-            # VM keeps that frame: fluentai/vm/machine.py `_entry`), so its calls of program
+            # VM keeps that frame: fluentai/vm/machine.py `_trace`), so its calls of program
             # functions nest one level deeper and endless recursion through it overflows
             self.poll()
             res = self.b.call(

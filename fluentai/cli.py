@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from typing import NoReturn
 
 from fluentai import __version__
@@ -231,6 +232,17 @@ def _check_writable(output: str) -> None:
         raise UsageError(f"cannot write `{output}`: no such directory `{parent}`")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write `{output}`: permission denied")
+    if os.path.exists(output) and not os.access(output, os.W_OK):
+        raise UsageError(f"cannot write `{output}`: permission denied")
+    # Permission bits do not tell everything (a read-only mount, /proc, and root passes every
+    # access check): create and remove a file beside OUT.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".fluentai-build-", dir=parent)
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        raise UsageError(f"cannot write `{output}`: {reason}") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _size(n: int) -> str:

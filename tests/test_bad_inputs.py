@@ -141,8 +141,8 @@ def test_a_nul_byte_is_an_ordinary_character_on_every_tier(
 
 @pytest.mark.parametrize(
     "output",
-    ["missing-dir/prog", "prog.fl/prog", "."],
-    ids=["missing-directory", "file-as-directory", "directory"],
+    ["missing-dir/prog", "prog.fl/prog", ".", "/proc/prog"],
+    ids=["missing-directory", "file-as-directory", "directory", "unwritable-filesystem"],
 )
 @pytest.mark.parametrize("emit", [[], ["--emit", "llvm"]], ids=["executable", "emit-llvm"])
 def test_build_to_an_output_that_cannot_be_written_is_a_one_line_usage_error(

@@ -446,3 +446,46 @@ def test_constant_folding_never_builds_ranges(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(primitives, "lookup", lambda name: row if name == "range" else lookup(name))
     src = SourceFile("p.fl", "(print (length (range 30000000)) (+ 1 2))\n")
     frontend.resolve_source(src, is_prelude=False)
+
+
+def test_function_pairs_live_as_long_as_the_vm_closure() -> None:
+    """The bridge pairs a VM closure with its native twin so that a function keeps its
+    identity across crossings (tests/programs/closures/identity_across_crossings.fl); the
+    native twin stays pinned only while the VM closure lives, and a new unit forgets all."""
+    import ctypes
+    import gc
+    import types
+
+    from fluentai.jit.bridge import FnPairs
+    from fluentai.vm.values import Closure
+
+    pages: list[ctypes.Array[ctypes.c_uint64]] = []
+
+    def pin_page(n: int) -> int:
+        pages.append((ctypes.c_uint64 * n)())
+        return ctypes.addressof(pages[-1])
+
+    pairs = FnPairs(types.SimpleNamespace(fl_bridge_pin_page=pin_page))
+    a, b = Closure(None, (), "a"), Closure(None, (), "b")
+    pairs.pair(a, 0x1000)
+    pairs.pair(b, 0x2000)
+    pairs.pair(a, 0x3000)  # already paired: the first twin stays
+    assert (pairs.native(a), pairs.native(b), pairs.vm(0x1000), pairs.vm(0x2000)) == (
+        0x1000,
+        0x2000,
+        a,
+        b,
+    )
+    assert sorted(w for w in pages[0] if w) == [0x1000, 0x2000]  # pinned
+    del a
+    gc.collect()
+    assert pairs.vm(0x1000) is None and len(pairs) == 1
+    assert sorted(w for w in pages[0] if w) == [0x2000]  # unpinned when the closure died
+    c = Closure(None, (), "c")
+    pairs.pair(c, 0x1000)  # the freed slot and address are used again
+    assert pairs.vm(0x1000) is c and len(pages) == 1
+    pairs.clear()
+    assert len(pairs) == 0 and not any(pages[0]) and pairs.native(b) is None
+    del b, c
+    gc.collect()  # callbacks of forgotten pairs change nothing
+    assert len(pairs) == 0 and not any(pages[0])

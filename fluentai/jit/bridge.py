@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import struct
+import weakref
 from array import array
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -40,7 +41,7 @@ from fluentai.vm.values import (
     ErrorValue,
 )
 
-__all__ = ["Boxed", "Codec", "NativeError", "Unconvertible"]
+__all__ = ["Boxed", "Codec", "FnPairs", "NativeError", "Unconvertible"]
 
 # Item tags of the word stream (bridge.c).
 FIXNUM: Final = 0
@@ -219,6 +220,81 @@ def _flat_list(items: list[Any]) -> array[int] | None:
     return item
 
 
+class FnPairs:
+    """The identity of functions across the bridge (LANGUAGE.md §4: a function equals only
+    itself). A VM closure that crossed to native code is paired with the native closure made
+    for it, and a native closure that came back with the VM closure made for it: crossing again,
+    either way, gives the same function, so a function kept in a map by native code is found
+    by the VM, and the other way round. The native closure of a pair is pinned (a scanned,
+    uncollectable slot), so its address names it while the VM closure lives; when the VM closure
+    dies, a weak reference's callback forgets the pair and frees the slot. A new unit forgets
+    every pair (`clear`): its native values are made afresh from the VM's."""
+
+    PAGE: Final = 1024
+
+    def __init__(self, lib: Any) -> None:
+        self.lib = lib
+        self.native_of: dict[
+            int, tuple[weakref.ref[Any], int, int]
+        ] = {}  # id(VM) -> ref, word, slot
+        self.vm_of: dict[int, weakref.ref[Any]] = {}  # native word -> ref(VM closure)
+        self._pages: list[Any] = []
+        self._free: list[int] = []
+        self._generation = 0
+
+    def __len__(self) -> int:
+        return len(self.native_of)
+
+    def native(self, v: Any) -> int | None:
+        """The native closure paired with the VM closure `v`, or None."""
+        pair = self.native_of.get(id(v))
+        if pair is not None and pair[0]() is v:
+            return pair[1]
+        return None
+
+    def vm(self, word: int) -> Any:
+        """The VM closure paired with the native closure `word`, or None."""
+        ref = self.vm_of.get(word)
+        return ref() if ref is not None else None
+
+    def pair(self, v: Any, word: int) -> None:
+        if self.native(v) is not None or self.vm(word) is not None:
+            return
+        if not self._free:
+            page = ctypes.cast(
+                self.lib.fl_bridge_pin_page(self.PAGE), ctypes.POINTER(ctypes.c_uint64)
+            )
+            base = len(self._pages) * self.PAGE
+            self._pages.append(page)
+            self._free.extend(range(base + self.PAGE - 1, base - 1, -1))
+        slot = self._free.pop()
+        self._pages[slot // self.PAGE][slot % self.PAGE] = word
+        key, generation = id(v), self._generation
+
+        def dead(ref: weakref.ref[Any]) -> None:
+            if generation != self._generation:
+                return  # forgotten by `clear`, the slot with it
+            if self.native_of.get(key, (None,))[0] is ref:
+                del self.native_of[key]
+            if self.vm_of.get(word) is ref:
+                del self.vm_of[word]
+            self._pages[slot // self.PAGE][slot % self.PAGE] = 0
+            self._free.append(slot)
+
+        ref = weakref.ref(v, dead)
+        self.native_of[key] = (ref, word, slot)
+        self.vm_of[word] = ref
+
+    def clear(self) -> None:
+        """Forget every pair (a new unit is installed) and unpin their native closures."""
+        self._generation += 1
+        for _ref, _word, slot in self.native_of.values():
+            self._pages[slot // self.PAGE][slot % self.PAGE] = 0
+        self.native_of.clear()
+        self.vm_of.clear()
+        self._free = list(range(len(self._pages) * self.PAGE - 1, -1, -1))
+
+
 class Codec:
     """Converts values between the VM and the runtime `rt` (an ffi.Runtime)."""
 
@@ -242,6 +318,8 @@ class Codec:
         self._trace = (ctypes.c_int64 * (2 * TRACE_KEEP))()
         self._count = ctypes.c_int64()
         self.boxed = False  # the stream being encoded has a BOX item
+        self.pairs = FnPairs(self.lib)
+        self._fresh: list[tuple[int, Any]] = []  # (item number, VM closure) of FUNCTION items
 
     # ---------------------------------------------------------------- VM -> native
 
@@ -257,6 +335,9 @@ class Codec:
         put = words.append
         extend = words.extend
         memo: dict[int, int] = {}
+        pairs = self.pairs
+        fresh = self._fresh
+        fresh.clear()
         stack: list[Any] = list(values)
         stack.reverse()
         pop = stack.pop
@@ -303,6 +384,12 @@ class Codec:
                 put(len(data))
                 extend(_packed(data))
             elif t is Cons or t is FlMap or t is ErrorValue or t is Adt or t in _FUNCTION_TYPES:
+                if t is Closure:
+                    word = pairs.native(v)
+                    if word is not None:
+                        put(WORD)
+                        put(word)
+                        continue
                 if t is Adt and not v.fields:
                     ctor_id = ctor_ids.get(v.ctor.name)
                     if ctor_id is None:
@@ -358,6 +445,8 @@ class Codec:
                     push(v.kind)
                 else:
                     desc, free = self.fn_to_native(v)
+                    if t is Closure:
+                        fresh.append((memo[key], v))
                     put(FUNCTION)
                     put(desc)
                     put(len(free))
@@ -391,6 +480,11 @@ class Codec:
             if self.boxed:  # a cycle through a box: decode takes no REF to an unfinished item
                 raise Unconvertible("functions that refer to each other through a box")
             raise RuntimeError("fl_bridge_decode rejected the stream (a bridge bug)")
+        if self._fresh:
+            decoded = self.lib.fl_bridge_decoded
+            for index, v in self._fresh:
+                self.pairs.pair(v, decoded(index))
+            self._fresh.clear()
 
     # ---------------------------------------------------------------- native -> VM
 
@@ -464,8 +558,13 @@ class Codec:
                     elif tag == ERROR:
                         value = ErrorValue(items[0], items[1], items[2])
                     else:
-                        kind, name = self._desc(extra)
-                        value = self.fn_to_vm(extra, kind, name, items)
+                        desc, word = extra
+                        value = self.pairs.vm(word)
+                        if value is None:
+                            kind, name = self._desc(desc)
+                            value = self.fn_to_vm(desc, kind, name, items)
+                            if type(value) is Closure:
+                                self.pairs.pair(value, word)
                 memo[index] = value
                 push(value)
             if not frames and vals:
@@ -539,9 +638,9 @@ class Codec:
                 memo.append(_UNFINISHED)
                 i += 1
             elif tag == FUNCTION:
-                frames.append([FUNCTION, w[i + 2], len(vals), len(memo), a])
+                frames.append([FUNCTION, w[i + 3], len(vals), len(memo), (a, w[i + 2])])
                 memo.append(_UNFINISHED)
-                i += 3
+                i += 4
             elif tag == BOX:
                 box = Box(None)
                 frames.append([BOX, 1, len(vals), len(memo), box])

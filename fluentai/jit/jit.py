@@ -669,6 +669,8 @@ class Jit:
         native frame is live and no VM value refers to the unit's code (native closures come
         back as VM closures), so only the JIT's own tables do. Big values' native copies may
         hold the old unit's closures: they are dropped too. The old unit stays loaded."""
+        if self.codec is not None:
+            self.codec.pairs.clear()
         for code in self._slotted:
             code.native = None
         self._slotted = []

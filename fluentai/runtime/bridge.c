@@ -19,7 +19,10 @@
  *      8 ADT       [ctor_id, nfields, fields]  ids of fl_ctor_register; nfields must be the
  *                                         constructor's arity; fields are stored unchecked
  *      9 ERROR     [kind, message, data]  three items; kind and message are STRING items
- *     10 FUNCTION  [desc, nfree, free[nfree]]  a CLOSURE over the fl_fndesc at address desc
+ *     10 FUNCTION  [desc, nfree, free[nfree]]  a CLOSURE over the fl_fndesc at address desc;
+ *                                         encode writes [desc, closure, nfree, free[nfree]]: the
+ *                                         closure's own word, by which the JIT keeps a function's
+ *                                         identity across crossings (jit/bridge.py, FnPairs)
  *     11 BOX       [value]                a BOX (decode makes a fresh one)
  *     12 REF       [index]                the same object as compound item number `index`
  *     13 WORD      [word]                 a native value the caller keeps rooted (decode only)
@@ -237,6 +240,11 @@ static bool decode_strlist(dstate *s, const uint64_t *code, int64_t n, int64_t *
     return true;
 }
 
+/* The compound items of the last successful decode, by number: what fl_bridge_decoded reads (a
+ * static, so the collector sees them until the next decode). */
+static fl_value *last_memo;
+static int64_t last_nmemo;
+
 int64_t fl_bridge_decode(const uint64_t *code, int64_t n, fl_value *out, int64_t nout) {
     dstate s;
     memset(&s, 0, sizeof s);
@@ -358,7 +366,20 @@ int64_t fl_bridge_decode(const uint64_t *code, int64_t n, fl_value *out, int64_t
     status = i == n ? 0 : -1;
 fail:
     free(s.frames);
+    last_memo = status == 0 ? s.memo : NULL;
+    last_nmemo = status == 0 ? s.nmemo : 0;
     return status;
+}
+
+fl_value fl_bridge_decoded(int64_t index) {
+    return index >= 0 && index < last_nmemo ? last_memo[index] : 0;
+}
+
+fl_value *fl_bridge_pin_page(int64_t n) {
+    GC_disable();
+    fl_value *page = fl_alloc_roots(n);
+    GC_enable();
+    return page;
 }
 
 /* ---- encode ---------------------------------------------------------------------------------- */
@@ -607,9 +628,10 @@ static bool emit(fl_value v) {
         if (seen(v)) return true;
         const fl_closure *c = obj;
         int64_t nfree = (int64_t)fl_hdr_aux(obj);
-        ebuf_reserve(&out_buf, 3);
+        ebuf_reserve(&out_buf, 4);
         out_buf.w[out_buf.n++] = BR_FUNCTION;
         out_buf.w[out_buf.n++] = (uint64_t)(uintptr_t)c->desc;
+        out_buf.w[out_buf.n++] = v;
         out_buf.w[out_buf.n++] = (uint64_t)nfree;
         for (int64_t k = nfree - 1; k >= 0; k--) push_work(c->free[k]);
         return true;

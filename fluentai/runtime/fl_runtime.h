@@ -309,6 +309,13 @@ int64_t fl_bridge_decode(const uint64_t *code, int64_t n, fl_value *out, int64_t
  * its length in words (-1 and NULL for a word that is not a value). Never lets a collection
  * run, so v may be a word nothing else roots. */
 const uint64_t *fl_bridge_encode(fl_value v, int64_t *n);
+/* Compound item number `index` of the last successful decode (0 when there is none): the native
+ * closures a decode made, which the JIT pairs with the VM closures they came from. Valid until
+ * the next decode. */
+fl_value fl_bridge_decoded(int64_t index);
+/* n scanned, uncollectable words (as fl_alloc_roots), allocated without letting a collection run:
+ * the caller may hold native values that only Python ints refer to. */
+fl_value *fl_bridge_pin_page(int64_t n);
 /* The pending ERROR value (0 when none, or for a fatal error), its kept trace site ids in append
  * order (innermost first; at most max, the innermost and outermost FL_TRACE_KEEP when the trace
  * is longer) and the total count. */

@@ -129,7 +129,8 @@ class Adt:
 class Closure:
     """A FluentAI function: compiled code plus captured variables (`free`, Boxes or values)."""
 
-    __slots__ = ("code", "free", "name")
+    # weakly referable: the JIT pairs a closure with its native twin while it lives (FnPairs)
+    __slots__ = ("code", "free", "name", "__weakref__")
 
     def __init__(self, code: Any, free: tuple[object, ...], name: str) -> None:
         self.code = code

@@ -113,6 +113,8 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_handler_push": (I64, (I64, PTR, PTR)),
     "fl_try_push": (I64, (PTR,)),
     "fl_perform": (I64, (PTR, PTR, I64, PTR)),
+    "fl_prelude_raise": (I64, (I64, PTR)),
+    "fl_take_resumed": (I64, ()),
     "fl_apply_args": (PTR, (I64, PTR)),
     "fl_rt_begin": (VOID, (PTR, PTR, I64, I64, PTR, I64)),
     "fl_rt_finish": (I64, (I64,)),
@@ -129,6 +131,8 @@ _COLD = frozenset(
         "fl_raise_match_failure",
         "fl_trace_add",
         "fl_trace_settle",
+        "fl_prelude_raise",
+        "fl_take_resumed",
         "fl_poll_slow",
         "fl_depth_slow",
         "fl_depth_slow_prelude",
@@ -1524,32 +1528,39 @@ class _FnGen:
             return False
         return any(self.floaty(a) or (_is_arith(a) and self.has_dual_leaf(a)) for a in e.args)
 
-    def dcompare(self, e: r.PrimApp) -> ir.Value:
-        """A comparison with a Float operand computed as a double: an i1 (its truth)."""
+    def dcompare(self, e: r.PrimApp, word: bool = False) -> ir.Value:
+        """A comparison with a Float operand computed as a double: an i1 (its truth), or with
+        `word` its value (a Bool, or the value an error:raise clause resumed its error with)."""
         prim = primitives.lookup(e.name)
         assert prim is not None
         x = self.dexpr(e.args[0])
         y = self.dexpr(e.args[1])
         b = self.b
+
+        def result(v: ir.Value) -> ir.Value:
+            return b.select(v, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE)) if word else v
+
         if x.flag is True and y.flag is True:  # two raw doubles: no generic comparison
-            return b.fcmp_ordered(_ICMP[prim.name], x.d, y.d)
+            return result(b.fcmp_ordered(_ICMP[prim.name], x.d, y.d))
         ok = b.and_(self.dv_ok(x), self.dv_ok(y))
         flt = self.new_block("fcmp")
         gen = self.new_block("gcmp")
         join = self.new_block("cmp.j")
         b.cbranch(ok, flt, gen)
         b.position_at_end(flt)
-        fv = self.b.fcmp_ordered(_ICMP[prim.name], self.as_double(x), self.as_double(y))
+        fv = result(self.b.fcmp_ordered(_ICMP[prim.name], self.as_double(x), self.as_double(y)))
         flt_end = self.b.block
         self.b.branch(join)
         self.b.position_at_end(gen)
         wx = self.as_word(x)
         wy = self.as_word(y)
-        gv = self.truthy(self.binary(prim.name, wx, wy, e.span))
+        gv = self.binary(prim.name, wx, wy, e.span)
+        if not word:
+            gv = self.truthy(gv)
         gen_end = self.b.block
         self.b.branch(join)
         self.b.position_at_end(join)
-        phi = self.b.phi(I1)
+        phi = self.b.phi(I64 if word else I1)
         phi.add_incoming(fv, flt_end)
         phi.add_incoming(gv, gen_end)
         return phi
@@ -2152,6 +2163,10 @@ class _FnGen:
             case r.RPerform(op=op, args=args, span=span):
                 argv = self.args_array(args)
                 self.set_site(span)
+                if self.is_prelude and op == "error:raise":  # a builtin's check: §14.4
+                    res = b.call(self.low.rt("fl_prelude_raise"), [self.const(len(args)), argv])
+                    self.pending_check(res)
+                    return res
                 res = self.low._perform_call(b, op, self.const(len(args)), argv)
                 self.perform_check(res)
                 return res
@@ -2228,7 +2243,7 @@ class _FnGen:
             bad = _block(fn, "apply.bad")
             b.cbranch(b.icmp_unsigned("==", b.ptrtoint(vec, I64), self.const(0)), bad, ok)
             b.position_at_end(bad)
-            b.ret(self.const(0))
+            b.ret(b.call(self.low.rt("fl_take_resumed"), []))  # a clause's value, else 0
             b.position_at_end(ok)
             f = b.load(argv, typ=I64)
             self.low.tail_apply(b, f, vec)
@@ -2643,6 +2658,14 @@ class _FnGen:
             # VM keeps that frame: fluentai/vm/machine.py `_trace`), so its calls of program
             # functions nest one level deeper and endless recursion through it overflows
             self.poll()
+            if not self.is_prelude and entry.name.startswith("fl.prelude."):
+                # so this frame stays too: a clause's value for the builtin's own raise is
+                # this call's (fl_take_resumed; no trace entry: the frame is the builtin's)
+                res = self.counted_call(
+                    lambda: self.b.call(entry, call_args, cconv="tailcc"), None, depth=False
+                )
+                self.b.ret(res)
+                return None
             res = self.b.call(
                 entry, call_args, cconv="tailcc", tail=_tail_marker(self.fn, GENERIC_TY)
             )
@@ -2699,12 +2722,26 @@ class _FnGen:
         fail = self.new_block("call.fail")
         ok = self.new_block("call.ok")
         b.cbranch(b.icmp_unsigned("==", res, self.const(0)), fail, ok)
+        done = b.block
         b.position_at_end(fail)
-        if not self.is_prelude and span is not None:
+        if self.is_prelude:
+            b.branch(self.current_landing())
+            b.position_at_end(ok)
+            return res
+        # the callee may be a builtin written in FluentAI whose own raise a clause resumed:
+        # the clause's value is this call's (fl_prelude_raise, LANGUAGE.md §14.4)
+        resumed = b.call(self.low.rt("fl_take_resumed"), [])
+        failed = self.new_block("call.failed")
+        b.cbranch(b.icmp_unsigned("==", resumed, self.const(0)), failed, ok)
+        b.position_at_end(failed)
+        if span is not None:
             b.call(self.low.rt("fl_trace_add"), [self.const(self.low.site(span, self.name))])
         b.branch(self.current_landing())
         b.position_at_end(ok)
-        return res
+        phi = b.phi(I64)
+        phi.add_incoming(res, done)
+        phi.add_incoming(resumed, fail)
+        return phi
 
     # ------------------------------------------------------------ primitives
 
@@ -2725,7 +2762,7 @@ class _FnGen:
             ):
                 return self.arith_tree(e)
             if self.is_dcompare(e):
-                return b.select(self.dcompare(e), self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+                return self.dcompare(e, word=True)
             step = bounds.bounded_step(self, e)
             if step is not None:
                 return step
@@ -2769,16 +2806,44 @@ class _FnGen:
                 self.low.rt("fl_apply_args"),
                 [self.const(len(e.args) - 1), b.gep(argv, [self.const(1)], source_etype=I64)],
             )
-            self.pending_check(b.ptrtoint(vec, I64))
+            resumed: tuple[ir.Value, ir.Block] | None = None
+            if self.is_prelude:
+                self.pending_check(b.ptrtoint(vec, I64))
+            else:  # a clause's value for a last argument that is not a List is apply's value
+                bad = self.new_block("apply.bad")
+                ok = self.new_block("apply.ok")
+                b.cbranch(b.icmp_unsigned("==", b.ptrtoint(vec, I64), self.const(0)), bad, ok)
+                b.position_at_end(bad)
+                value = b.call(self.low.rt("fl_take_resumed"), [])
+                resumed = (value, b.block)
+                if tail and self.lam is not None:
+                    self.pending_check(value)
+                    self.b.ret(value)
+                    resumed = None
+                b.position_at_end(ok)
             f = b.load(argv, typ=I64)
             if tail and self.lam is not None:
                 if self.is_prelude:
                     self.adjust_depth(+1)
                 self.low.tail_apply(self.b, f, vec)
                 return None
-            return self.counted_call(
+            res = self.counted_call(
                 lambda: self.b.call(self.low.apply_fn, [f, vec]), e.span, count=True
             )
+            if resumed is None:
+                return res
+            end = self.b.block
+            join = self.new_block("apply.join")
+            self.b.branch(join)
+            self.b.position_at_end(resumed[1])
+            self.b.cbranch(
+                self.b.icmp_unsigned("==", resumed[0], self.const(0)), self.current_landing(), join
+            )
+            self.b.position_at_end(join)
+            phi = self.b.phi(I64)
+            phi.add_incoming(res, end)
+            phi.add_incoming(resumed[0], resumed[1])
+            return phi
         # prelude function: call its closure
         callee = self.builtin_value(prim.name)
         args = [self.value(a) for a in e.args]
@@ -2824,18 +2889,35 @@ class _FnGen:
     ) -> ir.Value:
         """A numeric comparison as an i1: fixnums (signed compare of the words) and, when
         `floats`, two Floats inline; the C slow path otherwise (which may raise)."""
+        return self._compare(op, x, y, span, floats, False)
+
+    def compare_value(
+        self, op: str, x: ir.Value, y: ir.Value, span: Span, floats: bool = True
+    ) -> ir.Value:
+        """`compare` as a value (a Bool word): the C slow path's word as it is, which is the
+        value an error:raise clause resumed an error with, not a Bool (LANGUAGE.md §14.4)."""
+        return self._compare(op, x, y, span, floats, True)
+
+    def _compare(
+        self, op: str, x: ir.Value, y: ir.Value, span: Span, floats: bool, word: bool
+    ) -> ir.Value:
         b = self.b
+
+        def result(v: ir.Value) -> ir.Value:
+            return b.select(v, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE)) if word else v
+
         is_fix = self.fixnums(x, y)
         if isinstance(is_fix, ir.Constant):
-            return b.icmp_signed(_ICMP[op], x, y)
+            return result(b.icmp_signed(_ICMP[op], x, y))
         if self.cold:
-            return self.truthy(self.slow_op(op, x, y, span))
+            slow = self.slow_op(op, x, y, span)
+            return slow if word else self.truthy(slow)
         fast = self.new_block(f"fix{op}")
         slow = self.new_block(f"slow{op}")
         join = self.new_block(f"join{op}")
         b.cbranch(is_fix, fast, slow)
         b.position_at_end(fast)
-        fast_v = b.icmp_signed(_ICMP[op], x, y)
+        fast_v = result(b.icmp_signed(_ICMP[op], x, y))
         b.branch(join)
         b.position_at_end(slow)
         generic = self.new_block(f"generic{op}")
@@ -2850,7 +2932,7 @@ class _FnGen:
             b.position_at_end(flt)
             dx = b.load(b.inttoptr(b.sub(x, self.const(2)), PTR), typ=DBL)
             dy = b.load(b.inttoptr(b.sub(y, self.const(2)), PTR), typ=DBL)
-            flt_v = b.fcmp_ordered(_ICMP[op], dx, dy)
+            flt_v = result(b.fcmp_ordered(_ICMP[op], dx, dy))
             b.branch(join)
         else:
             b.branch(generic)
@@ -2860,10 +2942,10 @@ class _FnGen:
         got = self.new_block(f"got{op}")
         b.cbranch(b.icmp_unsigned("==", slow_w, self.const(0)), self.current_landing(), got)
         b.position_at_end(got)
-        slow_v = self.truthy(slow_w)
+        slow_v = slow_w if word else self.truthy(slow_w)
         b.branch(join)
         b.position_at_end(join)
-        phi = b.phi(I1)
+        phi = b.phi(I64 if word else I1)
         phi.add_incoming(fast_v, fast)
         if flt is not None and flt_v is not None:
             phi.add_incoming(flt_v, flt)
@@ -2877,8 +2959,7 @@ class _FnGen:
         (DESIGN.md §3.2)."""
         b = self.b
         if op in _ICMP:
-            cmp = self.compare(op, x, y, span, floats)
-            return b.select(cmp, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+            return self.compare_value(op, x, y, span, floats)
         if self.cold and not (self.is_known_fixnum(x) and self.is_known_fixnum(y)):
             return self.slow_op(op, x, y, span)
         is_fix = self.fixnums(x, y)

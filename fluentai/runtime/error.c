@@ -68,6 +68,32 @@ void fl_ctl_set_exit(int64_t code) {
 
 int64_t fl_pending_kind(void) { return fl_ctl.pending.kind; }
 
+/* A raise written in the prelude (a builtin's own check) that an error:raise clause resumes: the
+ * clause's value replaces the builtin's whole call (LANGUAGE.md §14.4), so it is not returned to
+ * the prelude's code, which would go on with it as if its check had passed. It is made pending
+ * (RESUME) instead: the prelude's frames unwind as for an error, and the program's call site of
+ * the builtin takes it (fl_take_resumed) as the call's value, as the VM resumes there. */
+void fl_ctl_set_resumed(fl_value v) {
+    memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
+    fl_ctl.pending.kind = FL_PENDING_RESUME;
+    fl_ctl.pending.target = -1;
+    fl_ctl.pending.error = v;
+}
+
+fl_value fl_prelude_raise(int64_t argc, const fl_value *argv) {
+    fl_value v = fl_perform("error:raise", NULL, argc, argv);
+    if (v != 0) fl_ctl_set_resumed(v);
+    return 0;
+}
+
+fl_value fl_take_resumed(void) {
+    if (fl_ctl.pending.kind != FL_PENDING_RESUME) return 0;
+    fl_value v = fl_ctl.pending.error;
+    memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
+    fl_ctl.pending.target = -1;
+    return v;
+}
+
 fl_value fl_pending_take_for(int64_t try_id) {
     fl_pending_rec *p = &fl_ctl.pending;
     if (p->kind != FL_PENDING_ERROR || p->target != try_id || p->error == 0) return 0;

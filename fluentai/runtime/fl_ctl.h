@@ -91,6 +91,9 @@ bool fl_utf8_valid(const char *bytes, int64_t n);
 fl_value fl_ctl_raise_error(fl_value error);
 void fl_ctl_set_interrupt(void); /* make INTERRUPT pending */
 void fl_ctl_set_exit(int64_t code);
+/* Make RESUME pending with a clause's value v (fl_prelude_raise; `apply`, whose result type
+ * cannot carry a value): the caller returns 0, and the program's call site takes v. */
+void fl_ctl_set_resumed(fl_value v);
 void fl_ctl_reset_pending(void);
 
 /* effects.c */

@@ -262,8 +262,14 @@ void fl_trace_settle(void);
 
 /* Pending state, as `try` and `finally` see it. */
 enum fl_pending_kind { FL_PENDING_NONE = 0, FL_PENDING_ERROR = 1, FL_PENDING_INTERRUPT = 2,
-                       FL_PENDING_EXIT = 3 };
+                       FL_PENDING_EXIT = 3, FL_PENDING_RESUME = 4 };
 int64_t fl_pending_kind(void);
+/* `(raise ...)` in prelude code: as `(perform error:raise ...)`, but a clause's value is made
+ * pending (RESUME) and 0 returned, so the builtin's frames unwind to the program's call of it. */
+fl_value fl_prelude_raise(int64_t argc, const fl_value *argv);
+/* At a program's call site that got 0: the value a clause resumed a builtin's raise with
+ * (clearing the RESUME condition), or 0 when another condition is pending. */
+fl_value fl_take_resumed(void);
 /* If the pending condition is an error aimed at try frame `id`: clear it and return the error
  * value; else 0. */
 fl_value fl_pending_take_for(int64_t try_id);

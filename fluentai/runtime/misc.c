@@ -284,10 +284,11 @@ fl_vector *fl_apply_args(int64_t argc, const fl_value *argv) {
     if (argc < 1) return fl_raise("internal", "`apply` without arguments"), NULL;
     fl_value last = argv[argc - 1];
     if (!fl_is_list(last)) {
-        if (fl_raisef("type-error", "`apply` expects a List as its last argument, got %s",
-                      fl_ctl_written(last)) != 0)
-            /* a handler resumed, but a fl_vector * cannot carry its value (contract gap) */
-            fl_raise("internal", "`apply`: an error:raise handler cannot resume this error");
+        fl_value resumed = fl_raisef("type-error", "`apply` expects a List as its last argument, got %s",
+                                     fl_ctl_written(last));
+        /* a clause's value is apply's: a fl_vector * cannot carry it, so it is made pending, and
+         * the generated code takes it (fl_take_resumed) */
+        if (resumed != 0) fl_ctl_set_resumed(resumed);
         return NULL;
     }
     int64_t n = argc - 1 + fl_list_length(last);

@@ -263,7 +263,7 @@ class VM:
                 f2, args2 = self._unpack_apply(args)
                 return self._call_value(f2, args2, stack, restore)
             if prim.kind is PrimKind.EFFECT:
-                return self._perform(prim.name, args, stack)
+                return self._perform(prim.name, args, stack, restore)
             assert prim.vm is not None
             stack.append(prim.vm(self.world, *args) if prim.needs_world else prim.vm(*args))
             return None
@@ -271,7 +271,7 @@ class VM:
             stack.append(self._construct(fn.ctor, args))
             return None
         if t is EffectFn:
-            return self._perform(fn.op, args, stack)
+            return self._perform(fn.op, args, stack, restore)
         raise FlError("type-error", f"expected a function, got {written(fn)}")
 
     @staticmethod
@@ -297,8 +297,13 @@ class VM:
                 )
         return Adt(ctor, tuple(args))
 
-    def _perform(self, op: str, args: list[Any], stack: list[Any]) -> Frame | None:
-        """Perform `op`: call the innermost handler's clause, or run the default behaviour."""
+    def _perform(
+        self, op: str, args: list[Any], stack: list[Any], outer: Any = NO_RESTORE
+    ) -> Frame | None:
+        """Perform `op`: call the innermost handler's clause, or run the default behaviour.
+        `outer`: the handler stack to restore when the frame returned ends, when this perform
+        is itself a clause being called (`(handler ((app:f app:g)) ...)`): the clause's, not
+        the stack cut for it."""
         prim = primitives.lookup(op)
         if prim is not None:
             lo, hi = prim.arity
@@ -326,7 +331,7 @@ class VM:
                     break
             node = node.parent
         if node is not None:
-            restore = self.handlers
+            restore = self.handlers if outer is NO_RESTORE else outer
             self.handlers = node.parent  # the clause runs outside its own frame
             try:
                 frame = self._call_value(fn, args, stack, restore)
@@ -342,7 +347,7 @@ class VM:
             raise FlError("unhandled-effect", f"no handler for `{op}`")
         if prim.prelude_default is not None:
             index = self.globals.index["%prelude:" + prim.prelude_default]
-            return self._closure_frame(self.globals.values[index], args, NO_RESTORE)
+            return self._closure_frame(self.globals.values[index], args, outer)
         assert prim.vm is not None
         stack.append(prim.vm(self.world, *args))
         return None

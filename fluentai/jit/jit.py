@@ -74,6 +74,7 @@ ARGV_WORDS = 256
 COMPILE_SWITCH_INTERVAL_S = 0.0002
 REFUSALS = 3
 TWIN_MIN = 32  # lists and maps at least this long keep their native copy between calls
+ONTO_MAX = 64  # at most this many cells consed onto a synced global list are built onto it
 TWIN_SLOTS = 1024  # rooted argument buffer: closure, arguments, free values
 
 
@@ -1044,7 +1045,7 @@ class Jit:
             if v is UNBOUND:
                 cells[cell] = _FL_UNBOUND
                 synced[cell] = (v, _FL_UNBOUND)
-            else:
+            elif old is None or type(v) is not Cons or not self._cons_onto(cell, v, old):
                 convert.append((cell, v))
         if convert:
             buf = self._argv
@@ -1054,6 +1055,37 @@ class Jit:
                 for i, (cell, v) in enumerate(chunk):
                     cells[cell] = buf[i]
                     synced[cell] = (v, buf[i])
+
+    def _cons_onto(self, cell: int, v: Cons, old: tuple[Any, int]) -> bool:
+        """When `v` is the list synced last time with a few cells consed in front (a global
+        list the VM grows between native calls), build only those cells, in front of the native
+        copy: copying the whole list at every call made such a program quadratic. Whether it
+        did (False: convert `v` whole)."""
+        from fluentai.jit.bridge import Unconvertible
+
+        target, tail = old
+        heads: list[Any] = []
+        x: Any = v
+        while x is not target:
+            if type(x) is not Cons or len(heads) == ONTO_MAX:
+                return False
+            heads.append(x.head)
+            x = x.tail
+        buf = self._argv
+        n = len(heads)
+        try:
+            self.codec.to_native(heads, buf)  # buf[0..n): the heads, rooted
+        except Unconvertible:
+            return False
+        pair = ctypes.cast(ctypes.addressof(buf.contents) + 8 * n, ctypes.POINTER(ctypes.c_uint64))
+        cons = self.rt.lib.fl_b_cons
+        pair[1] = tail  # the old copy, rooted by the cell too
+        for i in range(n - 1, -1, -1):
+            pair[0] = buf[i]
+            pair[1] = cons(2, pair)  # rooted before the next allocation
+        self._cells[cell] = pair[1]
+        self._synced[cell] = (v, pair[1])
+        return True
 
     def _sync_back(self) -> None:
         """Globals that native code assigned with set!: back into the VM."""

@@ -94,6 +94,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "fl_bridge_decode": (i64, [void_p, i64, void_p, i64]),
         "fl_bridge_encode": (void_p, [u64, ctypes.POINTER(i64)]),
         "fl_bridge_decoded": (u64, [i64]),
+        "fl_b_cons": (u64, [i64, ctypes.POINTER(u64)]),
         "fl_bridge_pin_page": (void_p, [i64]),
         "fl_bridge_pending_error": (u64, [ctypes.POINTER(i64), i64, ctypes.POINTER(i64)]),
         "fl_bridge_pending_fatal": (ctypes.c_char_p, []),

@@ -43,7 +43,7 @@ from fluentai.primitives import Prim, PrimKind
 from fluentai.source import SourceDecodeError, SourceFile, Span
 from fluentai.symbol import Symbol
 from fluentai.vm.compile import UNBOUND
-from fluentai.vm.machine import VM, Frame, Interrupted, UncaughtError
+from fluentai.vm.machine import NO_RESTORE, VM, Frame, Interrupted, UncaughtError
 from fluentai.vm.maps import FlMap
 from fluentai.vm.patterns import field_has_type, type_text
 from fluentai.vm.values import EMPTY, Adt, Builtin, Cons, ErrorValue, from_iter
@@ -317,19 +317,21 @@ class _HostVM(VM):
         super().__init__(world, max_depth)
         self.host = host
 
-    def _perform(self, op: str, args: list[Any], stack: list[Any]) -> Frame | None:
+    def _perform(
+        self, op: str, args: list[Any], stack: list[Any], outer: Any = NO_RESTORE
+    ) -> Frame | None:
         ns, _, name = op.partition(":")
         fn = self.host.get(op)
         call_args: list[Any] = args
         if fn is None and ns in self.host:
             fn, call_args = self.host[ns], [name, *args]
         if fn is None or op == "error:raise" or self._program_handles(op, ns):
-            return super()._perform(op, args, stack)
+            return super()._perform(op, args, stack, outer)
         prim = primitives.lookup(op)
         if prim is not None:
             lo, hi = prim.arity
             if len(args) < lo or (hi is not None and len(args) > hi):
-                return super()._perform(op, args, stack)  # reports the arity error
+                return super()._perform(op, args, stack, outer)  # reports the arity error
         stack.append(fn(*call_args))
         return None
 

@@ -95,7 +95,7 @@ class _Resolver:
             elif isinstance(form, c.Define):
                 info = self.globals.setdefault(form.name, _GlobalInfo())
                 info.definitions += 1
-                if isinstance(form.value, c.Lambda):
+                if isinstance(form.value, c.Lambda) and not form.value_only:
                     lam = form.value
                     hi = None if lam.rest is not None else len(lam.params)
                     info.lambda_arity = (len(lam.params), hi)

@@ -234,11 +234,14 @@ class Group:
 @final
 @record
 class Define:
-    """Bind `name` to `value`: a group variable inside a Group, a global at top level. Value nil."""
+    """Bind `name` to `value`: a group variable inside a Group, a global at top level. Value nil.
+    `value_only`: `(def name expr)`, which defines a value even when `expr` is a lambda, so the
+    global is no known function (LANGUAGE.md §2.4 item 3, §3.8)."""
 
     name: str
     value: Expr
     span: Span = field(kw_only=True, compare=False)
+    value_only: bool = field(default=False, kw_only=True, compare=False)
 
 
 @final

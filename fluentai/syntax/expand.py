@@ -523,17 +523,19 @@ class _Expander:
         items = d.items
         signature = items[1]
         value: Expr
+        value_only = False
         if kind == "define" and isinstance(signature, DList):
             params, rest = _parameters(signature.items[1:], min_before_dot=0)
             value = self._function(name, params, rest, items[2:], bound, d.span)
         elif len(items) == 3 and kind != "defun":
             value = _with_name(self._expr(items[2], bound), name)
+            value_only = kind == "def"
         elif len(items) >= 4 and kind != "define":
             params, rest = _lambda_parameters(items[2])
             value = self._function(name, params, rest, items[3:], bound, d.span)
         else:
             _malformed(kind, d)
-        return Define(name, value, span=d.span)
+        return Define(name, value, span=d.span, value_only=value_only)
 
     def _function(
         self,

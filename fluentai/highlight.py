@@ -100,7 +100,7 @@ class FluentAILexer(RegexLexer):  # type: ignore[misc]  # Pygments has no type h
             (words(tuple(sorted(SPECIAL_FORMS | set(_POSITIONAL))), suffix=_END), Keyword),
             (words(tuple(_constant_names()), suffix=_END), Name.Constant),
             (words(tuple(_builtin_names()), suffix=_END), Name.Builtin),
-            (r":[^" + _DELIMITERS + r":]+" + _END, String.Symbol),  # keyword `:name`
+            (r":[^" + _DELIMITERS + r"]+" + _END, String.Symbol),  # keyword `:name`
             (r"(io|state|error|time|random):[^" + _DELIMITERS + ":]+" + _END, Name.Builtin),
             (r"[^" + _DELIMITERS + r":]+:[^" + _DELIMITERS + r":]+" + _END, Name.Function),
             (r"\.\.\." + r"[^" + _DELIMITERS + "]*" + _END, Operator),  # rest patterns
@@ -182,7 +182,7 @@ def textmate_grammar() -> dict[str, object]:
             token("keyword.control.fluentai", _alternatives(forms)),
             token("constant.language.builtin.fluentai", _alternatives(_constant_names())),
             token("support.function.builtin.fluentai", _alternatives(_builtin_names())),
-            token("constant.other.keyword.fluentai", r":[^\s,;()\[\]{}\":]+"),
+            token("constant.other.keyword.fluentai", r":[^\s,;()\[\]{}\"]+"),
             token(
                 "support.function.effect.builtin.fluentai",
                 r"(?:io|state|error|time|random):[^\s,;()\[\]{}\":]+",

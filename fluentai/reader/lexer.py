@@ -218,9 +218,11 @@ def _classify_atom(
 
 
 def is_valid_colon_symbol(name: str) -> bool:
-    """Whether a symbol name with `:` in it is legal: `:`, a keyword `:name`, or `ns:op`."""
+    """Whether a symbol name with `:` in it is legal: `:`, a keyword `:name`, or `ns:op`. The
+    rows of LANGUAGE.md §1's table apply in order, so any symbol of two characters or more that
+    starts with `:` is a keyword, more colons or not (`:a:b`, `::`)."""
     if name[0] == ":":
-        return ":" not in name[1:]
+        return True
     return name.count(":") == 1 and name[-1] != ":"
 
 

@@ -173,8 +173,8 @@ def _role(name: str) -> _Role:
         return _Role.ASCRIPTION
     if ":" not in name:
         return _Role.PLAIN
-    if name[0] == ":":
-        return _Role.KEYWORD if ":" not in name[1:] else _Role.MALFORMED
+    if name[0] == ":":  # §1's rows in order: `:name` comes before "any other symbol with `:`"
+        return _Role.KEYWORD
     if name.count(":") == 1 and name[-1] != ":":
         return _Role.OPERATION
     return _Role.MALFORMED

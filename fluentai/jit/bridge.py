@@ -234,10 +234,9 @@ class FnPairs:
 
     def __init__(self, lib: Any) -> None:
         self.lib = lib
-        self.native_of: dict[
-            int, tuple[weakref.ref[Any], int, int]
-        ] = {}  # id(VM) -> ref, word, slot
-        self.vm_of: dict[int, weakref.ref[Any]] = {}  # native word -> ref(VM closure)
+        # id(VM closure) -> (its weak reference, native word, slot); native word -> the reference
+        self.native_of: dict[int, tuple[weakref.ref[Any], int, int]] = {}
+        self.vm_of: dict[int, weakref.ref[Any]] = {}
         self._pages: list[Any] = []
         self._free: list[int] = []
         self._generation = 0
@@ -268,7 +267,7 @@ class FnPairs:
             self._pages.append(page)
             self._free.extend(range(base + self.PAGE - 1, base - 1, -1))
         slot = self._free.pop()
-        self._pages[slot // self.PAGE][slot % self.PAGE] = word
+        self._pin(slot, word)
         key, generation = id(v), self._generation
 
         def dead(ref: weakref.ref[Any]) -> None:
@@ -278,18 +277,22 @@ class FnPairs:
                 del self.native_of[key]
             if self.vm_of.get(word) is ref:
                 del self.vm_of[word]
-            self._pages[slot // self.PAGE][slot % self.PAGE] = 0
+            self._pin(slot, 0)
             self._free.append(slot)
 
         ref = weakref.ref(v, dead)
         self.native_of[key] = (ref, word, slot)
         self.vm_of[word] = ref
 
+    def _pin(self, slot: int, word: int) -> None:
+        """Root `word` in `slot` (0 unpins)."""
+        self._pages[slot // self.PAGE][slot % self.PAGE] = word
+
     def clear(self) -> None:
         """Forget every pair (a new unit is installed) and unpin their native closures."""
         self._generation += 1
         for _ref, _word, slot in self.native_of.values():
-            self._pages[slot // self.PAGE][slot % self.PAGE] = 0
+            self._pin(slot, 0)
         self.native_of.clear()
         self.vm_of.clear()
         self._free = list(range(len(self._pages) * self.PAGE - 1, -1, -1))

@@ -1252,6 +1252,23 @@ class _FnGen:
         self.b.branch(self.current_landing())
         self.b.position_at_end(ok)
 
+    def take_resumed(self, span: Span | None) -> ir.Value:
+        """In program code, on the failure path of a call of what may be a builtin written in
+        FluentAI: the value an error:raise clause resumed the builtin's own raise with, which is
+        the call's (fl_prelude_raise, LANGUAGE.md §14.4). Unwinds when another condition is
+        pending, with the trace entry of `span`. Leaves the builder where that value goes on."""
+        b = self.b
+        resumed = b.call(self.low.rt("fl_take_resumed"), [])
+        failed = self.new_block("resume.failed")
+        ok = self.new_block("resume.ok")
+        b.cbranch(b.icmp_unsigned("==", resumed, self.const(0)), failed, ok)
+        b.position_at_end(failed)
+        if span is not None:
+            b.call(self.low.rt("fl_trace_add"), [self.const(self.low.site(span, self.name))])
+        b.branch(self.current_landing())
+        b.position_at_end(ok)
+        return resumed
+
     def pending_check(self, v: ir.Value) -> None:
         """Continue only when v != 0; otherwise go to the current landing."""
         ok = self.new_block("ok")
@@ -1268,6 +1285,10 @@ class _FnGen:
             ib.ret(self.const(0))
             self._ret0 = blk
         return blk
+
+    def bool_word(self, v: ir.Value) -> ir.Value:
+        """The Bool word of an i1."""
+        return self.b.select(v, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
 
     def truthy(self, v: ir.Value) -> ir.Value:
         return self.b.icmp_unsigned(
@@ -1538,7 +1559,7 @@ class _FnGen:
         b = self.b
 
         def result(v: ir.Value) -> ir.Value:
-            return b.select(v, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE)) if word else v
+            return self.bool_word(v) if word else v
 
         if x.flag is True and y.flag is True:  # two raw doubles: no generic comparison
             return result(b.fcmp_ordered(_ICMP[prim.name], x.d, y.d))
@@ -2719,28 +2740,21 @@ class _FnGen:
             b.store(b.sub(d, self.const(1)), depth_g)
         else:
             res = make_call()
+        if self.is_prelude:
+            self.pending_check(res)
+            return res
         fail = self.new_block("call.fail")
         ok = self.new_block("call.ok")
         b.cbranch(b.icmp_unsigned("==", res, self.const(0)), fail, ok)
         done = b.block
         b.position_at_end(fail)
-        if self.is_prelude:
-            b.branch(self.current_landing())
-            b.position_at_end(ok)
-            return res
-        # the callee may be a builtin written in FluentAI whose own raise a clause resumed:
-        # the clause's value is this call's (fl_prelude_raise, LANGUAGE.md §14.4)
-        resumed = b.call(self.low.rt("fl_take_resumed"), [])
-        failed = self.new_block("call.failed")
-        b.cbranch(b.icmp_unsigned("==", resumed, self.const(0)), failed, ok)
-        b.position_at_end(failed)
-        if span is not None:
-            b.call(self.low.rt("fl_trace_add"), [self.const(self.low.site(span, self.name))])
-        b.branch(self.current_landing())
+        resumed = self.take_resumed(span)
+        resumed_end = b.block
+        b.branch(ok)
         b.position_at_end(ok)
         phi = b.phi(I64)
         phi.add_incoming(res, done)
-        phi.add_incoming(resumed, fail)
+        phi.add_incoming(resumed, resumed_end)
         return phi
 
     # ------------------------------------------------------------ primitives
@@ -2785,7 +2799,7 @@ class _FnGen:
                     b.icmp_unsigned("==", v, self.const(abi.FL_EMPTY)),
                     b.icmp_unsigned("==", v, self.const(abi.FL_NIL)),
                 )
-                return b.select(null, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE))
+                return self.bool_word(null)
             argv = self.args_array(e.args)
             self.set_site(e.span)
             res = b.call(self.low.rt(abi.c_symbol(prim.name)), [self.const(len(e.args)), argv])
@@ -2814,12 +2828,11 @@ class _FnGen:
                 ok = self.new_block("apply.ok")
                 b.cbranch(b.icmp_unsigned("==", b.ptrtoint(vec, I64), self.const(0)), bad, ok)
                 b.position_at_end(bad)
-                value = b.call(self.low.rt("fl_take_resumed"), [])
-                resumed = (value, b.block)
+                value = self.take_resumed(None)
                 if tail and self.lam is not None:
-                    self.pending_check(value)
                     self.b.ret(value)
-                    resumed = None
+                else:
+                    resumed = (value, self.b.block)
                 b.position_at_end(ok)
             f = b.load(argv, typ=I64)
             if tail and self.lam is not None:
@@ -2836,9 +2849,7 @@ class _FnGen:
             join = self.new_block("apply.join")
             self.b.branch(join)
             self.b.position_at_end(resumed[1])
-            self.b.cbranch(
-                self.b.icmp_unsigned("==", resumed[0], self.const(0)), self.current_landing(), join
-            )
+            self.b.branch(join)
             self.b.position_at_end(join)
             phi = self.b.phi(I64)
             phi.add_incoming(res, end)
@@ -2904,7 +2915,7 @@ class _FnGen:
         b = self.b
 
         def result(v: ir.Value) -> ir.Value:
-            return b.select(v, self.const(abi.FL_TRUE), self.const(abi.FL_FALSE)) if word else v
+            return self.bool_word(v) if word else v
 
         is_fix = self.fixnums(x, y)
         if isinstance(is_fix, ir.Constant):

@@ -31,9 +31,15 @@ fl_value fl_ctl_make_error(fl_value kind, fl_value message, fl_value data) {
 
 /* ---- pending state --------------------------------------------------------------------------- */
 
-void fl_ctl_reset_pending(void) {
+/* A fresh pending record of `kind` (aimed at no try frame, with an empty trace). */
+static void pending_fresh(int64_t kind) {
     memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
+    fl_ctl.pending.kind = kind;
     fl_ctl.pending.target = -1;
+}
+
+void fl_ctl_reset_pending(void) {
+    pending_fresh(FL_PENDING_NONE);
     fl_ctl.nstash = 0;
 }
 
@@ -54,15 +60,11 @@ static void set_error(fl_value error, int64_t target, int64_t site) {
 }
 
 void fl_ctl_set_interrupt(void) {
-    memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
-    fl_ctl.pending.kind = FL_PENDING_INTERRUPT;
-    fl_ctl.pending.target = -1;
+    pending_fresh(FL_PENDING_INTERRUPT);
 }
 
 void fl_ctl_set_exit(int64_t code) {
-    memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
-    fl_ctl.pending.kind = FL_PENDING_EXIT;
-    fl_ctl.pending.target = -1;
+    pending_fresh(FL_PENDING_EXIT);
     fl_ctl.pending.exit_code = code;
 }
 
@@ -74,9 +76,7 @@ int64_t fl_pending_kind(void) { return fl_ctl.pending.kind; }
  * (RESUME) instead: the prelude's frames unwind as for an error, and the program's call site of
  * the builtin takes it (fl_take_resumed) as the call's value, as the VM resumes there. */
 void fl_ctl_set_resumed(fl_value v) {
-    memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
-    fl_ctl.pending.kind = FL_PENDING_RESUME;
-    fl_ctl.pending.target = -1;
+    pending_fresh(FL_PENDING_RESUME);
     fl_ctl.pending.error = v;
 }
 
@@ -89,8 +89,7 @@ fl_value fl_prelude_raise(int64_t argc, const fl_value *argv) {
 fl_value fl_take_resumed(void) {
     if (fl_ctl.pending.kind != FL_PENDING_RESUME) return 0;
     fl_value v = fl_ctl.pending.error;
-    memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
-    fl_ctl.pending.target = -1;
+    pending_fresh(FL_PENDING_NONE);
     return v;
 }
 
@@ -109,8 +108,7 @@ int64_t fl_pending_stash(void) {
     if (fl_ctl.stash_cap < token + 1) return -1; /* out of memory is pending instead */
     fl_ctl.stash[token] = fl_ctl.pending;
     fl_ctl.nstash = token + 1;
-    memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
-    fl_ctl.pending.target = -1;
+    pending_fresh(FL_PENDING_NONE);
     return token;
 }
 
@@ -184,9 +182,7 @@ static fl_value raise_fatal(const char *message) {
     size_t n = strlen(message);
     char *copy = GC_MALLOC_ATOMIC(n + 1);
     if (copy != NULL) memcpy(copy, message, n + 1);
-    memset(&fl_ctl.pending, 0, sizeof fl_ctl.pending);
-    fl_ctl.pending.kind = FL_PENDING_ERROR;
-    fl_ctl.pending.target = -1;
+    pending_fresh(FL_PENDING_ERROR);
     fl_ctl.pending.fatal = copy != NULL ? copy : "out of memory";
     return 0;
 }

@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +19,7 @@ from fluentai.passes import rcore as r
 from fluentai.source import SourceFile
 from fluentai.types import infer_program
 from fluentai.types.dump import dump_types, prelude_core
-from fluentai.types.infer import walk
+from fluentai.types.infer import TypeResult, walk
 from fluentai.types.lattice import (
     ANY,
     BOOL,
@@ -328,43 +328,38 @@ def test_describe() -> None:
 
 
 PROGRAMS = corpus_programs()
-# 10 000-level nested list literals: inference is slow on them (seconds); see the xfail below
-DEEP_LITERALS = {"compile_errors/nesting_within_limit.fl", "conformance/nesting_1.fl"}
 
 
-def test_every_corpus_program_infers_quickly() -> None:
+def test_every_corpus_program_converges_within_budget() -> None:
+    """Inference reaches its fixpoint on every corpus program well within its evaluation budget
+    (past the budget every changing cell goes straight to Any). The corpus needs under 1% of it;
+    a twentieth is the bound, so a change that makes the solver iterate much more fails here.
+    Work is counted, not timed (the benchmarks measure speed)."""
     prelude = prelude_core()
-    slow = []
+    over = []
     inferred = 0
     for path in PROGRAMS:
-        if relative_name(path) in DEEP_LITERALS:
-            continue
         try:
             program = resolve(SourceFile(str(path), path.read_text()), is_prelude=False)
         except (CompileError, RecursionError, UnicodeDecodeError):
             continue
-        start = time.perf_counter()
-        result = infer_program(prelude, program)
-        dump_types(result, program)
-        infer_program(prelude, program, closed_world=False)
-        elapsed = time.perf_counter() - start
+        for closed in (True, False):
+            result = infer_program(prelude, program, closed_world=closed)
+            if result.evaluations * 20 > result.budget:
+                over.append((relative_name(path), closed, result.evaluations, result.budget))
+            if closed:
+                dump_types(result, program)
         inferred += 1
-        if elapsed > 1.0:
-            slow.append((relative_name(path), elapsed))
     assert inferred > 500
-    assert not slow
+    assert not over
 
 
-def test_deeply_nested_program_infers() -> None:
-    depth = 9_990
-    text = "(print " + "(+ 1 " * depth + "0" + ")" * depth + ")\n"
-    holder: list[object] = []
+def _infer_deep(text: str) -> tuple[TypeResult, Any]:
+    holder: list[tuple[TypeResult, Any]] = []
 
     def run() -> None:
         program = core(text)
-        start = time.perf_counter()
-        result = infer_program(prelude_core(), program)
-        holder.append((result, time.perf_counter() - start, program))
+        holder.append((infer_program(prelude_core(), program), program))
 
     old = threading.stack_size()
     threading.stack_size(512 << 20)
@@ -375,18 +370,24 @@ def test_deeply_nested_program_infers() -> None:
         thread.join()
     finally:
         threading.stack_size(old)
-    result, elapsed, program = holder[0]  # type: ignore[misc]
-    assert elapsed < 1.0
-    assert result.type_of(program.forms[0][0].args[0]).base_type == "Int"  # type: ignore[attr-defined]
+    return holder[0]
 
 
-@pytest.mark.xfail(reason="10 000-level nested list literals take seconds to infer", strict=False)
-def test_deeply_nested_list_literal_infers_quickly() -> None:
-    path = ROOT / "tests" / "programs" / "conformance" / "nesting_1.fl"
-    program = resolve(SourceFile(str(path), path.read_text()), is_prelude=False)
-    start = time.perf_counter()
-    infer_program(prelude_core(), program)
-    assert time.perf_counter() - start < 1.0
+def test_deeply_nested_program_infers() -> None:
+    depth = 9_990
+    result, program = _infer_deep("(print " + "(+ 1 " * depth + "0" + ")" * depth + ")\n")
+    # one evaluation of the top level (and the prelude units it reaches), not one per level
+    assert result.evaluations < 50
+    assert result.type_of(program.forms[0][0].args[0]).base_type == "Int"
+
+
+def test_deeply_nested_list_literal_infers() -> None:
+    depth = 9_990
+    result, program = _infer_deep("(print (length " + "[" * depth + "]" * depth + "))\n")
+    assert result.evaluations < 50
+    outer = program.forms[0][0].args[0].args[0]
+    assert result.type_of(outer).base_type == "List"
+    assert result.type_of(program.forms[0][0].args[0]).base_type == "Int"
 
 
 # ---------------------------------------------------------------- --dump types

@@ -111,7 +111,8 @@ class TypeResult:
     known: dict[str, r.Fn]
     program_fns: list[tuple[str, r.Fn]]  # the program's lambdas in source order, named
     keep: tuple[object, ...] = field(default=(), repr=False)  # keeps the nodes (ids) alive
-    evaluations: int = 0
+    evaluations: int = 0  # unit evaluations the solver made
+    budget: int = 0  # evaluations after which every changing cell goes straight to Any
 
     def _fn(self, fn: str | r.Fn) -> r.Fn | None:
         if isinstance(fn, r.Fn):
@@ -605,6 +606,7 @@ class _Solver:
             program_fns,
             keep=(self.prelude, self.program),
             evaluations=self.evaluations,
+            budget=self.budget,
         )
 
     # ------------------------------------------------------------ reasons

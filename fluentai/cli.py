@@ -62,7 +62,8 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         "FLUENTAI_JIT_OPT, FLUENTAI_JIT_TIER2_THRESHOLD, FLUENTAI_JIT_TIER2_TIME_MS, "
         "FLUENTAI_JIT_TIER2_OPT, FLUENTAI_JIT_DEOPT_LIMIT, FLUENTAI_JIT_RECOMPILE_LIMIT and "
         "FLUENTAI_JIT_LOG=PATH tune and trace the JIT (docs/jit.md); FLUENTAI_IMAGE=0 "
-        "disables program images (warm runs of hot programs without the VM, docs/jit.md); "
+        "disables program images (warm runs of hot programs without the VM, docs/jit.md) and "
+        "FLUENTAI_IMAGE_WAIT_MS (default 2000) bounds a run's wait at exit for its image; "
         "FLUENTAI_CACHE=0 disables the code cache; FLUENTAI_SEED=n seeds the "
         "random generator; FLUENTAI_MAX_DEPTH=n sets the recursion limit (default 200000); "
         "FLUENTAI_TRACEBACK=1 shows Python tracebacks for internal errors.",

@@ -219,6 +219,30 @@ def _report(base: str, load_ms: float, run_ms: float, stderr: TextIO, native_tie
 # ---------------------------------------------------------------- making images (JIT side)
 
 pending: list[Any] = []  # threads compiling an image (the JIT's compile threads)
+_exit_log: Any = None  # the JIT's log, for what the end of the run does with them
+_image_source: SourceFile | None = None  # the program those threads compile
+
+# At exit, a run waits this long at most for an image still being compiled (FLUENTAI_IMAGE_WAIT_MS
+# overrides). A small program's image takes 50 to 300 ms, and waiting for it makes the next run
+# warm; a big program's can take many seconds, which its own run must not pay: past the wait the
+# image is finished in the background (docs/jit.md, "Program images").
+EXIT_WAIT_S = 2.0
+
+
+def track(thread: Any, src: SourceFile, log: Any) -> None:
+    """A JIT thread that compiles the image of `src` (or a unit the next run starts from)."""
+    global _exit_log, _image_source
+    pending.append(thread)
+    _exit_log = log
+    _image_source = src
+
+
+def exit_wait_s() -> float:
+    text = os.environ.get("FLUENTAI_IMAGE_WAIT_MS", "")
+    try:
+        return max(0.0, float(text) / 1000) if text else EXIT_WAIT_S
+    except ValueError:
+        return EXIT_WAIT_S
 
 
 def build(src: SourceFile, log: Any) -> bool:
@@ -253,29 +277,63 @@ def _fork_compiler(path: str, text: str) -> None:
 
 
 def finish_pending(*, wait: bool = True) -> None:
-    """At exit: wait for an image still being compiled, so that the next run starts warm. With
-    an image compiler process (fluentai/imageproc.py), a JIT compile thread still running was to
-    ask it for the image: it is asked now, and the thread (whose unit is of no use any more) is
-    not waited for. The process is stopped instead when no image was wanted or `wait` is false
-    (an interrupted run)."""
+    """At exit: wait a while (`exit_wait_s`) for an image still being compiled, so that the next
+    run starts warm. With an image compiler process (fluentai/imageproc.py), a JIT compile
+    thread still running was to ask it for the image: it is asked now, and the thread (whose
+    unit is of no use any more) is not waited for. Past the wait, the process is left to finish
+    and store the image on its own, and an image a thread was compiling is handed to a new
+    background process (`imageproc.build_in_background`): the run ends now either way. The
+    process is stopped instead when no image was wanted or `wait` is false (an interrupted
+    run)."""
     alive = [thread for thread in pending if thread.is_alive()]
     proc_mod = sys.modules.get("fluentai.imageproc")
     proc = proc_mod.current if proc_mod is not None else None
     if proc is not None:
         if wait and (proc.sent_at or alive) and proc.go():
             try:
-                proc.wait()
+                if proc.poll(exit_wait_s()) is None:
+                    proc.detach()
+                    _log_exit(
+                        "program image not ready at exit: the image compiler process "
+                        "finishes it in the background"
+                    )
             except KeyboardInterrupt:
                 proc.discard()
                 sys.stderr.flush()
         else:
             proc.discard()
         return
-    if not wait:
+    if not wait or not alive:
         return
+    deadline = time.perf_counter() + exit_wait_s()
     for thread in alive:
         try:
-            thread.join()
+            thread.join(max(0.0, deadline - time.perf_counter()))
         except KeyboardInterrupt:
             sys.stderr.flush()
             return
+    if any(thread.is_alive() for thread in alive):
+        _hand_over()
+
+
+def _hand_over() -> None:
+    """The JIT's threads are still compiling at exit (they die with the process): the image, if
+    it is not stored yet, is compiled by a background process of its own."""
+    from fluentai import codecache, imageproc
+
+    src = _image_source
+    if src is None or codecache.exists(key(src.name, src.text)):
+        return
+    started = imageproc.build_in_background(src.name, src.text)
+    _log_exit(
+        "program image not ready at exit: "
+        + ("a background process compiles it" if started else "not made (no process started)")
+    )
+
+
+def _log_exit(text: str) -> None:
+    if _exit_log is not None:
+        try:
+            _exit_log(text)
+        except (OSError, ValueError):
+            pass

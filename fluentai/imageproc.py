@@ -132,6 +132,17 @@ class ImageProcess:
         ]
         return ", ".join(parts) + " ms after the fork" if parts else ""
 
+    def detach(self) -> None:
+        """The run ends without the answer: leave the child to store the image on its own (it
+        is not killed nor waited for; its answer goes nowhere)."""
+        if not self.finished:
+            self.finished = True
+            for fd in (self.go_fd, self.done_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
     def discard(self) -> None:
         """The run ends (or is interrupted) without waiting: stop the child."""
         if not self.finished:
@@ -306,3 +317,55 @@ def _trim() -> None:
     from fluentai import codecache
 
     codecache.trim_if_due()
+
+
+def build_in_background(name: str, text: str) -> bool:
+    """Start a process that compiles and stores the image of the program `text` read from
+    `name`, in a session of its own and with none of this run's standard streams, which ends
+    without waiting for it (fluentai/image.py, `finish_pending`). Whether it started."""
+    import subprocess
+    import sys
+
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fluentai.imageproc", name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(text.encode("utf-8", "surrogateescape"))
+        proc.stdin.close()
+    except OSError:
+        return False
+    return True
+
+
+def _background_main(argv: list[str]) -> int:
+    """`python -m fluentai.imageproc NAME` with the program's text on standard input: compile
+    and store its image (`build_in_background`)."""
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(5)
+    except OSError:
+        pass
+    text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
+    from fluentai import image
+    from fluentai.source import SourceFile
+
+    try:
+        stored = image.build(SourceFile(argv[0], text), lambda _text: None)
+    except Exception:  # noqa: BLE001 - nobody to tell: the next run compiles it itself
+        return 1
+    if stored:
+        _trim()
+    return 0 if stored else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_background_main(sys.argv[1:]))

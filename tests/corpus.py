@@ -209,6 +209,9 @@ def _environment(env_extra: Mapping[str, str]) -> dict[str, str]:
         str(REPO_ROOT) if not python_path else os.pathsep.join([str(REPO_ROOT), python_path])
     )
     env["PYTHONIOENCODING"] = "utf-8"
+    # runs wait for their program images however long they take, as the next run of the same
+    # program may look for one, and no image compile outlives its test in the background
+    env.setdefault("FLUENTAI_IMAGE_WAIT_MS", "600000")
     env.update(env_extra)
     return env
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.test_jit import Result, _env, interrupt_when
 
@@ -216,6 +219,33 @@ def test_the_process_makes_the_image_of_a_program_that_printed_first(tmp_path: P
     # thread (here still building the prelude's unit in a fresh cache) has not yet
     second = _run(tmp_path, source, "--jit-stats", env=PROCESS)
     assert IMAGE_LINE in second.stderr and second.stdout == first.stdout
+
+
+@pytest.mark.parametrize("process", ["1", "0"], ids=["image-process", "compile-thread"])
+def test_an_image_not_ready_at_exit_is_finished_in_the_background(
+    tmp_path: Path, process: str
+) -> None:
+    # a run waits at most FLUENTAI_IMAGE_WAIT_MS for its image (a big program's takes seconds):
+    # here not at all, so the run ends first and the image is stored after it
+    source = '(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))\n(print "first")\n'
+    source += "(print (count 3000))\n"
+    _run(tmp_path, HOT)  # the native prelude is built once per installation: here, first
+    log = tmp_path / "jit.log"
+    env = {"FLUENTAI_IMAGE_PROCESS": process, "FLUENTAI_IMAGE_WAIT_MS": "0"}
+    first = _run(tmp_path, source, env={**env, "FLUENTAI_JIT_LOG": str(log)})
+    assert first.stdout == "first\n3000\n"
+    assert "program image not ready at exit" in log.read_text()
+    assert "program image stored" not in log.read_text()
+    from fluentai import image
+
+    stored = tmp_path / "cache" / f"{image.key('prog.fl', source)}.so"
+    deadline = time.monotonic() + 100  # a hang guard, not a speed test
+    while not stored.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stored.exists()
+    second = _run(tmp_path, source, "--jit-stats")
+    assert IMAGE_LINE in second.stderr
+    assert second.stdout == first.stdout
 
 
 def test_a_run_that_never_gets_hot_compiles_nothing(tmp_path: Path) -> None:

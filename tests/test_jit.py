@@ -39,6 +39,8 @@ def _env(cache: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTAI_")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["FLUENTAI_CACHE_DIR"] = str(cache)
+    # a run waits for its image however long it takes (tests that look at the next run)
+    env["FLUENTAI_IMAGE_WAIT_MS"] = "600000"
     env.update(extra or {})
     return env
 

@@ -327,7 +327,7 @@ class Jit:
         self._thread = threading.Thread(target=self._compile, name="fluentai-jit", daemon=True)
         _compile_threads.append(self._thread)
         if self._image:
-            image.pending.append(self._thread)
+            image.track(self._thread, self.src, self.log)
         self._thread.start()
 
     def restart(self) -> None:
@@ -519,7 +519,7 @@ class Jit:
             return
         thread = threading.Thread(target=self._image_only, name="fluentai-image", daemon=True)
         _compile_threads.append(thread)
-        image.pending.append(thread)
+        image.track(thread, self.src, self.log)
         thread.start()
 
     def _image_only(self) -> None:
@@ -570,7 +570,7 @@ class Jit:
         )
         _compile_threads.append(self._tier2_thread)
         if codecache.enabled():  # at exit the run waits for it, so the next run starts in tier 2
-            image.pending.append(self._tier2_thread)
+            image.track(self._tier2_thread, self.src, self.log)
         self._tier2_thread.start()
 
     def _compile_tier2(self, seeds: dict[str, Any], spans: dict[str, tuple[int, int]]) -> None:

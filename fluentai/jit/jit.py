@@ -65,6 +65,10 @@ from fluentai.vm.values import (
 IDLE, COMPILING, READY, INSTALLED, FAILED, RESTART, RESTARTED = range(7)
 COMPILE_YIELD_S = 0.001  # how long the VM sleeps at a sampled safepoint while a compile runs
 RESTART_YIELD_FACTOR = 5  # ... and how much longer while the image for a restart compiles
+# ... but no longer than this in all (a restart aside): a small program's unit is lowered in 30 to
+# 150 ms, and a big one's lowering, which takes seconds, must not keep the VM at a third of its
+# speed all that time (the VM and the compile thread then share the GIL)
+YIELD_TOTAL_S = 0.25
 RESTART_WAIT_S = 0.1  # the longest wait for the image compiler process at a sampled safepoint
 RESTART_WAIT_TOTAL_S = 3.0  # ... and in all: a child that takes longer lets the VM run on
 _FL_UNBOUND = 0x1E
@@ -236,6 +240,7 @@ class Jit:
         self._restart_rt: Any = None
         self._awaiting_process = False  # the image compiler process makes the image (imageproc)
         self._waited_s = 0.0  # time the VM has waited for that process's answer
+        self._yields = 0  # sleeps of the VM for a compile thread (`yield_to_compiler`)
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
         self._ready: Any = None
@@ -374,8 +379,18 @@ class Jit:
         if self._awaiting_process:
             self._poll_image_process()
         elif self._thread is not None:
-            # before a restart the VM's progress is likely to be dropped: it yields more
-            time.sleep(COMPILE_YIELD_S * (RESTART_YIELD_FACTOR if self._restart else 1))
+            if self._restart:
+                # before a restart the VM's progress is likely to be dropped: it yields more
+                time.sleep(COMPILE_YIELD_S * RESTART_YIELD_FACTOR)
+                return
+            # (the compile thread may be importing the engine: a partial module has no count)
+            engine = sys.modules.get("fluentai.llvm.engine")
+            if not getattr(engine, "in_llvm", 0) and (
+                self._yields * COMPILE_YIELD_S < YIELD_TOTAL_S
+            ):
+                # LLVM itself runs without the GIL, on another core: no need to yield then
+                self._yields += 1
+                time.sleep(COMPILE_YIELD_S)
 
     def _poll_image_process(self) -> None:
         """The VM runs at full speed while the other process compiles: at a safepoint, see

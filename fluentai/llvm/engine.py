@@ -19,6 +19,9 @@ from fluentai.records import field, record
 _lock = threading.Lock()
 _initialized = False
 _counter = itertools.count(1)
+# compiles inside LLVM right now (object_code): llvmlite's calls release the GIL, so a VM that
+# yields its GIL to a compile thread (jit/jit.py) need not while the thread is in there
+in_llvm = 0
 
 
 def _llvm() -> Any:
@@ -142,12 +145,17 @@ class Engine:
         return str(mod)
 
     def object_code(self, ir_text: str, opt: int, *, host_cpu: bool = False) -> bytes:
-        tm = self.target_machine(opt, jit=False, host_cpu=host_cpu)
-        mod = self.parse(ir_text, tm)
-        self.optimize(mod, tm, opt)
-        t0 = time.perf_counter()
-        obj = bytes(tm.emit_object(mod))
-        self.times.codegen_ms += (time.perf_counter() - t0) * 1000
+        global in_llvm
+        in_llvm += 1
+        try:
+            tm = self.target_machine(opt, jit=False, host_cpu=host_cpu)
+            mod = self.parse(ir_text, tm)
+            self.optimize(mod, tm, opt)
+            t0 = time.perf_counter()
+            obj = bytes(tm.emit_object(mod))
+            self.times.codegen_ms += (time.perf_counter() - t0) * 1000
+        finally:
+            in_llvm -= 1
         return obj
 
     def assembly(self, ir_text: str, opt: int, *, host_cpu: bool = False) -> str:

@@ -144,6 +144,12 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         action="store_true",
         help="optimize for this machine's CPU (the executable may not run elsewhere)",
     )
+    build.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="write each stage's time to stderr (on a terminal a status line shows the stage)",
+    )
 
     repl = sub.add_parser(
         "repl",
@@ -215,6 +221,7 @@ def _build(args: argparse.Namespace) -> int:
             emit=args.emit,
             stderr=sys.stderr,
             host_cpu=args.march_native,
+            verbose=args.verbose,
         )
     except CompileError as err:
         sys.stderr.write(render_compile(err.diagnostics[0]) + "\n")

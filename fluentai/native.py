@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 import sys
 import threading
 import time
@@ -241,9 +240,18 @@ def execute_native(
         main_address = unit.address("fl_program_main")
         stats.load_ms = (time.perf_counter() - t0) * 1000
     else:
-        main_address, stats.stored = _compile_and_store(
-            src, key, opt, print_values, print_result, dump, stats, stderr, rt.path
-        )
+        from fluentai.progress import Progress
+
+        # a big program takes seconds to compile: a terminal sees a status line meanwhile
+        progress = Progress(stderr, f"fluentai: compiling {src.name}")
+        progress.live = progress.live and not dump  # dumps write to stderr meanwhile
+        progress.stage("native code")
+        try:
+            main_address, stats.stored = _compile_and_store(
+                src, key, opt, print_values, print_result, dump, stats, stderr, rt.path
+            )
+        finally:
+            progress.done()
     main = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p))(
         main_address
     )
@@ -369,36 +377,65 @@ def build_executable(
     emit: str | None,
     stderr: TextIO,
     host_cpu: bool = False,
+    verbose: bool = False,
 ) -> int:
-    """`fluentai build`: an executable (or --emit llvm|asm|obj) for the program."""
+    """`fluentai build`: an executable (or --emit llvm|asm|obj) for the program. Says what it is
+    doing on a terminal (fluentai/progress.py); `verbose` writes each stage's time instead."""
+    from fluentai.progress import Progress
+
+    progress = Progress(stderr, "fluentai build", verbose=verbose)
+    try:
+        return _build(src, output, opt, emit, stderr, host_cpu, progress)
+    finally:
+        progress.done()
+
+
+def _build(
+    src: SourceFile,
+    output: str,
+    opt: int,
+    emit: str | None,
+    stderr: TextIO,
+    host_cpu: bool,
+    progress: Any,
+) -> int:
     import subprocess
     import tempfile
     from pathlib import Path
 
+    progress.stage("front end and lowering")
+    stats = NativeStats()
+    lowered = lower_source(src, stats=stats)
+    ir_text = str(lowered.module)
+    count = stats.functions
+    progress.stage(f"LLVM -O{opt}, {count} function{'' if count == 1 else 's'}")
     from fluentai.llvm.engine import Engine
     from fluentai.runtime.build import BuildError, compiler, ensure_built
 
-    t0 = time.perf_counter()
-    lowered = lower_source(src)
-    ir_text = str(lowered.module)
     engine = Engine()
     if emit == "llvm":
         Path(output).write_text(engine.optimized_ir(ir_text, opt), encoding="utf-8")
+        progress.done(f"wrote {output}")
         return 0
     if emit == "asm":
         Path(output).write_text(engine.assembly(ir_text, opt, host_cpu=host_cpu), encoding="utf-8")
+        progress.done(f"wrote {output}")
         return 0
     obj = engine.object_code(ir_text, opt, host_cpu=host_cpu)
     if emit == "obj":
         Path(output).write_bytes(obj)
+        progress.done(f"wrote {output}")
         return 0
+    progress.stage("the prelude and the runtime")
     prelude_obj = prelude_object(2)
     try:
         paths = ensure_built()
         cc = compiler()
     except BuildError as err:
+        progress.done()
         stderr.write(f"fluentai: error: {err}\n")
         return 2
+    progress.stage("linking")
     with tempfile.TemporaryDirectory(prefix="flbuild-") as tmp:
         obj_path = Path(tmp) / "program.o"
         obj_path.write_bytes(obj)
@@ -421,10 +458,10 @@ def build_executable(
             # one line (§13.4): the linker's first message, such as an output it cannot open
             lines = [line for line in proc.stderr.splitlines() if line.strip()]
             detail = lines[0] if lines else f"`{cc}` exited with status {proc.returncode}"
+            progress.done()
             stderr.write(f"fluentai: error: linking failed: {detail}\n")
             return 70
-    if os.environ.get("FLUENTAI_BUILD_VERBOSE") == "1":
-        stderr.write(f"built {output} in {(time.perf_counter() - t0) * 1000:.0f} ms\n")
+    progress.done(f"built {output}")
     return 0
 
 

@@ -820,6 +820,40 @@ def test_build_makes_an_executable_that_behaves_like_run(tmp_path: Path) -> None
     )
     assert done.returncode == 3
     assert done.stdout == '["a" "b c"] 1180591620717411303425\n'
+    assert built.stderr == ""  # not a terminal: no status line
+
+
+def test_build_verbose_writes_each_stage_and_a_terminal_gets_a_status_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "prog.fl").write_text("(define (sq x) (* x x))\n(print (sq 7))\n")
+    built = fluentai("build", "-v", "prog.fl", "-o", "prog", cwd=tmp_path)
+    assert built.status == 0, built.stderr
+    lines = built.stderr.splitlines()
+    stages = [line.split(": ")[1] for line in lines[:-1]]
+    assert stages == [
+        "front end and lowering",
+        "LLVM -O2, 1 function",
+        "the prelude and the runtime",
+        "linking",
+    ], lines
+    assert all(re.fullmatch(r"fluentai build: .*: \d+ ms", line) for line in lines[:-1])
+    assert re.fullmatch(r"fluentai build: built prog in \d+ ms", lines[-1])
+    # on a terminal: one line, rewritten at each stage and erased at the end
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "fluentai", "build", "prog.fl", "-o", "prog2"],
+        cwd=str(tmp_path),
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    out = child.read().decode()
+    child.close()
+    assert child.exitstatus == 0, out
+    assert "\r\x1b[Kfluentai build: LLVM -O2, 1 function (" in out
+    assert out.endswith("\r\x1b[K")
+    assert (tmp_path / "prog2").exists()
 
 
 def test_build_reports_runtime_errors_like_run(tmp_path: Path) -> None:

@@ -230,9 +230,11 @@ EXIT_WAIT_S = 2.0
 
 
 def track(thread: Any, src: SourceFile, log: Any) -> None:
-    """A JIT thread that compiles the image of `src` (or a unit the next run starts from)."""
+    """A JIT thread that compiles the image of `src` (or a unit the next run starts from);
+    None: the image compiler process compiles it."""
     global _exit_log, _image_source
-    pending.append(thread)
+    if thread is not None:
+        pending.append(thread)
     _exit_log = log
     _image_source = src
 
@@ -289,9 +291,18 @@ def finish_pending(*, wait: bool = True) -> None:
     proc_mod = sys.modules.get("fluentai.imageproc")
     proc = proc_mod.current if proc_mod is not None else None
     if proc is not None:
-        if wait and (proc.sent_at or alive) and proc.go():
+        if wait and (proc.sent_at or proc.unit_asked or alive) and proc.go():
+            deadline = time.perf_counter() + exit_wait_s()
             try:
-                if proc.poll(exit_wait_s()) is None:
+                # a unit still being compiled is of no use now, and the image would only come
+                # after it: past the wait, a process of its own makes the image alone
+                while proc.unit_asked and proc.poll_unit() is None:
+                    if time.perf_counter() >= deadline:
+                        proc.discard()
+                        _hand_over()
+                        return
+                    proc.poll(min(0.05, max(0.0, deadline - time.perf_counter())))
+                if proc.poll(max(0.0, deadline - time.perf_counter())) is None:
                     proc.detach()
                     _log_exit(
                         "program image not ready at exit: the image compiler process "

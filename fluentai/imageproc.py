@@ -34,9 +34,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-GO = b"g"
+GO = b"g"  # compile and store the image, answer, exit
+UNIT = b"u"  # compile and store the JIT unit (jit/unit.py), answer, wait for the next request
 STORED, NOT_STORED = b"1", b"0"
-ANSWER_MAX = 256  # the answer: STORED or NOT_STORED, then "stage=time" items (one atomic write)
+# Each answer is one line written at once: the image's is STORED or NOT_STORED then
+# "stage=time" items; a unit's is UNIT then UNIT_BUILT ("lower=ms llvm=ms" follow),
+# UNIT_BLOCKED (the reason follows) or UNIT_FAILED.
+UNIT_BUILT, UNIT_BLOCKED, UNIT_FAILED = b"1", b"B", b"0"
+ANSWER_MAX = 512
 
 
 class ImageProcess:
@@ -54,6 +59,9 @@ class ImageProcess:
         # prepared, got "go", finished LLVM and stored the image
         self.stages: dict[str, float] = {}
         self.finished = False  # reaped (or never to be waited for again)
+        self.unit_asked = False  # the JIT unit was asked for (`unit`)
+        self.unit_answer: tuple[bytes, str] | None = None  # (UNIT_*, what followed)
+        self._buf = b""  # answers read but not yet complete
 
     def go(self) -> bool:
         """Ask the child to compile and store the image; False if it cannot (already asked,
@@ -70,37 +78,75 @@ class ImageProcess:
         self.sent_at = time.perf_counter()
         return True
 
-    def poll(self, wait_s: float = 0.0) -> bool | None:
-        """The child's answer once it has given it (True: the image is stored), else None;
-        waits up to `wait_s` seconds for it."""
-        if self.result is not None:
-            return self.result
-        if wait_s > 0:
-            import select
-
-            try:
-                select.select([self.done_fd], [], [], wait_s)
-            except (OSError, ValueError):
-                pass
+    def unit(self) -> bool:
+        """Ask the child for the program's JIT unit (stored in the code cache, where the parent
+        loads it from); False if it cannot be asked."""
+        if self.finished or self.unit_asked or self.sent_at:
+            return False
         try:
-            data = os.read(self.done_fd, ANSWER_MAX)
-        except BlockingIOError:
-            return None
+            os.write(self.go_fd, UNIT)
         except OSError:
-            data = b""
-        self._answered(data)
+            self._reap(kill=True)
+            return False
+        self.unit_asked = True
+        return True
+
+    def poll_unit(self) -> tuple[bytes, str] | None:
+        """The child's answer about the unit once it has given it, else None (no wait)."""
+        if self.unit_answer is None and not self.finished:
+            self._read(0.0)
+        if self.unit_answer is None and self.finished:
+            self.unit_answer = (UNIT_FAILED, "the image compiler process is gone")
+        return self.unit_answer
+
+    def poll(self, wait_s: float = 0.0) -> bool | None:
+        """The child's answer about the image once it has given it (True: the image is
+        stored), else None; waits up to `wait_s` seconds for it."""
+        if self.result is None and not self.finished:
+            deadline = time.perf_counter() + wait_s
+            while self.result is None:
+                self._read(max(0.0, deadline - time.perf_counter()))
+                if self.result is not None or time.perf_counter() >= deadline:
+                    break
         return self.result
 
     def wait(self) -> bool:
         """Block until the child answers (the end of a run that asked for an image)."""
-        if self.result is None:
-            os.set_blocking(self.done_fd, True)
-            try:
-                data = os.read(self.done_fd, ANSWER_MAX)
-            except OSError:
-                data = b""
-            self._answered(data)
+        while self.result is None:
+            self._read(None)
         return bool(self.result)
+
+    def _read(self, wait_s: float | None) -> None:
+        """Read what the child has written, waiting up to `wait_s` seconds (None: until
+        something comes), and take in its complete answers. The end of the pipe (the child is
+        gone) answers "not stored" to whatever is still unanswered."""
+        import select
+
+        try:
+            ready, _, _ = select.select([self.done_fd], [], [], wait_s)
+        except (OSError, ValueError):
+            ready = [self.done_fd]
+        if not ready:
+            return
+        try:
+            data = os.read(self.done_fd, ANSWER_MAX)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            if self.unit_answer is None:
+                self.unit_answer = (UNIT_FAILED, "the image compiler process is gone")
+            if self.result is None:
+                self._answered(NOT_STORED)
+            return
+        self._buf += data
+        while b"\n" in self._buf:
+            line, _, self._buf = self._buf.partition(b"\n")
+            if line[:1] == UNIT:
+                self.unit_answer = (line[1:2], line[2:].decode("utf-8", "replace").strip())
+            else:
+                self._answered(line)
 
     def _answered(self, data: bytes) -> None:
         self.result = data[:1] == STORED
@@ -258,20 +304,46 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
         _detach(go_fd, done_fd)
         prepared = _prepare(path, text, stages)
         stages["prepared"] = time.perf_counter()
-        if os.read(go_fd, 1) == GO:
+        request = os.read(go_fd, 1)
+        if request == UNIT:
+            _answer(done_fd, _unit(path, text))
+            request = os.read(go_fd, 1)
+        if request == GO:
             stages["go"] = time.perf_counter()
             status = STORED if prepared(stages) else NOT_STORED
             stages["stored"] = time.perf_counter()
     except BaseException:  # noqa: BLE001 - the parent compiles in-process instead
         status = NOT_STORED
-    answer = status + "".join(f" {name}={at:.6f}" for name, at in stages.items()).encode()
-    try:
-        os.write(done_fd, answer[:ANSWER_MAX])
-    except OSError:
-        pass
+    _answer(done_fd, status + "".join(f" {name}={at:.6f}" for name, at in stages.items()).encode())
     if status == STORED:
         _trim()
     os._exit(0)
+
+
+def _answer(done_fd: int, line: bytes) -> None:
+    try:
+        os.write(done_fd, line[: ANSWER_MAX - 1] + b"\n")
+    except OSError:
+        pass
+
+
+def _unit(path: str, text: str) -> bytes:
+    """The JIT unit of a run that has done something visible before it got hot (no restart):
+    compiled here, where it does not share the run's GIL, and stored in the code cache, where
+    the run loads it (jit/jit.py, `_poll_unit_process`)."""
+    from fluentai.jit import unit as unit_mod
+    from fluentai.jit.jit import JitStats
+    from fluentai.jit.policy import Blocked
+    from fluentai.source import SourceFile
+
+    stats = JitStats()
+    try:
+        unit_mod.build_unit(SourceFile(path, text), stats, lambda _text: None)
+    except Blocked as exc:
+        return UNIT + UNIT_BLOCKED + b" " + str(exc).encode("utf-8", "replace")
+    except Exception as exc:  # noqa: BLE001 - the run compiles it itself
+        return UNIT + UNIT_FAILED + b" " + f"{type(exc).__name__}: {exc}".encode()
+    return UNIT + UNIT_BUILT + f" lower={stats.lower_ms:.1f} llvm={stats.compile_ms:.1f}".encode()
 
 
 def _detach(go_fd: int, done_fd: int) -> None:

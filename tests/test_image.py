@@ -4,6 +4,7 @@ llvmlite. The output, reports and exit statuses must be the VM's."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -215,8 +216,33 @@ def test_the_process_makes_the_image_of_a_program_that_printed_first(tmp_path: P
     source += "(print (count 3000))\n"
     first = _run(tmp_path, source, "--jit-stats", env=PROCESS)
     assert RESTART_LINE not in first.stderr and first.stdout == "first\n3000\n"
-    # with a child, only the child makes images: the run asks it at exit if its compile
-    # thread (here still building the prelude's unit in a fresh cache) has not yet
+    # with a child, only the child makes images: the run asks it for the image after the
+    # unit, or at exit if the unit is not there yet (here the child is still building the
+    # prelude's unit, in a fresh cache)
+    second = _run(tmp_path, source, "--jit-stats", env=PROCESS)
+    assert IMAGE_LINE in second.stderr and second.stdout == first.stdout
+
+
+def test_a_run_that_printed_gets_its_unit_from_the_image_compiler_process(
+    tmp_path: Path,
+) -> None:
+    # a run that has done something visible cannot restart: it needs a JIT unit, which the
+    # child compiles (off this run's GIL) before the image
+    _run(tmp_path, HOT, env={"FLUENTAI_IMAGE": "0"})  # the prelude's JIT unit, once
+    source = (
+        '(print "start")\n'
+        "(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))\n"
+        "(define (rep k acc) (if (= k 0) acc (rep (- k 1) (+ acc (count 1000)))))\n"
+        "(print (rep 20000 0))\n"  # about 10 s in the VM, milliseconds natively
+    )
+    log = tmp_path / "jit.log"
+    first = _run(tmp_path, source, "--jit-stats", env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
+    assert first.stdout == "start\n20000000\n", first.stderr
+    text = log.read_text()
+    assert "compiling in the image compiler process (the unit, then the image)" in text
+    assert "compiled by the image compiler process: " in text
+    calls = re.search(r"jit: VM->native calls (\d+)", first.stderr)
+    assert calls is not None and int(calls.group(1)) > 0, first.stderr
     second = _run(tmp_path, source, "--jit-stats", env=PROCESS)
     assert IMAGE_LINE in second.stderr and second.stdout == first.stdout
 

@@ -239,6 +239,7 @@ class Jit:
         self._restart = False  # the image comes first, for a restart (`restart`)
         self._restart_rt: Any = None
         self._awaiting_process = False  # the image compiler process makes the image (imageproc)
+        self._awaiting_unit = False  # ... or the unit first (a run that did something visible)
         self._waited_s = 0.0  # time the VM has waited for that process's answer
         self._yields = 0  # sleeps of the VM for a compile thread (`yield_to_compiler`)
         self.tail = False  # the VM is making a tail call (set around `call`)
@@ -324,6 +325,13 @@ class Jit:
             self._awaiting_process = True  # polled at safepoints (`yield_to_compiler`)
             self.log("program image: compiling in the image compiler process")
             return
+        if not self._restart and self._image and _image_process_unit():
+            # the unit is compiled by the process that makes the image, where it does not share
+            # this run's GIL: the VM runs on at full speed meanwhile
+            self._awaiting_unit = True  # polled at safepoints (`yield_to_compiler`)
+            image.track(None, self.src, self.log)
+            self.log("compiling in the image compiler process (the unit, then the image)")
+            return
         self._start_compile_thread()
 
     def _start_compile_thread(self) -> None:
@@ -378,6 +386,8 @@ class Jit:
         which pays back as soon as hot code runs natively."""
         if self._awaiting_process:
             self._poll_image_process()
+        elif self._awaiting_unit:
+            self._poll_unit_process()
         elif self._thread is not None:
             if self._restart:
                 # before a restart the VM's progress is likely to be dropped: it yields more
@@ -429,6 +439,54 @@ class Jit:
         self._image = False
         self._restart = False
         self._start_compile_thread()
+
+    def _poll_unit_process(self) -> None:
+        """At a safepoint: whether the image compiler process has stored the unit; installed at
+        once when it has, and the image asked for next. Without it, the unit is compiled here."""
+        from fluentai import imageproc
+        from fluentai.jit import unit as unit_mod
+
+        proc = imageproc.current
+        answer = proc.poll_unit() if proc is not None else (imageproc.UNIT_FAILED, "no process")
+        if answer is None:
+            return
+        self._awaiting_unit = False
+        status, detail = answer
+        if status == imageproc.UNIT_BLOCKED:
+            self.state = FAILED
+            self.stats.state = f"not compiled ({detail})"
+            self.log(f"not compiled: {detail}")
+            self._image_for_next_run()
+            return
+        loaded = None
+        if status == imageproc.UNIT_BUILT:
+            try:
+                loaded = unit_mod.load_cached(self.src, self.stats, self.log)
+            except Exception as exc:  # noqa: BLE001 - compiled here instead
+                self.log(f"unit of the image compiler process not usable: {exc}")
+            self.stats.cached = False
+            for item in detail.split():
+                name, _, value = item.partition("=")
+                try:
+                    ms = float(value)
+                except ValueError:
+                    continue
+                if name == "lower":
+                    self.stats.lower_ms = ms
+                elif name == "llvm":
+                    self.stats.compile_ms = ms
+        if loaded is None:
+            self.log(f"unit not compiled by the image compiler process ({detail}): compiling here")
+            self._start_compile_thread()
+            return
+        self.log(
+            f"compiled by the image compiler process: {len(loaded[1]['lambdas'])} functions in "
+            f"{self.stats.lower_ms + self.stats.compile_ms:.0f} ms"
+        )
+        self._ready = loaded
+        self.state = READY
+        self.install()
+        self._image_for_next_run()
 
     def preload(self) -> None:
         """Before the program starts (program thread): a unit in the code cache means an earlier
@@ -1168,6 +1226,12 @@ class Jit:
         if self._attached and self.rt is not None:
             self.rt.thread_detach()
             self._attached = False
+
+
+def _image_process_unit() -> bool:
+    """Ask this run's image compiler process, if it has one, for the JIT unit first."""
+    proc = sys.modules.get("fluentai.imageproc")
+    return proc is not None and proc.current is not None and proc.current.unit()
 
 
 def _image_process_go() -> bool:

@@ -12,7 +12,9 @@ program's resolution and lowering) while the parent starts the VM, then waits. W
 reports the program hot, the parent sends "go": the child runs LLVM, stores the image in the code
 cache and answers whether it did. The parent keeps running the program in the VM meanwhile and
 looks for the answer at its safepoints (waiting on it a while there when a restart is still
-possible, jit/jit.py `_poll_image_process`). A run that never gets hot kills the child at
+possible, jit/jit.py `_poll_image_process`). A run that has done something visible cannot
+restart: it sends "unit" first, and the child compiles and stores the program's JIT unit, which
+the parent loads from the cache (`_poll_unit_process`), before the image. A run that never gets hot kills the child at
 exit: nothing is compiled for a program that is not hot (docs/decisions.md, "Start-up" 6).
 
 The child never writes to the parent's terminal or pipes (its standard streams are /dev/null), and

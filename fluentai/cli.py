@@ -174,9 +174,10 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
     cache = sub.add_parser(
         "cache",
         help="show or empty the compiled-code cache",
-        description="The code cache keeps the machine code of programs run with --tier native "
-        "(and the compiled prelude), so that a later run of the same program on the same "
-        "compiler and CPU loads it instead of compiling. It lives in $FLUENTAI_CACHE_DIR, else "
+        description="The code cache keeps machine code: the program images and JIT units of "
+        "`fluentai run`, programs run with --tier native and the compiled prelude, so that a "
+        "later run of the same program on the same compiler and CPU loads it instead of "
+        "compiling. It lives in $FLUENTAI_CACHE_DIR, else "
         "$XDG_CACHE_HOME/fluentai, else ~/.cache/fluentai, and is trimmed to 512 MiB, least "
         "recently used first. FLUENTAI_CACHE=0 or `run --no-cache` bypasses it; "
         "FLUENTAI_CACHE_SALT is mixed into every key.",

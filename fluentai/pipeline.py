@@ -8,6 +8,7 @@ what earlier entries of the same session defined.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -95,7 +96,10 @@ def compile_source(
             ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}
         else:
             ctors = scope.constructors(resolved.ctors)
-        code = _bytecode(resolved, ctors, globals_, builtin_value, is_prelude, print_values)
+        ctx = ProgramContext(globals_, ctors, builtin_value, is_prelude)
+        code = compile_program(ctx, resolved, None, print_values)
+        if scope is not None:
+            scope.bind(ctors, globals_, ctx)
     if "bytecode" in dump:
         from fluentai.vm.disasm import disassemble
 
@@ -182,10 +186,20 @@ class SessionScope:
     data: dict[str, Data] = field(default_factory=dict)  # type name -> its latest declaration
     ctor_infos: dict[CtorDef, CtorInfo] = field(default_factory=dict)
     current: dict[str, CtorInfo] = field(default_factory=dict)  # by name, as of the last entry
+    # references to builtins are late bound (the REPL): a later entry may define the name, and
+    # functions of earlier entries then call the definition (LANGUAGE.md §2.2)
+    late_builtins: bool = False
+    declared: tuple[str, ...] = ()  # the constructors the last entry's `data` forms declared
 
     def resolve(self, program: Program, globals_: Globals, sink: DiagnosticSink) -> RProgram:
         """Resolve an entry with the session's declarations in scope; remember its `data`."""
-        names = [n for n in globals_.names if not n.startswith(PRELUDE_PREFIX)]
+        # a constructor of a `data` in scope is not the global an earlier entry made of its
+        # name while it was not defined yet (that global gets the constructor: `bind`)
+        ctor_names = {k.name for d in self.data.values() for k in d.ctors}
+        ctor_names |= {k.name for f in program.forms if isinstance(f, Data) for k in f.ctors}
+        names = [
+            n for n in globals_.names if not n.startswith(PRELUDE_PREFIX) and n not in ctor_names
+        ]
         first = DiagnosticSink()
         resolved = self._resolve_with(program, names, first)
         unbound = [n for n in map(_unbound_name, first.items) if n is not None]
@@ -193,11 +207,23 @@ class SessionScope:
             resolved = self._resolve_with(program, [*names, *unbound], sink)
         else:
             sink.items.extend(first.items)
+        self.declared = ()
         if not sink.items:
             for form in program.forms:
                 if isinstance(form, Data):
                     self._declare_data(form)
+                    self.declared += tuple(k.name for k in form.ctors)
         return resolved
+
+    def bind(self, ctors: dict[str, CtorInfo], globals_: Globals, ctx: ProgramContext) -> None:
+        """The constructors the entry declares, in the globals of their names: an earlier entry
+        that used a name before its `data` was entered refers to that global."""
+        for name in self.declared:
+            index = globals_.index.get(name)
+            info = ctors.get(name)
+            if index is not None and info is not None:
+                value = info.nullary_value if info.arity == 0 else ctx.constructor(info)
+                globals_.values[index] = value
 
     def constructors(self, defs: tuple[CtorDef, ...]) -> dict[str, CtorInfo]:
         """The VM's CtorInfo per constructor, the same object for an unchanged declaration."""
@@ -220,7 +246,9 @@ class SessionScope:
             if d.name not in declared_types and not {k.name for k in d.ctors} & declared_ctors
         ]
         prefix += [Define(name, Lit(None, span=span), span=span) for name in names]
-        resolved = resolve_names(Program((*prefix, *program.forms)), sink)
+        resolved = resolve_names(
+            Program((*prefix, *program.forms)), sink, late_builtins=self.late_builtins
+        )
         return replace(resolved, forms=resolved.forms[len(prefix) :])
 
     def _declare_data(self, form: Data) -> None:
@@ -237,6 +265,9 @@ def _unbound_name(diag: Diagnostic) -> str | None:
     if diag.kind != "unbound-variable":
         return None
     text = diag.span.file.text[diag.span.start : diag.span.end]
+    if text.startswith("(set!"):  # `set!` of a global no entry has defined yet
+        named = re.fullmatch(r"`([^`]+)` is not defined", diag.message)
+        text = named.group(1) if named else ""
     if not text or ":" in text or any(ch in text for ch in " \t\n()[]{}\"';,"):
         return None
     return text

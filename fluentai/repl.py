@@ -285,10 +285,9 @@ class Repl:
         if stripped.startswith(":") and len(stripped) > 1:
             head, *rest = stripped[1:].split(maxsplit=1)
             command = _BY_NAME.get(head)
-            if command is None:
-                self.complain(f"unknown command `:{head}` (:help lists the commands)")
-                return None
-            return self._guard(lambda: command.run(self, rest[0] if rest else ""))
+            # any other entry that starts with `:` is a program: a keyword (`:kw`) is a form
+            if command is not None:
+                return self._guard(lambda: command.run(self, rest[0] if rest else ""))
         return self._guard(lambda: self._evaluate_entry(text))
 
     def _evaluate_entry(self, text: str) -> None:
@@ -417,6 +416,7 @@ def _start_thread(target: Callable[[], None]) -> threading.Thread:
 def main(tier: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """`fluentai repl`: interactive on a terminal, otherwise entries from standard input."""
     runtime = Runtime(tier, stdin=stdin, stdout=stdout, stderr=stderr)
+    runtime.scope.late_builtins = True  # a later entry may define a builtin's name (§2.2)
     repl = Repl(runtime, stderr)
     if stdin.isatty() and stdout.isatty():
         return run_terminal(repl)

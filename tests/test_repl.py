@@ -186,11 +186,54 @@ def test_help_lists_every_command() -> None:
         assert f":{command.names[0]}" in output
 
 
-def test_unknown_command_is_reported() -> None:
-    assert session(":nope\n") == (
+def test_an_entry_that_starts_with_a_keyword_is_a_form_unless_it_names_a_command() -> None:
+    # keywords evaluate to themselves (LANGUAGE.md §1): only the commands' own names are taken
+    assert session(':kw\n:nope 1\n[:help]\n(print "after")\n') == (
         0,
-        "fluentai: error: unknown command `:nope` (:help lists the commands)\n",
+        ":kw\n:nope\n1\n[:help]\nafter\n",
     )
+
+
+def test_a_constructor_used_before_its_data_entry_is_defined_by_it() -> None:
+    status, output = session(
+        "(X 1)\n(data U (X Int))\n(X 1)\n"
+        "(define (k) (Y 1))\n(data V (Y Int))\n(k)\n"
+        "Nope\n(data W Nope)\nNope\n"
+        '(data T (A Int))\n(data T (B Int))\n(A 1)\n(data U2 (A String))\n(A "s")\n'
+    )
+    values = [line for line in output.splitlines() if not line.startswith((" ", "trace"))]
+    assert values == [
+        "<repl>:1:2: error[unbound-variable]: `X` is not defined",
+        "(X 1)",
+        "(Y 1)",
+        "<repl>:1:1: error[unbound-variable]: `Nope` is not defined",
+        "Nope",
+        "<repl>:1:2: error[unbound-variable]: `A` is not defined",
+        '(A "s")',
+    ]
+
+
+def test_a_builtin_defined_again_is_seen_by_functions_of_earlier_entries() -> None:
+    # LANGUAGE.md §2.2: a definition of a builtin's name replaces it from the moment it runs
+    status, output = session(
+        '(define (g) (length [1 2]))\n(g)\n(define (length x) "mine")\n(g)\n'
+        '(define (h) (print "x"))\n(define (print . a) "printed")\n(h)\n'
+        "(car 1 2)\n(set! car 1)\n"
+    )
+    lines = output.splitlines()
+    assert lines[:3] == ["2", '"mine"', '"printed"']
+    # a builtin no entry has defined is still checked as one (as in a file: by its own name)
+    assert lines[3] == "<repl>:1:1: error[arity-error]: `head` expects 1 argument, got 2"
+    assert "<repl>:1:1: error[syntax-error]: cannot `set!` the builtin `car`" in lines
+
+
+def test_set_of_a_global_defined_by_a_later_entry_is_checked_when_it_runs() -> None:
+    status, output = session(
+        "(define (f) (set! later 1))\n(define later 0)\n(f)\nlater\n(set! never 2)\n"
+    )
+    lines = output.splitlines()
+    assert lines[0] == "1"
+    assert lines[1] == "<repl>:1:1: error[unbound-variable]: `never` is not defined"
 
 
 def test_type_shows_the_runtime_type_and_says_types_are_not_inferred_yet() -> None:

@@ -57,9 +57,12 @@ class _GlobalInfo:
 
 
 class _Resolver:
-    def __init__(self, prog: c.Program, sink: DiagnosticSink, prelude: bool) -> None:
+    def __init__(
+        self, prog: c.Program, sink: DiagnosticSink, prelude: bool, late_builtins: bool = False
+    ) -> None:
         self.sink = sink
         self.prelude = prelude
+        self.late_builtins = late_builtins
         self.chain: list[_Scope] = []
         self.globals: dict[str, _GlobalInfo] = {}
         self.ctors: dict[str, r.CtorDef] = {}
@@ -193,6 +196,8 @@ class _Resolver:
             return r.CtorRef(name, span=span)
         prim = self._builtin(name)
         if prim is not None:
+            if self._late(name, prim):
+                return r.GlobalRef(self._global_name(name), prim.name, span=span)
             if prim.kind is PrimKind.EFFECT:
                 return r.EffectRef(prim.name, span=span)
             return r.BuiltinRef(prim.name, span=span)
@@ -235,9 +240,30 @@ class _Resolver:
             self.sink.error("arity-error", arity_message(name, lo, hi, got, by_twos=by_twos), span)
         return ok
 
+    def _late(self, name: str, prim: primitives.Prim) -> bool:
+        """A session entry's reference to a builtin (REPL): a global with the builtin as its
+        fallback, as a later entry may define the name (LANGUAGE.md §2.2, §16)."""
+        return (
+            self.late_builtins
+            and ":" not in name
+            and prim.kind in (PrimKind.FUNCTION, PrimKind.EFFECT)
+            and not prim.internal
+        )
+
     def call(self, fn: c.Expr, args: tuple[c.Expr, ...], span: Span) -> r.RExpr:
         rfn = self.expr(fn)
         rargs = tuple(self.expr(a) for a in args)
+        if (
+            isinstance(rfn, r.GlobalRef)
+            and self.late_builtins
+            and rfn.fallback is not None
+            and rfn.name not in self.globals
+        ):
+            # a builtin not defined by the session (yet): checked as the builtin is
+            prim = primitives.lookup(rfn.fallback)
+            assert prim is not None
+            self._check_arity(prim.name, *prim.arity, len(args), span)
+            return r.RCall(rfn, rargs, span=span)
         match rfn:
             case r.BuiltinRef(name=name):
                 prim = primitives.lookup(name)
@@ -408,6 +434,10 @@ def _is_op_symbol(name: str) -> bool:
     return name.count(":") == 1 and not name.startswith(":") and not name.endswith(":")
 
 
-def resolve_names(prog: c.Program, sink: DiagnosticSink, *, prelude: bool = False) -> r.RProgram:
-    """Resolve a whole program (or the prelude, whose globals live in their own namespace)."""
-    return _Resolver(prog, sink, prelude).program(prog)
+def resolve_names(
+    prog: c.Program, sink: DiagnosticSink, *, prelude: bool = False, late_builtins: bool = False
+) -> r.RProgram:
+    """Resolve a whole program (or the prelude, whose globals live in their own namespace).
+    `late_builtins`: references to builtins are globals that fall back to the builtin (an entry
+    of a REPL session, where a later entry may define the name)."""
+    return _Resolver(prog, sink, prelude, late_builtins).program(prog)

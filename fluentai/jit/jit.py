@@ -1218,7 +1218,8 @@ class Jit:
         rt.set_read_line_hook(self._read_line_hook)
 
     def close(self) -> None:
-        if self._thread is not None and self.state == COMPILING:
+        # (a thread that never started, after a failure in between, cannot be joined)
+        if self._thread is not None and self.state == COMPILING and self._thread.ident:
             self._thread.join(timeout=0)
         if self.rt is not None and self._read_line_hook is not None:
             self.rt.set_read_line_hook(None)  # back to fd 0 (this world is gone)

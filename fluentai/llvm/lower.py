@@ -3430,10 +3430,18 @@ class _FnGen:
 PRELUDE_INIT = "fl_prelude_init"
 
 
+# A `musttail` call whose arguments do not all fit in registers loses the ones passed on the
+# stack: LLVM lowers it as a sibling call, which forwards the caller's own stack arguments
+# (llvm/llvm-project#199224, fixed after the LLVM of llvmlite 0.50). The generic entry's seventh
+# parameter (the array of arguments after the fourth) is one of those on x86-64.
+MUSTTAIL_MAX_PARAMS = 6
+
+
 def _tail_marker(caller: ir.Function, callee_ty: ir.FunctionType) -> str:
-    """`musttail` between entries of one prototype; `tail` otherwise, which `tailcc` also
-    guarantees to be a real tail call (DESIGN.md §4.2)."""
-    return "musttail" if caller.function_type == callee_ty else "tail"
+    """`musttail` between entries of one prototype whose arguments all travel in registers;
+    `tail` otherwise, which `tailcc` also guarantees to be a real tail call (DESIGN.md §4.2)."""
+    same = caller.function_type == callee_ty
+    return "musttail" if same and len(callee_ty.args) <= MUSTTAIL_MAX_PARAMS else "tail"
 
 
 def _prelude_builtin(name: str) -> primitives.Prim | None:

@@ -102,7 +102,10 @@ def quick_exit_entry(gen: _FnGen, lower_body: Callable[[_FnGen], None]) -> bool:
     gen.b.position_at_end(leaf)
     gen.b.ret(gen.value(body.then if leaf_is_then else body.else_))
     gen.b.position_at_end(rest)
-    res = gen.b.call(body_fn, list(gen.fn.args), cconv="tailcc", tail="musttail")
+    from fluentai.llvm.lower import _tail_marker
+
+    marker = _tail_marker(gen.fn, body_fn.function_type)
+    res = gen.b.call(body_fn, list(gen.fn.args), cconv="tailcc", tail=marker)
     gen.b.ret(res)
     gen.finish()
     return True

@@ -62,8 +62,8 @@ __all__ = [
 ]
 
 TIERS: Final = ("auto", "vm")
-"""`auto` runs on the VM until the tiered JIT lands; `native` (whole-program compilation) does not
-fit a session whose entries come one at a time."""
+"""`auto` runs on the VM: the tiered JIT and `native` compile a whole program as one unit, which
+does not fit a session whose entries come one at a time (docs/jit.md, "Not done yet")."""
 
 _HOST_FILE: Final = "<python>"  # the source of the tiny programs behind `call`
 _HostHandler = Callable[..., Any]

@@ -491,3 +491,12 @@ def test_function_pairs_live_as_long_as_the_vm_closure() -> None:
     del b, c
     gc.collect()  # callbacks of forgotten pairs change nothing
     assert len(pairs) == 0 and not any(pages[0])
+
+
+def test_closures_capturing_more_than_64_variables_cross_to_native_code(tmp_path: Path) -> None:
+    # the bridge marks a closure's self reference and boxes in 64-bit masks: a closure whose
+    # marked variable lies beyond them stays in the VM (it crashed the run before)
+    program = (REPO_ROOT / "tests/programs/closures/many_captured_variables.fl").read_text()
+    r = run(tmp_path, program, "--jit-stats", env=NOW)
+    assert (r.status, r.stdout) == (0, "7455\n2486 2487\n"), r.stderr
+    assert "VM->native calls " in r.stderr

@@ -989,7 +989,7 @@ class Jit:
                     plain.append(x.value)
                 else:
                     plain.append(x)
-            if len(free) > 64 and (selfmask or boxmask) >> 63:
+            if (selfmask | boxmask) >> 64:  # the masks are 64 bits wide (fl_jit_call)
                 self.stats.fallback("too many captured variables")
                 return FALLBACK
             values = [*args, *plain]

@@ -184,12 +184,15 @@ class ImageProcess:
         """The run ends without the answer: leave the child to store the image on its own (it
         is not killed nor waited for; its answer goes nowhere)."""
         if not self.finished:
-            self.finished = True
-            for fd in (self.go_fd, self.done_fd):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            self._close()
+
+    def _close(self) -> None:
+        self.finished = True
+        for fd in (self.go_fd, self.done_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def discard(self) -> None:
         """The run ends (or is interrupted) without waiting: stop the child."""
@@ -197,12 +200,7 @@ class ImageProcess:
             self._reap(kill=True)
 
     def _reap(self, *, kill: bool) -> None:
-        self.finished = True
-        for fd in (self.go_fd, self.done_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._close()
         try:
             if kill:
                 os.kill(self.pid, signal.SIGKILL)

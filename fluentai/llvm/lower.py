@@ -218,6 +218,7 @@ def _leave_huge_functions(module: ir.Module) -> None:
 
 _block_ids = itertools.count()
 _KNOWN_MAX_ARGS = 6  # known entries pass every argument in a register (x86-64)
+_SLP_MAX_PARAMS = 16  # a function with more parameters is not SLP-vectorized (`declare_lambda`)
 _HUGE_FUNCTION = 4000  # basic blocks: more is not optimized (`_leave_huge_functions`)
 _HUGE_LITERAL_POOL = 2000  # literals
 _COMPOUND_KINDS = {"qlist": 0, "qmap": 1, "error": 2}
@@ -1057,6 +1058,10 @@ class Lowerer:
         if exported_name is None:
             f.linkage = "internal"
         f.calling_convention = "tailcc"
+        if len(fn.params) > _SLP_MAX_PARAMS:
+            # LLVM's SLP vectorizer takes time cubic in a loop's parameters (a self tail call
+            # that rotates 50 of them: 7 s at -O2, 150: minutes); this attribute turns it off
+            f.attributes.add("noimplicitfloat")
         self.u.functions.append(name)
         lo, hi = len(fn.params), (None if fn.rest is not None else len(fn.params))
         builtin = _prelude_builtin(name) if exported_name is not None else None

@@ -296,12 +296,10 @@ def finish_pending(*, wait: bool = True) -> None:
             try:
                 # a unit still being compiled is of no use now, and the image would only come
                 # after it: past the wait, a process of its own makes the image alone
-                while proc.unit_asked and proc.poll_unit() is None:
-                    if time.perf_counter() >= deadline:
-                        proc.discard()
-                        _hand_over()
-                        return
-                    proc.poll(min(0.05, max(0.0, deadline - time.perf_counter())))
+                if proc.unit_asked and proc.poll_unit(exit_wait_s()) is None:
+                    proc.discard()
+                    _hand_over()
+                    return
                 if proc.poll(max(0.0, deadline - time.perf_counter())) is None:
                     proc.detach()
                     _log_exit(

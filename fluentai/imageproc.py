@@ -34,14 +34,15 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 GO = b"g"  # compile and store the image, answer, exit
 UNIT = b"u"  # compile and store the JIT unit (jit/unit.py), answer, wait for the next request
 STORED, NOT_STORED = b"1", b"0"
 # Each answer is one line written at once: the image's is STORED or NOT_STORED then
-# "stage=time" items; a unit's is UNIT then UNIT_BUILT ("lower=ms llvm=ms" follow),
-# UNIT_BLOCKED (the reason follows) or UNIT_FAILED.
+# "stage=time" items; a unit's is UNIT then UNIT_BUILT ("lower=ms llvm=ms" items follow),
+# UNIT_BLOCKED (the reason follows) or UNIT_FAILED (the reason follows).
 UNIT_BUILT, UNIT_BLOCKED, UNIT_FAILED = b"1", b"B", b"0"
 ANSWER_MAX = 512
 
@@ -63,6 +64,7 @@ class ImageProcess:
         self.finished = False  # reaped (or never to be waited for again)
         self.unit_asked = False  # the JIT unit was asked for (`unit`)
         self.unit_answer: tuple[bytes, str] | None = None  # (UNIT_*, what followed)
+        self.unit_ms: dict[str, float] = {}  # UNIT_BUILT: "lower" and "llvm" times
         self._buf = b""  # answers read but not yet complete
 
     def go(self) -> bool:
@@ -93,35 +95,31 @@ class ImageProcess:
         self.unit_asked = True
         return True
 
-    def poll_unit(self) -> tuple[bytes, str] | None:
-        """The child's answer about the unit once it has given it, else None (no wait)."""
-        if self.unit_answer is None and not self.finished:
-            self._read(0.0)
-        if self.unit_answer is None and self.finished:
-            self.unit_answer = (UNIT_FAILED, "the image compiler process is gone")
+    def poll_unit(self, wait_s: float = 0.0) -> tuple[bytes, str] | None:
+        """The child's answer about the unit once it has given it, else None; waits up to
+        `wait_s` seconds for it."""
+        self._await(lambda: self.unit_answer is not None, wait_s)
         return self.unit_answer
 
     def poll(self, wait_s: float = 0.0) -> bool | None:
         """The child's answer about the image once it has given it (True: the image is
         stored), else None; waits up to `wait_s` seconds for it."""
-        if self.result is None and not self.finished:
-            deadline = time.perf_counter() + wait_s
-            while self.result is None:
-                self._read(max(0.0, deadline - time.perf_counter()))
-                if self.result is not None or time.perf_counter() >= deadline:
-                    break
+        self._await(lambda: self.result is not None, wait_s)
         return self.result
 
-    def wait(self) -> bool:
-        """Block until the child answers (the end of a run that asked for an image)."""
-        while self.result is None:
-            self._read(None)
-        return bool(self.result)
+    def _await(self, answered: Callable[[], bool], wait_s: float) -> None:
+        deadline = time.perf_counter() + wait_s
+        while not answered() and not self.finished:
+            self._read(max(0.0, deadline - time.perf_counter()))
+            if time.perf_counter() >= deadline:
+                break
+        if self.finished:  # gone without a word (`_read` answers for it at the pipe's end)
+            self._gone()
 
-    def _read(self, wait_s: float | None) -> None:
-        """Read what the child has written, waiting up to `wait_s` seconds (None: until
-        something comes), and take in its complete answers. The end of the pipe (the child is
-        gone) answers "not stored" to whatever is still unanswered."""
+    def _read(self, wait_s: float) -> None:
+        """Read what the child has written, waiting up to `wait_s` seconds for something, and
+        take in its complete answers. At the end of the pipe (the child is gone) whatever is
+        still unanswered is not made."""
         import select
 
         try:
@@ -137,28 +135,30 @@ class ImageProcess:
         except OSError:
             data = b""
         if not data:
-            if self.unit_answer is None:
-                self.unit_answer = (UNIT_FAILED, "the image compiler process is gone")
-            if self.result is None:
-                self._answered(NOT_STORED)
+            self._gone()
             return
         self._buf += data
         while b"\n" in self._buf:
             line, _, self._buf = self._buf.partition(b"\n")
             if line[:1] == UNIT:
-                self.unit_answer = (line[1:2], line[2:].decode("utf-8", "replace").strip())
+                detail = line[2:].decode("utf-8", "replace").strip()
+                self.unit_answer = (line[1:2], detail)
+                if line[1:2] == UNIT_BUILT:
+                    self.unit_ms = _items(detail)
             else:
                 self._answered(line)
+
+    def _gone(self) -> None:
+        """The child is gone: what it has not answered is not made."""
+        if self.unit_answer is None:
+            self.unit_answer = (UNIT_FAILED, "the image compiler process is gone")
+        if self.result is None:
+            self._answered(NOT_STORED)
 
     def _answered(self, data: bytes) -> None:
         self.result = data[:1] == STORED
         self.ms = (time.perf_counter() - self.sent_at) * 1000 if self.sent_at else 0.0
-        for item in data[1:].decode("ascii", "replace").split():
-            name, _, value = item.partition("=")
-            try:
-                self.stages[name] = float(value)
-            except ValueError:
-                pass
+        self.stages.update(_items(data[1:].decode("ascii", "replace")))
 
     def account(self) -> str:
         """Where the child's time went, in ms from the fork: "imported at 20, llvmlite ready at
@@ -320,6 +320,18 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
     os._exit(0)
 
 
+def _items(text: str) -> dict[str, float]:
+    """The "name=number" items of an answer."""
+    out: dict[str, float] = {}
+    for item in text.split():
+        name, _, value = item.partition("=")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
 def _answer(done_fd: int, line: bytes) -> None:
     try:
         os.write(done_fd, line[: ANSWER_MAX - 1] + b"\n")
@@ -349,7 +361,7 @@ def _unit(path: str, text: str) -> bytes:
 def _detach(go_fd: int, done_fd: int) -> None:
     """Let go of everything the parent owns: standard streams (a reader of the parent's output
     pipe must see its end when the parent exits), other descriptors, Ctrl-C."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _in_background()
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -360,8 +372,14 @@ def _detach(go_fd: int, done_fd: int) -> None:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _in_background() -> None:
+    """A compiler process of its own: Ctrl-C is the run's business, and it gives way to
+    anything interactive should the machine get busy."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        os.nice(5)  # behind anything interactive, should the machine get busy
+        os.nice(5)
     except OSError:
         pass
 
@@ -419,11 +437,7 @@ def _background_main(argv: list[str]) -> int:
     and store its image (`build_in_background`)."""
     import sys
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(5)
-    except OSError:
-        pass
+    _in_background()
     text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
     from fluentai import image
     from fluentai.source import SourceFile

@@ -96,10 +96,7 @@ def compile_source(
             ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}
         else:
             ctors = scope.constructors(resolved.ctors)
-        ctx = ProgramContext(globals_, ctors, builtin_value, is_prelude)
-        code = compile_program(ctx, resolved, None, print_values)
-        if scope is not None:
-            scope.bind(ctors, globals_, ctx)
+        code = _bytecode(resolved, ctors, globals_, builtin_value, is_prelude, print_values, scope)
     if "bytecode" in dump:
         from fluentai.vm.disasm import disassemble
 
@@ -124,9 +121,13 @@ def _bytecode(
     builtin_value: Callable[[str], Any],
     is_prelude: bool,
     print_values: bool,
+    scope: SessionScope | None = None,
 ) -> Code:
     ctx = ProgramContext(globals_, ctors, builtin_value, is_prelude)
-    return compile_program(ctx, resolved, None, print_values)
+    code = compile_program(ctx, resolved, None, print_values)
+    if scope is not None:
+        scope.bind(ctors, globals_, ctx)
+    return code
 
 
 class PassTimes:

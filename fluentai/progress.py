@@ -33,13 +33,15 @@ class Progress:
             self._write(f"\r\033[K{self.label}: {text} ({elapsed:.1f} s)")
 
     def done(self, summary: str | None = None) -> None:
-        """The work is over: erase the line; `summary` goes to a verbose log."""
+        """The work is over: erase the line; `summary` goes to a verbose log. Only the first
+        call writes (an error path ends the work before the caller's own `done`)."""
         self._finish_stage()
         if self.live:
             self._write("\r\033[K")
         if self.verbose and summary:
             total = (time.perf_counter() - self.started) * 1000
             self._write(f"{self.label}: {summary} in {total:.0f} ms\n")
+        self.live = self.verbose = False
 
     def _finish_stage(self) -> None:
         now = time.perf_counter()

@@ -465,16 +465,9 @@ class Jit:
             except Exception as exc:  # noqa: BLE001 - compiled here instead
                 self.log(f"unit of the image compiler process not usable: {exc}")
             self.stats.cached = False
-            for item in detail.split():
-                name, _, value = item.partition("=")
-                try:
-                    ms = float(value)
-                except ValueError:
-                    continue
-                if name == "lower":
-                    self.stats.lower_ms = ms
-                elif name == "llvm":
-                    self.stats.compile_ms = ms
+            assert proc is not None
+            self.stats.lower_ms = proc.unit_ms.get("lower", 0.0)
+            self.stats.compile_ms = proc.unit_ms.get("llvm", 0.0)
         if loaded is None:
             self.log(f"unit not compiled by the image compiler process ({detail}): compiling here")
             self._start_compile_thread()
@@ -1229,17 +1222,23 @@ class Jit:
             self._attached = False
 
 
+def _image_process() -> Any:
+    """This run's image compiler process (fluentai/imageproc.py), or None."""
+    module = sys.modules.get("fluentai.imageproc")
+    return module.current if module is not None else None
+
+
 def _image_process_unit() -> bool:
     """Ask this run's image compiler process, if it has one, for the JIT unit first."""
-    proc = sys.modules.get("fluentai.imageproc")
-    return proc is not None and proc.current is not None and proc.current.unit()
+    proc = _image_process()
+    return proc is not None and proc.unit()
 
 
 def _image_process_go() -> bool:
-    """Ask this run's image compiler process (fluentai/imageproc.py), if it has one, for the
-    program image; whether it is making it (or has made it)."""
-    proc = sys.modules.get("fluentai.imageproc")
-    return proc is not None and proc.current is not None and proc.current.go()
+    """Ask this run's image compiler process, if it has one, for the program image; whether it
+    is making it (or has made it)."""
+    proc = _image_process()
+    return proc is not None and proc.go()
 
 
 class _Self:

@@ -23,8 +23,10 @@ _MAX_BITS = 256
 _MAX_CHARS = 256
 # never computed here: `pow` makes huge numbers, `range` huge lists (a list is not folded
 # anyway: `(range 30000000)` took 16 s to build and drop), `list` and `%map-literal` build
-# collections, `exit`, `error` and `args` belong to the run
-_NEVER = frozenset({"pow", "expt", "exit", "error", "args", "list", "range", "%map-literal"})
+# collections, `exit`, `error` and `args` belong to the run, `%native?` to the tier
+_NEVER = frozenset(
+    {"pow", "expt", "exit", "error", "args", "list", "range", "%map-literal", "%native?"}
+)
 
 
 def fold_constants(prog: r.RProgram) -> r.RProgram:

@@ -54,8 +54,12 @@ fl_value fl_e_timeZ3a_now(int64_t argc, const fl_value *argv);
 fl_value fl_e_timeZ3a_sleep(int64_t argc, const fl_value *argv);
 /* !=  arity 1+  function  fluentai.vm.builtins_numbers */
 fl_value fl_b_Z21_Z3d_(int64_t argc, const fl_value *argv);
+/* %link!  arity 3  function  fluentai.vm.builtins_lists */
+fl_value fl_b_Z25_linkZ21_(int64_t argc, const fl_value *argv);
 /* %map-literal  arity 0+  function  fluentai.vm.builtins_maps */
 fl_value fl_b_Z25_map_literal(int64_t argc, const fl_value *argv);
+/* %native?  arity 0  function  fluentai.vm.builtins_lists */
+fl_value fl_b_Z25_nativeZ3f_(int64_t argc, const fl_value *argv);
 /* %nreverse  arity 1-2  function  fluentai.vm.builtins_lists */
 fl_value fl_b_Z25_nreverse(int64_t argc, const fl_value *argv);
 /* %sort-default  arity 1  function  fluentai.vm.builtins_lists */

@@ -233,6 +233,25 @@ fl_value fl_b_Z25_nreverse(int64_t argc, const fl_value *argv) {
     return result;
 }
 
+/* `(%link! prev x like)`: a new last cell holding x and counting as many cells as the non-empty
+ * list like, linked after prev unless prev is []; returns the cell. The prelude's map builds its
+ * result front to back with it, each cell getting the length of the argument's cell at its
+ * position, so no reversal walks the list again; nothing sees the cells before the list is
+ * finished (builtins_lists._link). */
+fl_value fl_b_Z25_linkZ21_(int64_t argc, const fl_value *argv) {
+    fl_cons *c = fl_alloc_small();
+    c->hdr = fl_hdr_make(FL_T_CONS, 0, (uint64_t)fl_list_length(argv[2]));
+    c->head = argv[1];
+    c->tail = FL_EMPTY;
+    fl_value cell = fl_from_ptr(c);
+    if (argv[0] != FL_EMPTY) fl_cell(argv[0])->tail = cell;
+    return cell;
+}
+
+/* `(%native?)`: native code is native (lower.py makes the call a constant; this serves calls
+ * through a function value, which the prelude never makes). */
+fl_value fl_b_Z25_nativeZ3f_(int64_t argc, const fl_value *argv) { return FL_TRUE; }
+
 fl_value fl_b_take(int64_t argc, const fl_value *argv) {
     int64_t count;
     fl_value err;

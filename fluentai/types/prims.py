@@ -308,6 +308,8 @@ RULES: dict[str, Rule] = {
     "tail": lambda a: _as_list(a[0]),
     "reverse": lambda a: _as_list(a[0]),
     "%nreverse": _append,  # (%nreverse acc tail): acc reversed in front of tail
+    "%native?": _const(BOOL),
+    "%link!": lambda a: _cons([a[1], a[0]]),  # (%link! prev x like): the cell of x after prev
     "take": lambda a: _as_list(a[1]),
     "drop": lambda a: _as_list(a[1]),
     "append": _append,
@@ -364,7 +366,7 @@ RULES.update({n: _const(STR) for n in _STRINGS})
 # builtins that never call a function they are given and never store one where inference
 # does not follow it: a lambda passed to any other builtin escapes (DESIGN.md §6.2)
 KEEPS_FUNCTIONS: Final = frozenset(
-    "list cons head last nth tail reverse %nreverse take drop append get fetch assoc dissoc values merge "
+    "list cons head last nth tail reverse %nreverse %link! take drop append get fetch assoc dissoc values merge "
     "%map-literal identity random:choice random:shuffle".split()
 )
 PURE_OBSERVERS: Final = frozenset(_PREDICATES + _STRINGS + ["%written", "io:print", "io:write"])

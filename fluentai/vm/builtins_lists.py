@@ -162,6 +162,23 @@ def _nreverse(lst: Any, tail: Any = EMPTY) -> Any:
     return result
 
 
+def _link(prev: Any, x: object, like: Any) -> Any:
+    """`(%link! prev x like)`: a new last cell holding x and counting as many cells as the
+    non-empty list `like`, linked after prev (unless prev is []). Prelude only: map builds its
+    result front to back with it, each cell getting the length of the argument's cell at its
+    position, on cells nobody else sees before the list is finished."""
+    cell = Cons(x, EMPTY)
+    cell.length = like.length
+    if prev is not EMPTY:
+        prev.tail = cell
+    return cell
+
+
+def _native() -> bool:
+    """`(%native?)`: #f here, #t in native code (lower.py makes it a constant there)."""
+    return False
+
+
 def _take(n: object, lst: Any) -> Any:
     count = _check_count("take", n)
     _check_list("take", lst)
@@ -327,6 +344,20 @@ ROWS: Final[list[Prim]] = [
         vm=_nreverse,
         internal=True,
         doc="(reverse acc) by re-linking an unshared accumulator's cells, onto tail",
+    ),
+    Prim(
+        "%link!",
+        arity=(3, 3),
+        vm=_link,
+        internal=True,
+        doc="a list's next cell, built front to back: x after prev, as long as like",
+    ),
+    Prim(
+        "%native?",
+        arity=(0, 0),
+        vm=_native,
+        internal=True,
+        doc="#t in native code, #f in the VM: map's way of building its result (prelude.fl)",
     ),
     Prim("list", arity=(0, None), effect=Effect.PURE, vm=_list, doc="a List of the arguments"),
     Prim("cons", arity=(2, 2), vm=_cons, aliases=("Cons",), doc="a List with v in front of l"),

@@ -74,6 +74,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_string_from_utf8": (I64, (PTR, I64)),
     "fl_symbol_intern": (I64, (PTR, I64)),
     "fl_cons_new": (I64, (I64, I64)),
+    "fl_link_new": (I64, (I64, I64, I64)),
     "fl_vector_new": (PTR, (I64,)),
     "fl_rest_list": (I64, (I64, I64, I64, I64, I64, I64, PTR)),
     "fl_map_empty": (I64, ()),
@@ -2797,6 +2798,11 @@ class _FnGen:
                 return self.list_field(prim.name, self.value(e.args[0]), e.span)
             if prim.name == "%native?":
                 return self.const(abi.FL_TRUE)
+            if prim.name == "%link!":  # the prelude's map, whose arguments are always right
+                args = [self.value(a) for a in e.args]
+                return b.call(self.low.rt("fl_link_new"), args)
+            if prim.name == "cons":
+                return self.cons(self.value(e.args[0]), self.value(e.args[1]), e.span)
             if prim.name == "not":
                 v = self.value(e.args[0])
                 return b.select(self.truthy(v), self.const(abi.FL_FALSE), self.const(abi.FL_TRUE))
@@ -3083,6 +3089,34 @@ class _FnGen:
         phi.add_incoming(slow_v, slow_end)
         self.fixvals[id(fast_v)] = fast_v
         self.record_fix_flag(phi, [(fast_v, fast_end), (slow_v, slow_end)])
+        return phi
+
+    def cons(self, x: ir.Value, lst: ir.Value, span: Span) -> ir.Value:
+        """`cons` onto a List by a direct call; anything else raises its type-error in C."""
+        b = self.b
+        fast = self.new_block("cons.list")
+        slow = self.new_block("cons.other")
+        join = self.new_block("cons.j")
+        is_list = b.or_(
+            b.icmp_unsigned("==", lst, self.const(abi.FL_EMPTY)), self._has_type(lst, abi.T_CONS)
+        )
+        b.cbranch(is_list, fast, slow)
+        b.position_at_end(fast)
+        fast_v = b.call(self.low.rt("fl_cons_new"), [x, lst])
+        fast_end = b.block
+        b.branch(join)
+        b.position_at_end(slow)
+        argv = self.argv_alloca(2)
+        b.store(x, argv)
+        b.store(lst, b.gep(argv, [self.const(1)], source_etype=I64))
+        self.set_site(span)
+        slow_v = b.call(self.low.rt(abi.c_symbol("cons")), [self.const(2), argv])
+        slow_end = b.block
+        b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
+        b.position_at_end(join)
+        phi = b.phi(I64)
+        phi.add_incoming(fast_v, fast_end)
+        phi.add_incoming(slow_v, slow_end)
         return phi
 
     def list_field(self, name: str, v: ir.Value, span: Span) -> ir.Value:

@@ -203,6 +203,8 @@ fl_value fl_int_from_decimal(const char *text);       /* literal bignums: "-123.
 fl_value fl_string_from_utf8(const char *bytes, int64_t nbytes); /* valid UTF-8 */
 fl_value fl_symbol_intern(const char *bytes, int64_t nbytes);
 fl_value fl_cons_new(fl_value head, fl_value tail);   /* never raises */
+/* (%link! prev x like) of the prelude's map (list.c); never raises */
+fl_value fl_link_new(fl_value prev, fl_value x, fl_value like);
 fl_vector *fl_vector_new(int64_t n);
 /* The list of argv[start..argc-1] where the first four words are a0..a3 and the rest in rest. */
 fl_value fl_rest_list(int64_t argc, int64_t start, fl_value a0, fl_value a1, fl_value a2,

@@ -238,15 +238,17 @@ fl_value fl_b_Z25_nreverse(int64_t argc, const fl_value *argv) {
  * result front to back with it, each cell getting the length of the argument's cell at its
  * position, so no reversal walks the list again; nothing sees the cells before the list is
  * finished (builtins_lists._link). */
-fl_value fl_b_Z25_linkZ21_(int64_t argc, const fl_value *argv) {
+fl_value fl_link_new(fl_value prev, fl_value x, fl_value like) {
     fl_cons *c = fl_alloc_small();
-    c->hdr = fl_hdr_make(FL_T_CONS, 0, (uint64_t)fl_list_length(argv[2]));
-    c->head = argv[1];
+    c->hdr = fl_hdr_make(FL_T_CONS, 0, (uint64_t)fl_list_length(like));
+    c->head = x;
     c->tail = FL_EMPTY;
     fl_value cell = fl_from_ptr(c);
-    if (argv[0] != FL_EMPTY) fl_cell(argv[0])->tail = cell;
+    if (prev != FL_EMPTY) fl_cell(prev)->tail = cell;
     return cell;
 }
+
+fl_value fl_b_Z25_linkZ21_(int64_t argc, const fl_value *argv) { return fl_link_new(argv[0], argv[1], argv[2]); }
 
 /* `(%native?)`: native code is native (lower.py makes the call a constant; this serves calls
  * through a function value, which the prelude never makes). */

@@ -306,7 +306,17 @@ class _Expander:
         return tuple(self._expr(d, bound) for d in ds)
 
     def _expr(self, d: Datum, bound: Bound) -> Expr:
-        """An expression where definitions are not allowed."""
+        """An expression where definitions are not allowed. A syntax error inside it is
+        reported and the expression becomes nil, so that the rest of the top-level form is
+        still expanded and resolved: an unbound name or arity error before it in the same form
+        is the first compile-time error in source order (LANGUAGE.md §2.4)."""
+        try:
+            return self._expr_of(d, bound)
+        except _SyntaxError as error:
+            self._sink.error(SYNTAX_ERROR, error.message, error.span)
+            return Lit(None, span=d.span)
+
+    def _expr_of(self, d: Datum, bound: Bound) -> Expr:
         span = d.span
         match d:
             case DInt(value):

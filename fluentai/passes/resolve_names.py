@@ -102,6 +102,11 @@ class _Resolver:
                     lam = form.value
                     hi = None if lam.rest is not None else len(lam.params)
                     info.lambda_arity = (len(lam.params), hi)
+        # a constructor whose name a top-level definition reuses is a global the `data` form
+        # defines too (it binds it when it runs): defined twice, so not a known function
+        for name in self.globals.keys() & self.ctors.keys():
+            if name in declared_ctors:
+                self.globals[name].definitions += 1
 
     def _global_name(self, name: str) -> str:
         return PRELUDE_PREFIX + name if self.prelude else name
@@ -419,6 +424,11 @@ class _Resolver:
                 forms.append((r.GlobalSet(gname, value, True, span=form.span), True))
             elif isinstance(form, c.Data):
                 forms.append((c.Lit(None, span=form.span), True))
+                for ctor in form.ctors:  # reused by a definition: bound here first
+                    if ctor.name in self.globals:
+                        value = r.CtorRef(ctor.name, span=ctor.span)
+                        gname = self._global_name(ctor.name)
+                        forms.append((r.GlobalSet(gname, value, True, span=form.span), True))
             else:
                 forms.append((self.expr(form), False))
         for gname, argc, span in self.pending_arity:

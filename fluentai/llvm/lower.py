@@ -43,6 +43,8 @@ I64 = ir.IntType(64)
 DBL = ir.DoubleType()
 PTR = ir.PointerType()
 VOID = ir.VoidType()
+# (an i1 true when a known function's global holds it, what gives the value to call otherwise)
+_KnownCallee = tuple[ir.Value, Callable[[], ir.Value]]
 
 GENERIC_TY = ir.FunctionType(I64, [PTR, I64, I64, I64, I64, I64, PTR])
 SHIM_TY = ir.FunctionType(I64, [I64, I64, PTR])
@@ -74,6 +76,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_string_from_utf8": (I64, (PTR, I64)),
     "fl_symbol_intern": (I64, (PTR, I64)),
     "fl_cons_new": (I64, (I64, I64)),
+    "fl_store_word": (VOID, (PTR, I64)),
     "fl_link_new": (I64, (I64, I64, I64)),
     "fl_vector_new": (PTR, (I64,)),
     "fl_rest_list": (I64, (I64, I64, I64, I64, I64, I64, PTR)),
@@ -128,6 +131,7 @@ _COLD = frozenset(
         "fl_raise_arity",
         "fl_raise_arity_by_twos",
         "fl_raise_unbound",
+        "fl_store_word",
         "fl_raise_not_function",
         "fl_raise_match_failure",
         "fl_trace_add",
@@ -2473,19 +2477,17 @@ class _FnGen:
         the generic way (its error, or a handler's value called generically); a function's call
         of itself reads no global at all (it runs, so it was defined)."""
         is_self = kfn is self.fn or kfn is self.self_entry
-        callee: ir.Value | None = None
-        bound: ir.Value | None = None
+        recheck: Callable[[], _KnownCallee] | None = None
         if not is_self:
-            callee, bound = self.known_global(ref)
+            recheck = self.known_global(ref)
             raw_entry = self.low.rentries.get(ref.name)
             if raw_entry is not None and not self.cold:  # cold: `.k` tests the kinds itself
-                return self.call_raw_entry(e, raw_entry, kfn, callee, bound, tail)
+                return self.call_raw_entry(e, raw_entry, kfn, recheck, tail)
         args, dargs = self.call_args(e, tail)
         generic_end: ir.Block | None = None
         res_generic: ir.Value | None = None
-        if bound is not None:
-            assert callee is not None
-            res_generic, generic_end = self.unless_bound(bound, callee, args, dargs, e.span, tail)
+        if recheck is not None:
+            res_generic, generic_end = self.unless_bound(recheck(), args, dargs, e.span, tail)
         if tail and is_self and self.own_loop(len(e.args)):
             self.self_loop(args, dargs)
             return None
@@ -2507,21 +2509,21 @@ class _FnGen:
 
     def unless_bound(
         self,
-        bound: ir.Value,
-        callee: ir.Value,
+        known: _KnownCallee,
         args: list[ir.Value] | None,
         dargs: list[_DV] | None,
         span: Span,
         tail: bool,
     ) -> tuple[ir.Value | None, ir.Block]:
-        """Before a direct call of a known function: when its global was unbound (`bound`
-        false; a handler gave a value), call that value the generic way. Returns that call's
-        value and block; the builder is left where the direct call goes."""
+        """Before a direct call of a known function: when its global does not hold it (it was
+        unbound and a handler gave a value), call that value the generic way. Returns that
+        call's value and block; the builder is left where the direct call goes."""
+        bound, callee = known
         direct = self.new_block("direct")
         generic = self.new_block("generic")
         self.b.cbranch(bound, direct, generic)
         self.b.position_at_end(generic)
-        res_generic = self.call_values(callee, args, span, tail, dargs=dargs)
+        res_generic = self.call_values(callee(), args, span, tail, dargs=dargs)
         generic_end = self.b.block
         self.b.position_at_end(direct)
         return res_generic, generic_end
@@ -2531,15 +2533,14 @@ class _FnGen:
         e: r.RCall,
         raw_entry: tuple[ir.Function, list[int]],
         kfn: ir.Function,
-        callee: ir.Value,
-        bound: ir.Value,
+        recheck: Callable[[], _KnownCallee],
         tail: bool,
     ) -> ir.Value | None:
         """`call_known_entry` for a function with a raw entry (fluentai/llvm/rawentry.py): its
         Float arguments go to it as doubles."""
         rfn, raw = raw_entry
         dargs = rawentry.arguments(self, iter(e.args), raw)
-        res_generic, generic_end = self.unless_bound(bound, callee, None, dargs, e.span, tail)
+        res_generic, generic_end = self.unless_bound(recheck(), None, dargs, e.span, tail)
 
         def make(fn: ir.Function, args: list[ir.Value]) -> ir.Value | None:
             if tail:
@@ -2557,16 +2558,49 @@ class _FnGen:
         incoming = [(res, self.b.block), (res_generic, generic_end)]
         return self._merge(incoming, self.new_block("known.join"))
 
-    def known_global(self, ref: r.GlobalRef) -> tuple[ir.Value, ir.Value]:
-        """The value of a known function's global and an i1: true when it holds the function,
-        false when it was unbound and an `error:raise` handler gave a value, or when the name
-        is a builtin's and the cell holds that builtin (a JIT unit's cells are the VM's, which
-        hold the builtin until the definition runs, LANGUAGE.md §2.2)."""
-        value, bound = self._checked_global(ref, "k")
-        if ref.fallback is not None:
-            word = self.low.known_entries[ref.name][1]
-            bound = self.b.and_(bound, self.b.icmp_unsigned("==", value, word))
-        return value, bound
+    def known_global(self, ref: r.GlobalRef) -> Callable[[], _KnownCallee]:
+        """Check a known function's global where the call evaluates its head, before the
+        arguments: an unbound global raises `unbound-variable` there (or, for a builtin's name,
+        gives that builtin, LANGUAGE.md §2.2). Returns what reads the global again after the
+        arguments: an i1, true when it holds the function (a JIT unit's cells are the VM's,
+        which may hold the builtin until the definition runs), and what gives the value to call
+        otherwise. The global cannot change in between (only its `define`, a top-level form,
+        assigns it), and reading it again keeps no value live across the arguments' calls: with
+        one per call, nested calls `(f (f (f ... x)))` made register allocation quadratic (1200
+        deep: 11 s of code generation). A value a handler gave for the unbound global waits in
+        a stack slot, stored through the runtime so that LLVM keeps it in memory."""
+        b = self.b
+        addr_slot = self.low.global_slot(ref.name)
+        value = b.load(self._global_addr(addr_slot), typ=I64)
+        bad = self.new_block("kunbound")
+        join = self.new_block("kbound")
+        b.cbranch(b.icmp_unsigned("==", value, self.const(abi.FL_UNBOUND)), bad, join)
+        b.position_at_end(bad)
+        if ref.fallback is not None:  # a builtin of the same name serves until the define
+            res = self.builtin_value(ref.fallback)
+        else:
+            self.set_site(ref.span)
+            shown = ref.name.removeprefix("%prelude:")
+            res = b.call(self.low.rt("fl_raise_unbound"), [self.low.cstring(shown)])
+            kept = self.new_block("kresumed")
+            b.cbranch(b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), kept)
+            b.position_at_end(kept)
+        spill = self.alloca_b.alloca(I64, name="resumed.callee")
+        b.call(self.low.rt("fl_store_word"), [spill, res])
+        b.branch(join)
+        b.position_at_end(join)
+        word = self.low.known_entries[ref.name][1]
+
+        def recheck() -> _KnownCallee:
+            now = self.b.load(self._global_addr(addr_slot), typ=I64)
+
+            def callee() -> ir.Value:
+                unbound = self.b.icmp_unsigned("==", now, self.const(abi.FL_UNBOUND))
+                return self.b.select(unbound, self.b.load(spill, typ=I64), now)
+
+            return self.b.icmp_unsigned("==", now, word), callee
+
+        return recheck
 
     def call_values(
         self,

@@ -358,3 +358,5 @@ int64_t fl_rt_finish(fl_value result) {
     write_all(2, b.data, b.len);
     return status;
 }
+
+void fl_store_word(fl_value *slot, fl_value v) { *slot = v; }

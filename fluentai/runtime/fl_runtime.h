@@ -253,6 +253,8 @@ fl_value fl_raise_value(fl_value error); /* raise an ERROR value (its trace rest
 fl_value fl_raise_arity(const char *name, int64_t min, int64_t max, int64_t got);
 fl_value fl_raise_arity_by_twos(const char *name, int64_t min, int64_t got);
 fl_value fl_raise_unbound(const char *name);      /* `NAME` is not defined */
+/* *slot = v, out of LLVM's sight: a stack slot that must stay in memory (lower.known_global) */
+void fl_store_word(fl_value *slot, fl_value v);
 fl_value fl_raise_not_function(fl_value callee);  /* type-error: calling a non-function */
 fl_value fl_raise_match_failure(fl_value subject); /* no pattern matches V */
 fl_value fl_raise_stack_overflow(void);           /* uncatchable by handler clauses */

@@ -265,3 +265,20 @@ def test_deep_recursion_of_a_function_with_a_big_frame_is_a_stack_overflow(
     env = {**env, "FLUENTAI_NATIVE_OPT": "0"}
     result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
     assert (result.status, result.stdout, result.stderr) == (0, "stack-overflow\n", "")
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize(
+    "source",
+    [
+        "(print (length (range 9223372036854775808)))",  # the VM's len() overflowed
+        "(print (try (range 0 (pow 2 64) 1) (catch e 0)))",
+        "(print (range (pow 2 49)))",
+    ],
+)
+def test_a_range_no_memory_holds_is_out_of_memory_at_once_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str], source: str
+) -> None:
+    result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
+    assert (result.status, result.stdout) == (70, "")
+    assert result.stderr == "fluentai: error: out of memory\n"

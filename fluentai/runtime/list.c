@@ -277,6 +277,10 @@ fl_value fl_b_drop(int64_t argc, const fl_value *argv) {
     return l;
 }
 
+/* More elements than any memory holds (2^48 cells are 8 PiB): `range` reports out-of-memory at
+ * once instead of allocating until the system stops it (builtins_lists._range). */
+#define RANGE_MAX ((int64_t)1 << 48)
+
 fl_value fl_b_range(int64_t argc, const fl_value *argv) {
     for (int64_t i = 0; i < argc; i++)
         if (!fl_is_int(argv[i])) return fl_raise_type("range", "an Int", argv[i]);
@@ -296,6 +300,7 @@ fl_value fl_b_range(int64_t argc, const fl_value *argv) {
         int64_t n = 0;
         if (s > 0 && a < b) n = (b - a - 1) / s + 1;
         else if (s < 0 && a > b) n = (a - b - 1) / (-s) + 1;
+        if (n > RANGE_MAX) fl_out_of_memory();
         cells cs;
         cells_init(&cs, n);
         fl_value result = FL_EMPTY;
@@ -305,6 +310,9 @@ fl_value fl_b_range(int64_t argc, const fl_value *argv) {
     }
     /* Bignum bounds or step: generic arithmetic. */
     bool up = fl_num_compare(step, fl_fixnum(0)) > 0;
+    fl_value span = fl_sub2(end, start), most = fl_mul2(step, fl_fixnum(RANGE_MAX));
+    if (span == 0 || most == 0) return 0;
+    if (up ? fl_num_compare(span, most) > 0 : fl_num_compare(span, most) < 0) fl_out_of_memory();
     fl_valvec items;
     fl_valvec_init(&items);
     fl_value x = start;

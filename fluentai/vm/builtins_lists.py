@@ -202,6 +202,7 @@ def _drop(n: object, lst: Any) -> Any:
 
 
 RANGE_CHUNK: Final = 1 << 16  # a long `range` is a safepoint of the profile this often
+RANGE_MAX: Final = 1 << 48  # more elements than any memory holds (8 PiB of cells)
 
 
 def _range(*args: object) -> Any:
@@ -217,7 +218,10 @@ def _range(*args: object) -> Any:
             raise FlError("value-error", "`range` expects a non-zero step, got 0")
     result = EMPTY
     numbers = range(start, end, step)
-    for chunk_end in range(len(numbers), 0, -RANGE_CHUNK):
+    if abs(end - start) > abs(step) * RANGE_MAX:  # no memory holds them (len() would overflow)
+        raise MemoryError  # reported as `out-of-memory` (LANGUAGE.md §13.4), as list.c does
+    count = len(numbers)
+    for chunk_end in range(count, 0, -RANGE_CHUNK):
         for i in reversed(numbers[max(0, chunk_end - RANGE_CHUNK) : chunk_end]):
             result = Cons(i, result)
         if chunk_end > RANGE_CHUNK:

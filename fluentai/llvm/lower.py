@@ -3110,19 +3110,9 @@ class _FnGen:
         fast_end = b.block
         b.branch(join)
         b.position_at_end(slow)
-        argv = self.argv_alloca(2)
-        b.store(x, argv)
-        b.store(y, b.gep(argv, [self.const(1)], source_etype=I64))
-        self.set_site(span)
-        slow_v = b.call(self.low.rt(abi.c_symbol(op)), [self.const(2), argv])
-        slow_end = b.block
-        b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
-        b.position_at_end(join)
-        phi = b.phi(I64)
-        phi.add_incoming(fast_v, fast_end)
-        phi.add_incoming(slow_v, slow_end)
+        phi = self.builtin_fallback(op, [x, y], span, fast_v, fast_end, join)
         self.fixvals[id(fast_v)] = fast_v
-        self.record_fix_flag(phi, [(fast_v, fast_end), (slow_v, slow_end)])
+        self.record_fix_flag(phi, list(phi.incomings))
         return phi
 
     def cons(self, x: ir.Value, lst: ir.Value, span: Span) -> ir.Value:
@@ -3140,11 +3130,26 @@ class _FnGen:
         fast_end = b.block
         b.branch(join)
         b.position_at_end(slow)
-        argv = self.argv_alloca(2)
-        b.store(x, argv)
-        b.store(lst, b.gep(argv, [self.const(1)], source_etype=I64))
+        return self.builtin_fallback("cons", [x, lst], span, fast_v, fast_end, join)
+
+    def builtin_fallback(
+        self,
+        name: str,
+        args: list[ir.Value],
+        span: Span,
+        fast_v: ir.Value,
+        fast_end: ir.Block,
+        join: ir.Block,
+    ) -> ir.PhiInstr:
+        """The slow path of a builtin lowered inline, from the block the builder is in: the C
+        builtin through the argument array (its error goes to the landing), then at `join` the
+        phi of its value and the fast path's."""
+        b = self.b
+        argv = self.argv_alloca(len(args))
+        for i, v in enumerate(args):
+            b.store(v, b.gep(argv, [self.const(i)], source_etype=I64) if i else argv)
         self.set_site(span)
-        slow_v = b.call(self.low.rt(abi.c_symbol("cons")), [self.const(2), argv])
+        slow_v = b.call(self.low.rt(abi.c_symbol(name)), [self.const(len(args)), argv])
         slow_end = b.block
         b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
         b.position_at_end(join)
@@ -3168,17 +3173,7 @@ class _FnGen:
         fast_end = b.block
         b.branch(join)
         b.position_at_end(slow)
-        argv = self.argv_alloca(1)
-        b.store(v, argv)
-        self.set_site(span)
-        slow_v = b.call(self.low.rt(abi.c_symbol(prim.name)), [self.const(1), argv])
-        slow_end = b.block
-        b.cbranch(b.icmp_unsigned("==", slow_v, self.const(0)), self.current_landing(), join)
-        b.position_at_end(join)
-        phi = b.phi(I64)
-        phi.add_incoming(fast_v, fast_end)
-        phi.add_incoming(slow_v, slow_end)
-        return phi
+        return self.builtin_fallback(prim.name, [v], span, fast_v, fast_end, join)
 
     # ------------------------------------------------------------ control
 

@@ -22,6 +22,12 @@ _counter = itertools.count(1)
 # compiles inside LLVM right now (object_code): llvmlite's calls release the GIL, so a VM that
 # yields its GIL to a compile thread (jit/jit.py) need not while the thread is in there
 in_llvm = 0
+# A module with a function of more IR text than this gets its machine code at -O0 (after the
+# usual IR optimizations): the greedy register allocator grows faster than linearly with the
+# size of one function (an expression of 5000 nested calls: 30 s at -O2, 3 s at -O0), and
+# functions this big are straight-line code such as a program's top level, run once.
+# docs/decisions.md, "Native back end" 28.
+HUGE_FUNCTION_CHARS = 2_000_000
 
 
 def _llvm() -> Any:
@@ -151,6 +157,8 @@ class Engine:
             tm = self.target_machine(opt, jit=False, host_cpu=host_cpu)
             mod = self.parse(ir_text, tm)
             self.optimize(mod, tm, opt)
+            if opt > 0 and has_huge_function(ir_text):
+                tm = self.target_machine(0, jit=False, host_cpu=host_cpu)
             t0 = time.perf_counter()
             obj = bytes(tm.emit_object(mod))
             self.times.codegen_ms += (time.perf_counter() - t0) * 1000
@@ -162,7 +170,24 @@ class Engine:
         tm = self.target_machine(opt, jit=False, host_cpu=host_cpu)
         mod = self.parse(ir_text, tm)
         self.optimize(mod, tm, opt)
+        if opt > 0 and has_huge_function(ir_text):
+            tm = self.target_machine(0, jit=False, host_cpu=host_cpu)
         return str(tm.emit_assembly(mod))
 
     def load_library(self, path: str) -> None:
         self.llvm.load_library_permanently(path)
+
+
+def has_huge_function(ir_text: str) -> bool:
+    """Whether one function of the module's text has more than HUGE_FUNCTION_CHARS of it."""
+    if len(ir_text) <= HUGE_FUNCTION_CHARS:
+        return False
+    start = ir_text.find("\ndefine ")
+    while start >= 0:
+        end = ir_text.find("\n}\n", start)
+        if end < 0:
+            end = len(ir_text)
+        if end - start > HUGE_FUNCTION_CHARS:
+            return True
+        start = ir_text.find("\ndefine ", end)
+    return False

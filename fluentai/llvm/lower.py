@@ -203,6 +203,7 @@ class _Unit:
     functions: list[str] = field(default_factory=list)
     builtin_closures: dict[str, ir.GlobalVariable] = field(default_factory=dict)
     matchers: int = 0
+    handler_keys: int = 0  # handlers' key tables made (their globals' names: deterministic)
     declared: dict[str, ir.Function] = field(default_factory=dict)
     site_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
     lambdas: list[LambdaInfo] = field(default_factory=list)
@@ -3374,9 +3375,8 @@ class _FnGen:
         for i, v in enumerate(fns):
             b.store(v, b.gep(argv, [self.const(i)], source_etype=I64))
         keys_ty = ir.ArrayType(PTR, max(1, n))
-        keys = ir.GlobalVariable(
-            self.low.u.module, keys_ty, f"fl.keys.{len(self.low.u.strings)}.{id(e)}"
-        )
+        self.low.u.handler_keys += 1
+        keys = ir.GlobalVariable(self.low.u.module, keys_ty, f"fl.keys.{self.low.u.handler_keys}")
         keys.linkage = "internal"
         keys.global_constant = True
         keys.initializer = ir.Constant(

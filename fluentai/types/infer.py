@@ -338,7 +338,10 @@ class _Solver:
         called (named let): those keep the join of their call sites in every mode."""
         bound: dict[int, r.Fn] = {}
         sets: dict[int, int] = {}
-        value_refs: set[int] = set()
+        # every reference to a local but those that are what a call calls (through `do` and
+        # scopes): one walk, so nested calls thousands deep cost no more than flat code
+        refs: list[r.LocalRef] = []
+        called: set[int] = set()  # id() of the references a call calls
         nodes = 0
         for prog in programs:
             for form, _ in prog.forms:
@@ -352,17 +355,16 @@ class _Solver:
                         sets[node.var.id] = sets.get(node.var.id, 0) + 1
                         if node.define and isinstance(node.value, r.Fn):
                             bound[node.var.id] = node.value
-                    if isinstance(node, r.RCall):
+                    elif isinstance(node, r.LocalRef):
+                        refs.append(node)
+                    elif isinstance(node, r.RCall):
                         callee = node.fn
                         while isinstance(callee, r.Scope | r.RSeq):
                             seq = callee.body if isinstance(callee, r.Scope) else callee.exprs
-                            for e in seq[:-1]:
-                                _refs(e, value_refs)
                             callee = seq[-1]
-                        if not isinstance(callee, r.LocalRef):
-                            _refs(callee, value_refs)
-                        for a in node.args:
-                            _refs(a, value_refs)
+                        if isinstance(callee, r.LocalRef):
+                            called.add(id(callee))
+        value_refs = {ref.var.id for ref in refs if id(ref) not in called}
         for var_id, fn in bound.items():
             if sets.get(var_id) == 1 and var_id not in value_refs:
                 self.callee_only.add(id(fn))
@@ -1126,12 +1128,6 @@ def _max_arity(solver: _Solver, f: InferredType) -> int:
         if isinstance(fid, int) and fid in solver.fns:
             n = max(n, len(solver.fns[fid].params))
     return n
-
-
-def _refs(node: object, out: set[int]) -> None:
-    for n in walk(node):
-        if isinstance(n, r.LocalRef):
-            out.add(n.var.id)
 
 
 def _describe(node: object) -> str:

@@ -93,6 +93,20 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         "its first call, loops at their first iteration); same as FLUENTAI_JIT_THRESHOLD",
     )
     run.add_argument(
+        "--jit-loop-threshold",
+        type=_natural,
+        metavar="N",
+        help="loop iterations (back edges, self tail calls) in one function after which it is "
+        "hot (default 10000); same as FLUENTAI_JIT_LOOP_THRESHOLD",
+    )
+    run.add_argument(
+        "--jit-time-ms",
+        type=_natural,
+        metavar="MS",
+        help="milliseconds spent in one function after which it is hot (default 100); same "
+        "as FLUENTAI_JIT_TIME_MS",
+    )
+    run.add_argument(
         "--no-cache",
         action="store_true",
         help="neither read nor write the compiled-code cache (same as FLUENTAI_CACHE=0)",
@@ -282,7 +296,19 @@ def _cache(action: str) -> int:
     return 0
 
 
-_RUN_VALUE_OPTIONS = ("--tier", "--dump", "--jit-threshold")
+_RUN_VALUE_OPTIONS = (
+    "--tier",
+    "--dump",
+    "--jit-threshold",
+    "--jit-loop-threshold",
+    "--jit-time-ms",
+)
+# the JIT's settings given as flags: each is handed to the JIT as its environment variable
+_JIT_FLAG_ENVIRONMENT = (
+    ("jit_threshold", "FLUENTAI_JIT_THRESHOLD"),
+    ("jit_loop_threshold", "FLUENTAI_JIT_LOOP_THRESHOLD"),
+    ("jit_time_ms", "FLUENTAI_JIT_TIME_MS"),
+)
 
 
 def _split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -339,6 +365,8 @@ def _quick_run(argv: list[str]) -> argparse.Namespace | None:
         print_values=False,
         jit_stats=False,
         jit_threshold=None,
+        jit_loop_threshold=None,
+        jit_time_ms=None,
         no_cache=False,
         time_passes=False,
         dump=frozenset(),
@@ -378,8 +406,10 @@ def main(argv: list[str] | None = None) -> int:
         args.args = program_args
         if args.no_cache:
             os.environ["FLUENTAI_CACHE"] = "0"  # read by fluentai.codecache
-        if args.jit_threshold is not None:
-            os.environ["FLUENTAI_JIT_THRESHOLD"] = str(args.jit_threshold)  # fluentai.jit
+        for attr, variable in _JIT_FLAG_ENVIRONMENT:
+            value = getattr(args, attr)
+            if value is not None:
+                os.environ[variable] = str(value)  # read by fluentai.jit.policy
     try:
         if args.command in ("run", "eval"):
             if os.environ.get("FLUENTAI_JIT") == "0" and args.tier == "native":

@@ -354,6 +354,29 @@ def test_time_spent_inside_one_long_range_call_makes_its_caller_hot(tmp_path: Pa
     assert "hot: <top level>: time" in log.read_text()
 
 
+LOOP_ONLY = """\
+(define (count n)
+  (let loop ((i 0) (acc 0))
+    (if (= i n) acc (loop (+ i 1) (+ acc i)))))
+(print (count 50))
+"""
+
+
+def test_the_loop_and_time_thresholds_are_flags_too(tmp_path: Path) -> None:
+    # 50 iterations are below the default loop threshold (10 000): the flag makes them hot
+    log = tmp_path / "jit.log"
+    env = {"FLUENTAI_JIT_LOG": str(log), "FLUENTAI_JIT_SYNC": "1"}
+    r = run(tmp_path, LOOP_ONLY, "--jit-loop-threshold", "20", env=env)
+    assert r.stdout == "1225\n"
+    assert "hot: loop: loop iterations 21 > 20" in log.read_text()
+    log.unlink()
+    r = run(tmp_path, "(print (length (range 2000000)))\n", "--jit-time-ms", "5", env=env)
+    assert r.stdout == "2000000\n"
+    assert "hot: <top level>: time" in log.read_text()
+    bad = run(tmp_path, LOOP_ONLY, "--jit-loop-threshold", "-3")
+    assert bad.status == 2 and "--jit-loop-threshold" in bad.stderr
+
+
 # ---------------------------------------------------------------- standard input in native code
 
 READ_LOOP = """\

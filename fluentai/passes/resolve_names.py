@@ -68,6 +68,14 @@ class _Resolver:
         self.ctors: dict[str, r.CtorDef] = {}
         self.types: set[str] = set(BUILTIN_TYPES)
         self.pending_arity: list[tuple[str, int, Span]] = []
+        # the index among the program's forms of the `data` form declaring each constructor,
+        # and of the form being resolved: a constructor used by a form before its `data` form
+        # (or by a function such a form makes) is read from its global, which the `data` form
+        # sets when it runs (LANGUAGE.md §2.2; docs/decisions.md, "Language" 23)
+        self.ctor_form: dict[str, int] = {}
+        self.form_index = -1
+        self.early_ctors: dict[str, None] = {}  # constructors some reference reads as globals
+        self.early_refs: dict[int, str] = {}  # id() of those references -> constructor
         self._scan(prog)
 
     # ------------------------------------------------------------ program-wide facts
@@ -89,12 +97,13 @@ class _Resolver:
         for form in prog.forms:
             if isinstance(form, c.Data):
                 self.types.add(form.name)
-        for form in prog.forms:
+        for index, form in enumerate(prog.forms):
             if isinstance(form, c.Data):
                 for ctor in form.ctors:
                     for ty in ctor.fields:
                         self._check_type(ty)
                     self.ctors[ctor.name] = r.CtorDef(ctor.name, form.name, ctor.fields)
+                    self.ctor_form.setdefault(ctor.name, index)
             elif isinstance(form, c.Define):
                 info = self.globals.setdefault(form.name, _GlobalInfo())
                 info.definitions += 1
@@ -198,6 +207,12 @@ class _Resolver:
             fallback = prim.name if prim is not None else None
             return r.GlobalRef(self._global_name(name), fallback, span=span)
         if name in self.ctors:
+            if self.form_index < self.ctor_form.get(name, -1):
+                # may run before the `data` form: the global it sets, unbound until then
+                ref = r.GlobalRef(self._global_name(name), None, span=span)
+                self.early_ctors[name] = None
+                self.early_refs[id(ref)] = name
+                return ref
             return r.CtorRef(name, span=span)
         prim = self._builtin(name)
         if prim is not None:
@@ -269,6 +284,11 @@ class _Resolver:
             assert prim is not None
             self._check_arity(prim.name, *prim.arity, len(args), span)
             return r.RCall(rfn, rargs, span=span)
+        early = self.early_refs.get(id(rfn))
+        if early is not None:  # a constructor read from its global: checked as the constructor
+            ctor = self.ctors[early]
+            self._check_arity(early, len(ctor.fields), len(ctor.fields), len(args), span)
+            return r.RCall(rfn, rargs, span=span) if ctor.fields else rfn
         match rfn:
             case r.BuiltinRef(name=name):
                 prim = primitives.lookup(name)
@@ -417,15 +437,17 @@ class _Resolver:
 
     def program(self, prog: c.Program) -> r.RProgram:
         forms: list[tuple[r.RExpr, bool]] = []
-        for form in prog.forms:
+        for index, form in enumerate(prog.forms):
+            self.form_index = index
             if isinstance(form, c.Define):
                 value = self.expr(form.value)
                 gname = self._global_name(form.name)
                 forms.append((r.GlobalSet(gname, value, True, span=form.span), True))
             elif isinstance(form, c.Data):
                 forms.append((c.Lit(None, span=form.span), True))
-                for ctor in form.ctors:  # reused by a definition: bound here first
-                    if ctor.name in self.globals:
+                # bound here: reused by a definition, or used before this form
+                for ctor in form.ctors:
+                    if ctor.name in self.globals or ctor.name in self.early_ctors:
                         value = r.CtorRef(ctor.name, span=ctor.span)
                         gname = self._global_name(ctor.name)
                         forms.append((r.GlobalSet(gname, value, True, span=form.span), True))
@@ -436,7 +458,8 @@ class _Resolver:
             if info.definitions == 1 and not info.assigned and info.lambda_arity is not None:
                 self._check_arity(gname, *info.lambda_arity, argc, span)
         ctors = tuple(self.ctors.values())
-        gnames = tuple(self._global_name(n) for n in self.globals)
+        names = [*self.globals, *(n for n in self.early_ctors if n not in self.globals)]
+        gnames = tuple(self._global_name(n) for n in names)
         return r.RProgram(tuple(forms), gnames, ctors)
 
 

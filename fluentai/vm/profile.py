@@ -1,8 +1,8 @@
 """Tier-0 profile: what the JIT will use to find hot code (DESIGN.md §7.1).
 
 Counters live on each Code and are kept only while a Profiler is installed (`--tier auto`): `calls`, `backedges` (loop back edges plus self tail calls),
-`time_ns` (sampled: about every 4096 calls and back edges the running function is charged the
-time since the last sample), `arg_kinds` (histogram of argument-kind tuples of every 8th call, at
+`time_ns` (sampled: about every millisecond, at most every 4096 calls and back edges, the
+running function is charged the time since the last sample), `arg_kinds` (histogram of argument-kind tuples of every 8th call, at
 most 8 tuples, then megamorphic) and per call site (`site_kinds`, keyed by the call's pc) the kinds seen there.
 """
 
@@ -28,7 +28,14 @@ from fluentai.vm.values import (
 
 MAX_KIND_TUPLES = 8
 MEGAMORPHIC = ("*",)
-SAMPLE_MASK = 511  # with calls sampled 1 in 8: about every 4096 calls and back edges
+SAMPLE_MASK = 511  # with calls sampled 1 in 8: at most every 4096 calls and back edges
+# The sampling period adapts to how long the VM's calls take: a sample every 4096 calls is
+# 40 ms of mandelbrot in the VM but 100 ms of a `match`-heavy interpreter, whose compile
+# thread, given the GIL only at samples (jit/jit.py `yield_to_compiler`), then took 3 s for
+# 0.15 s of work. The period halves while samples come more than SAMPLE_SLOW_NS apart and
+# doubles (up to SAMPLE_MASK) while they come less than SAMPLE_FAST_NS apart.
+SAMPLE_SLOW_NS = 2_000_000
+SAMPLE_FAST_NS = 250_000
 
 _KIND: dict[type, str] = {
     int: "Int",
@@ -67,6 +74,7 @@ class Profiler:
 
     def __init__(self, jit: Any = None) -> None:
         self.ticks = 0
+        self.mask = SAMPLE_MASK  # a sample every mask + 1 ticks (adapted at each sample)
         self.running: Code | None = None  # the function charged at the last sample
         self.last_ns = time.perf_counter_ns()
         self.codes: dict[int, Code] = {}
@@ -101,10 +109,15 @@ class Profiler:
     def tick(self, running: Code) -> None:
         self.ticks += 1
         self.codes[id(running)] = running
-        if not self.ticks & SAMPLE_MASK:
+        if not self.ticks & self.mask:
             now = time.perf_counter_ns()
-            running.time_ns += now - self.last_ns
+            elapsed = now - self.last_ns
+            running.time_ns += elapsed
             self.last_ns = now
+            if elapsed > SAMPLE_SLOW_NS:
+                self.mask >>= 1
+            elif elapsed < SAMPLE_FAST_NS and self.mask < SAMPLE_MASK:
+                self.mask = self.mask << 1 | 1
             self.running = running
             if running.time_ns > self.hot_ns and not running.hot:
                 self.hot(running)
@@ -154,5 +167,5 @@ def long_builtin_safepoint() -> None:
         and profiler.running is not None
         and _thread.get_ident() == _active_thread
     ):
-        profiler.ticks |= SAMPLE_MASK  # the tick below samples
+        profiler.ticks |= profiler.mask  # the tick below samples
         profiler.tick(profiler.running)

@@ -50,6 +50,17 @@ PROGRAMS = {
     "clause_raises": (
         "(define (h n) (+ 1 (app:x n)))\n(handler ((app:x (lambda (n) (head [])))) (h 1))\n"
     ),
+    # an operation applied as a value (by a builtin, or by a call of a variable): the perform
+    # is that application, one entry for the frame that made it (not two)
+    "operation_applied_by_map": "(handler ((app:x (lambda (v) (head [])))) (map app:x [1]))\n",
+    "operation_applied_by_map_in_f": (
+        "(define (f xs) (+ 1 (head (map app:x xs))))\n"
+        "(handler ((app:x (lambda (v) (head [])))) (f [1]))\n"
+    ),
+    "operation_in_a_variable": "(define f app:x)\n(handler ((app:x (lambda (v) (head [])))) (f 1))\n",
+    "raise_applied_by_map": (
+        '(handler ((error:raise (lambda (k m d) (head [])))) (map raise ["a"]))\n'
+    ),
     "caught_overflow": (
         "(define (d n) (map d [n]))\n(print (try (d 0) (catch e (error-kind e))))\n"
     ),

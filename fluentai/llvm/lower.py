@@ -117,6 +117,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_handler_push": (I64, (I64, PTR, PTR)),
     "fl_try_push": (I64, (PTR,)),
     "fl_perform": (I64, (PTR, PTR, I64, PTR)),
+    "fl_perform_applied": (I64, (PTR, PTR, I64, PTR)),
     "fl_prelude_raise": (I64, (I64, PTR)),
     "fl_take_resumed": (I64, ()),
     "fl_apply_args": (PTR, (I64, PTR)),
@@ -654,7 +655,7 @@ class Lowerer:
                 lo, hi = 0, None
 
             def body(b: ir.IRBuilder, argc: ir.Value, argv: ir.Value) -> ir.Value:
-                return self._perform_call(b, op, argc, argv)
+                return self._perform_call(b, op, argc, argv, applied=True)
 
             return self._wrapper(op, lo, hi, op, abi.FN_EFFECT, body)
 
@@ -672,13 +673,17 @@ class Lowerer:
 
         return self.static_closure("c:" + name, make)
 
-    def _perform_call(self, b: ir.IRBuilder, op: str, argc: ir.Value, argv: ir.Value) -> ir.Value:
+    def _perform_call(
+        self, b: ir.IRBuilder, op: str, argc: ir.Value, argv: ir.Value, *, applied: bool = False
+    ) -> ir.Value:
+        """`applied`: the operation applied as a function value (its closure's body)."""
         prim = primitives.lookup(op)
         if prim is not None and prim.kind is PrimKind.EFFECT:
             dflt: ir.Value = self.rt(abi.c_symbol(prim.name))
         else:
             dflt = ir.Constant(PTR, None)
-        return b.call(self.rt("fl_perform"), [self.cstring(op), dflt, argc, argv])
+        perform = self.rt("fl_perform_applied" if applied else "fl_perform")
+        return b.call(perform, [self.cstring(op), dflt, argc, argv])
 
     # ------------------------------------------------------------ the program
 

@@ -141,6 +141,21 @@ fl_value fl_perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_valu
     return fl_raisef("unhandled-effect", "no handler for `%s`", op);
 }
 
+/* An operation applied as a function value (`(map app:x xs)`, `(f 1)` with f = app:x): the
+ * application is the perform, a non-tail call whose entry, should the clause fail, fl_call_value
+ * appended for the calling frame's site. The calling frame then appends its entry for that same
+ * call site (a call of a value), which would repeat it: it is marked to be dropped once. */
+fl_value fl_perform_applied(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv) {
+    int64_t site = fl_rt_site;
+    fl_value result = fl_perform(op, dflt, argc, argv);
+    fl_pending_rec *p = &fl_ctl.pending;
+    if (result == 0 && p->kind == FL_PENDING_ERROR && p->trace.count > 1 && !p->trace.fresh) {
+        int64_t last = p->trace.outer[(p->trace.count - 1) % FL_TRACE_KEEP];
+        if (last == site) p->trace.standin = site + 1;
+    }
+    return result;
+}
+
 /* ---- the state store (DESIGN.md §5.4) -------------------------------------------------------- */
 
 void fl_ctl_reset_state(void) {

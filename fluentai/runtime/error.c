@@ -130,6 +130,11 @@ void fl_trace_add(int64_t site) {
     fl_pending_rec *p = &fl_ctl.pending;
     if (p->kind != FL_PENDING_ERROR) return;
     fl_trace *t = &p->trace;
+    if (t->standin != 0) {
+        int64_t stood_for = t->standin - 1;
+        t->standin = 0;
+        if (stood_for == site) return;
+    }
     if (t->fresh) {
         t->fresh = false;
         /* the call site of the frame that raised: inner[0] already stands for that frame */

@@ -22,6 +22,10 @@ typedef struct fl_trace {
     int64_t inner[FL_TRACE_KEEP];
     int64_t outer[FL_TRACE_KEEP];
     bool fresh; /* no entry appended since the raise recorded inner[0] */
+    /* site + 1 of the last entry when a clause's failure appended it on behalf of the frame
+     * that applied an operation as a value (fl_perform_applied): that frame's own append of
+     * the same site is a repeat; 0 otherwise */
+    int64_t standin;
 } fl_trace;
 
 typedef struct fl_pending_rec {

@@ -163,7 +163,11 @@ class _Reraise(Exception):
 
 
 class _RaisedByPerform(FlError):
-    """An explicit `error:raise` perform (resumes at the user's call when inside the prelude)."""
+    """An explicit `error:raise` perform (resumes at the user's call when written inside the
+    prelude; `applied`: made by applying the operation as a function value, as `(map raise xs)`
+    does, whose resumed value replaces that application, LANGUAGE.md §14.4)."""
+
+    applied = False
 
     def __init__(self, kind: str, message: str, data: object, value: ErrorValue | None) -> None:
         super().__init__(kind, message, data)
@@ -263,7 +267,7 @@ class VM:
                 f2, args2 = self._unpack_apply(args)
                 return self._call_value(f2, args2, stack, restore)
             if prim.kind is PrimKind.EFFECT:
-                return self._perform(prim.name, args, stack, restore)
+                return self._perform(prim.name, args, stack, restore, applied=True)
             assert prim.vm is not None
             stack.append(prim.vm(self.world, *args) if prim.needs_world else prim.vm(*args))
             return None
@@ -271,7 +275,7 @@ class VM:
             stack.append(self._construct(fn.ctor, args))
             return None
         if t is EffectFn:
-            return self._perform(fn.op, args, stack, restore)
+            return self._perform(fn.op, args, stack, restore, applied=True)
         raise FlError("type-error", f"expected a function, got {written(fn)}")
 
     @staticmethod
@@ -298,7 +302,13 @@ class VM:
         return Adt(ctor, tuple(args))
 
     def _perform(
-        self, op: str, args: list[Any], stack: list[Any], outer: Any = NO_RESTORE
+        self,
+        op: str,
+        args: list[Any],
+        stack: list[Any],
+        outer: Any = NO_RESTORE,
+        *,
+        applied: bool = False,
     ) -> Frame | None:
         """Perform `op`: call the innermost handler's clause, or run the default behaviour.
         `outer`: the handler stack to restore when the frame returned ends, when this perform
@@ -314,8 +324,11 @@ class VM:
 
             norm = normalize_raise(tuple(args))
             if isinstance(norm, ErrorValue):
-                raise _RaisedByPerform(norm.kind, norm.message, norm.data, norm)
-            raise _RaisedByPerform(norm[0], norm[1], norm[2], None)
+                raised = _RaisedByPerform(norm.kind, norm.message, norm.data, norm)
+            else:
+                raised = _RaisedByPerform(norm[0], norm[1], norm[2], None)
+            raised.applied = applied
+            raise raised
         ns, _, name = op.partition(":")
         node = self.handlers
         fn: Any = None
@@ -459,7 +472,7 @@ class VM:
 
     def _resume(self, exc: FlError, cur: Frame, node: HNode, fn: Any, args: list[Any]) -> Frame:
         """Call an error:raise clause; its value replaces the failing expression's."""
-        if isinstance(exc, _RaisedByPerform):
+        if isinstance(exc, _RaisedByPerform) and not exc.applied:
             # a raise written in the prelude resumes at the user's call of the builtin
             while cur[0].is_prelude and self.frames:
                 cur = self.frames.pop()

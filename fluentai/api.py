@@ -318,7 +318,13 @@ class _HostVM(VM):
         self.host = host
 
     def _perform(
-        self, op: str, args: list[Any], stack: list[Any], outer: Any = NO_RESTORE
+        self,
+        op: str,
+        args: list[Any],
+        stack: list[Any],
+        outer: Any = NO_RESTORE,
+        *,
+        applied: bool = False,
     ) -> Frame | None:
         ns, _, name = op.partition(":")
         fn = self.host.get(op)
@@ -326,12 +332,13 @@ class _HostVM(VM):
         if fn is None and ns in self.host:
             fn, call_args = self.host[ns], [name, *args]
         if fn is None or op == "error:raise" or self._program_handles(op, ns):
-            return super()._perform(op, args, stack, outer)
+            return super()._perform(op, args, stack, outer, applied=applied)
         prim = primitives.lookup(op)
         if prim is not None:
             lo, hi = prim.arity
             if len(args) < lo or (hi is not None and len(args) > hi):
-                return super()._perform(op, args, stack, outer)  # reports the arity error
+                # reports the arity error
+                return super()._perform(op, args, stack, outer, applied=applied)
         stack.append(fn(*call_args))
         return None
 

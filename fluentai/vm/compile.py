@@ -442,7 +442,15 @@ class _FnCompiler:
                 return ("cons", self.pattern(head, boxed), self.pattern(tail_pat, boxed))
             case r.RPCtor(name=name, args=args):
                 ctor = self.ctx.ctors.get(name)
-                return ("ctor", ctor, tuple(self.pattern(x, boxed) for x in args))
+                subs = tuple(self.pattern(x, boxed) for x in args)
+                if all(sub[0] in ("bind", "wild") for sub in subs):
+                    # the usual `(Ctor a b _)`: the fields go straight to their slots
+                    return (
+                        "ctorb",
+                        ctor,
+                        tuple(sub[1] if sub[0] == "bind" else -1 for sub in subs),
+                    )
+                return ("ctor", ctor, subs)
             case r.RPError(kind=k, message=m, data=d):
                 return (
                     "error",

@@ -24,7 +24,7 @@ from fluentai.source import Span
 from fluentai.vm.code import Code, TryInfo
 from fluentai.vm.compile import UNBOUND, Globals
 from fluentai.vm.opcodes import Op
-from fluentai.vm.patterns import field_has_type, has_type, match, type_text
+from fluentai.vm.patterns import field_is_checked, has_type, match, type_text
 from fluentai.vm.printer import written
 from fluentai.vm.profile import Profiler
 from fluentai.vm.values import (
@@ -293,8 +293,14 @@ class VM:
             raise FlError(
                 "arity-error", arity_message(ctor.name, ctor.arity, ctor.arity, len(args))
             )
-        for i, (ty, v) in enumerate(zip(ctor.fields, args, strict=True)):
-            if not field_has_type(ty, v):
+        checked = ctor.checked
+        if checked is None:
+            checked = ctor.checked = tuple(
+                (i, ty) for i, ty in enumerate(ctor.fields) if field_is_checked(ty)
+            )
+        for i, ty in checked:
+            v = args[i]
+            if not has_type(ty, v):
                 raise FlError(
                     "type-error",
                     f"`{ctor.name}` expects {type_text(ty)} for field {i + 1}, got {written(v)}",

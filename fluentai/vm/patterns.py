@@ -2,8 +2,9 @@
 
 Patterns arrive compiled by vm/compile.py as nested tuples:
 ("wild",) ("bind", slot) ("lit", value) ("list", items, rest) ("cons", head, tail)
-("ctor", CtorInfo, args) ("error", kind, message, data). Matching never raises; `bind` writes
-the matched value into the frame's slot list.
+("ctor", CtorInfo, args) ("ctorb", CtorInfo, slots) ("error", kind, message, data). Matching
+never raises; `bind` writes the matched value into the frame's slot list; `ctorb` is a
+constructor pattern whose fields are all names or `_`: the slot of each (-1 for `_`).
 """
 
 from __future__ import annotations
@@ -31,14 +32,24 @@ def match(pat: tuple[Any, ...], v: Any, slots: list[Any]) -> bool:
     if tag == "bind":
         slots[pat[1]] = v
         return True
+    if tag == "ctorb":
+        if type(v) is not Adt or v.ctor is not pat[1]:
+            return False
+        for slot, x in zip(pat[2], v.fields, strict=True):
+            if slot >= 0:
+                slots[slot] = x
+        return True
+    if tag == "ctor":
+        if type(v) is not Adt or v.ctor is not pat[1]:
+            return False
+        for p, x in zip(pat[2], v.fields, strict=True):
+            if not match(p, x, slots):
+                return False
+        return True
     if tag == "wild":
         return True
     if tag == "lit":
         return equal(pat[1], v)
-    if tag == "ctor":
-        if type(v) is not Adt or v.ctor is not pat[1]:
-            return False
-        return all(match(p, x, slots) for p, x in zip(pat[2], v.fields, strict=True))
     if tag == "list":
         items, rest = pat[1], pat[2]
         if v is not EMPTY and type(v) is not Cons:
@@ -73,7 +84,12 @@ CHECKED_FIELD_TYPES = frozenset(
 
 def field_has_type(ty: c.Type, v: Any) -> bool:
     """Constructor fields check only builtin types; ADT names and variables pass (§10.1)."""
-    return isinstance(ty, c.TVar) or ty.name not in CHECKED_FIELD_TYPES or has_type(ty, v)
+    return not field_is_checked(ty) or has_type(ty, v)
+
+
+def field_is_checked(ty: c.Type) -> bool:
+    """Whether construction checks a field of this type (a builtin type, §10.1)."""
+    return not isinstance(ty, c.TVar) and ty.name in CHECKED_FIELD_TYPES
 
 
 def has_type(ty: c.Type, v: Any) -> bool:

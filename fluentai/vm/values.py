@@ -101,7 +101,7 @@ def to_pylist(lst: Any) -> list[object]:
 class CtorInfo:
     """A constructor of a `data` type: name, type name, field types (Core TCon/TVar), arity."""
 
-    __slots__ = ("name", "type_name", "fields", "arity", "nullary_value")
+    __slots__ = ("name", "type_name", "fields", "arity", "nullary_value", "checked")
 
     def __init__(self, name: str, type_name: str, fields: tuple[object, ...]) -> None:
         self.name = name
@@ -109,6 +109,9 @@ class CtorInfo:
         self.fields = fields
         self.arity = len(fields)
         self.nullary_value: Adt | None = Adt(self, ()) if not fields else None
+        # (index, type) of the fields construction checks (builtin types, §10.1); the VM fills
+        # it in at the first construction (vm/patterns.py knows which types are checked)
+        self.checked: tuple[tuple[int, object], ...] | None = None
 
     def __repr__(self) -> str:
         return f"CtorInfo({self.name})"

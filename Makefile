@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := gcc make libgc-dev libgmp-dev
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit corpus sysdeps venv clean pyc runtime bench bench-peers
+.PHONY: run test lint typecheck unit corpus sysdeps venv clean pyc runtime prelude bench bench-peers
 
-run: $(STAMP) pyc runtime
+run: $(STAMP) pyc runtime prelude
 	$(BIN)/fluentai run examples/demo.fl
 
 test: $(STAMP) pyc runtime lint typecheck
@@ -28,7 +28,7 @@ corpus: $(STAMP)
 
 # The benchmark suite (docs/benchmarks.md, .json, .png); BENCH_FLAGS passes options, e.g.
 # `make bench BENCH_FLAGS="--quick --only fib,tak"`.
-bench: $(STAMP) pyc runtime
+bench: $(STAMP) pyc runtime prelude
 	$(BIN)/fluentai bench $(BENCH_FLAGS)
 
 # The peers the benchmarks compare against: installed with apt-get when root, otherwise the command
@@ -77,6 +77,11 @@ $(STAMP): pyproject.toml | sysdeps
 
 # Byte-compile the package once, so start-up does not recompile it (PYTHONDONTWRITEBYTECODE may
 # be set in the environment).
+# The prelude (the builtins written in FluentAI) compiled into the code cache once, so that no
+# program's first run pays for it (`fluentai cache prelude`; a second time costs nothing).
+prelude: $(STAMP) pyc runtime
+	@$(BIN)/fluentai cache prelude
+
 pyc: $(STAMP)
 	@$(BIN)/python -m compileall -q fluentai
 

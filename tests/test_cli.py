@@ -1037,3 +1037,15 @@ def test_other_command_lines_go_to_the_parser(argv: list[str]) -> None:
     from fluentai import cli
 
     assert cli._quick_run(argv) is None
+
+
+def test_cache_prelude_compiles_the_prelude_units_once(tmp_path: Path) -> None:
+    env = {"FLUENTAI_CACHE_DIR": str(tmp_path / "cache")}
+    first = fluentai("cache", "prelude", cwd=tmp_path, env=env)
+    assert first.status == 0 and "for JIT units" in first.stdout
+    names = sorted(p.name.split("-")[1] for p in (tmp_path / "cache").glob("prelude-*.o"))
+    assert len(names) == 2  # the native/image unit and the JIT's (prelude-KEY.o, prelude-jit-KEY.o)
+    again = fluentai("cache", "prelude", cwd=tmp_path, env=env)
+    assert again.status == 0
+    off = fluentai("cache", "prelude", cwd=tmp_path, env={**env, "FLUENTAI_CACHE": "0"})
+    assert off.status == 0 and "disabled" in off.stdout

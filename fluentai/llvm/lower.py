@@ -1163,6 +1163,10 @@ class _Loop:
     # where self tail calls of the generic body (and the copy's when it is left) jump: the
     # generic body itself for a loop specialized on Ints only (specialized_loop), else `head`
     back: ir.Block | None = None
+    # while lowering the specialized copy of a loop whose body is pure arithmetic
+    # (_pure_loop_body): the generic body, where an overflowing fixnum operation goes to run
+    # the iteration again from its start (its parameters are still in their slots)
+    restart: ir.Block | None = None
 
 
 class _FnGen:
@@ -1903,11 +1907,16 @@ class _FnGen:
         spec_entry = self.new_block("spec.entry")
         generic = self.new_block("generic.body")
         b.cbranch(ok, spec_entry, generic)
+        restart = None
         if not cands and not any(p.boxed for p in (*lam.params, *([lam.rest] if lam.rest else []))):
             # specialized on Ints only: once left (an Int needed a bignum), the loop stays
             # generic, so the copy is not nested in a loop through the generic body, and LLVM
             # sees its induction variables start where the loop starts
             loop.back = generic
+            if _pure_loop_body(lam, self._loop_self_ref(loop)):
+                # nothing an iteration does is seen before its self tail call: an overflow
+                # runs it again, generically, instead of joining a bignum into the copy
+                restart = generic
         b.position_at_end(spec_entry)
         dslots: dict[int, ir.Value] = {}
         for i in cands:
@@ -1937,6 +1946,7 @@ class _FnGen:
             p = lam.params[i]
             self.vars[p] = self.vars[p].known_fixnum()
         loop.spec = (cands, dslots, spec_head, list(int_cands))
+        loop.restart = restart
         value = self.expr(lam.body, tail)
         out = None
         if value is not None:
@@ -1945,6 +1955,7 @@ class _FnGen:
             else:
                 out = (value, self.b.block)
         loop.spec = None
+        loop.restart = None
         self.vars.update(saved)
         self.b.position_at_end(generic)
         return out
@@ -3024,6 +3035,14 @@ class _FnGen:
         b = self.b
         if op in _ICMP:
             return self.compare_value(op, x, y, span, floats)
+        loop = self.loop
+        if (
+            loop is not None
+            and loop.restart is not None
+            and self.is_known_fixnum(x)
+            and self.is_known_fixnum(y)
+        ):
+            return self.restarting_op(op, x, y, loop.restart)
         if self.cold and not (self.is_known_fixnum(x) and self.is_known_fixnum(y)):
             return self.slow_op(op, x, y, span)
         is_fix = self.fixnums(x, y)
@@ -3073,6 +3092,26 @@ class _FnGen:
         self.fixvals[id(val)] = val
         self.record_fix_flag(phi, incoming)
         return phi
+
+    def restarting_op(self, op: str, x: ir.Value, y: ir.Value, restart: ir.Block) -> ir.Value:
+        """`+ - *` of two fixnums in the specialized copy of a pure loop: an overflow goes to
+        `restart` (the generic body, which runs the iteration again with bignums), so the
+        result is a fixnum and nothing joins a slow path's value into the copy."""
+        b = self.b
+        if op == "+":
+            res = b.sadd_with_overflow(x, b.sub(y, self.const(1)))
+            val = b.extract_value(res, 0)
+        elif op == "-":
+            res = b.ssub_with_overflow(x, y)
+            val = b.or_(b.extract_value(res, 0), self.const(1))
+        else:
+            res = b.smul_with_overflow(b.ashr(x, self.const(1)), b.sub(y, self.const(1)))
+            val = b.or_(b.extract_value(res, 0), self.const(1))
+        fits = self.new_block(f"fits{op}")
+        b.cbranch(b.extract_value(res, 1), restart, fits)
+        b.position_at_end(fits)
+        self.fixvals[id(val)] = val
+        return val
 
     def arith_tree(self, e: r.PrimApp) -> ir.Value:
         """A tree of two-argument `+ - *` as a word: computed in doubles when all the leaves are
@@ -3587,6 +3626,44 @@ def _arith_leaves(e: Any) -> list[Any]:
 
 
 _NO_SPEC = (r.Fn, r.RWhile, r.RMatch, r.RHandle, r.RTry, r.RPerform)
+
+
+# builtins that neither change nor show anything (they may raise, which an iteration run again
+# would do at the same point, nothing having been seen before it)
+_PURE_LOOP_PRIMS = frozenset(
+    "+ - * < > <= >= = mod quot rem abs min max not zero? even? odd? positive? negative?".split()
+)
+
+
+def _pure_loop_body(lam: r.Fn, is_self_ref: Callable[[r.Fn, Any], bool]) -> bool:
+    """Whether an iteration of the self-tail-call loop `lam` can run again from its start at
+    any point before its self tail call: its body is only literals, references, `let`, `if`,
+    `do`, the builtins of _PURE_LOOP_PRIMS and self tail calls."""
+    n_params = len(lam.params)
+
+    def pure(e: Any, tail: bool) -> bool:
+        if isinstance(e, c.Lit | r.LocalRef):
+            return True
+        if isinstance(e, r.PrimApp):
+            return e.name in _PURE_LOOP_PRIMS and all(pure(a, False) for a in e.args)
+        if isinstance(e, r.RIf):
+            return pure(e.test, False) and pure(e.then, tail) and pure(e.else_, tail)
+        if isinstance(e, r.RSeq | r.Scope):
+            items = e.exprs if isinstance(e, r.RSeq) else e.body
+            last = len(items) - 1
+            return all(pure(x, tail and i == last) for i, x in enumerate(items))
+        if isinstance(e, r.LocalSet):
+            return e.define and not e.var.boxed and pure(e.value, False)
+        if isinstance(e, r.RCall):
+            return (
+                tail
+                and len(e.args) == n_params
+                and is_self_ref(lam, e.fn)
+                and all(pure(a, False) for a in e.args)
+            )
+        return False
+
+    return pure(lam.body, True)
 
 
 def _spec_loop_ok(lam: r.Fn, is_self_ref: Callable[[r.Fn, Any], bool]) -> bool:

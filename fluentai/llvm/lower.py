@@ -3137,7 +3137,9 @@ class _FnGen:
         join = self.new_block(f"join{op}")
         b.cbranch(ok, fast, slow)
         b.position_at_end(fast)
-        a = b.ashr(x, self.const(1))
+        # a dividend known >= 0 untagged with a logical shift: its top bit known clear lets
+        # LLVM divide by a constant with a cheaper multiplier (no 65-bit fix-up for 7)
+        a = b.lshr(x, self.const(1)) if nonneg else b.ashr(x, self.const(1))
         d = b.ashr(y, self.const(1))
         if nonneg:
             raw = b.udiv(a, d) if op == "quot" else b.urem(a, d)

@@ -179,6 +179,38 @@ fl_value fl_b_length(int64_t argc, const fl_value *argv) {
     return fl_raise_type("length", "a List, String or Map", v);
 }
 
+/* Lists used as vectors: `nth` walks the list, so a loop indexing one long list is quadratic
+ * (a dynamic-programming loop over two lists was cubic). The elements of the last NTH_INDEXES
+ * lists indexed past NTH_WALK twice are kept in arrays (lists are immutable, so an array stays
+ * right while its list is alive, and holding the list keeps the pointer from being reused); a
+ * later `nth` of such a list is one load. These statics are collector roots (the runtime's own
+ * data, misc.c restrict_static_roots): each holds its list and array until replaced. */
+#define NTH_WALK 32
+#define NTH_INDEXES 2
+static struct {
+    fl_value list;   /* the list indexed, or 0 */
+    fl_value *items; /* its elements, or NULL while it has been walked only once */
+} nth_index[NTH_INDEXES];
+static int64_t nth_next; /* the entry to replace next */
+
+static fl_value *nth_items(fl_value l, int64_t len) {
+    for (int64_t k = 0; k < NTH_INDEXES; k++) {
+        if (nth_index[k].list != l) continue;
+        if (nth_index[k].items == NULL) { /* walked past NTH_WALK before: index it now */
+            fl_value *items = GC_MALLOC((size_t)len * sizeof(fl_value));
+            if (items == NULL) return NULL; /* no memory for the index: walk */
+            fl_value cell = l;
+            for (int64_t i = 0; i < len; i++, cell = fl_cdr(cell)) items[i] = fl_car(cell);
+            nth_index[k].items = items;
+        }
+        return nth_index[k].items;
+    }
+    nth_index[nth_next].list = l; /* walked once: indexed if it is indexed that far again */
+    nth_index[nth_next].items = NULL;
+    nth_next = (nth_next + 1) % NTH_INDEXES;
+    return NULL;
+}
+
 fl_value fl_b_nth(int64_t argc, const fl_value *argv) {
     fl_value l = argv[0], index = argv[1];
     CHECK_LIST("nth", l);
@@ -189,7 +221,12 @@ fl_value fl_b_nth(int64_t argc, const fl_value *argv) {
         return fl_raisef("index-out-of-range", "`nth`: index %s out of range for length %lld",
                          fl_int_text(index, buf), (long long)len);
     }
-    for (int64_t i = fl_fixnum_value(index); i > 0; i--) l = fl_cdr(l);
+    int64_t at = fl_fixnum_value(index);
+    if (at >= NTH_WALK) {
+        fl_value *items = nth_items(l, len);
+        if (items != NULL) return items[at];
+    }
+    for (int64_t i = at; i > 0; i--) l = fl_cdr(l);
     return fl_car(l);
 }
 

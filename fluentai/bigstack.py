@@ -73,28 +73,61 @@ def run_in_big_thread(
                 raise MemoryError from None
         finally:
             _thread.stack_size(old_size)
+    # SIGINT only records its time while the main thread waits here: a KeyboardInterrupt
+    # raised in the main thread could land anywhere in the code that handles the first one
+    # (`timeout -s INT` sends two at once), which then ended in a Python traceback
+    hits: list[float] = []
+    previous = _record_sigint(hits)
     first_at = 0.0
-    # the thread's result, not the lock, says it ended: an interrupt raised between a
-    # successful acquire and the test of its value loses the acquisition
-    while not (result or failure):
-        try:
-            done.acquire(timeout=0.25)
-        except KeyboardInterrupt:
-            if result or failure:
-                break
-            if flag.is_set() and time.monotonic() - first_at < SAME_INTERRUPT_S:
-                continue  # the same interrupt, delivered to the process and to its group
-            if flag.is_set() or not ident:
-                sys.stderr.write("interrupted\n")
-                return 130  # EXIT_INTERRUPT
-            flag.set()
-            first_at = time.monotonic()
-            # on_interrupt returns False when the thread also needs the KeyboardInterrupt
-            if on_interrupt is not None and on_interrupt() is not False:
-                continue
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(ident[0]), ctypes.py_object(KeyboardInterrupt)
-            )
+    try:
+        # the thread's result, not the lock, says it ended: an interrupt raised between a
+        # successful acquire and the test of its value loses the acquisition
+        while not (result or failure):
+            try:
+                done.acquire(timeout=0.05 if previous is not None else 0.25)
+            except KeyboardInterrupt:  # the default handler (not on the main thread)
+                hits.append(time.monotonic())
+            while hits and not (result or failure):
+                at = hits.pop(0)
+                if flag.is_set() and at - first_at < SAME_INTERRUPT_S:
+                    continue  # the same interrupt, delivered to the process and to its group
+                if flag.is_set() or not ident:
+                    sys.stderr.write("interrupted\n")
+                    return 130  # EXIT_INTERRUPT
+                flag.set()
+                first_at = at
+                # on_interrupt returns False when the thread also needs the KeyboardInterrupt
+                if on_interrupt is not None and on_interrupt() is not False:
+                    continue
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(ident[0]), ctypes.py_object(KeyboardInterrupt)
+                )
+    finally:
+        if previous is not None:
+            _restore_sigint(previous)
     if failure:
         raise failure[0]
     return result[0]
+
+
+def _record_sigint(hits: list[float]) -> object | None:
+    """Make SIGINT append its time to `hits`; the handler it replaces, or None when this is
+    not the main thread (only there can Python set handlers) and the default stays. `_signal`,
+    not `signal`, whose `enum` import would cost a warm start milliseconds."""
+    import _signal  # type: ignore[import-not-found]
+
+    if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:
+        return None  # ignored (a background job), or the embedding program's own handler
+    try:
+        previous: object = _signal.signal(
+            _signal.SIGINT, lambda _sig, _frame: hits.append(time.monotonic())
+        )
+    except (ValueError, OSError):
+        return None
+    return previous
+
+
+def _restore_sigint(previous: object) -> None:
+    import _signal
+
+    _signal.signal(_signal.SIGINT, previous)

@@ -20,6 +20,7 @@ VM prints for every program. Images are neither made nor used:
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 
@@ -90,6 +91,10 @@ def try_run(
     thread's module besides this one's."""
     try:
         if stdout.fileno() != 1:
+            return None
+        # only a regular file: a pipe or FIFO (`run /dev/stdin`) can be read once, and the
+        # usual path, which runs the program when there is no image, must be the one to read it
+        if not stat.S_ISREG(os.stat(path).st_mode):
             return None
         with open(path, "rb") as f:
             # as SourceFile.from_bytes: strict UTF-8, CRLF line ends as LF

@@ -1049,3 +1049,11 @@ def test_cache_prelude_compiles_the_prelude_units_once(tmp_path: Path) -> None:
     assert again.status == 0
     off = fluentai("cache", "prelude", cwd=tmp_path, env={**env, "FLUENTAI_CACHE": "0"})
     assert off.status == 0 and "disabled" in off.stdout
+
+
+@pytest.mark.parametrize("tier", ["auto", "native", "vm"])
+def test_a_program_file_that_is_a_pipe_is_read_once(tmp_path: Path, tier: str) -> None:
+    # the warm-start path looks for a program image by the file's text: it must not be the
+    # one to read a pipe, which the usual path then found empty
+    result = fluentai("run", "--tier", tier, "/dev/stdin", cwd=tmp_path, stdin=b"(print 5)\n")
+    assert (result.status, result.stdout) == (0, "5\n"), result

@@ -26,6 +26,10 @@ def _open_closed_streams() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _open_closed_streams()
+    # a report names the file as given, whose bytes need not be UTF-8 (sys.argv keeps them as
+    # surrogate escapes): written back as those bytes, as native code writes them
+    if getattr(sys.stderr, "errors", None) == "backslashreplace":
+        sys.stderr.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     args = list(sys.argv[1:] if argv is None else argv)
     image_run = _image_run(args)
     if image_run is not None:

@@ -1057,3 +1057,13 @@ def test_a_program_file_that_is_a_pipe_is_read_once(tmp_path: Path, tier: str) -
     # one to read a pipe, which the usual path then found empty
     result = fluentai("run", "--tier", tier, "/dev/stdin", cwd=tmp_path, stdin=b"(print 5)\n")
     assert (result.status, result.stdout) == (0, "5\n"), result
+
+
+@pytest.mark.parametrize("tier", ["vm", "native"])
+def test_a_file_name_that_is_not_utf8_is_reported_as_given(tmp_path: Path, tier: str) -> None:
+    name = os.fsdecode(b"ok\xfe.fl")
+    (tmp_path / name).write_bytes(b"(print 1)\n(print (head []))\n")
+    result = fluentai("run", "--tier", tier, name, cwd=tmp_path)
+    assert (result.status, result.stdout) == (70, "1\n"), result
+    # the byte itself (decoded here as U+FFFD), not an escape such as `\udcfe`
+    assert result.stderr.startswith("ok\ufffd.fl:2:8: error[empty-list]:"), result.stderr

@@ -304,7 +304,8 @@ class Lowerer:
         """A pointer to a NUL-terminated UTF-8 constant."""
         g = self.u.strings.get(text)
         if g is None:
-            data = text.encode("utf-8") + b"\0"
+            # surrogateescape: a file name that is not UTF-8 keeps its bytes (sys.argv)
+            data = text.encode("utf-8", "surrogateescape") + b"\0"
             ty = ir.ArrayType(I8, len(data))
             g = ir.GlobalVariable(self.u.module, ty, f"fl.str.{len(self.u.strings)}")
             g.linkage = "private"

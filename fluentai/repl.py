@@ -311,6 +311,7 @@ class Repl:
             self.report("interrupted")
         finally:
             self.runtime.world.interrupt.clear()
+            self.runtime.world.interrupt_taken = False
             self._end_line()
         return _FAILED
 

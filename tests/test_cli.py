@@ -1067,3 +1067,15 @@ def test_a_file_name_that_is_not_utf8_is_reported_as_given(tmp_path: Path, tier:
     assert (result.status, result.stdout) == (70, "1\n"), result
     # the byte itself (decoded here as U+FFFD), not an escape such as `\udcfe`
     assert result.stderr.startswith("ok\ufffd.fl:2:8: error[empty-list]:"), result.stderr
+
+
+@pytest.mark.parametrize("tier", ["vm", *_INTERRUPT_TIERS])
+def test_waits_in_finally_clauses_run_while_an_interrupt_unwinds(tmp_path: Path, tier: str) -> None:
+    # §13.4: the interrupt runs the `finally` clauses on its way out, a sleep in one included
+    # (the VM used to cut it short: its waits watched the interrupt flag that was still set)
+    source = (
+        '(print "start")\n(io:write-file "ready.txt" "")\n'
+        '(try (while #t 1) (finally (print "fin") (time:sleep 0.2) (print "fin2")))\n'
+    )
+    result = _interrupt(tmp_path, source, tier)
+    _assert_interrupted(result, "start\nfin\nfin2\n")

@@ -974,6 +974,7 @@ class VM:
             except _Reraise as rr:
                 cur = self._unwind(rr.pending, (code_obj, pc, locals_, stack, free, restore))
             except KeyboardInterrupt:
+                self.world.interrupt_taken = True
                 here = (code_obj, pc, locals_, stack, free, restore)
                 span, trace, _ = self._trace(here)
                 cur = self._unwind(

@@ -20,6 +20,7 @@ import os
 import re
 import select
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any, Final, TextIO
 
@@ -104,6 +105,10 @@ class World:
         self.prng = Prng(seed if seed is not None else seed_from_environment(os.environ))
         # set by the driver on Ctrl-C: blocking waits (read-line, time:sleep) check it
         self.interrupt = threading.Event()
+        # the interrupt set in `interrupt` is unwinding (the VM took it): the waits of the
+        # `finally` clauses it runs are not cut short by it (LANGUAGE.md §13.4); a second
+        # Ctrl-C ends the process at once (bigstack.py)
+        self.interrupt_taken = False
         self._inbuf = b""
         self._eof = False
         # whether the run did something another process could see (output, input, files,
@@ -194,7 +199,7 @@ class World:
             return line
         while b"\n" not in self._inbuf and not self._eof:
             ready, _, _ = select.select([fd], [], [], 0.1)
-            if self.interrupt.is_set():
+            if self.interrupt.is_set() and not self.interrupt_taken:
                 raise KeyboardInterrupt
             if ready:
                 chunk = os.read(fd, 65536)
@@ -212,7 +217,9 @@ class World:
     def sleep(self, seconds: float) -> None:
         """Wait `seconds`; Ctrl-C ends the wait at once."""
         self.touched = True
-        if self.interrupt.wait(seconds):
+        if self.interrupt_taken:
+            time.sleep(seconds)
+        elif self.interrupt.wait(seconds):
             raise KeyboardInterrupt
 
     # State store

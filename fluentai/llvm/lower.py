@@ -205,6 +205,7 @@ class _Unit:
     builtin_closures: dict[str, ir.GlobalVariable] = field(default_factory=dict)
     matchers: int = 0
     handler_keys: int = 0  # handlers' key tables made (their globals' names: deterministic)
+    templates: int = 0  # constant argument templates made (args_array)
     declared: dict[str, ir.Function] = field(default_factory=dict)
     site_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
     lambdas: list[LambdaInfo] = field(default_factory=list)
@@ -228,6 +229,7 @@ _KNOWN_MAX_ARGS = 6  # known entries pass every argument in a register (x86-64)
 _SLP_MAX_PARAMS = 16  # a function with more parameters is not SLP-vectorized (`declare_lambda`)
 _HUGE_FUNCTION = 4000  # basic blocks: more is not optimized (`_leave_huge_functions`)
 _HUGE_LITERAL_POOL = 2000  # literals
+_ARGS_TEMPLATE_MIN = 64  # a call with more arguments, half of them constant words, copies them
 _COMPOUND_KINDS = {"qlist": 0, "qmap": 1, "error": 2}
 
 
@@ -2391,8 +2393,24 @@ class _FnGen:
     def args_array(self, args: Sequence[r.RExpr]) -> ir.Value:
         values = [self.value(a) for a in args]
         argv = self.argv_alloca(len(values))
+        fixed = [isinstance(v, ir.Constant) and isinstance(v.constant, int) for v in values]
+        if len(values) > _ARGS_TEMPLATE_MIN and sum(fixed) * 2 >= len(values):
+            # a big literal ({0 0 1 1 ...}): its constant words are copied from a constant
+            # template at once; thousands of stores into one stack array made LLVM's memory
+            # passes take minutes (a 20 000-pair map literal: 231 s)
+            self.low.u.templates += 1
+            ty = ir.ArrayType(I64, len(values))
+            template = ir.GlobalVariable(self.low.u.module, ty, f"fl.args.{self.low.u.templates}")
+            template.linkage = "private"
+            template.global_constant = True
+            template.initializer = ir.Constant(
+                ty, [v.constant if f else 0 for v, f in zip(values, fixed, strict=True)]
+            )
+            size = ir.Constant(I64, 8 * len(values))
+            self.b.call(self.low._memcpy(), [argv, template, size, ir.Constant(I1, 0)])
         for i, v in enumerate(values):
-            self.b.store(v, self.b.gep(argv, [self.const(i)], source_etype=I64))
+            if len(values) <= _ARGS_TEMPLATE_MIN or not fixed[i]:
+                self.b.store(v, self.b.gep(argv, [self.const(i)], source_etype=I64))
         return argv
 
     # ------------------------------------------------------------ calls

@@ -2394,7 +2394,8 @@ class _FnGen:
         values = [self.value(a) for a in args]
         argv = self.argv_alloca(len(values))
         fixed = [isinstance(v, ir.Constant) and isinstance(v.constant, int) for v in values]
-        if len(values) > _ARGS_TEMPLATE_MIN and sum(fixed) * 2 >= len(values):
+        templated = len(values) > _ARGS_TEMPLATE_MIN and sum(fixed) * 2 >= len(values)
+        if templated:
             # a big literal ({0 0 1 1 ...}): its constant words are copied from a constant
             # template at once; thousands of stores into one stack array made LLVM's memory
             # passes take minutes (a 20 000-pair map literal: 231 s)
@@ -2409,7 +2410,7 @@ class _FnGen:
             size = ir.Constant(I64, 8 * len(values))
             self.b.call(self.low._memcpy(), [argv, template, size, ir.Constant(I1, 0)])
         for i, v in enumerate(values):
-            if len(values) <= _ARGS_TEMPLATE_MIN or not fixed[i]:
+            if not (templated and fixed[i]):
                 self.b.store(v, self.b.gep(argv, [self.const(i)], source_etype=I64))
         return argv
 
@@ -3070,15 +3071,7 @@ class _FnGen:
         join = self.new_block(f"join{op}")
         b.cbranch(is_fix, fast, slow)
         b.position_at_end(fast)
-        if op == "+":
-            res = b.sadd_with_overflow(x, b.sub(y, self.const(1)))
-            val, ovf = b.extract_value(res, 0), b.extract_value(res, 1)
-        elif op == "-":
-            res = b.ssub_with_overflow(x, y)
-            val, ovf = b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
-        else:
-            res = b.smul_with_overflow(b.ashr(x, self.const(1)), b.sub(y, self.const(1)))
-            val, ovf = b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
+        val, ovf = self.fixnum_arith(op, x, y)
         fast_end = b.block
         b.cbranch(ovf, slow, join)
         b.position_at_end(slow)
@@ -3112,23 +3105,26 @@ class _FnGen:
         self.record_fix_flag(phi, incoming)
         return phi
 
+    def fixnum_arith(self, op: str, x: ir.Value, y: ir.Value) -> tuple[ir.Value, ir.Value]:
+        """`+ - *` of two fixnum words: the tagged result and the i1 "it overflowed"."""
+        b = self.b
+        if op == "+":
+            res = b.sadd_with_overflow(x, b.sub(y, self.const(1)))
+            return b.extract_value(res, 0), b.extract_value(res, 1)
+        if op == "-":
+            res = b.ssub_with_overflow(x, y)
+        else:
+            res = b.smul_with_overflow(b.ashr(x, self.const(1)), b.sub(y, self.const(1)))
+        return b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
+
     def restarting_op(self, op: str, x: ir.Value, y: ir.Value, restart: ir.Block) -> ir.Value:
         """`+ - *` of two fixnums in the specialized copy of a pure loop: an overflow goes to
         `restart` (the generic body, which runs the iteration again with bignums), so the
         result is a fixnum and nothing joins a slow path's value into the copy."""
-        b = self.b
-        if op == "+":
-            res = b.sadd_with_overflow(x, b.sub(y, self.const(1)))
-            val = b.extract_value(res, 0)
-        elif op == "-":
-            res = b.ssub_with_overflow(x, y)
-            val = b.or_(b.extract_value(res, 0), self.const(1))
-        else:
-            res = b.smul_with_overflow(b.ashr(x, self.const(1)), b.sub(y, self.const(1)))
-            val = b.or_(b.extract_value(res, 0), self.const(1))
+        val, ovf = self.fixnum_arith(op, x, y)
         fits = self.new_block(f"fits{op}")
-        b.cbranch(b.extract_value(res, 1), restart, fits)
-        b.position_at_end(fits)
+        self.b.cbranch(ovf, restart, fits)
+        self.b.position_at_end(fits)
         self.fixvals[id(val)] = val
         return val
 

@@ -2,8 +2,8 @@
 
 Counters live on each Code and are kept only while a Profiler is installed (`--tier auto`): `calls`, `backedges` (loop back edges plus self tail calls),
 `time_ns` (sampled: about every millisecond, at most every 4096 calls and back edges, the
-running function is charged the time since the last sample), `arg_kinds` (histogram of argument-kind tuples of every 8th call, at
-most 8 tuples, then megamorphic) and per call site (`site_kinds`, keyed by the call's pc) the kinds seen there.
+running function is charged the time since the last sample), `arg_kinds` (histogram of
+argument-kind tuples of every 8th call, at most 8 tuples, then megamorphic) and per call site (`site_kinds`, keyed by the call's pc) the kinds seen there.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from fluentai.passes import rcore as r
 from fluentai.passes.fold_constants import fold_constants
+from fluentai.passes.fuse_lists import fuse_lists
 from fluentai.records import record
 
 
@@ -22,4 +23,5 @@ class Pass:
 # resolve_names runs before these (it turns Core into resolved Core and reports errors)
 PASSES: tuple[Pass, ...] = (
     Pass("fold_constants", fold_constants, "pure builtins applied to constants become constants"),
+    Pass("fuse_lists", fuse_lists, "map/filter pipelines into fold, sum or length: one loop"),
 )

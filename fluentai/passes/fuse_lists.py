@@ -22,7 +22,8 @@ the first that is not, it gives up and the original expression runs from the sta
 values, so errors, their order and their traces are the original's (the loop's work had no
 effects). A `let`/`let*` variable bound to a pipeline stage and used once, as the list argument
 of the next binding or the body's final expression, is inlined first (nothing observable runs
-between the two). See docs/decisions.md, "Passes" 1.
+between the two). A `range` source becomes a counter, its arguments checked once. See
+docs/decisions.md, "Architecture" 4.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ def _pipeline(e: r.PrimApp) -> _Pipeline | None:
         stages.append(found[:2])
         lst = found[2]
         found = _stage(lst)
-    if not stages and name != "fold":
+    if not stages and name != "fold" and _range_args(lst) is None:
         return None  # `sum` and `length` of a list are builtins already
     stages.reverse()
     kind: Kind = "int"
@@ -329,25 +330,23 @@ def _fused(p: _Pipeline) -> r.RExpr:
     def let(v: r.Var, value: Any, body: Any) -> r.Scope:
         return r.Scope((v,), (define(v, value), body), span=span)
 
-    source = r.Var("%source", is_group=True)
     acc = r.Var("%acc", is_group=True)
-    rest = r.Var("%rest", is_group=True)
     go = r.Var("%go", is_group=True)
-    head = r.Var("%head", is_group=True)
     variables: list[r.Var] = []
     items: list[Any] = []
-    start: Any = c.Lit(0, span=span) if name != "fold" else p.consumer.args[1]
-    if not _is_int_literal(start):
-        init = r.Var("%init", is_group=True)
-        variables.append(init)
-        items.append(define(init, start))
-        start = ref(init)
-    variables += [source, acc, rest, go]
-    items += [define(source, p.source), define(acc, start), define(rest, ref(source))]
-    ok: Any = prim("list?", ref(rest))
-    if not _is_int_literal(start):
-        ok = r.RIf(ok, prim("int?", ref(acc)), c.Lit(False, span=span), span=span)
-    items.append(define(go, ok))
+    checks: list[Any] = []  # what the loop needs of the values, in order
+
+    def bind(value: Any, name: str) -> Any:
+        """`value`, evaluated here into a variable unless it is an Int literal."""
+        if _is_int_literal(value):
+            return value
+        var = r.Var(name, is_group=True)
+        variables.append(var)
+        items.append(define(var, value))
+        checks.append(prim("int?", ref(var)))
+        return ref(var)
+
+    start: Any = bind(c.Lit(0, span=span) if name != "fold" else p.consumer.args[1], "%init")
 
     # the element through the stages, innermost first, then into the accumulator
     def through(k: int, element: r.Var) -> Any:
@@ -365,32 +364,78 @@ def _fused(p: _Pipeline) -> r.RExpr:
         mapped = r.Var("%mapped", is_group=True)
         return let(mapped, value, through(k + 1, mapped))
 
-    step = r.RSeq((through(0, head), assign(rest, prim("tail", ref(rest)))), span=span)
-    body = let(
-        head,
-        prim("head", ref(rest)),
-        r.RIf(prim("int?", ref(head)), step, assign(go, c.Lit(False, span=span)), span=span),
-    )
-    test = r.RIf(
-        ref(go), prim("not", prim("empty?", ref(rest))), c.Lit(False, span=span), span=span
-    )
-    items.append(r.RWhile(test, body, span=span))
+    def all_of(tests: list[Any]) -> Any:
+        if not tests:
+            return c.Lit(True, span=span)
+        result = tests[-1]
+        for t in reversed(tests[:-1]):
+            result = r.RIf(t, result, c.Lit(False, span=span), span=span)
+        return result
+
+    range_args = _range_args(p.source)
+    if range_args is not None:
+        # a range: a counter, no list; its arguments are checked once
+        bounds = [bind(a, f"%range{k}") for k, a in enumerate(range_args)]
+        new_source: Any = records.replace(p.source, args=tuple(bounds))
+        if len(bounds) == 1:
+            bounds = [c.Lit(0, span=span), bounds[0]]
+        lo, hi, by = (*bounds, c.Lit(1, span=span))[:3]
+        if not _is_int_literal(by):
+            checks.append(prim("not", prim("=", by, c.Lit(0, span=span))))
+        counter = r.Var("%i", is_group=True)
+        variables += [acc, go, counter]
+        items += [define(acc, start), define(go, all_of(checks)), define(counter, lo)]
+        up, down = prim("<", ref(counter), hi), prim(">", ref(counter), hi)
+        if isinstance(by, c.Lit):
+            more: Any = up if by.value > 0 else down
+        else:
+            more = r.RIf(prim(">", by, c.Lit(0, span=span)), up, down, span=span)
+        test = r.RIf(ref(go), more, c.Lit(False, span=span), span=span)
+        step = assign(counter, prim("+", ref(counter), by))
+        items.append(r.RWhile(test, r.RSeq((through(0, counter), step), span=span), span=span))
+    else:
+        source = r.Var("%source", is_group=True)
+        rest = r.Var("%rest", is_group=True)
+        head = r.Var("%head", is_group=True)
+        new_source = ref(source)
+        variables += [source, acc, rest, go]
+        items += [define(source, p.source), define(acc, start), define(rest, ref(source))]
+        items.append(define(go, all_of([prim("list?", ref(rest)), *checks])))
+        step = r.RSeq((through(0, head), assign(rest, prim("tail", ref(rest)))), span=span)
+        body = let(
+            head,
+            prim("head", ref(rest)),
+            r.RIf(prim("int?", ref(head)), step, assign(go, c.Lit(False, span=span)), span=span),
+        )
+        test = r.RIf(
+            ref(go), prim("not", prim("empty?", ref(rest))), c.Lit(False, span=span), span=span
+        )
+        items.append(r.RWhile(test, body, span=span))
 
     # the original on the same values, should the loop have given up
     *fixed, pipeline = p.consumer.args
     if name == "fold":
         fixed = [fixed[0], start]
-    original = records.replace(p.consumer, args=(*fixed, _replace_source(pipeline, ref(source))))
+    original = records.replace(p.consumer, args=(*fixed, _replace_source(pipeline, new_source)))
     items.append(r.RIf(ref(go), ref(acc), original, span=span))
     return r.Scope(tuple(variables), tuple(items), span=span)
+
+
+def _range_args(e: Any) -> tuple[Any, ...] | None:
+    """The arguments of a `range` call whose step is not the literal 0, else None."""
+    if not (isinstance(e, r.PrimApp) and _canonical(e.name) == "range" and 1 <= len(e.args) <= 3):
+        return None
+    if len(e.args) == 3 and isinstance(e.args[2], c.Lit) and e.args[2].value == 0:
+        return None
+    return e.args
 
 
 def _is_int_literal(e: Any) -> bool:
     return isinstance(e, c.Lit) and type(e.value) is int
 
 
-def _replace_source(e: Any, source: r.LocalRef) -> Any:
+def _replace_source(e: Any, source: Any) -> Any:
     """The pipeline `e` reading `source` instead of its own source expression."""
     if _stage(e) is None:
-        return records.replace(source, span=e.span)
+        return source if isinstance(source, r.PrimApp) else records.replace(source, span=e.span)
     return records.replace(e, args=(e.args[0], _replace_source(e.args[1], source)))

@@ -386,13 +386,13 @@ def _fused(p: _Pipeline) -> r.RExpr:
         variables += [acc, go, counter]
         items += [define(acc, start), define(go, all_of(checks)), define(counter, lo)]
         up, down = prim("<", ref(counter), hi), prim(">", ref(counter), hi)
-        if isinstance(by, c.Lit):
+        if isinstance(by, c.Lit) and type(by.value) is int:
             more: Any = up if by.value > 0 else down
         else:
             more = r.RIf(prim(">", by, c.Lit(0, span=span)), up, down, span=span)
         test = r.RIf(ref(go), more, c.Lit(False, span=span), span=span)
-        step = assign(counter, prim("+", ref(counter), by))
-        items.append(r.RWhile(test, r.RSeq((through(0, counter), step), span=span), span=span))
+        advance = assign(counter, prim("+", ref(counter), by))
+        items.append(r.RWhile(test, r.RSeq((through(0, counter), advance), span=span), span=span))
     else:
         source = r.Var("%source", is_group=True)
         rest = r.Var("%rest", is_group=True)

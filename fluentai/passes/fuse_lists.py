@@ -1,4 +1,4 @@
-"""Fuse `map`/`filter` pipelines into the `fold`, `sum` or `length` that consumes them.
+"""Fuse `map`/`filter` pipelines into the `fold`, `sum`, `product` or `length` consuming them.
 
 Input: resolved Core.  Output: resolved Core where such a pipeline is one `while` loop over the
 source list that builds no intermediate list, with the original expression kept as its fallback.
@@ -37,7 +37,7 @@ from fluentai.syntax import core as c
 Kind = Literal["int", "bool"]
 
 _STAGES = frozenset({"map", "filter"})
-_CONSUMERS = frozenset({"fold", "sum", "length"})
+_CONSUMERS = frozenset({"fold", "sum", "product", "length"})
 _INT_OPS = frozenset({"+", "*", "-", "abs", "min", "max"})
 _COMPARE_OPS = frozenset({"=", "!=", "<", ">", "<=", ">="})
 _INT_TESTS = frozenset({"even?", "odd?", "zero?", "positive?", "negative?"})
@@ -207,7 +207,7 @@ def _pipeline(e: r.PrimApp) -> _Pipeline | None:
             return None
         if stage == "map":
             kind = k
-    if name == "sum" and kind != "int":
+    if name in ("sum", "product") and kind != "int":
         return None
     if step is not None and step.kind(("int", kind)) != "int":
         return None
@@ -346,7 +346,8 @@ def _fused(p: _Pipeline) -> r.RExpr:
         checks.append(prim("int?", ref(var)))
         return ref(var)
 
-    start: Any = bind(c.Lit(0, span=span) if name != "fold" else p.consumer.args[1], "%init")
+    initial = {"fold": None, "product": 1}.get(name, 0)
+    start: Any = bind(c.Lit(initial, span=span) if name != "fold" else p.consumer.args[1], "%init")
 
     # the element through the stages, innermost first, then into the accumulator
     def through(k: int, element: r.Var) -> Any:
@@ -354,8 +355,8 @@ def _fused(p: _Pipeline) -> r.RExpr:
             if name == "fold":
                 assert p.step is not None
                 return assign(acc, p.step.apply((ref(acc), ref(element))))
-            if name == "sum":
-                return assign(acc, prim("+", ref(acc), ref(element)))
+            if name in ("sum", "product"):
+                return assign(acc, prim("+" if name == "sum" else "*", ref(acc), ref(element)))
             return assign(acc, prim("+", ref(acc), c.Lit(1, span=span)))
         stage, fn = p.stages[k]
         value = fn.apply((ref(element),))

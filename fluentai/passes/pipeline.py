@@ -23,5 +23,7 @@ class Pass:
 # resolve_names runs before these (it turns Core into resolved Core and reports errors)
 PASSES: tuple[Pass, ...] = (
     Pass("fold_constants", fold_constants, "pure builtins applied to constants become constants"),
-    Pass("fuse_lists", fuse_lists, "map/filter pipelines into fold, sum or length: one loop"),
+    Pass(
+        "fuse_lists", fuse_lists, "map/filter pipelines into fold, sum, product or length: one loop"
+    ),
 )

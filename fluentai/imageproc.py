@@ -41,9 +41,9 @@ GO = b"g"  # compile and store the image, answer, exit
 UNIT = b"u"  # compile and store the JIT unit (jit/unit.py), answer, wait for the next request
 STORED, NOT_STORED = b"1", b"0"
 # Each answer is one line written at once: the image's is STORED or NOT_STORED then
-# "stage=time" items; a unit's is UNIT then UNIT_BUILT ("lower=ms llvm=ms" items follow),
-# UNIT_BLOCKED (the reason follows) or UNIT_FAILED (the reason follows).
-UNIT_BUILT, UNIT_BLOCKED, UNIT_FAILED = b"1", b"B", b"0"
+# "stage=time" items; a unit's is UNIT then UNIT_BUILT ("lower=ms llvm=ms" items follow) or
+# UNIT_FAILED (the reason follows).
+UNIT_BUILT, UNIT_FAILED = b"1", b"0"
 ANSWER_MAX = 512
 
 
@@ -345,14 +345,11 @@ def _unit(path: str, text: str) -> bytes:
     the run loads it (jit/jit.py, `_poll_unit_process`)."""
     from fluentai.jit import unit as unit_mod
     from fluentai.jit.jit import JitStats
-    from fluentai.jit.policy import Blocked
     from fluentai.source import SourceFile
 
     stats = JitStats()
     try:
         unit_mod.build_unit(SourceFile(path, text), stats, lambda _text: None)
-    except Blocked as exc:
-        return UNIT + UNIT_BLOCKED + b" " + str(exc).encode("utf-8", "replace")
     except Exception as exc:  # noqa: BLE001 - the run compiles it itself
         return UNIT + UNIT_FAILED + b" " + f"{type(exc).__name__}: {exc}".encode()
     return UNIT + UNIT_BUILT + f" lower={stats.lower_ms:.1f} llvm={stats.compile_ms:.1f}".encode()

@@ -206,15 +206,35 @@ def test_a_handler_in_the_vm_keeps_calls_in_the_vm(tmp_path: Path) -> None:
     assert "a handler is installed in the VM" in r.stderr
 
 
-def test_programs_using_vm_owned_state_stay_in_the_vm(tmp_path: Path) -> None:
+def test_the_state_store_goes_to_native_code_and_comes_back(tmp_path: Path) -> None:
+    """A program using `state:*` runs natively: the unit gets the VM's store (jit/state.py),
+    the VM's own state operations work on it meanwhile, and a value native code cannot take
+    brings it back to the VM, after which native code does not run."""
     source = """
+(print "first")
 (define (f n) (if (= n 0) (state:get 'k) (f (- n 1))))
 (state:set 'k 5)
 (print (f 3))
+(state:begin-transaction)
+(state:set 'k [1 "two" {:three 3}])
+(print (f 3))
+(define counter (let ((n 0)) (lambda () (set! n (+ n 1)) n)))
+(state:set 'c counter)
+(print ((state:get 'c)) (counter) (f 2))
+(state:rollback-transaction)
+(print (f 1) (state:get 'c))
 """
-    r = run(tmp_path, source, "--jit-stats", env=NOW)
-    assert r.stdout == "5\n"
-    assert "uses `state:" in r.stderr
+    want = run(tmp_path, source, env={"FLUENTAI_JIT": "0"})
+    r = run(tmp_path, source, env={**NOW, "FLUENTAI_JIT_LOG": "/dev/stderr"})
+    assert (
+        r.stdout
+        == want.stdout
+        == 'first\n5\n[1 "two" {:three 3}]\n1 2 [1 "two" {:three 3}]\n5 nil\n'
+    )
+    log = r.stderr
+    assert "the state store is handed to native code" in log, log
+    assert "native code does not run from now on: the program stored a value" in log, log
+    assert log.index("handed to native code") < log.index("does not run from now on")
 
 
 def test_long_builtins_are_safepoints_only_on_the_programs_thread() -> None:

@@ -43,7 +43,7 @@ from fluentai.diagnostics import TraceEntry
 from fluentai.errors import FlError, ProgramExit
 from fluentai.jit import osr as osr_mod
 from fluentai.jit.bridge import Boxed, NativeWord
-from fluentai.jit.policy import FALLBACK, Blocked, Thresholds, decide_tier2
+from fluentai.jit.policy import FALLBACK, Thresholds, decide_tier2
 from fluentai.jit.tier2 import STRESS_DEOPT, Tier2, check
 from fluentai.llvm import abi
 from fluentai.records import field, record
@@ -248,6 +248,8 @@ class Jit:
         self._thread: threading.Thread | None = None
         self.rt: Any = None
         self.codec: Any = None
+        # why the unit's native code may not run: the VM keeps the state store (jit/state.py)
+        self._state_refused: str | None = None
         self.unit: Any = None
         self.unit_meta: dict[str, Any] = {}
         self._attached = False
@@ -452,12 +454,6 @@ class Jit:
             return
         self._awaiting_unit = False
         status, detail = answer
-        if status == imageproc.UNIT_BLOCKED:
-            self.state = FAILED
-            self.stats.state = f"not compiled ({detail})"
-            self.log(f"not compiled: {detail}")
-            self._image_for_next_run()
-            return
         loaded = None
         if status == imageproc.UNIT_BUILT:
             try:
@@ -536,15 +532,7 @@ class Jit:
                 self._trim_cache()
                 return
             self._restart = False
-            try:
-                self._ready = self._build()
-            except Blocked as exc:
-                # the unit would share state with the VM; the image does not (it runs alone)
-                self.state = FAILED
-                self.stats.state = f"not compiled ({exc})"
-                self.log(f"not compiled: {exc}")
-                self._image_for_next_run()
-                return
+            self._ready = self._build()
             self.state = READY
             self._image_for_next_run()
         except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
@@ -735,7 +723,9 @@ class Jit:
         """Forget the installed unit before another replaces it (tier 2), at a safepoint: no
         native frame is live and no VM value refers to the unit's code (native closures come
         back as VM closures), so only the JIT's own tables do. Big values' native copies may
-        hold the old unit's closures: they are dropped too. The old unit stays loaded."""
+        hold the old unit's closures: they are dropped too. The old unit stays loaded. The
+        state store comes back to the VM first; the next unit gets it again."""
+        self._take_state()
         if self.codec is not None:
             self.codec.pairs.clear()
         for code in self._slotted:
@@ -861,6 +851,40 @@ class Jit:
             vi = vm_index.get(name)
             if vi is not None:
                 self._globals.append((vi, cell))
+        if meta.get("uses_state") and self._state_refused is None:
+            self._give_state()
+
+    # ------------------------------------------------------------ the state store
+
+    def _give_state(self) -> None:
+        """Hand the world's state store to the unit's runtime (jit/state.py); if it holds a
+        value native code cannot take, it stays in the VM and native code does not run."""
+        from fluentai.jit import state
+
+        world = self.vm.world
+        given = state.give(self.rt.lib, self.codec, world.store, self._hand_back_state)
+        if isinstance(given, str):
+            self._state_refused = given
+            self.log(f"native code does not run: {given}, and the VM keeps the state store")
+            return
+        world.store = given
+        self.log("the state store is handed to native code")
+
+    def _take_state(self) -> Any:
+        """The state store back in the VM, if native code holds it; the VM's store."""
+        from fluentai.jit import state
+
+        world = self.vm.world
+        if isinstance(world.store, state.NativeStore):
+            world.store = state.take(world.store)
+        return world.store
+
+    def _hand_back_state(self, reason: str) -> Any:
+        """A value the VM stores cannot be native: the store stays in the VM for good, and
+        native code does not run from now on (none is running: the VM is)."""
+        self._state_refused = reason
+        self.log(f"native code does not run from now on: {reason}")
+        return self._take_state()
 
     # ------------------------------------------------------------ function values
 
@@ -924,6 +948,8 @@ class Jit:
 
     def ok_to_call(self) -> str | None:
         """Why native code must not run now, or None."""
+        if self._state_refused is not None:
+            return self._state_refused
         node = self.vm.handlers
         while node is not None:
             if node.clauses is not None:

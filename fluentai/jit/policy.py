@@ -109,23 +109,15 @@ def jit_enabled(environ: Mapping[str, str]) -> bool:
     return environ.get("FLUENTAI_JIT", "1") != "0"
 
 
-# builtins whose state the VM's world owns: a program using them stays in the VM
-_BLOCKED_PREFIXES = ("state:",)
-
-
-class Blocked(Exception):
-    """The program's code must stay in the VM (the reason is logged). Its image, which runs
-    without a VM, is still made."""
-
-
-def blocked_reason(program: Any) -> str | None:
-    """Why a program's code must stay in the VM (state it shares with the VM's world), or None."""
+def uses_state(program: Any) -> bool:
+    """Whether the program uses the state store (`state:*`): a unit of it takes the store over
+    from the VM while it is installed (jit/state.py)."""
     from fluentai.llvm.lower import _walk
 
     for form, _ in program.forms:
         for node in _walk(form):
             for attr in ("name", "op"):
                 text = getattr(node, attr, None)
-                if isinstance(text, str) and text.startswith(_BLOCKED_PREFIXES):
-                    return f"uses `{text}`"
-    return None
+                if isinstance(text, str) and text.startswith("state:"):
+                    return True
+    return False

@@ -242,6 +242,31 @@ fl_value fl_e_stateZ3a_rollback_transaction(int64_t argc, const fl_value *argv) 
     return FL_NIL;
 }
 
+/* The JIT's VM (jit/jit.py, "the state store") hands its store here when it installs a unit, so
+ * that native code and the VM share one store: words[0] is the store, words[1..n-1] the saved
+ * stores of the open transactions, outermost first (-1: out of memory). It takes it back with fl_rt_state_export
+ * (which returns how many words there are, writing them when `cap` allows) before another unit
+ * replaces this one, or when a value the VM stores cannot be a native value. */
+int64_t fl_rt_state_install(const fl_value *words, int64_t n) {
+    fl_ctl_reset_state();
+    fl_ctl.state = words[0];
+    for (int64_t i = 1; i < n; i++) {
+        fl_ctl.txn = fl_ctl_grow(fl_ctl.txn, &fl_ctl.txn_cap, fl_ctl.ntxn + 1, sizeof(fl_value));
+        if (fl_ctl.txn_cap < fl_ctl.ntxn + 1) return -1; /* out of memory is pending */
+        fl_ctl.txn[fl_ctl.ntxn++] = words[i];
+    }
+    return 0;
+}
+
+int64_t fl_rt_state_export(fl_value *out, int64_t cap) {
+    int64_t n = 1 + fl_ctl.ntxn;
+    if (cap >= n) {
+        out[0] = fl_ctl.state;
+        for (int64_t i = 0; i < fl_ctl.ntxn; i++) out[1 + i] = fl_ctl.txn[i];
+    }
+    return n;
+}
+
 /* ---- time ------------------------------------------------------------------------------------ */
 
 static double clock_seconds(clockid_t clock) {

@@ -89,6 +89,15 @@ def _declare(lib: ctypes.CDLL) -> None:
         "fl_out_flush": (None, []),
         "fl_out_at_line_start": (ctypes.c_bool, []),
         "fl_rt_set_read_line_hook": (None, [void_p]),
+        # the state store, when the JIT's VM hands it to native code (jit/jit.py)
+        "fl_rt_state_install": (i64, [void_p, i64]),
+        "fl_rt_state_export": (i64, [void_p, i64]),
+        "fl_e_stateZ3a_get": (u64, [i64, void_p]),
+        "fl_e_stateZ3a_set": (u64, [i64, void_p]),
+        "fl_e_stateZ3a_delete": (u64, [i64, void_p]),
+        "fl_e_stateZ3a_begin_transaction": (u64, [i64, void_p]),
+        "fl_e_stateZ3a_commit_transaction": (u64, [i64, void_p]),
+        "fl_e_stateZ3a_rollback_transaction": (u64, [i64, void_p]),
         # the value bridge (bridge.c, jit/bridge.py)
         "fl_alloc_roots": (void_p, [i64]),
         "fl_bridge_decode": (i64, [void_p, i64, void_p, i64]),

@@ -103,6 +103,8 @@ void fl_ctl_reset_pending(void);
 /* effects.c */
 void fl_ctl_reset_handlers(void);
 void fl_ctl_reset_state(void);
+int64_t fl_rt_state_install(const fl_value *words, int64_t n);
+int64_t fl_rt_state_export(fl_value *out, int64_t cap);
 /* The clause of handler frame `f` for `op` (exact key first, else its namespace, nslen bytes):
  * the function, or 0; *by_ns tells which matched. */
 fl_value fl_ctl_frame_clause(const fl_hframe *f, const char *op, size_t nslen, bool *by_ns);

@@ -81,6 +81,48 @@ def _discard(stream: TextIO) -> None:
         pass
 
 
+NO_TRANSACTION = "`state:{}-transaction`: no open transaction"
+
+
+class StateStore:
+    """The state store of LANGUAGE.md §14.2: a persistent map, and the maps saved by the open
+    transactions (innermost last)."""
+
+    def __init__(self, state: FlMap | None = None, saved: list[FlMap] | None = None) -> None:
+        self.state = state if state is not None else FlMap.empty()
+        self.saved = saved if saved is not None else []
+
+    def get(self, key: object) -> object:
+        return self.state.lookup(key, None)
+
+    def set(self, key: object, value: object) -> object:
+        previous = self.state.lookup(key, None)
+        self.state = self.state.assoc(key, value)
+        return previous
+
+    def delete(self, key: object) -> object:
+        previous = self.state.lookup(key, None)
+        self.state = self.state.dissoc(key)
+        return previous
+
+    def begin(self) -> None:
+        self.saved.append(self.state)
+
+    def commit(self) -> None:
+        if not self.saved:
+            raise FlError("value-error", NO_TRANSACTION.format("commit"))
+        self.saved.pop()
+
+    def rollback(self) -> None:
+        if not self.saved:
+            raise FlError("value-error", NO_TRANSACTION.format("rollback"))
+        self.state = self.saved.pop()
+
+    def contents(self) -> list[Any]:
+        """The store, then the saved maps, outermost first."""
+        return [self.state, *self.saved]
+
+
 class World:
     """Arguments, standard streams, state store and PRNG of one program run."""
 
@@ -100,8 +142,9 @@ class World:
         self._pending: list[str] = []
         self._stdout_broken = False
         self._last_char = ""  # of what has been flushed
-        self.state: FlMap = FlMap.empty()
-        self._saved_states: list[FlMap] = []
+        # the state store; the JIT hands it to native code while a unit that uses it is
+        # installed, replacing it with one on the runtime's store (jit/state.py)
+        self.store: Any = StateStore()
         self.prng = Prng(seed if seed is not None else seed_from_environment(os.environ))
         # set by the driver on Ctrl-C: blocking waits (read-line, time:sleep) check it
         self.interrupt = threading.Event()
@@ -225,29 +268,21 @@ class World:
     # State store
 
     def state_get(self, key: object) -> object:
-        return self.state.lookup(key, None)
+        return self.store.get(key)
 
     def state_set(self, key: object, value: object) -> object:
         """Store `value` under `key`; the previous value or nil."""
-        previous = self.state.lookup(key, None)
-        self.state = self.state.assoc(key, value)
-        return previous
+        return self.store.set(key, value)
 
     def state_delete(self, key: object) -> object:
         """Remove `key`; the removed value or nil."""
-        previous = self.state.lookup(key, None)
-        self.state = self.state.dissoc(key)
-        return previous
+        return self.store.delete(key)
 
     def begin_transaction(self) -> None:
-        self._saved_states.append(self.state)
+        self.store.begin()
 
     def commit_transaction(self) -> None:
-        if not self._saved_states:
-            raise FlError("value-error", "`state:commit-transaction`: no open transaction")
-        self._saved_states.pop()
+        self.store.commit()
 
     def rollback_transaction(self) -> None:
-        if not self._saved_states:
-            raise FlError("value-error", "`state:rollback-transaction`: no open transaction")
-        self.state = self._saved_states.pop()
+        self.store.rollback()

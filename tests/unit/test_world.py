@@ -193,7 +193,7 @@ def test_transactions_nest_commit_and_roll_back() -> None:
     assert perform(world, "state:get", "n") == 4
     perform(world, "state:commit-transaction")
     assert perform(world, "state:get", "n") == 4
-    assert isinstance(world.state, FlMap)
+    assert isinstance(world.store.state, FlMap) and world.store.saved == []
 
 
 @pytest.mark.parametrize("name", ["state:commit-transaction", "state:rollback-transaction"])

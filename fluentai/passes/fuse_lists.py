@@ -22,7 +22,8 @@ the first that is not, it gives up and the original expression runs from the sta
 values, so errors, their order and their traces are the original's (the loop's work had no
 effects). A `let`/`let*` variable bound to a pipeline stage and used once, as the list argument
 of the next binding or the body's final expression, is inlined first (nothing observable runs
-between the two). A `range` source becomes a counter, its arguments checked once. See
+between the two). A `range` source becomes a counter, its arguments checked once (a range no
+memory holds still runs the original, which reports it). See
 docs/decisions.md, "Architecture" 4.
 """
 
@@ -33,6 +34,7 @@ from typing import Any, Literal
 from fluentai import primitives, records
 from fluentai.passes import rcore as r
 from fluentai.syntax import core as c
+from fluentai.vm.builtins_lists import RANGE_MAX
 
 Kind = Literal["int", "bool"]
 
@@ -383,6 +385,12 @@ def _fused(p: _Pipeline) -> r.RExpr:
         lo, hi, by = (*bounds, c.Lit(1, span=span))[:3]
         if not _is_int_literal(by):
             checks.append(prim("not", prim("=", by, c.Lit(0, span=span))))
+        # a range no memory holds is out of memory at once (builtins_lists.RANGE_MAX): the
+        # original reports it
+        limit: Any = c.Lit(RANGE_MAX, span=span)
+        if not (_is_int_literal(by) and abs(by.value) == 1):
+            limit = prim("*", prim("abs", by), limit)
+        checks.append(prim("<=", prim("abs", prim("-", hi, lo)), limit))
         counter = r.Var("%i", is_group=True)
         variables += [acc, go, counter]
         items += [define(acc, start), define(go, all_of(checks)), define(counter, lo)]

@@ -387,9 +387,10 @@ def _fused(p: _Pipeline) -> r.RExpr:
             checks.append(prim("not", prim("=", by, c.Lit(0, span=span))))
         # a range no memory holds is out of memory at once (builtins_lists.RANGE_MAX): the
         # original reports it
-        limit: Any = c.Lit(RANGE_MAX, span=span)
-        if not (_is_int_literal(by) and abs(by.value) == 1):
-            limit = prim("*", prim("abs", by), limit)
+        if isinstance(by, c.Lit) and type(by.value) is int:
+            limit: Any = c.Lit(abs(by.value) * RANGE_MAX, span=span)
+        else:
+            limit = prim("*", prim("abs", by), c.Lit(RANGE_MAX, span=span))
         checks.append(prim("<=", prim("abs", prim("-", hi, lo)), limit))
         counter = r.Var("%i", is_group=True)
         variables += [acc, go, counter]

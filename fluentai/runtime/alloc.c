@@ -45,8 +45,11 @@ _Thread_local char fl_thread_tag;
 void fl_small_heap_init(void) { GC_add_roots(&fl_small_heap, (char *)&fl_small_heap + sizeof fl_small_heap); }
 
 static void drop_atoms(void) {
-    for (int64_t i = 0; i < fl_small_heap.natoms; i++) fl_small_heap.atoms[i] = NULL;
-    fl_small_heap.natoms = 0;
+    for (int k = 0; k < 2; k++) {
+        fl_atom_cache *cache = &fl_small_heap.atoms[k];
+        for (int64_t i = 0; i < cache->n; i++) cache->items[i] = NULL;
+        cache->n = 0;
+    }
 }
 
 void fl_small_heap_own(void) {
@@ -81,24 +84,26 @@ void *fl_alloc_small_slow(void) {
     return p;
 }
 
-void *fl_alloc_atomic_small_slow(void) {
+void *fl_alloc_atomic_small_slow(int size_class) {
+    size_t block = size_class ? 32 : 16;
     if (owner_thread()) {
         /* a heap block's worth, moved into the rooted array at once (no allocation meanwhile,
          * so no collection sees them linked through unscanned words); a surplus is dropped */
+        fl_atom_cache *cache = &fl_small_heap.atoms[size_class];
         void *list = NULL;
-        GC_generic_malloc_many(32, GC_I_PTRFREE, &list);
+        GC_generic_malloc_many(block, GC_I_PTRFREE, &list);
         if (list == NULL) fl_out_of_memory();
         int64_t n = 0;
         while (list != NULL && n < FL_ATOMIC_CACHE) {
-            fl_small_heap.atoms[n++] = list;
+            cache->items[n++] = list;
             list = *(void **)list;
         }
-        fl_small_heap.natoms = n - 1;
-        void *p = fl_small_heap.atoms[n - 1];
-        fl_small_heap.atoms[n - 1] = NULL;
+        cache->n = n - 1;
+        void *p = cache->items[n - 1];
+        cache->items[n - 1] = NULL;
         return p;
     }
-    void *p = GC_MALLOC_ATOMIC(31);
+    void *p = GC_MALLOC_ATOMIC(block - 1);
     if (p == NULL) fl_out_of_memory();
     return p;
 }
@@ -111,6 +116,7 @@ void *fl_alloc(int64_t nbytes) {
 }
 
 void *fl_alloc_atomic(int64_t nbytes) {
+    if (nbytes > 0 && nbytes < 32) return fl_alloc_atomic_fast(nbytes);
     void *p = GC_MALLOC_ATOMIC((size_t)(nbytes > 0 ? nbytes : 1));
     if (p == NULL) fl_out_of_memory();
     return p;

@@ -22,13 +22,16 @@ const char *fl_buf_cstr(fl_buf *b);
  * thread. */
 #define FL_SMALL_BYTES 24
 #define FL_ATOMIC_CACHE 256
+typedef struct fl_atom_cache {
+    int64_t n;
+    void *items[FL_ATOMIC_CACHE];
+} fl_atom_cache;
 typedef struct fl_small_heap_t {
     void *list;         /* free objects, linked through word 0 (a GC root) */
     const void *owner;  /* fl_thread_self() of the owner thread, NULL for none */
-    /* free pointer-free 32-byte objects (short strings): an array, since links through their
-     * words would not be scanned; natoms of them, the rest zero */
-    int64_t natoms;
-    void *atoms[FL_ATOMIC_CACHE];
+    /* free pointer-free objects of 16 bytes (boxed floats) and 32 bytes (short strings): arrays,
+     * since links through their words would not be scanned; n of them, the rest zero */
+    fl_atom_cache atoms[2];
 } fl_small_heap_t;
 extern fl_small_heap_t fl_small_heap;
 /* This thread's identity, in one instruction: its thread pointer (unique among live threads),
@@ -54,20 +57,22 @@ static inline void *fl_alloc_small(void) {
     return fl_alloc_small_slow();
 }
 
-/* Pointer-free memory (strings, floats, bignums; not zeroed): requests of 16 to 31 bytes (one
- * 32-byte block with Boehm's extra byte: strings of 1 to 14 bytes) are popped from the owner
- * thread's cache, refilled a heap block at a time. */
-void *fl_alloc_atomic_small_slow(void);
+/* Pointer-free memory (strings, floats, bignums; not zeroed): requests of 1 to 15 bytes (one
+ * 16-byte block with Boehm's extra byte: boxed floats) and of 16 to 31 bytes (one 32-byte block:
+ * strings of 1 to 14 bytes) are popped from the owner thread's caches, refilled a heap block at
+ * a time. */
+void *fl_alloc_atomic_small_slow(int size_class);
 static inline void *fl_alloc_atomic_fast(int64_t nbytes) {
-    if (nbytes >= 16 && nbytes < 32) {
-        int64_t n = fl_small_heap.natoms;
+    if (nbytes > 0 && nbytes < 32) {
+        fl_atom_cache *cache = &fl_small_heap.atoms[nbytes >= 16];
+        int64_t n = cache->n;
         if (__builtin_expect(n > 0 && fl_small_heap.owner == fl_thread_self(), 1)) {
-            void *p = fl_small_heap.atoms[n - 1];
-            fl_small_heap.atoms[n - 1] = NULL;
-            fl_small_heap.natoms = n - 1;
+            void *p = cache->items[n - 1];
+            cache->items[n - 1] = NULL;
+            cache->n = n - 1;
             return p;
         }
-        return fl_alloc_atomic_small_slow();
+        return fl_alloc_atomic_small_slow(nbytes >= 16);
     }
     return fl_alloc_atomic(nbytes);
 }

@@ -17,10 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fl_data.h"
 #include "fl_num.h"
 
 fl_value fl_box_float(double d) {
-    double *cell = fl_alloc_atomic(8);
+    double *cell = fl_alloc_atomic_fast(8);
     *cell = d;
     return fl_from_ptr(cell) + 2;
 }

@@ -262,13 +262,13 @@ class _Inliner:
         dropped: set[r.Var] = set()
         i = 0
         while i + 1 < len(body):
-            item, nxt = body[i], body[i + 1]
-            var = self._inlinable(scope, item, nxt)
+            var = self._inlinable(scope, body, i)
             if var is None:
                 i += 1
                 continue
+            item = body[i]
             assert isinstance(item, r.LocalSet)
-            body[i + 1] = _replace_list_arg(nxt, item.value)
+            body[i + 1] = _replace_list_arg(body[i + 1], item.value)
             del body[i]
             dropped.add(var)
         if not dropped:
@@ -278,7 +278,9 @@ class _Inliner:
             return body[0]
         return records.replace(scope, vars=variables, body=tuple(body))
 
-    def _inlinable(self, scope: r.Scope, item: Any, nxt: Any) -> r.Var | None:
+    def _inlinable(self, scope: r.Scope, body: list[Any], i: int) -> r.Var | None:
+        """The variable body[i] defines, if it may be inlined into body[i + 1]."""
+        item, nxt = body[i], body[i + 1]
         if not (isinstance(item, r.LocalSet) and item.define and _stage(item.value) is not None):
             return None
         var = item.var
@@ -290,17 +292,20 @@ class _Inliner:
         *others, last = app.args
         if not (isinstance(last, r.LocalRef) and last.var is var):
             return None
-        # what the next item evaluates before its list argument has no effect
-        if not all(_effect_free(a) for a in others):
+        # what the next item evaluates before its list argument has no effect and cannot fail:
+        # a variable of a binding group is read only if it was defined before the stage
+        defined = {x.var for x in body[:i] if isinstance(x, r.LocalSet) and x.define}
+        if not all(_effect_free(a, defined) for a in others):
             return None
         return var
 
 
-def _effect_free(e: Any) -> bool:
-    """Whether evaluating `e` has no effect and gives the same value before or after other
-    code that has none."""
+def _effect_free(e: Any, defined: set[r.Var]) -> bool:
+    """Whether evaluating `e` has no effect, cannot fail and gives the same value before or
+    after other code that has none: a literal, a lambda, a builtin, or a variable never
+    assigned that is bound (a binding group's only once `defined`)."""
     if isinstance(e, r.LocalRef):
-        return not e.var.assigned
+        return not e.var.assigned and (not e.var.is_group or e.var in defined)
     return isinstance(e, r.Fn | r.BuiltinRef | c.Lit)
 
 

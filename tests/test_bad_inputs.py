@@ -274,6 +274,8 @@ def test_deep_recursion_of_a_function_with_a_big_frame_is_a_stack_overflow(
         "(print (length (range 9223372036854775808)))",  # the VM's len() overflowed
         "(print (try (range 0 (pow 2 64) 1) (catch e 0)))",
         "(print (range (pow 2 49)))",
+        # fused into a counter (passes/fuse_lists.py), which leaves such a range to `range`
+        "(print (sum (map (lambda (x) (* x 2)) (range 0 (pow 2 60) 3))))",
     ],
 )
 def test_a_range_no_memory_holds_is_out_of_memory_at_once_on_every_tier(

@@ -29,9 +29,10 @@ typedef struct fl_atom_cache {
 typedef struct fl_small_heap_t {
     void *list;         /* free objects, linked through word 0 (a GC root) */
     const void *owner;  /* fl_thread_self() of the owner thread, NULL for none */
-    /* free pointer-free objects of 16 bytes (boxed floats) and 32 bytes (short strings): arrays,
-     * since links through their words would not be scanned; n of them, the rest zero */
-    fl_atom_cache atoms[2];
+    /* free pointer-free objects of 16 bytes (boxed floats), 32 bytes (short strings) and 64
+     * bytes (two-limb bignums): arrays, since links through their words would not be
+     * scanned; n of them, the rest zero */
+    fl_atom_cache atoms[3];
 } fl_small_heap_t;
 extern fl_small_heap_t fl_small_heap;
 /* This thread's identity, in one instruction: its thread pointer (unique among live threads),
@@ -58,13 +59,14 @@ static inline void *fl_alloc_small(void) {
 }
 
 /* Pointer-free memory (strings, floats, bignums; not zeroed): requests of 1 to 15 bytes (one
- * 16-byte block with Boehm's extra byte: boxed floats) and of 16 to 31 bytes (one 32-byte block:
- * strings of 1 to 14 bytes) are popped from the owner thread's caches, refilled a heap block at
- * a time. */
+ * 16-byte block with Boehm's extra byte: boxed floats), 16 to 31 bytes (one 32-byte block:
+ * strings of 1 to 14 bytes) and 32 to 63 bytes (one 64-byte block) are popped from the owner
+ * thread's caches, refilled a heap block at a time. */
 void *fl_alloc_atomic_small_slow(int size_class);
 static inline void *fl_alloc_atomic_fast(int64_t nbytes) {
-    if (nbytes > 0 && nbytes < 32) {
-        fl_atom_cache *cache = &fl_small_heap.atoms[nbytes >= 16];
+    if (nbytes > 0 && nbytes < 64) {
+        int size_class = nbytes < 16 ? 0 : (nbytes < 32 ? 1 : 2);
+        fl_atom_cache *cache = &fl_small_heap.atoms[size_class];
         int64_t n = cache->n;
         if (__builtin_expect(n > 0 && fl_small_heap.owner == fl_thread_self(), 1)) {
             void *p = cache->items[n - 1];
@@ -72,7 +74,7 @@ static inline void *fl_alloc_atomic_fast(int64_t nbytes) {
             cache->n = n - 1;
             return p;
         }
-        return fl_alloc_atomic_small_slow(nbytes >= 16);
+        return fl_alloc_atomic_small_slow(size_class);
     }
     return fl_alloc_atomic(nbytes);
 }

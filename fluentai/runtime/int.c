@@ -3,8 +3,9 @@
  *
  * Every Int is canonical: one that fits a fixnum is never a bignum. Bignums are read through
  * mpz_roinit_n views (no copy); results are computed into a temporary mpz_t (GMP's own malloc,
- * cleared at once) and copied into a GC-allocated atomic object. mp_set_memory_functions is never
- * called: it is process-wide.
+ * cleared at once) and copied into a GC-allocated atomic object, except `+ - *`, whose mpn
+ * functions write into the result's own memory. mp_set_memory_functions is never called: it is
+ * process-wide.
  */
 #include <math.h>
 #include <stdio.h>
@@ -317,6 +318,70 @@ static double double_op(char op, double x, double y) {
     }
 }
 
+/* An Int's magnitude as limbs (a fixnum's in *limb) and its sign. */
+typedef struct mag {
+    const mp_limb_t *limbs;
+    mp_size_t n;
+    bool negative;
+} mag;
+
+static mag int_mag(fl_value v, mp_limb_t *limb) {
+    if (fl_is_fixnum(v)) {
+        int64_t i = fl_fixnum_value(v);
+        *limb = i < 0 ? -(uint64_t)i : (uint64_t)i;
+        return (mag){limb, i != 0, i < 0};
+    }
+    const fl_bignum *b = fl_bignum_ptr(v);
+    return (mag){(const mp_limb_t *)b->limbs, b->size < 0 ? -b->size : b->size, b->size < 0};
+}
+
+/* The Int of the n limbs of `b` (allocated for at least n, high zero limbs allowed) with a sign:
+ * the bignum itself, its size fixed, or a fixnum. */
+static fl_value int_result(fl_bignum *b, mp_size_t n, bool negative) {
+    const mp_limb_t *limbs = (const mp_limb_t *)b->limbs;
+    while (n > 0 && limbs[n - 1] == 0) n--;
+    if (n <= 1) return int_from_mag(negative, n ? limbs[0] : 0);
+    b->hdr = fl_hdr_make(FL_T_BIGNUM, 0, (uint64_t)n);
+    b->size = negative ? -(int64_t)n : (int64_t)n;
+    return fl_from_ptr(b);
+}
+
+/* a + b, a - b or a * b of two Ints, at least one a bignum: GMP's mpn functions write straight
+ * into the result's GC memory (no temporary mpz_t, no copy). */
+static fl_value int_arith(char op, fl_value a, fl_value b) {
+    mp_limb_t la, lb;
+    mag x = int_mag(a, &la), y = int_mag(b, &lb);
+    if (op == '*') {
+        if (x.n == 0 || y.n == 0) return fl_fixnum(0);
+        if (x.n < y.n) {
+            mag t = x;
+            x = y;
+            y = t;
+        }
+        fl_bignum *r = bignum_alloc((size_t)(x.n + y.n), false);
+        mpn_mul((mp_limb_t *)r->limbs, x.limbs, x.n, y.limbs, y.n);
+        return int_result(r, x.n + y.n, x.negative != y.negative);
+    }
+    if (op == '-') y.negative = !y.negative;
+    if (y.n == 0) return a;
+    if (x.n == 0) return op == '-' ? int_arith('*', b, fl_fixnum(-1)) : b;
+    bool x_larger = x.n != y.n ? x.n > y.n : mpn_cmp(x.limbs, y.limbs, x.n) >= 0;
+    if (!x_larger) {
+        mag t = x;
+        x = y;
+        y = t;
+    }
+    if (x.negative == y.negative) {
+        fl_bignum *r = bignum_alloc((size_t)x.n + 1, false);
+        mp_limb_t carry = mpn_add((mp_limb_t *)r->limbs, x.limbs, x.n, y.limbs, y.n);
+        r->limbs[x.n] = carry;
+        return int_result(r, x.n + 1, x.negative);
+    }
+    fl_bignum *r = bignum_alloc((size_t)x.n, false);
+    mpn_sub((mp_limb_t *)r->limbs, x.limbs, x.n, y.limbs, y.n);
+    return int_result(r, x.n, x.negative);
+}
+
 bool fl_num_arith(char op, const char *name, fl_value a, fl_value b, fl_value *out) {
     if (fl_is_fixnum(a) && fl_is_fixnum(b)) {
         int64_t x = fl_fixnum_value(a), y = fl_fixnum_value(b);
@@ -341,23 +406,7 @@ bool fl_num_arith(char op, const char *name, fl_value a, fl_value b, fl_value *o
     }
     bool ai = fl_is_int(a), bi = fl_is_int(b);
     if (ai && bi) {
-        mpz_t za, zb, r;
-        mp_limb_t la, lb;
-        fl_int_view(a, za, &la);
-        fl_int_view(b, zb, &lb);
-        mpz_init(r);
-        switch (op) {
-        case '+':
-            mpz_add(r, za, zb);
-            break;
-        case '-':
-            mpz_sub(r, za, zb);
-            break;
-        default:
-            mpz_mul(r, za, zb);
-        }
-        *out = fl_int_from_mpz(r);
-        mpz_clear(r);
+        *out = int_arith(op, a, b);
         return true;
     }
     if ((ai && fl_is_float(b)) || (fl_is_float(a) && bi)) {

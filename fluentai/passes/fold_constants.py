@@ -44,23 +44,7 @@ def _small(v: Any) -> bool:
 
 def _fold(e: Any) -> Any:
     """Fold bottom-up; nodes are rebuilt only where something changed."""
-    if isinstance(e, tuple):
-        return tuple(_fold(x) for x in e)
-    if isinstance(e, type) or not records.is_record(e) or isinstance(e, r.Var | c.Lit):
-        return e
-    changes: dict[str, Any] = {}
-    for name in records.fields(e):
-        if name == "span":
-            continue
-        old = getattr(e, name)
-        new = _fold(old)
-        if new is not old:
-            changes[name] = new
-    if changes:
-        e = records.replace(e, **changes)
-    if isinstance(e, r.PrimApp):
-        return _fold_app(e)
-    return e
+    return r.rebuild(e, lambda node: _fold_app(node) if isinstance(node, r.PrimApp) else node)
 
 
 def _fold_app(e: r.PrimApp) -> Any:

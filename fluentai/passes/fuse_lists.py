@@ -50,7 +50,9 @@ def fuse_lists(prog: r.RProgram) -> r.RProgram:
     uses: dict[r.Var, int] = {}
     _count_uses(prog.forms, uses)
     inliner = _Inliner(uses)
-    forms = tuple((_rebuild(_rebuild(form, inliner), _fuse), is_def) for form, is_def in prog.forms)
+    forms = tuple(
+        (r.rebuild(r.rebuild(form, inliner), _fuse), is_def) for form, is_def in prog.forms
+    )
     return records.replace(prog, forms=forms)
 
 
@@ -217,26 +219,6 @@ def _pipeline(e: r.PrimApp) -> _Pipeline | None:
 
 
 # ---------------------------------------------------------------- the rewrite
-
-
-def _rebuild(e: Any, visit: Any) -> Any:
-    """`e` with `visit` applied bottom-up to every node; nodes are rebuilt only where
-    something changed."""
-    if isinstance(e, tuple):
-        return tuple(_rebuild(x, visit) for x in e)
-    if isinstance(e, type) or not records.is_record(e) or isinstance(e, r.Var | c.Lit):
-        return e
-    changes: dict[str, Any] = {}
-    for name in records.fields(e):
-        if name == "span":
-            continue
-        old = getattr(e, name)
-        new = _rebuild(old, visit)
-        if new is not old:
-            changes[name] = new
-    if changes:
-        e = records.replace(e, **changes)
-    return visit(e)
 
 
 def _fuse(e: Any) -> Any:

@@ -19,8 +19,10 @@ are assigned, or that belong to a binding group (they may be captured before the
 from __future__ import annotations
 
 import itertools
-from typing import TypeAlias, final
+from collections.abc import Callable
+from typing import Any, TypeAlias, final
 
+from fluentai import records
 from fluentai.records import field, record
 from fluentai.source import Span
 from fluentai.syntax import core as c
@@ -340,3 +342,23 @@ class RProgram:
     forms: tuple[tuple[RExpr, bool], ...]
     globals: tuple[str, ...]
     ctors: tuple[CtorDef, ...]
+
+
+def rebuild(e: Any, visit: Callable[[Any], Any]) -> Any:
+    """`e` (a node, or a tuple of them) with `visit` applied bottom-up to every record in it;
+    nodes are rebuilt only where something changed (the passes' traversal)."""
+    if isinstance(e, tuple):
+        return tuple(rebuild(x, visit) for x in e)
+    if isinstance(e, type) or not records.is_record(e) or isinstance(e, Var | c.Lit):
+        return e
+    changes: dict[str, Any] = {}
+    for name in records.fields(e):
+        if name == "span":
+            continue
+        old = getattr(e, name)
+        new = rebuild(old, visit)
+        if new is not old:
+            changes[name] = new
+    if changes:
+        e = records.replace(e, **changes)
+    return visit(e)

@@ -250,6 +250,7 @@ class Jit:
         self.codec: Any = None
         # why the unit's native code may not run: the VM keeps the state store (jit/state.py)
         self._state_refused: str | None = None
+        self._mutable_closures = False  # see _took_mutable
         self.unit: Any = None
         self.unit_meta: dict[str, Any] = {}
         self._attached = False
@@ -664,6 +665,10 @@ class Jit:
     def install(self) -> None:
         if self.state != READY:
             return
+        if self._state_refused is not None:  # native code stopped for good (_hand_back_state)
+            self.state = FAILED
+            self._ready = self._tier2_ready = None
+            return
         tier2 = self._tier2_ready
         self._tier2_ready = None
         t0 = time.perf_counter()
@@ -673,6 +678,10 @@ class Jit:
             self.state = FAILED
             self.stats.state = f"not installed ({type(exc).__name__}: {exc})"
             self.log(f"not installed: {type(exc).__name__}: {exc}")
+            return
+        if self._state_refused is not None:  # the store cannot go to native code
+            self.state = FAILED
+            self.stats.state = f"not installed ({self._state_refused})"
             return
         self.state = INSTALLED
         self._ready = None
@@ -862,10 +871,14 @@ class Jit:
         from fluentai.jit import state
 
         world = self.vm.world
-        given = state.give(self.rt.lib, self.codec, world.store, self._hand_back_state)
+        given = state.give(
+            self.rt.lib, self.codec, world.store, self._hand_back_state, self._took_mutable
+        )
         if isinstance(given, str):
+            # the unit just installed must not run: `install` leaves the JIT failed
             self._state_refused = given
             self.log(f"native code does not run: {given}, and the VM keeps the state store")
+            self._uninstall()
             return
         world.store = given
         self.log("the state store is handed to native code")
@@ -880,11 +893,23 @@ class Jit:
         return world.store
 
     def _hand_back_state(self, reason: str) -> Any:
-        """A value the VM stores cannot be native: the store stays in the VM for good, and
-        native code does not run from now on (none is running: the VM is)."""
+        """A value cannot be in both stores (jit/state.py): the store stays in the VM for good,
+        and native code does not run from now on (none is running: the VM is). The unit is
+        uninstalled, and none is installed again."""
         self._state_refused = reason
         self.log(f"native code does not run from now on: {reason}")
-        return self._take_state()
+        store = self._take_state()
+        self._uninstall()
+        self.state = FAILED
+        self.stats.state = f"native code stopped ({reason})"
+        return store
+
+    def _took_mutable(self) -> bool:
+        """Whether a closure over a variable assigned with `set!` came back from native code
+        since the last call (`_fn_to_vm`): its VM copy has a box of its own."""
+        took = self._mutable_closures
+        self._mutable_closures = False
+        return took
 
     # ------------------------------------------------------------ function values
 
@@ -923,6 +948,9 @@ class Jit:
     def _fn_to_vm(self, desc: int, kind: int, name: str, free: list[Any]) -> Any:
         code = self._desc_codes.get(desc)
         if code is not None:
+            assigned = code.free_assigned
+            if any(type(x) is Box and assigned[i] for i, x in enumerate(free)):
+                self._mutable_closures = True
             clo = Closure(code, tuple(free), code.name)
             # a self reference comes back as a box holding the closure
             fixed = tuple(Box(clo) if type(x) is Box and x.value is _SELF else x for x in free)

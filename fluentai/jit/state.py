@@ -9,10 +9,11 @@ runtime's own and convert the result back. Before another unit replaces this one
 JIT takes the store back (`take`) and hands it to the new unit.
 
 A value the bridge cannot give native code (a closure that captures a variable assigned with
-`set!`, say) cannot be stored natively: the store goes back to the VM for the rest of the run,
-and from then on native code does not run (`jit.ok_to_call` says why). No native frame is live
-while VM code runs (a call crosses to native code from the VM, and native code never calls the
-VM), so nothing native sees the store change hands.
+`set!`, say) cannot be stored natively, and a closure over an assigned variable that native code
+made cannot be read by the VM (its VM copy would have a box of its own): either sends the store
+back to the VM for the rest of the run, and the JIT uninstalls its unit and installs none again.
+No native frame is live while VM code runs (a call crosses to native code from the VM, and native
+code never calls the VM), so nothing native sees the store change hands.
 
 docs/jit.md, "The state store"; docs/decisions.md, "Tiered JIT" 14.
 """
@@ -28,20 +29,34 @@ from fluentai.jit.bridge import Codec, NativeError
 from fluentai.vm.world import NO_TRANSACTION, StateStore
 
 ROOT_WORDS = 2  # a key and a value
+# a VM copy of a native closure over a variable assigned with `set!` has a box of its own
+MUTABLE_REASON = "a closure over a variable assigned with set! left native code"
 
 
 class NativeStore:
     """`World.store` while the runtime holds the store. `hand_back(reason)` is the JIT's: it
     takes the store back for good and returns the VM's store."""
 
-    def __init__(self, lib: Any, codec: Codec, hand_back: Callable[[str], StateStore]) -> None:
+    def __init__(
+        self,
+        lib: Any,
+        codec: Codec,
+        hand_back: Callable[[str], StateStore],
+        took_mutable: Callable[[], bool],
+    ) -> None:
         self._lib = lib
         self._codec = codec
         self._hand_back = hand_back
+        self._took_mutable = took_mutable
         self._words = codec.roots(ROOT_WORDS)
 
     def get(self, key: object) -> object:
-        return self._op(self._lib.fl_e_stateZ3a_get, (key,), lambda s: s.get(key))
+        value = self._op(self._lib.fl_e_stateZ3a_get, (key,), lambda s: s.get(key))
+        if self._took_mutable():
+            # the value stays in the store: its VM copy would have boxes of its own, so the
+            # store comes back to the VM, and the VM's value is the store's
+            return self._hand_back(MUTABLE_REASON).get(key)
+        return value
 
     def set(self, key: object, value: object) -> object:
         return self._op(self._lib.fl_e_stateZ3a_set, (key, value), lambda s: s.set(key, value))
@@ -92,10 +107,21 @@ class NativeStore:
             if isinstance(err, NativeError):
                 raise FlError(err.kind, err.message, err.data)
             raise MemoryError if "out of memory" in err else RuntimeError(err)
-        return self._codec.to_vm(word)
+        self._took_mutable()
+        value = self._codec.to_vm(word)
+        if fn is not self._lib.fl_e_stateZ3a_get and self._took_mutable():
+            # a previous value that left the store: the VM's copy is the only one from now on
+            self._hand_back(MUTABLE_REASON)
+        return value
 
 
-def give(lib: Any, codec: Codec, store: Any, hand_back: Callable[[str], StateStore]) -> Any:
+def give(
+    lib: Any,
+    codec: Codec,
+    store: Any,
+    hand_back: Callable[[str], StateStore],
+    took_mutable: Callable[[], bool],
+) -> Any:
     """Hand the VM's `store` to the runtime; the world's store from now on (a NativeStore), or
     the reason it stays in the VM (a str)."""
     from fluentai.jit.bridge import Unconvertible
@@ -111,7 +137,7 @@ def give(lib: Any, codec: Codec, store: Any, hand_back: Callable[[str], StateSto
         raise MemoryError
     for i in range(len(contents)):
         out[i] = 0
-    return NativeStore(lib, codec, hand_back)
+    return NativeStore(lib, codec, hand_back, took_mutable)
 
 
 def take(store: NativeStore) -> StateStore:

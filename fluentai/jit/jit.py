@@ -812,7 +812,15 @@ class Jit:
         ambiguous = {k for k, n in counts.items() if n > 1}
         for code, key in zip(vm_codes, vm_keys, strict=True):
             copies = by_key.get(key)
-            if not copies or key in ambiguous:
+            if not copies:
+                continue
+            if key in ambiguous:
+                # one source lambda the VM compiled twice (a `finally` body is): a native
+                # closure of it still comes back as a VM one, of the first copy (both run the
+                # same code), but no VM copy calls native code
+                if all(free == list(code.free_names) for _, free in copies):
+                    for d, _ in copies:
+                        self._desc_codes.setdefault(d, code)
                 continue
             if any(free != list(code.free_names) for _, free in copies):
                 continue  # a copy captures differently: it stays in the VM

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from fluentai.diagnostics import CompileError
 from fluentai.native import resolve
 from fluentai.passes import rcore as r
+from fluentai.passes.rcore import walk
 from fluentai.source import SourceFile
 from fluentai.types import infer_program
 from fluentai.types.dump import dump_types, prelude_core
-from fluentai.types.infer import TypeResult, walk
+from fluentai.types.infer import TypeResult
 from fluentai.types.lattice import (
     ANY,
     BOOL,

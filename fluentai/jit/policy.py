@@ -112,10 +112,10 @@ def jit_enabled(environ: Mapping[str, str]) -> bool:
 def uses_state(program: Any) -> bool:
     """Whether the program uses the state store (`state:*`): a unit of it takes the store over
     from the VM while it is installed (jit/state.py)."""
-    from fluentai.llvm.lower import _walk
+    from fluentai.passes.rcore import walk
 
     for form, _ in program.forms:
-        for node in _walk(form):
+        for node in walk(form):
             for attr in ("name", "op"):
                 text = getattr(node, attr, None)
                 if isinstance(text, str) and text.startswith("state:"):

@@ -48,27 +48,15 @@ _DIVISIONS = frozenset({"mod", "quot", "rem", "/"})
 
 def fuse_lists(prog: r.RProgram) -> r.RProgram:
     uses: dict[r.Var, int] = {}
-    _count_uses(prog.forms, uses)
+    for form, _ in prog.forms:
+        for node in r.walk(form):
+            if isinstance(node, r.LocalRef):
+                uses[node.var] = uses.get(node.var, 0) + 1
     inliner = _Inliner(uses)
     forms = tuple(
         (r.rebuild(r.rebuild(form, inliner), _fuse), is_def) for form, is_def in prog.forms
     )
     return records.replace(prog, forms=forms)
-
-
-def _count_uses(e: Any, uses: dict[r.Var, int]) -> None:
-    if isinstance(e, tuple):
-        for x in e:
-            _count_uses(x, uses)
-        return
-    if isinstance(e, r.LocalRef):
-        uses[e.var] = uses.get(e.var, 0) + 1
-        return
-    if isinstance(e, type) or not records.is_record(e) or isinstance(e, r.Var | c.Lit):
-        return
-    for name in records.fields(e):
-        if name != "span":
-            _count_uses(getattr(e, name), uses)
 
 
 def _canonical(name: str) -> str:

@@ -19,7 +19,7 @@ are assigned, or that belong to a binding group (they may be captured before the
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeAlias, final
 
 from fluentai import records
@@ -362,3 +362,22 @@ def rebuild(e: Any, visit: Callable[[Any], Any]) -> Any:
     if changes:
         e = records.replace(e, **changes)
     return visit(e)
+
+
+def walk(node: object) -> Iterator[Any]:
+    """Every resolved-Core node under `node` (itself included), iteratively, in source order
+    of the fields."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        kids: list[object] = []
+        for name in getattr(type(n), "__slots__", ()):
+            if name == "span":
+                continue
+            child = getattr(n, name, None)
+            if isinstance(child, tuple):
+                kids.extend(x for x in child if records.is_record(x))
+            elif records.is_record(child):
+                kids.append(child)
+        stack.extend(reversed(kids))

@@ -15,7 +15,7 @@ import functools
 
 from fluentai.passes import rcore as r
 from fluentai.records import is_record
-from fluentai.types.infer import TypeResult, infer_program, walk
+from fluentai.types.infer import TypeResult, infer_program
 from fluentai.types.lattice import format_type
 
 
@@ -77,4 +77,4 @@ def dump_program(program: r.RProgram) -> str:
     return dump_types(infer_program(prelude_core(), program), program)
 
 
-__all__ = ["dump_program", "dump_types", "format_signature", "prelude_core", "walk"]
+__all__ = ["dump_program", "dump_types", "format_signature", "prelude_core"]

@@ -31,14 +31,14 @@ from __future__ import annotations
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Final
 
 from fluentai import primitives
 from fluentai.passes import rcore as r
 from fluentai.passes.resolve_names import PRELUDE_PREFIX
 from fluentai.primitives import PrimKind
-from fluentai.records import field, is_record, record
+from fluentai.records import field, record
 from fluentai.source import Span
 from fluentai.syntax import core as c
 from fluentai.types import prims as P
@@ -208,25 +208,6 @@ def _on_big_stack(fn: Callable[[], TypeResult]) -> TypeResult:
     return out[0]
 
 
-def walk(node: object) -> Iterator[Any]:
-    """Every resolved-Core node under `node` (itself included), iteratively, in source order
-    of the fields."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        kids: list[object] = []
-        for name in getattr(type(n), "__slots__", ()):
-            if name == "span":
-                continue
-            child = getattr(n, name, None)
-            if isinstance(child, tuple):
-                kids.extend(x for x in child if is_record(x))
-            elif is_record(child):
-                kids.append(child)
-        stack.extend(reversed(kids))
-
-
 def find_known_functions(*programs: r.RProgram) -> dict[str, r.Fn]:
     """Globals defined once, at top level, by a lambda without free variables, and never
     assigned (DESIGN.md §4.1): the native back end calls them directly, and inference keeps a
@@ -264,7 +245,7 @@ def _global_definitions(
             definitions[form.name] = definitions.get(form.name, 0) + 1
             if isinstance(form.value, r.Fn) and not form.value.free:
                 lambdas[form.name] = form.value
-        for node in walk(form):
+        for node in r.walk(form):
             if isinstance(node, r.GlobalSet) and not node.define:
                 assigned.add(node.name)
             elif isinstance(node, r.GlobalSet) and node is not form:
@@ -345,7 +326,7 @@ class _Solver:
         nodes = 0
         for prog in programs:
             for form, _ in prog.forms:
-                for node in walk(form):
+                for node in r.walk(form):
                     nodes += 1
                     if isinstance(node, r.GlobalSet):
                         self.defined.add(node.name)
@@ -538,7 +519,7 @@ class _Solver:
             if prog is None:
                 continue
             for form, _ in prog.forms:
-                for node in walk(form):
+                for node in r.walk(form):
                     if isinstance(node, r.Fn):
                         self.fns[id(node)] = node
                         self.fn_prelude[id(node)] = prelude
@@ -596,7 +577,7 @@ class _Solver:
             sigs[fid] = (tuple(params), ret)
         program_fns: list[tuple[str, r.Fn]] = []
         for form, _ in self.program.forms:
-            for node in walk(form):
+            for node in r.walk(form):
                 if isinstance(node, r.Fn):
                     program_fns.append((node.name, node))
         return TypeResult(

@@ -907,6 +907,7 @@ class Jit:
         self._state_refused = reason
         self.log(f"native code does not run from now on: {reason}")
         store = self._take_state()
+        self._mutable_closures = False  # set again by taking the store back
         self._uninstall()
         self.state = FAILED
         self.stats.state = f"native code stopped ({reason})"
@@ -984,8 +985,6 @@ class Jit:
 
     def ok_to_call(self) -> str | None:
         """Why native code must not run now, or None."""
-        if self._state_refused is not None:
-            return self._state_refused
         node = self.vm.handlers
         while node is not None:
             if node.clauses is not None:

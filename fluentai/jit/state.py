@@ -15,7 +15,7 @@ back to the VM for the rest of the run, and the JIT uninstalls its unit and inst
 No native frame is live while VM code runs (a call crosses to native code from the VM, and native
 code never calls the VM), so nothing native sees the store change hands.
 
-docs/jit.md, "The state store"; docs/decisions.md, "Tiered JIT" 14.
+docs/jit.md, "What stays in the VM"; docs/decisions.md, "Tiered JIT" 24.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fluentai.errors import FlError
-from fluentai.jit.bridge import Codec, NativeError
+from fluentai.jit.bridge import Codec, NativeError, Unconvertible
 from fluentai.vm.world import NO_TRANSACTION, StateStore
 
 ROOT_WORDS = 2  # a key and a value
@@ -59,10 +59,12 @@ class NativeStore:
         return value
 
     def set(self, key: object, value: object) -> object:
-        return self._op(self._lib.fl_e_stateZ3a_set, (key, value), lambda s: s.set(key, value))
+        fn = self._lib.fl_e_stateZ3a_set
+        return self._left(self._op(fn, (key, value), lambda s: s.set(key, value)))
 
     def delete(self, key: object) -> object:
-        return self._op(self._lib.fl_e_stateZ3a_delete, (key,), lambda s: s.delete(key))
+        fn = self._lib.fl_e_stateZ3a_delete
+        return self._left(self._op(fn, (key,), lambda s: s.delete(key)))
 
     def begin(self) -> None:
         self._lib.fl_e_stateZ3a_begin_transaction(0, None)
@@ -90,9 +92,16 @@ class NativeStore:
         count: int = self._lib.fl_rt_state_export(None, 0) - 1
         return count
 
-    def _op(self, fn: Any, args: tuple[Any, ...], in_vm: Callable[[StateStore], Any]) -> Any:
-        from fluentai.jit.bridge import Unconvertible
+    def _left(self, previous: Any) -> Any:
+        """A previous value that left the store: if it is a closure over an assigned variable,
+        its VM copy is the only one from now on, and the store comes back to the VM."""
+        if self._took_mutable():
+            self._hand_back(MUTABLE_REASON)
+        return previous
 
+    def _op(self, fn: Any, args: tuple[Any, ...], in_vm: Callable[[StateStore], Any]) -> Any:
+        """`fn` on the runtime's store, its result as a VM value (`in_vm` on the VM's store
+        instead when an argument cannot be native)."""
         try:
             self._codec.to_native(args, self._words)
         except Unconvertible as exc:
@@ -108,11 +117,7 @@ class NativeStore:
                 raise FlError(err.kind, err.message, err.data)
             raise MemoryError if "out of memory" in err else RuntimeError(err)
         self._took_mutable()
-        value = self._codec.to_vm(word)
-        if fn is not self._lib.fl_e_stateZ3a_get and self._took_mutable():
-            # a previous value that left the store: the VM's copy is the only one from now on
-            self._hand_back(MUTABLE_REASON)
-        return value
+        return self._codec.to_vm(word)
 
 
 def give(
@@ -124,8 +129,6 @@ def give(
 ) -> Any:
     """Hand the VM's `store` to the runtime; the world's store from now on (a NativeStore), or
     the reason it stays in the VM (a str)."""
-    from fluentai.jit.bridge import Unconvertible
-
     contents = store.contents()
     out = codec.roots(len(contents))  # never freed: one per hand-over
     try:

@@ -45,7 +45,7 @@ _Thread_local char fl_thread_tag;
 void fl_small_heap_init(void) { GC_add_roots(&fl_small_heap, (char *)&fl_small_heap + sizeof fl_small_heap); }
 
 static void drop_atoms(void) {
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < FL_ATOMIC_CLASSES; k++) {
         fl_atom_cache *cache = &fl_small_heap.atoms[k];
         for (int64_t i = 0; i < cache->n; i++) cache->items[i] = NULL;
         cache->n = 0;
@@ -116,7 +116,7 @@ void *fl_alloc(int64_t nbytes) {
 }
 
 void *fl_alloc_atomic(int64_t nbytes) {
-    if (nbytes > 0 && nbytes < 64) return fl_alloc_atomic_fast(nbytes);
+    if (nbytes > 0 && nbytes < FL_ATOMIC_SMALL) return fl_alloc_atomic_fast(nbytes);
     void *p = GC_MALLOC_ATOMIC((size_t)(nbytes > 0 ? nbytes : 1));
     if (p == NULL) fl_out_of_memory();
     return p;

@@ -242,11 +242,11 @@ fl_value fl_e_stateZ3a_rollback_transaction(int64_t argc, const fl_value *argv) 
     return FL_NIL;
 }
 
-/* The JIT's VM (jit/jit.py, "the state store") hands its store here when it installs a unit, so
- * that native code and the VM share one store: words[0] is the store, words[1..n-1] the saved
- * stores of the open transactions, outermost first (-1: out of memory). It takes it back with fl_rt_state_export
- * (which returns how many words there are, writing them when `cap` allows) before another unit
- * replaces this one, or when a value the VM stores cannot be a native value. */
+/* The JIT's VM (jit/state.py) hands its store here when it installs a unit, so that native code
+ * and the VM share one store: words[0] is the store, words[1..n-1] the saved stores of the open
+ * transactions, outermost first (returns -1 when out of memory). It takes the store back with
+ * fl_rt_state_export (which returns how many words there are, writing them when `cap` allows)
+ * before another unit replaces this one, or when a value cannot be in both. */
 int64_t fl_rt_state_install(const fl_value *words, int64_t n) {
     fl_ctl_reset_state();
     fl_ctl.state = words[0];

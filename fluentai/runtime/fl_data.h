@@ -22,6 +22,8 @@ const char *fl_buf_cstr(fl_buf *b);
  * thread. */
 #define FL_SMALL_BYTES 24
 #define FL_ATOMIC_CACHE 256
+#define FL_ATOMIC_CLASSES 3 /* pointer-free blocks of 16, 32 and 64 bytes */
+#define FL_ATOMIC_SMALL (16 << (FL_ATOMIC_CLASSES - 1)) /* smaller requests use them */
 typedef struct fl_atom_cache {
     int64_t n;
     void *items[FL_ATOMIC_CACHE];
@@ -32,7 +34,7 @@ typedef struct fl_small_heap_t {
     /* free pointer-free objects of 16 bytes (boxed floats), 32 bytes (short strings) and 64
      * bytes (two-limb bignums): arrays, since links through their words would not be
      * scanned; n of them, the rest zero */
-    fl_atom_cache atoms[3];
+    fl_atom_cache atoms[FL_ATOMIC_CLASSES];
 } fl_small_heap_t;
 extern fl_small_heap_t fl_small_heap;
 /* This thread's identity, in one instruction: its thread pointer (unique among live threads),
@@ -64,7 +66,7 @@ static inline void *fl_alloc_small(void) {
  * thread's caches, refilled a heap block at a time. */
 void *fl_alloc_atomic_small_slow(int size_class);
 static inline void *fl_alloc_atomic_fast(int64_t nbytes) {
-    if (nbytes > 0 && nbytes < 64) {
+    if (nbytes > 0 && nbytes < FL_ATOMIC_SMALL) {
         int size_class = nbytes < 16 ? 0 : (nbytes < 32 ? 1 : 2);
         fl_atom_cache *cache = &fl_small_heap.atoms[size_class];
         int64_t n = cache->n;

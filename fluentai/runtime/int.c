@@ -69,15 +69,26 @@ fl_value fl_int_from_mpz(mpz_srcptr z) {
     return fl_from_ptr(b);
 }
 
-void fl_int_view(fl_value v, mpz_ptr z, mp_limb_t *limb) {
+/* An Int's magnitude as limbs (a fixnum's in *limb) and its sign. */
+typedef struct mag {
+    const mp_limb_t *limbs;
+    mp_size_t n;
+    bool negative;
+} mag;
+
+static mag int_mag(fl_value v, mp_limb_t *limb) {
     if (fl_is_fixnum(v)) {
         int64_t i = fl_fixnum_value(v);
         *limb = i < 0 ? -(uint64_t)i : (uint64_t)i;
-        mpz_roinit_n(z, limb, i < 0 ? -1 : (i > 0 ? 1 : 0));
-    } else {
-        const fl_bignum *b = fl_bignum_ptr(v);
-        mpz_roinit_n(z, (const mp_limb_t *)b->limbs, (mp_size_t)b->size);
+        return (mag){limb, i != 0, i < 0};
     }
+    const fl_bignum *b = fl_bignum_ptr(v);
+    return (mag){(const mp_limb_t *)b->limbs, b->size < 0 ? -b->size : b->size, b->size < 0};
+}
+
+void fl_int_view(fl_value v, mpz_ptr z, mp_limb_t *limb) {
+    mag m = int_mag(v, limb);
+    mpz_roinit_n(z, m.limbs, m.negative ? -m.n : m.n);
 }
 
 fl_value fl_int_from_decimal(const char *text) {
@@ -318,23 +329,6 @@ static double double_op(char op, double x, double y) {
     }
 }
 
-/* An Int's magnitude as limbs (a fixnum's in *limb) and its sign. */
-typedef struct mag {
-    const mp_limb_t *limbs;
-    mp_size_t n;
-    bool negative;
-} mag;
-
-static mag int_mag(fl_value v, mp_limb_t *limb) {
-    if (fl_is_fixnum(v)) {
-        int64_t i = fl_fixnum_value(v);
-        *limb = i < 0 ? -(uint64_t)i : (uint64_t)i;
-        return (mag){limb, i != 0, i < 0};
-    }
-    const fl_bignum *b = fl_bignum_ptr(v);
-    return (mag){(const mp_limb_t *)b->limbs, b->size < 0 ? -b->size : b->size, b->size < 0};
-}
-
 /* The Int of the n limbs of `b` (allocated for at least n, high zero limbs allowed) with a sign:
  * the bignum itself, its size fixed, or a fixnum. */
 static fl_value int_result(fl_bignum *b, mp_size_t n, bool negative) {
@@ -364,7 +358,11 @@ static fl_value int_arith(char op, fl_value a, fl_value b) {
     }
     if (op == '-') y.negative = !y.negative;
     if (y.n == 0) return a;
-    if (x.n == 0) return op == '-' ? int_arith('*', b, fl_fixnum(-1)) : b;
+    if (x.n == 0) { /* 0 + b, 0 - b: b's magnitude, y's sign */
+        fl_bignum *r = bignum_alloc((size_t)y.n, false);
+        memcpy(r->limbs, y.limbs, (size_t)y.n * sizeof(mp_limb_t));
+        return int_result(r, y.n, y.negative);
+    }
     bool x_larger = x.n != y.n ? x.n > y.n : mpn_cmp(x.limbs, y.limbs, x.n) >= 0;
     if (!x_larger) {
         mag t = x;

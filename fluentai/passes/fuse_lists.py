@@ -48,15 +48,28 @@ _DIVISIONS = frozenset({"mod", "quot", "rem", "/"})
 
 def fuse_lists(prog: r.RProgram) -> r.RProgram:
     uses: dict[r.Var, int] = {}
+    candidates = False
     for form, _ in prog.forms:
         for node in r.walk(form):
             if isinstance(node, r.LocalRef):
                 uses[node.var] = uses.get(node.var, 0) + 1
+            elif isinstance(node, r.PrimApp) and not candidates:
+                candidates = _candidate(node)
+    if not candidates:
+        return prog  # nothing to fuse: no rebuild of the program
     inliner = _Inliner(uses)
     forms = tuple(
         (r.rebuild(r.rebuild(form, inliner), _fuse), is_def) for form, is_def in prog.forms
     )
     return records.replace(prog, forms=forms)
+
+
+def _candidate(e: r.PrimApp) -> bool:
+    """Whether `e` is a consumer that is, or may become once a `let*` stage is inlined, a
+    pipeline that can be fused."""
+    if _canonical(e.name) not in _CONSUMERS or not e.args:
+        return False
+    return isinstance(e.args[-1], r.LocalRef) or _pipeline(e) is not None
 
 
 def _canonical(name: str) -> str:

@@ -362,7 +362,7 @@ def finish_image(
 
     if ir_text is None:
         ir_text = str(lowered.module)
-    program_obj = Engine().object_code(ir_text, opt, host_cpu=True)
+    program_obj = Engine().object_code(ir_text, opt, host_cpu=True, bounded=True)
     if stages is not None:
         stages["llvm"] = time.perf_counter()
     meta = {"tier": "image", "symbols": ["fl_program_main"], "functions": list(lowered.functions)}

@@ -77,6 +77,37 @@ def test_errors_and_exit_statuses_from_an_image_are_the_vms(tmp_path: Path) -> N
         assert report == _program_stderr(vm).splitlines()
 
 
+def test_a_big_image_is_compiled_cheaply_and_runs_as_the_vm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program image over BIG_UNIT_CHARS of IR gets the function-only pipeline and -O0
+    machine code (docs/decisions.md, "Tiered JIT" 25); it runs as any image does."""
+    from fluentai import image
+    from fluentai.llvm import engine
+    from fluentai.source import SourceFile
+
+    levels: list[int] = []
+    optimize = engine.Engine.optimize
+
+    def spy(self: Any, mod: Any, tm: Any, opt: int) -> None:
+        levels.append(opt)
+        optimize(self, mod, tm, opt)
+
+    monkeypatch.setattr(engine, "BIG_UNIT_CHARS", 0)
+    monkeypatch.setattr(engine.Engine, "optimize", spy)
+    monkeypatch.setenv("FLUENTAI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "prog.fl").write_text(HOT_ERROR, encoding="utf-8")
+    assert image.build(SourceFile("prog.fl", HOT_ERROR), lambda _text: None)
+    assert levels[-1] == 1  # the program's (the prelude's own object, made first, is not bounded)
+    vm = _run(tmp_path, HOT_ERROR, "--tier", "vm")
+    warm = _run(tmp_path, HOT_ERROR, "--jit-stats")
+    assert IMAGE_LINE in warm.stderr
+    assert (warm.status, warm.stdout) == (vm.status, vm.stdout) == (70, vm.stdout)
+    report = [line for line in _program_stderr(warm).splitlines() if "jit:" not in line]
+    assert report == _program_stderr(vm).splitlines()
+
+
 def test_images_are_not_used_when_disabled_tuned_or_stale(tmp_path: Path) -> None:
     _run(tmp_path, HOT)
     assert IMAGE_LINE in _run(tmp_path, HOT, "--jit-stats").stderr

@@ -240,7 +240,7 @@ class Jit:
         self._restart_rt: Any = None
         self._awaiting_process = False  # the image compiler process makes the image (imageproc)
         self._awaiting_unit = False  # ... or the unit first (a run that did something visible)
-        self._waited_s = 0.0  # time the VM has waited for that process's answer
+        self._waited_s = 0.0  # time the VM has waited for an image for a restart
         self._yields = 0  # sleeps of the VM for a compile thread (`yield_to_compiler`)
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
@@ -392,9 +392,13 @@ class Jit:
         elif self._awaiting_unit:
             self._poll_unit_process()
         elif self._thread is not None:
-            if self._restart:
-                # before a restart the VM's progress is likely to be dropped: it yields more
+            if self._restart and self._waited_s < RESTART_WAIT_TOTAL_S:
+                # before a restart the VM's progress is likely to be dropped: it yields more,
+                # but no longer in all than it waits for an image compiler process (a big
+                # program's image takes many seconds, which the VM then ran at a sixth of its
+                # speed)
                 time.sleep(COMPILE_YIELD_S * RESTART_YIELD_FACTOR)
+                self._waited_s += COMPILE_YIELD_S * RESTART_YIELD_FACTOR
                 return
             # (the compile thread may be importing the engine: a partial module has no count)
             engine = sys.modules.get("fluentai.llvm.engine")

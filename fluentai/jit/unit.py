@@ -245,7 +245,7 @@ def build_unit(
             meta["tier2_seeds"] = _seeds_json(applied)
         engine = Engine()
         opt = jit_opt() if seeds is None else tier2_opt()
-        obj = engine.object_code(str(lowered.module), opt, host_cpu=True)
+        obj = engine.object_code(str(lowered.module), opt, host_cpu=True, bounded=True)
         times = engine.times
         stats.compile_ms = times.parse_ms + times.optimize_ms + times.codegen_ms
         t_prelude = time.perf_counter()

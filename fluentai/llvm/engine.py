@@ -28,6 +28,12 @@ in_llvm = 0
 # functions this big are straight-line code such as a program's top level, run once.
 # docs/decisions.md, "Native back end" 28.
 HUGE_FUNCTION_CHARS = 2_000_000
+# A JIT unit or program image (`bounded`) of more IR text than this is optimized at most with the
+# function-only pipeline of -O1 and gets its machine code at -O0: at -O2, LLVM takes about 1.5 s
+# per MB of IR text, and a program of 3000 small functions (23 MB) took 35 s at -O2 against 9 s,
+# while the VM waited for it. `fluentai build` and the prelude keep the level asked for.
+# docs/decisions.md, "Tiered JIT" 25.
+BIG_UNIT_CHARS = 2_000_000
 
 
 def _llvm() -> Any:
@@ -150,14 +156,19 @@ class Engine:
         self.optimize(mod, tm, opt)
         return str(mod)
 
-    def object_code(self, ir_text: str, opt: int, *, host_cpu: bool = False) -> bytes:
+    def object_code(
+        self, ir_text: str, opt: int, *, host_cpu: bool = False, bounded: bool = False
+    ) -> bytes:
+        """`bounded`: a JIT unit or program image, compiled more cheaply when big
+        (`BIG_UNIT_CHARS`)."""
         global in_llvm
         in_llvm += 1
         try:
+            big = bounded and opt > 0 and len(ir_text) > BIG_UNIT_CHARS
             tm = self.target_machine(opt, jit=False, host_cpu=host_cpu)
             mod = self.parse(ir_text, tm)
-            self.optimize(mod, tm, opt)
-            if opt > 0 and has_huge_function(ir_text):
+            self.optimize(mod, tm, 1 if big else opt)
+            if opt > 0 and (big or has_huge_function(ir_text)):
                 tm = self.target_machine(0, jit=False, host_cpu=host_cpu)
             t0 = time.perf_counter()
             obj = bytes(tm.emit_object(mod))

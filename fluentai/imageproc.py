@@ -212,14 +212,23 @@ class ImageProcess:
 current: ImageProcess | None = None  # this run's child, if it has one
 
 
+# A program this big takes seconds to lower and compile. On a thread of the run, sharing the
+# GIL with the VM, that made the VM 3 to 4 times slower for as long (a program of 3000 functions:
+# 38 s against 10 s in the VM alone); a process of its own, at a lower priority, costs the VM
+# much less even on a busy machine or a single CPU (docs/decisions.md, "Start-up" 11).
+BIG_PROGRAM_CHARS = 50_000
+
+
 def wanted(text: str) -> bool:
     """Whether to fork an image compiler child for the program `text`: FLUENTAI_IMAGE_PROCESS,
-    else code that may get hot and an idle core."""
+    else code that may get hot and either an idle core or a big program."""
     setting = os.environ.get("FLUENTAI_IMAGE_PROCESS", "")
     if setting in ("0", "1"):
         return setting == "1"
     if not may_get_hot(text):
         return False
+    if len(text) >= BIG_PROGRAM_CHARS:
+        return True
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):

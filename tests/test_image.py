@@ -358,6 +358,13 @@ def test_the_image_process_is_wanted_when_a_core_stays_idle(monkeypatch: Any) ->
     assert imageproc.wanted(LOOPS) and len(looks) == 2
     counts(2, 2, 2)  # busy at every look
     assert not imageproc.wanted(LOOPS) and len(looks) == 3
+    # ... unless the program is big: its compile would slow a VM sharing its GIL far more
+    big = LOOPS + ";" + "x" * imageproc.BIG_PROGRAM_CHARS + "\n"
+    counts(2, 2, 2)
+    assert imageproc.wanted(big) and not looks
+    monkeypatch.setattr(imageproc.os, "sched_getaffinity", lambda _pid: {0})
+    assert imageproc.wanted(big)
+    monkeypatch.setattr(imageproc.os, "sched_getaffinity", lambda _pid: {0, 1})
     counts(1)
     assert imageproc.wanted(LOOPS) and len(looks) == 1
     monkeypatch.setattr(imageproc.os, "sched_getaffinity", lambda _pid: {0})

@@ -7,6 +7,7 @@ auto-stress, auto-jit0-O2); these tests check what the corpus cannot see."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -543,3 +544,27 @@ def test_closures_capturing_more_than_64_variables_cross_to_native_code(tmp_path
     r = run(tmp_path, program, "--jit-stats", env=NOW)
     assert (r.status, r.stdout) == (0, "7455\n2486 2487\n"), r.stderr
     assert "VM->native calls " in r.stderr
+
+
+def test_a_big_program_is_not_compiled_beside_the_vm_when_the_process_fails() -> None:
+    """The image compiler process did not compile the program: a small one is compiled on a
+    thread of the run, a big one stays in the VM (docs/decisions.md, "Start-up" 11)."""
+    from types import SimpleNamespace
+
+    from fluentai import imageproc
+    from fluentai.jit.jit import FAILED, Jit
+
+    for size, compiled in ((100, True), (imageproc.BIG_PROGRAM_CHARS, False)):
+        started: list[bool] = []
+        logged: list[str] = []
+        fake = SimpleNamespace(
+            src=SimpleNamespace(text="x" * size),
+            state=None,
+            stats=SimpleNamespace(state=""),
+            log=logged.append,
+            _start_compile_thread=functools.partial(started.append, True),
+        )
+        Jit._compile_here(fake, "the process is gone")  # type: ignore[arg-type]
+        assert bool(started) is compiled
+        assert (fake.state == FAILED) is not compiled
+        assert logged[0].startswith("the process is gone: ")

@@ -442,9 +442,22 @@ class Jit:
             self.state = RESTART
             self.restart()  # a sampled safepoint, as where the state is otherwise acted on
             return
-        self.log("program image not stored by the image compiler process: compiling here")
         self._image = False
         self._restart = False
+        self._compile_here("program image not stored by the image compiler process")
+
+    def _compile_here(self, why: str) -> None:
+        """The image compiler process did not compile the program: compile it on a thread,
+        unless the program is big (its compile would slow the VM for seconds: decision
+        "Start-up" 11), which then stays in the VM."""
+        from fluentai import imageproc
+
+        if len(self.src.text) >= imageproc.BIG_PROGRAM_CHARS:
+            self.state = FAILED
+            self.stats.state = f"not compiled ({why}; too big to compile beside the VM)"
+            self.log(f"{why}: the program stays in the VM (too big to compile beside it)")
+            return
+        self.log(f"{why}: compiling here")
         self._start_compile_thread()
 
     def _poll_unit_process(self) -> None:
@@ -470,8 +483,7 @@ class Jit:
             self.stats.lower_ms = proc.unit_ms.get("lower", 0.0)
             self.stats.compile_ms = proc.unit_ms.get("llvm", 0.0)
         if loaded is None:
-            self.log(f"unit not compiled by the image compiler process ({detail}): compiling here")
-            self._start_compile_thread()
+            self._compile_here(f"unit not compiled by the image compiler process ({detail})")
             return
         self.log(
             f"compiled by the image compiler process: {len(loaded[1]['lambdas'])} functions in "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -60,6 +61,10 @@ def _io_read_file(world: World, path: object) -> str:
     checked = _check_path(name, path)
     try:
         with open(checked, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                # a pipe, FIFO or terminal (/dev/stdin) is consumed by reading it: a restart
+                # could not read it again (World.touched)
+                _touch(world)
             data = f.read()
     except (OSError, ValueError) as exc:  # ValueError: a NUL character in the path
         raise _io_error(name, "read", checked, exc) from None

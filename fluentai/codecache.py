@@ -309,7 +309,8 @@ def trim_if_due() -> None:
 
 def trim(limit_bytes: int = DEFAULT_LIMIT) -> tuple[int, int]:
     """Delete least recently used entries until the cache holds at most `limit_bytes`; return
-    (files, bytes) deleted. A tmp file older than an hour is a dead writer's and goes too."""
+    (files, bytes) deleted. A tmp file or image compiler's mark older than an hour is a dead
+    writer's and goes too."""
     now = time.time()
     groups: dict[str, list[tuple[Path, int, float]]] = {}
     removed_files = removed_bytes = 0
@@ -319,7 +320,8 @@ def trim(limit_bytes: int = DEFAULT_LIMIT) -> tuple[int, int]:
         except OSError:
             continue
         path = Path(e.path)
-        if e.name.startswith("tmp."):
+        if e.name.startswith("tmp.") or e.name.endswith(".building"):
+            # a dead writer's file, or the mark of an image compiler gone (imageproc.Claim)
             if now - st.st_mtime > _STALE_TMP_SECONDS:
                 _unlink(path)
                 removed_files += 1

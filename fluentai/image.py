@@ -245,11 +245,19 @@ def track(thread: Any, src: SourceFile, log: Any) -> None:
 
 
 def exit_wait_s() -> float:
+    """FLUENTAI_IMAGE_WAIT_MS, else EXIT_WAIT_S; no wait by default for a big program, whose
+    image takes many seconds (the next run waits for it instead: imageproc.Claim)."""
+    from fluentai.imageproc import BIG_PROGRAM_CHARS
+
     text = os.environ.get("FLUENTAI_IMAGE_WAIT_MS", "")
     try:
-        return max(0.0, float(text) / 1000) if text else EXIT_WAIT_S
+        if text:
+            return max(0.0, float(text) / 1000)
     except ValueError:
-        return EXIT_WAIT_S
+        pass
+    if _image_source is not None and len(_image_source.text) >= BIG_PROGRAM_CHARS:
+        return 0.0
+    return EXIT_WAIT_S
 
 
 def build(src: SourceFile, log: Any) -> bool:

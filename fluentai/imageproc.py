@@ -50,8 +50,9 @@ ANSWER_MAX = 512
 class ImageProcess:
     """The parent's handle on its image compiler child."""
 
-    def __init__(self, pid: int, go_fd: int, done_fd: int) -> None:
+    def __init__(self, pid: int, go_fd: int, done_fd: int, mark: str = "") -> None:
         self.pid = pid
+        self.mark = mark  # the child's Claim mark (removed if the child is killed)
         self.go_fd = go_fd
         self.done_fd = done_fd
         self.sent_at = 0.0  # perf_counter() when "go" was sent; 0 before
@@ -207,6 +208,8 @@ class ImageProcess:
             os.waitpid(self.pid, 0)
         except (OSError, ChildProcessError):
             pass
+        if kill and self.mark:
+            _remove_mark(self.mark, self.pid)
 
 
 current: ImageProcess | None = None  # this run's child, if it has one
@@ -296,7 +299,7 @@ def start(path: str, text: str) -> ImageProcess | None:
     os.close(go_r)
     os.close(done_w)
     os.set_blocking(done_r, False)
-    current = ImageProcess(pid, go_w, done_r)
+    current = ImageProcess(pid, go_w, done_r, Claim.mark_path(path, text))
     return current
 
 
@@ -309,9 +312,13 @@ def discard() -> None:
 def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
     status = NOT_STORED
     stages: dict[str, float] = {}
+    claim = None
     try:
         _detach(go_fd, done_fd)
-        prepared = _prepare(path, text, stages)
+        claim = Claim(path, text)
+        # another process compiling the same image (an earlier run's child, left to finish in
+        # the background): wait for its image instead of compiling it again beside it
+        prepared = _prepare(path, text, stages) if claim.other is None else None
         stages["prepared"] = time.perf_counter()
         request = os.read(go_fd, 1)
         if request == UNIT:
@@ -319,14 +326,111 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
             request = os.read(go_fd, 1)
         if request == GO:
             stages["go"] = time.perf_counter()
-            status = STORED if prepared(stages) else NOT_STORED
+            done = prepared(stages) if prepared is not None else claim.wait_for_other()
+            status = STORED if done else NOT_STORED
             stages["stored"] = time.perf_counter()
     except BaseException:  # noqa: BLE001 - the parent compiles in-process instead
         status = NOT_STORED
+    finally:
+        if claim is not None:
+            claim.release()
     _answer(done_fd, status + "".join(f" {name}={at:.6f}" for name, at in stages.items()).encode())
     if status == STORED:
         _trim()
     os._exit(0)
+
+
+class Claim:
+    """A mark in the code cache that this process compiles the image of a program
+    (`KEY.building`, holding its pid): a run started while an earlier run's image compiler
+    still works on the same program (a big one, left to finish after its run) waits for that
+    image instead of compiling it a second time beside it. A mark whose process is gone, or
+    older than STALE_S, is taken over (docs/decisions.md, "Start-up" 11)."""
+
+    STALE_S = 600.0
+    WAIT_S = 600.0  # the longest wait for the other process's image
+
+    def __init__(self, path: str, text: str) -> None:
+        from fluentai import image
+
+        self.key = image.key(path, text)
+        self.mark = self.mark_path(path, text)
+        self.other: int | None = None  # the live process that compiles it, if another does
+        self.owned = False  # the mark is this process's (removed by `release`)
+        for _ in range(2):
+            try:
+                fd = os.open(self.mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                self.other = self._owner()
+                if self.other is not None:
+                    return
+                try:
+                    os.unlink(self.mark)  # stale
+                except OSError:
+                    pass
+                continue
+            except OSError:
+                break  # no cache to mark: compile unmarked
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(str(os.getpid()))
+            self.owned = True
+            break
+
+    @staticmethod
+    def mark_path(path: str, text: str) -> str:
+        from fluentai import cachekey, image
+
+        return os.path.join(cachekey.cache_dir(), image.key(path, text) + ".building")
+
+    def _owner(self) -> int | None:
+        """The pid of the live process the mark names, if it is recent; else None."""
+        try:
+            if time.time() - os.stat(self.mark).st_mtime > self.STALE_S:
+                return None
+            with open(self.mark, encoding="ascii") as f:
+                pid = int(f.read().strip() or "0")
+        except (OSError, ValueError):
+            return None
+        return pid if pid > 0 and pid != os.getpid() and _alive(pid) else None
+
+    def wait_for_other(self) -> bool:
+        """Wait for the other process to finish; whether the image is stored now."""
+        from fluentai import codecache
+
+        deadline = time.monotonic() + self.WAIT_S
+        while time.monotonic() < deadline:
+            if codecache.exists(self.key):
+                return True
+            if self.other is None or not _alive(self.other):
+                break
+            time.sleep(0.02)
+        return codecache.exists(self.key)
+
+    def release(self) -> None:
+        if self.owned:
+            self.owned = False
+            _remove_mark(self.mark, os.getpid())
+
+
+def _remove_mark(mark: str, pid: int) -> None:
+    """Remove a Claim mark if it is `pid`'s."""
+    try:
+        with open(mark, encoding="ascii") as f:
+            if f.read().strip() != str(pid):
+                return
+        os.unlink(mark)
+    except OSError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by another user
+    return True
 
 
 def _items(text: str) -> dict[str, float]:
@@ -448,10 +552,15 @@ def _background_main(argv: list[str]) -> int:
     from fluentai import image
     from fluentai.source import SourceFile
 
+    claim = Claim(argv[0], text)
+    if claim.other is not None:
+        return 0  # another process compiles it
     try:
         stored = image.build(SourceFile(argv[0], text), lambda _text: None)
     except Exception:  # noqa: BLE001 - nobody to tell: the next run compiles it itself
         return 1
+    finally:
+        claim.release()
     if stored:
         _trim()
     return 0 if stored else 1

@@ -4,6 +4,7 @@ llvmlite. The output, reports and exit statuses must be the VM's."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -418,6 +419,7 @@ def test_the_vm_waits_for_the_image_child_only_while_a_restart_is_worth_it(
     world = SimpleNamespace(touched=False)
     j = jit_mod.Jit.__new__(jit_mod.Jit)
     j.vm = SimpleNamespace(world=world)
+    j.src = SimpleNamespace(text=LOOPS)
     j._awaiting_process = True
     j._waited_s = 0.0
     j._poll_image_process()
@@ -426,5 +428,55 @@ def test_the_vm_waits_for_the_image_child_only_while_a_restart_is_worth_it(
     world.touched = False
     j._waited_s = jit_mod.RESTART_WAIT_TOTAL_S  # a child slower than that: full speed too
     j._poll_image_process()
-    assert waits == [jit_mod.RESTART_WAIT_S, 0.0, 0.0]
+    j._waited_s = 0.0
+    j.src = SimpleNamespace(text=LOOPS + ";" + "x" * imageproc.BIG_PROGRAM_CHARS)
+    j._poll_image_process()  # a big program's image takes seconds: full speed as well
+    assert waits == [jit_mod.RESTART_WAIT_S, 0.0, 0.0, 0.0]
     assert j._awaiting_process
+
+
+def test_an_image_compiled_by_another_process_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """imageproc.Claim: the mark of a live process that compiles the same image makes a second
+    compiler wait for it; a mark whose process is gone is taken over, and removed after."""
+    from fluentai import codecache, image, imageproc
+
+    monkeypatch.setenv("FLUENTAI_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        mark = imageproc.Claim.mark_path("prog.fl", HOT)
+        Path(mark).write_text(str(other.pid), encoding="ascii")
+        claim = imageproc.Claim("prog.fl", HOT)
+        assert claim.other == other.pid and not claim.owned
+        key = image.key("prog.fl", HOT)
+        monkeypatch.setattr(codecache, "exists", lambda k: k == key and other.poll() is not None)
+        other.kill()
+        other.wait()
+        assert claim.wait_for_other()  # the other process ended with the entry stored
+        monkeypatch.undo()
+        monkeypatch.setenv("FLUENTAI_CACHE_DIR", str(tmp_path / "cache"))
+        taken = imageproc.Claim("prog.fl", HOT)  # its process is gone: taken over
+        assert taken.owned and taken.other is None
+        assert Path(mark).read_text(encoding="ascii") == str(os.getpid())
+        taken.release()
+        assert not Path(mark).exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_big_program_does_not_wait_for_its_image_at_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from fluentai import image, imageproc
+
+    monkeypatch.delenv("FLUENTAI_IMAGE_WAIT_MS", raising=False)
+    monkeypatch.setattr(image, "_image_source", SimpleNamespace(text=LOOPS))
+    assert image.exit_wait_s() == image.EXIT_WAIT_S
+    big = SimpleNamespace(text=LOOPS + ";" + "x" * imageproc.BIG_PROGRAM_CHARS)
+    monkeypatch.setattr(image, "_image_source", big)
+    assert image.exit_wait_s() == 0.0
+    monkeypatch.setenv("FLUENTAI_IMAGE_WAIT_MS", "1500")  # asked for: waited for
+    assert image.exit_wait_s() == 1.5

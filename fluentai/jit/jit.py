@@ -326,6 +326,7 @@ class Jit:
         self._restart = self._image and not self.vm.world.touched
         if self._restart and _image_process_go():
             self._awaiting_process = True  # polled at safepoints (`yield_to_compiler`)
+            image.track(None, self.src, self.log)
             self.log("program image: compiling in the image compiler process")
             return
         if not self._restart and self._image and _image_process_unit():
@@ -424,7 +425,11 @@ class Jit:
         # the next sample (4096 calls and back edges: 40 ms of mandelbrot in the VM). A child
         # that needs more than RESTART_WAIT_TOTAL_S (a huge program) has the VM at full speed.
         wait = RESTART_WAIT_S
-        if self.vm.world.touched or self._waited_s >= RESTART_WAIT_TOTAL_S:
+        if (
+            self.vm.world.touched
+            or self._waited_s >= RESTART_WAIT_TOTAL_S
+            or len(self.src.text) >= imageproc.BIG_PROGRAM_CHARS  # its image takes seconds
+        ):
             wait = 0.0
         t0 = time.perf_counter()
         stored = proc.poll(wait)

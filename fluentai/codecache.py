@@ -271,15 +271,17 @@ def store(
 
 def _files() -> list[os.DirEntry[str]]:
     """The cache's own files (entries, tmp files, older versions' objects, the digest memos of
-    fluentai/cachekey.py, the resolved prelude of fluentai/prelude_cache.py, the trim stamp),
-    never anything else a shared directory may hold."""
+    fluentai/cachekey.py, the resolved prelude of fluentai/prelude_cache.py, the trim stamp,
+    the marks of image compilers at work), never anything else a shared directory may hold."""
     try:
         with os.scandir(cache_dir()) as it:
             return [
                 e
                 for e in it
                 if e.is_file(follow_symlinks=False)
-                and e.name.endswith((".so", ".json", ".o", ".digest", ".pickle", ".stamp"))
+                and e.name.endswith(
+                    (".so", ".json", ".o", ".digest", ".pickle", ".stamp", ".building")
+                )
             ]
     except OSError:
         return []

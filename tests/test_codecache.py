@@ -267,19 +267,23 @@ def test_trim_removes_the_least_recently_used_entries(
         _entry(tmp_path, key, 1000, base + i * 100)
     (tmp_path / "tmp.1.ff.so").write_bytes(b"x" * 5)  # a dead writer's
     os.utime(tmp_path / "tmp.1.ff.so", (base, base))
+    (tmp_path / "eeee.building").write_text("1")  # the mark of an image compiler long gone
+    os.utime(tmp_path / "eeee.building", (base, base))
+    (tmp_path / "dddd.building").write_text("2")  # ... and of one at work now
     (tmp_path / "notes.txt").write_text("mine")
-    files, size = codecache.trim(limit_bytes=2100)
-    assert (files, size) == (5, 2 * 1010 + 5)
+    files, size = codecache.trim(limit_bytes=2101)
+    assert (files, size) == (6, 2 * 1010 + 5 + 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cccc.json",
         "cccc.so",
+        "dddd.building",
         "dddd.json",
         "dddd.so",
         "notes.txt",
     ]
-    assert codecache.trim(limit_bytes=2100) == (0, 0)
+    assert codecache.trim(limit_bytes=2101) == (0, 0)
     info = codecache.info()
-    assert (info["entries"], info["size"]) == (2, 2020)
+    assert (info["entries"], info["size"]) == (2, 2021)
 
 
 def test_loading_an_entry_makes_it_recently_used(

@@ -33,7 +33,7 @@ HUGE_FUNCTION_CHARS = 2_000_000
 # per MB of IR text, and a program of 3000 small functions (23 MB) took 35 s at -O2 against 9 s,
 # while the VM waited for it. `fluentai build` and the prelude keep the level asked for.
 # docs/decisions.md, "Tiered JIT" 25.
-BIG_UNIT_CHARS = 2_000_000
+BIG_UNIT_CHARS = 4_000_000
 
 
 def _llvm() -> Any:

@@ -209,8 +209,8 @@ def test_a_handler_in_the_vm_keeps_calls_in_the_vm(tmp_path: Path) -> None:
 
 def test_the_state_store_goes_to_native_code_and_comes_back(tmp_path: Path) -> None:
     """A program using `state:*` runs natively: the unit gets the VM's store (jit/state.py),
-    the VM's own state operations work on it meanwhile, and a value native code cannot take
-    brings it back to the VM, after which native code does not run."""
+    and the VM's own state operations work on it meanwhile, a closure over an assigned variable
+    included (the VM and native code share the variable: jit/bridge.py, TwinBox)."""
     source = """
 (print "first")
 (define (f n) (if (= n 0) (state:get 'k) (f (- n 1))))
@@ -234,8 +234,7 @@ def test_the_state_store_goes_to_native_code_and_comes_back(tmp_path: Path) -> N
     )
     log = r.stderr
     assert "the state store is handed to native code" in log, log
-    assert "native code does not run from now on: the program stored a value" in log, log
-    assert log.index("handed to native code") < log.index("does not run from now on")
+    assert "does not run from now on" not in log, log
 
 
 def test_long_builtins_are_safepoints_only_on_the_programs_thread() -> None:

@@ -226,9 +226,9 @@ def test_errors_in_tier_2_code_give_the_vms_report(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seed", ["1", "2"])
 def test_stress_makes_guards_fail_at_random(tmp_path: Path, seed: str) -> None:
-    # the loops must stay in the VM, so that every call is a VM->native call: `k` becomes a
-    # shared box (captured by `more?` and assigned), which keeps them from switching to native
-    # code at a back edge (docs/jit.md, "On-stack replacement at `while` back edges")
+    # the loops must stay in the VM, so that every call is a VM->native call: a loop threshold
+    # no loop reaches keeps them from switching to native code at a back edge (docs/jit.md,
+    # "On-stack replacement at `while` back edges")
     source = """
 (define (sum-to n) (let loop ((i 0) (acc 0)) (if (> i n) acc (loop (+ i 1) (+ acc i)))))
 (define total 0)
@@ -242,7 +242,14 @@ def test_stress_makes_guards_fail_at_random(tmp_path: Path, seed: str) -> None:
   (print (sum-to "x")))
 """
     want = vm_run(tmp_path, source)
-    env = {**TIER2_NOW, "FLUENTAI_DEOPT_STRESS": seed, "FLUENTAI_JIT_DEOPT_LIMIT": "3"}
+    env = {
+        **TIER2_NOW,
+        "FLUENTAI_JIT_THRESHOLD": "1",
+        "FLUENTAI_JIT_LOOP_THRESHOLD": "1000000000",
+        "FLUENTAI_JIT_TIME_MS": "1000000",
+        "FLUENTAI_DEOPT_STRESS": seed,
+        "FLUENTAI_JIT_DEOPT_LIMIT": "3",
+    }
     r = run(tmp_path, source, "--jit-stats", env=env)
     assert (r.status, r.stdout) == want[:2]
     assert "FLUENTAI_DEOPT_STRESS x" in stat(r.stderr, r"jit: deopts of sum-to: (.*)")

@@ -41,7 +41,7 @@ from fluentai.vm.values import (
     ErrorValue,
 )
 
-__all__ = ["Boxed", "Codec", "FnPairs", "NativeError", "Unconvertible"]
+__all__ = ["Boxed", "Codec", "FnPairs", "NativeError", "Twin", "TwinBox", "Unconvertible"]
 
 # Item tags of the word stream (bridge.c).
 FIXNUM: Final = 0
@@ -75,6 +75,65 @@ class Boxed:
 
     def __init__(self, value: Any) -> None:
         self.value = value
+
+
+class TwinBox(Box):
+    """A VM Box whose variable native code shares: since its first crossing (the JIT's
+    `_box_to_native`), its value lives in a native box, the cell, which the VM reads and writes
+    through `twin` (a Twin). Both sides then see one variable: a `while` loop that assigns a
+    variable a closure captures can finish natively, and a closure over it can be called there
+    (docs/decisions.md, "Tiered JIT" 26). The JIT makes it a plain Box again when its unit goes
+    (`Jit._untwin`)."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> Any:
+        return self.twin.read()
+
+    @value.setter
+    def value(self, v: Any) -> None:
+        try:
+            self.twin.write(v)
+        except Unconvertible as exc:
+            # a value native code cannot hold: the JIT takes every shared variable back (this
+            # one becomes a plain Box) and native code stops
+            self.twin.owner.give_up_twins(f"a shared variable was assigned {exc}")
+            self.value = v
+
+
+class Twin:
+    """The native side of a TwinBox: the cell's address (a native BOX object: header, value),
+    the root that keeps it alive, and the last value read or written with its native word,
+    so that reading an unchanged cell converts nothing."""
+
+    __slots__ = ("cell", "root", "owner", "word", "cached", "tmp")
+
+    def __init__(self, cell: int, root: Any, owner: Any, value: Any) -> None:
+        self.cell = cell
+        self.root = root
+        self.owner = owner  # the JIT: its `codec` (the installed unit's) and `give_up_twins`
+        self.word = ctypes.c_uint64.from_address(cell + 8).value
+        self.cached = value
+        self.tmp: Any = None
+
+    def read(self) -> Any:
+        word = ctypes.c_uint64.from_address(self.cell + 8).value
+        if word != self.word:  # native code assigned it
+            self.cached = self.owner.codec.to_vm(word)
+            self.word = word
+        return self.cached
+
+    def write(self, v: Any) -> None:
+        codec = self.owner.codec
+        if self.tmp is None:
+            self.tmp = codec.roots(1)
+        codec.to_native([v], self.tmp)  # Unconvertible: the JIT takes the variable back
+        word = int(self.tmp[0])
+        ctypes.c_uint64.from_address(self.cell + 8).value = word
+        self.tmp[0] = 0
+        self.word = word
+        self.cached = v
 
 
 class NativeWord:
@@ -309,8 +368,12 @@ class Codec:
         ctors: dict[int, Any],
         fn_to_native: Callable[[Any], tuple[int, list[Any]]],
         fn_to_vm: Callable[[int, int, str, list[Any]], Any],
+        box_to_native: Callable[[Box], int] | None = None,
+        box_of: Callable[[int], Box | None] | None = None,
     ) -> None:
         self.rt = rt
+        self.box_to_native = box_to_native  # a shared variable's cell (TwinBox)
+        self.box_of = box_of  # the TwinBox of a cell, if it has one
         self.lib = rt.lib
         self.ctor_ids = ctor_ids
         self.ctors = ctors
@@ -465,8 +528,11 @@ class Codec:
                 put(BOX)
                 push(v.value)
                 self.boxed = True
-            elif t is Box:
-                raise Unconvertible("a Box cannot cross to native code")
+            elif t is TwinBox or t is Box:
+                if self.box_to_native is None:
+                    raise Unconvertible("a Box cannot cross to native code")
+                put(WORD)
+                put(self.box_to_native(v))
             else:
                 raise Unconvertible(f"no native value for {t.__name__}")
         out.extend(words)
@@ -542,9 +608,10 @@ class Codec:
                 if tag == BOX:
                     item = items[0]
                     if type(item) is _Forward:
-                        fixups.append((extra, item.index))
+                        if type(extra) is not TwinBox:
+                            fixups.append((extra, item.index))
                         forwards -= 1
-                    else:
+                    elif type(extra) is not TwinBox:
                         extra.value = item
                     value = extra
                 else:
@@ -645,10 +712,16 @@ class Codec:
                 memo.append(_UNFINISHED)
                 i += 4
             elif tag == BOX:
-                box = Box(None)
+                cell = w[i + 1]
+                twin = self.box_of(cell) if self.box_of is not None else None
+                if twin is None:
+                    box = Box(None)
+                    box.twin = cell  # its native box, should the JIT share it (TwinBox)
+                else:
+                    box = twin  # shared already: its value is the cell's
                 frames.append([BOX, 1, len(vals), len(memo), box])
                 memo.append(box)  # a box exists before its contents: cycles end here
-                i += 1
+                i += 2
             elif tag == REF:
                 target = memo[a]
                 if target is _UNFINISHED:

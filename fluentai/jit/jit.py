@@ -35,6 +35,7 @@ import random
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -241,6 +242,8 @@ class Jit:
         self._awaiting_process = False  # the image compiler process makes the image (imageproc)
         self._awaiting_unit = False  # ... or the unit first (a run that did something visible)
         self._waited_s = 0.0  # time the VM has waited for an image for a restart
+        self._box_twins: list[weakref.ref[Box]] = []  # the shared variables (`_box_to_native`)
+        self._cell_twins: dict[int, weakref.ref[Box]] = {}  # ... by their native box
         self._yields = 0  # sleeps of the VM for a compile thread (`yield_to_compiler`)
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
@@ -250,7 +253,6 @@ class Jit:
         self.codec: Any = None
         # why the unit's native code may not run: the VM keeps the state store (jit/state.py)
         self._state_refused: str | None = None
-        self._mutable_closures = False  # see _took_mutable
         self.unit: Any = None
         self.unit_meta: dict[str, Any] = {}
         self._attached = False
@@ -756,6 +758,7 @@ class Jit:
         hold the old unit's closures: they are dropped too. The old unit stays loaded. The
         state store comes back to the VM first; the next unit gets it again."""
         self._take_state()
+        self._untwin()
         if self.codec is not None:
             self.codec.pairs.clear()
         for code in self._slotted:
@@ -881,6 +884,8 @@ class Jit:
             ctors={i: ctors[n] for n, i in ctor_ids.items() if n in ctors},
             fn_to_native=self._fn_to_native,
             fn_to_vm=self._fn_to_vm,
+            box_to_native=self._box_to_native,
+            box_of=self._box_of,
         )
         vm_index = self.vm.globals.index
         for name, cell in meta["globals_index"].items():
@@ -900,9 +905,7 @@ class Jit:
         from fluentai.jit import state
 
         world = self.vm.world
-        given = state.give(
-            self.rt.lib, self.codec, world.store, self._hand_back_state, self._took_mutable
-        )
+        given = state.give(self.rt.lib, self.codec, world.store, self._hand_back_state)
         if isinstance(given, str):
             # the unit just installed must not run: `install` leaves the JIT failed
             self._state_refused = given
@@ -928,18 +931,10 @@ class Jit:
         self._state_refused = reason
         self.log(f"native code does not run from now on: {reason}")
         store = self._take_state()
-        self._mutable_closures = False  # set again by taking the store back
         self._uninstall()
         self.state = FAILED
         self.stats.state = f"native code stopped ({reason})"
         return store
-
-    def _took_mutable(self) -> bool:
-        """Whether a closure over a variable assigned with `set!` came back from native code
-        since the last call (`_fn_to_vm`): its VM copy has a box of its own."""
-        took = self._mutable_closures
-        self._mutable_closures = False
-        return took
 
     # ------------------------------------------------------------ function values
 
@@ -954,11 +949,13 @@ class Jit:
             free = list(v.free)
             assigned = v.code.free_assigned
             for i, x in enumerate(free):
-                if type(x) is Box:
+                if type(x) is Box and not assigned[i]:
                     if x.value is v:  # a loop's reference to itself
                         free[i] = _SELF
-                    elif assigned[i] or x.value is UNBOUND:
-                        raise Unconvertible("captures a variable assigned with set!")
+                    elif assigned[i]:
+                        pass  # shared with native code: the bridge makes it a TwinBox
+                    elif x.value is UNBOUND:
+                        raise Unconvertible("captures a variable not bound yet")
                     else:  # a binding group's variable: boxed, set once
                         free[i] = Boxed(x.value)
             return desc, free
@@ -975,12 +972,82 @@ class Jit:
         desc = ctypes.c_uint64.from_address(addr + 8).value
         return desc, []
 
+    def _box_to_native(self, box: Box) -> int:
+        """The native box of a variable the VM and native code share (a Box a closure or a
+        loop takes across): made at its first crossing, when the Box becomes a TwinBox whose
+        value lives there (decision "Tiered JIT" 26)."""
+        from fluentai.jit.bridge import Boxed, TwinBox
+
+        if type(box) is TwinBox:
+            return int(box.twin.cell)
+        codec = self.codec
+        root = codec.roots(1)
+        value = box.value
+        # a stream of its own, in the middle of the one being encoded
+        boxed, fresh = codec.boxed, codec._fresh
+        codec._fresh = []
+        try:
+            codec.to_native([Boxed(value)], root)
+        finally:
+            codec.boxed, codec._fresh = boxed, fresh
+        cell = int(root[0])
+        self._share(box, cell, root, value)
+        return cell
+
+    def _share(self, box: Box, cell: int, root: Any, value: Any) -> None:
+        from fluentai.jit.bridge import Twin, TwinBox
+
+        box.twin = Twin(cell, root, self, value)
+        box.__class__ = TwinBox
+        ref = weakref.ref(box)
+        self._box_twins.append(ref)
+        self._cell_twins[cell] = ref
+        weakref.finalize(box, _drop_root, root)
+
+    def _box_of(self, cell: int) -> Box | None:
+        ref = self._cell_twins.get(cell)
+        return ref() if ref is not None else None
+
+    def _adopt(self, box: Box) -> None:
+        """A box of native code's came to the VM in a closure over an assigned variable
+        (decoded with its native word in `twin`): the VM's copy shares it."""
+        cell = int(box.twin)
+        root = self.codec.roots(1)
+        root[0] = cell
+        self._share(box, cell, root, box.value)
+        box.twin.word = -1  # converted again at its first read (its value may be unfinished)
+
+    def _untwin(self) -> None:
+        """Every shared variable back in its Box alone (its value read from the cell first):
+        the unit goes, and the next one shares them again at their next crossing."""
+        from fluentai.jit.bridge import TwinBox
+
+        refs, self._box_twins = self._box_twins, []
+        self._cell_twins = {}
+        for ref in refs:
+            box: Any = ref()
+            if box is None or type(box) is not TwinBox:
+                continue
+            value = box.twin.read()
+            box.twin.root[0] = 0
+            plain: Any = box
+            plain.__class__ = Box
+            plain.twin = None
+            plain.value = value
+
+    def give_up_twins(self, reason: str) -> None:
+        """The VM assigned a shared variable a value native code cannot hold: native code
+        stops for good (as when the state store is handed back) and every variable is the VM's
+        alone again."""
+        self._hand_back_state(reason)
+
     def _fn_to_vm(self, desc: int, kind: int, name: str, free: list[Any]) -> Any:
         code = self._desc_codes.get(desc)
         if code is not None:
             assigned = code.free_assigned
-            if any(type(x) is Box and assigned[i] for i, x in enumerate(free)):
-                self._mutable_closures = True
+            for i, x in enumerate(free):
+                if type(x) is Box and assigned[i]:
+                    self._adopt(x)  # one variable with native code's (TwinBox)
             clo = Closure(code, tuple(free), code.name)
             # a self reference comes back as a box holding the closure
             fixed = tuple(Box(clo) if type(x) is Box and x.value is _SELF else x for x in free)
@@ -1302,6 +1369,11 @@ class Jit:
         if self._attached and self.rt is not None:
             self.rt.thread_detach()
             self._attached = False
+
+
+def _drop_root(root: Any) -> None:
+    """A shared variable's Box is gone: its native box may go too."""
+    root[0] = 0
 
 
 def _image_process() -> Any:

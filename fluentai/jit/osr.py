@@ -36,7 +36,7 @@ STRESS_OSR = 0.125
 
 class OsrLoop:
     """A VM loop with a native entry: the entry's address and the frame places of its outer
-    variables, `(in free values?, index, boxed?, written?)` in the entry's order."""
+    variables, `(in free values?, index, boxed?, written?, shared?)` in the entry's order."""
 
     __slots__ = ("entry", "places", "code", "pc", "refused", "held")
 
@@ -97,11 +97,14 @@ def enter(jit: Any, loop: OsrLoop, locals_: list[Any], free: tuple[Any, ...], de
             jit.stats.fallback(why)
             return False
     values: list[Any] = []
-    for is_free, index, boxed, _ in loop.places:
+    for is_free, index, boxed, _, shared in loop.places:
         v = free[index] if is_free else locals_[index]
         if boxed:
-            v = v.value
-        if v is UNBOUND:
+            if v.value is UNBOUND:
+                return _refuse(jit, loop, "a variable of the loop is not bound yet")
+            if not shared:  # a binding group's variable: its value, boxed again there
+                v = v.value
+        elif v is UNBOUND:
             return _refuse(jit, loop, "a variable of the loop is not bound yet")
         values.append(v)
     buf = jit._argv
@@ -126,8 +129,8 @@ def enter(jit: Any, loop: OsrLoop, locals_: list[Any], free: tuple[Any, ...], de
     rt = jit.rt.lib
     rt.fl_out_flush()
     to_vm = jit.codec.to_vm
-    for i, (_, index, _, written) in enumerate(loop.places):
-        if written:  # a local (a captured variable assigned is a box: no entry)
+    for i, (_, index, _, written, _) in enumerate(loop.places):
+        if written:  # a local (a shared variable is a box both sides use: none)
             locals_[index] = to_vm(buf[i])
     if result == 0:
         jit.tail = True  # the native frames replace this frame's trace entry

@@ -8,10 +8,10 @@ world's store becomes a `NativeStore`, whose operations convert their arguments,
 runtime's own and convert the result back. Before another unit replaces this one (tier 2), the
 JIT takes the store back (`take`) and hands it to the new unit.
 
-A value the bridge cannot give native code (a closure that captures a variable assigned with
-`set!`, say) cannot be stored natively, and a closure over an assigned variable that native code
-made cannot be read by the VM (its VM copy would have a box of its own): either sends the store
-back to the VM for the rest of the run, and the JIT uninstalls its unit and installs none again.
+A value the bridge cannot give native code cannot be stored natively: it sends the store back to
+the VM for the rest of the run, and the JIT uninstalls its unit and installs none again. (A
+closure over a variable assigned with `set!` crosses both ways: the VM and native code share
+that variable, jit/bridge.py, TwinBox.)
 No native frame is live while VM code runs (a call crosses to native code from the VM, and native
 code never calls the VM), so nothing native sees the store change hands.
 
@@ -29,8 +29,6 @@ from fluentai.jit.bridge import Codec, NativeError, Unconvertible
 from fluentai.vm.world import NO_TRANSACTION, StateStore
 
 ROOT_WORDS = 2  # a key and a value
-# a VM copy of a native closure over a variable assigned with `set!` has a box of its own
-MUTABLE_REASON = "a closure over a variable assigned with set! left native code"
 
 
 class NativeStore:
@@ -42,29 +40,22 @@ class NativeStore:
         lib: Any,
         codec: Codec,
         hand_back: Callable[[str], StateStore],
-        took_mutable: Callable[[], bool],
     ) -> None:
         self._lib = lib
         self._codec = codec
         self._hand_back = hand_back
-        self._took_mutable = took_mutable
         self._words = codec.roots(ROOT_WORDS)
 
     def get(self, key: object) -> object:
-        value = self._op(self._lib.fl_e_stateZ3a_get, (key,), lambda s: s.get(key))
-        if self._took_mutable():
-            # the value stays in the store: its VM copy would have boxes of its own, so the
-            # store comes back to the VM, and the VM's value is the store's
-            return self._hand_back(MUTABLE_REASON).get(key)
-        return value
+        return self._op(self._lib.fl_e_stateZ3a_get, (key,), lambda s: s.get(key))
 
     def set(self, key: object, value: object) -> object:
         fn = self._lib.fl_e_stateZ3a_set
-        return self._left(self._op(fn, (key, value), lambda s: s.set(key, value)))
+        return self._op(fn, (key, value), lambda s: s.set(key, value))
 
     def delete(self, key: object) -> object:
         fn = self._lib.fl_e_stateZ3a_delete
-        return self._left(self._op(fn, (key,), lambda s: s.delete(key)))
+        return self._op(fn, (key,), lambda s: s.delete(key))
 
     def begin(self) -> None:
         self._lib.fl_e_stateZ3a_begin_transaction(0, None)
@@ -92,13 +83,6 @@ class NativeStore:
         count: int = self._lib.fl_rt_state_export(None, 0) - 1
         return count
 
-    def _left(self, previous: Any) -> Any:
-        """A previous value that left the store: if it is a closure over an assigned variable,
-        its VM copy is the only one from now on, and the store comes back to the VM."""
-        if self._took_mutable():
-            self._hand_back(MUTABLE_REASON)
-        return previous
-
     def _op(self, fn: Any, args: tuple[Any, ...], in_vm: Callable[[StateStore], Any]) -> Any:
         """`fn` on the runtime's store, its result as a VM value (`in_vm` on the VM's store
         instead when an argument cannot be native)."""
@@ -116,7 +100,6 @@ class NativeStore:
             if isinstance(err, NativeError):
                 raise FlError(err.kind, err.message, err.data)
             raise MemoryError if "out of memory" in err else RuntimeError(err)
-        self._took_mutable()
         return self._codec.to_vm(word)
 
 
@@ -125,7 +108,6 @@ def give(
     codec: Codec,
     store: Any,
     hand_back: Callable[[str], StateStore],
-    took_mutable: Callable[[], bool],
 ) -> Any:
     """Hand the VM's `store` to the runtime; the world's store from now on (a NativeStore), or
     the reason it stays in the VM (a str)."""
@@ -140,7 +122,7 @@ def give(
         raise MemoryError
     for i in range(len(contents)):
         out[i] = 0
-    return NativeStore(lib, codec, hand_back, took_mutable)
+    return NativeStore(lib, codec, hand_back)
 
 
 def take(store: NativeStore) -> StateStore:

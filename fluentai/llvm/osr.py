@@ -9,7 +9,8 @@ For each `while` of the program lowered in JIT mode (`Lowerer(jit=True)`), once 
 `vars` holds the loop's outer variables (fluentai/passes/loopvars.py: those it reads or sets,
 bound outside it, in a fixed order the VM computes the same way), each a plain word: a variable
 the VM keeps in a box (a binding group's variable captured by a closure, never assigned) comes
-as its value and is boxed again here. The entry runs the loop from its test to its end, writes
+as its value and is boxed again here; a shared one (captured and assigned) comes as the native
+box the VM shares with native code (jit/bridge.py, TwinBox), used as it is. The entry runs the loop from its test to its end, writes
 the variables the loop may assign back into `vars`, and returns nil; or it returns 0 with a
 condition pending (error, exit, interrupt), after writing them back as well, so a `try` in the
 VM around the loop sees what the loop did. Traces: the entry's sites carry the name of the
@@ -28,7 +29,7 @@ import llvmlite.ir as ir
 
 from fluentai.llvm import abi
 from fluentai.passes import rcore as r
-from fluentai.passes.loopvars import loop_vars
+from fluentai.passes.loopvars import loop_vars, shared
 from fluentai.records import record
 from fluentai.syntax import core as c
 
@@ -73,7 +74,7 @@ def _float_vars(g: _FnGen, loop: r.RWhile, written: set[r.Var], walk: Any) -> se
 
 def entry(gen: _FnGen, loop: r.RWhile) -> None:
     """Emit the OSR entry of `loop` (lowered in `gen`), unless it has one already or is not
-    eligible (a shared box among its outer variables)."""
+    eligible (too many outer variables)."""
     from fluentai.llvm.lower import _FnGen, _Var, _walk
 
     low = gen.low
@@ -95,7 +96,9 @@ def entry(gen: _FnGen, loop: r.RWhile) -> None:
     for i, var in enumerate(lv.outer):
         word = b.load(b.gep(vars_ptr, [g.const(i)], source_etype=I64), typ=I64)
         slot = g.alloca(var.name)
-        if var.boxed:  # a binding group's variable captured, never assigned: boxed again
+        if shared(var):  # the box itself, which the VM shares (jit/bridge.py, TwinBox)
+            b.store(word, slot)
+        elif var.boxed:  # a binding group's variable captured, never assigned: boxed again
             b.store(g.make_box(word), slot)
         else:
             b.store(word, slot)

@@ -10,9 +10,9 @@ entry's variable array (docs/jit.md, "On-stack replacement at `while` back edges
     -> outer [i, n, total], written {i, total}
 
 Outer variables are those the loop reads or sets (itself, or a closure made in it captures)
-that are bound outside it. A loop is eligible when none of them is a shared box (captured and
-assigned with `set!`), whose identity the VM and native code cannot share, and there are at
-most MAX_VARS of them.
+that are bound outside it. A loop is eligible when there are at most MAX_VARS of them. A shared
+variable (captured and assigned with `set!`, `shared`) crosses as its box, which the VM and
+native code then share (jit/bridge.py, TwinBox), and is never written back.
 """
 
 from __future__ import annotations
@@ -27,14 +27,21 @@ MAX_VARS = 200  # words of the JIT's argument buffer the entry's variables may u
 
 class LoopVars:
     """`outer`: the loop's outer variables in order of first occurrence; `written`: those the
-    loop may assign; `eligible`: whether the loop can have an OSR entry."""
+    loop may assign, shared ones aside (their box is assigned); `eligible`: whether the loop
+    can have an OSR entry."""
 
     __slots__ = ("outer", "written", "eligible")
 
     def __init__(self, outer: list[r.Var], written: set[r.Var]) -> None:
         self.outer = outer
-        self.written = written
-        self.eligible = len(outer) <= MAX_VARS and not any(v.boxed and v.assigned for v in outer)
+        self.written = {v for v in written if not shared(v)}
+        self.eligible = len(outer) <= MAX_VARS
+
+
+def shared(var: r.Var) -> bool:
+    """A variable the VM keeps in a Box that closures and assignments share: it crosses to an
+    OSR entry as that box."""
+    return var.boxed and var.assigned
 
 
 def loop_vars(loop: r.RWhile) -> LoopVars:

@@ -23,7 +23,9 @@
  *                                         encode writes [desc, closure, nfree, free[nfree]]: the
  *                                         closure's own word, by which the JIT keeps a function's
  *                                         identity across crossings (jit/bridge.py, FnPairs)
- *     11 BOX       [value]                a BOX (decode makes a fresh one)
+ *     11 BOX       [value]                a BOX (decode makes a fresh one); encode writes
+ *                                         [box, value]: the box's own word, by which the JIT
+ *                                         keeps a shared variable one (jit/bridge.py, TwinBox)
  *     12 REF       [index]                the same object as compound item number `index`
  *     13 WORD      [word]                 a native value the caller keeps rooted (decode only)
  *     14 INTLIST   [n, i64[n]]            a LIST of n > 0 fixnums, flat
@@ -638,7 +640,7 @@ static bool emit(fl_value v) {
     }
     case FL_T_BOX:
         if (seen(v)) return true;
-        put1(BR_BOX);
+        put2(BR_BOX, v);
         push_work(((const fl_box *)obj)->value);
         return true;
     default:

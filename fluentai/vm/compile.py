@@ -16,7 +16,7 @@ from typing import Any
 
 from fluentai import primitives
 from fluentai.passes import rcore as r
-from fluentai.passes.loopvars import loop_vars
+from fluentai.passes.loopvars import loop_vars, shared
 from fluentai.primitives import PrimKind
 from fluentai.source import Span
 from fluentai.syntax import core as c
@@ -282,10 +282,11 @@ class _FnCompiler:
             return
         places = []
         for var in lv.outer:
+            place = (var.boxed, var in lv.written, shared(var))
             if var in self.slots:
-                places.append((False, self.slots[var], var.boxed, var in lv.written))
+                places.append((False, self.slots[var], *place))
             elif var in self.free:
-                places.append((True, self.free[var], var.boxed, var in lv.written))
+                places.append((True, self.free[var], *place))
             else:  # never stored before the loop: no OSR
                 return
         names = tuple(v.name for v in lv.outer)

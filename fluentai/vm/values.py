@@ -195,11 +195,13 @@ class ErrorValue:
         self.data = data
 
 
-@final
 class Box:
-    """A captured variable that is assigned with `set!`."""
+    """A captured variable that is assigned with `set!`. Once it crosses to native code its
+    class becomes the JIT's TwinBox (fluentai/jit/bridge.py), whose value lives in a native box
+    (`twin`) both sides share."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "twin", "__weakref__")
+    twin: Any  # set when it becomes a TwinBox
 
     def __init__(self, value: object) -> None:
         self.value = value

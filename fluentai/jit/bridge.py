@@ -733,7 +733,8 @@ class Codec:
             else:
                 raise ValueError(f"an unknown item tag {tag}")
         for box, index in fixups:
-            box.value = memo[index]
+            if type(box) is not TwinBox:  # a shared one's value is its native box's
+                box.value = memo[index]
         return vals[0]
 
     # ---------------------------------------------------------------- errors

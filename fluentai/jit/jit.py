@@ -242,8 +242,8 @@ class Jit:
         self._awaiting_process = False  # the image compiler process makes the image (imageproc)
         self._awaiting_unit = False  # ... or the unit first (a run that did something visible)
         self._waited_s = 0.0  # time the VM has waited for an image for a restart
-        self._box_twins: list[weakref.ref[Box]] = []  # the shared variables (`_box_to_native`)
-        self._cell_twins: dict[int, weakref.ref[Box]] = {}  # ... by their native box
+        # the shared variables (`_box_to_native`), by their native box
+        self._cell_twins: dict[int, weakref.ref[Box]] = {}
         self._yields = 0  # sleeps of the VM for a compile thread (`yield_to_compiler`)
         self.tail = False  # the VM is making a tail call (set around `call`)
         self.in_native = False  # the program thread is inside a native call
@@ -975,7 +975,8 @@ class Jit:
     def _box_to_native(self, box: Box) -> int:
         """The native box of a variable the VM and native code share (a Box a closure or a
         loop takes across): made at its first crossing, when the Box becomes a TwinBox whose
-        value lives there (decision "Tiered JIT" 26)."""
+        value lives there (decision "Tiered JIT" 26). Raises Unconvertible (the Box unchanged)
+        when native code cannot hold its value."""
         from fluentai.jit.bridge import Boxed, TwinBox
 
         if type(box) is TwinBox:
@@ -983,15 +984,22 @@ class Jit:
         codec = self.codec
         root = codec.roots(1)
         value = box.value
-        # a stream of its own, in the middle of the one being encoded
+        # streams of their own, in the middle of the one being encoded: the box first (holding
+        # nil), shared at once, then its value, which may refer to the box itself (a closure
+        # over the variable it is assigned to)
         boxed, fresh = codec.boxed, codec._fresh
         codec._fresh = []
         try:
-            codec.to_native([Boxed(value)], root)
+            codec.to_native([Boxed(None)], root)
+            cell = int(root[0])
+            self._share(box, cell, root, None)
+            try:
+                box.twin.write(value)
+            except BaseException:
+                self._unshare(box, value)
+                raise
         finally:
             codec.boxed, codec._fresh = boxed, fresh
-        cell = int(root[0])
-        self._share(box, cell, root, value)
         return cell
 
     def _share(self, box: Box, cell: int, root: Any, value: Any) -> None:
@@ -999,10 +1007,24 @@ class Jit:
 
         box.twin = Twin(cell, root, self, value)
         box.__class__ = TwinBox
-        ref = weakref.ref(box)
-        self._box_twins.append(ref)
-        self._cell_twins[cell] = ref
-        weakref.finalize(box, _drop_root, root)
+        self._cell_twins[cell] = weakref.ref(box)
+        weakref.finalize(box, self._forget, cell, root)
+
+    def _forget(self, cell: int, root: Any) -> None:
+        """A shared variable's Box is gone: its entry (unless the address has a new one), and
+        its native box may go too."""
+        ref = self._cell_twins.get(cell)
+        if ref is not None and ref() is None:
+            del self._cell_twins[cell]
+        root[0] = 0
+
+    def _unshare(self, box: Any, value: Any) -> None:
+        """`box` a plain Box again, holding `value`."""
+        self._cell_twins.pop(int(box.twin.cell), None)
+        box.twin.root[0] = 0
+        box.__class__ = Box
+        box.twin = None
+        box.value = value
 
     def _box_of(self, cell: int) -> Box | None:
         ref = self._cell_twins.get(cell)
@@ -1022,18 +1044,11 @@ class Jit:
         the unit goes, and the next one shares them again at their next crossing."""
         from fluentai.jit.bridge import TwinBox
 
-        refs, self._box_twins = self._box_twins, []
-        self._cell_twins = {}
-        for ref in refs:
+        for ref in list(self._cell_twins.values()):
             box: Any = ref()
-            if box is None or type(box) is not TwinBox:
-                continue
-            value = box.twin.read()
-            box.twin.root[0] = 0
-            plain: Any = box
-            plain.__class__ = Box
-            plain.twin = None
-            plain.value = value
+            if box is not None and type(box) is TwinBox:
+                self._unshare(box, box.twin.read())
+        self._cell_twins = {}
 
     def give_up_twins(self, reason: str) -> None:
         """The VM assigned a shared variable a value native code cannot hold: native code
@@ -1369,11 +1384,6 @@ class Jit:
         if self._attached and self.rt is not None:
             self.rt.thread_detach()
             self._attached = False
-
-
-def _drop_root(root: Any) -> None:
-    """A shared variable's Box is gone: its native box may go too."""
-    root[0] = 0
 
 
 def _image_process() -> Any:

@@ -104,8 +104,9 @@ class TwinBox(Box):
 
 class Twin:
     """The native side of a TwinBox: the cell's address (a native BOX object: header, value),
-    the root that keeps it alive, and the last value read or written with its native word,
-    so that reading an unchanged cell converts nothing."""
+    the roots that keep it alive (`root[0]`) and the native value last read or written
+    (`root[1]`, so that no other object can get its address), and that value in the VM with its
+    native word, so that reading an unchanged cell converts nothing."""
 
     __slots__ = ("cell", "root", "owner", "word", "cached", "tmp")
 
@@ -114,6 +115,7 @@ class Twin:
         self.root = root
         self.owner = owner  # the JIT: its `codec` (the installed unit's) and `give_up_twins`
         self.word = ctypes.c_uint64.from_address(cell + 8).value
+        root[1] = self.word
         self.cached = value
         self.tmp: Any = None
 
@@ -122,6 +124,7 @@ class Twin:
         if word != self.word:  # native code assigned it
             self.cached = self.owner.codec.to_vm(word)
             self.word = word
+            self.root[1] = word
         return self.cached
 
     def write(self, v: Any) -> None:
@@ -131,6 +134,7 @@ class Twin:
         codec.to_native([v], self.tmp)  # Unconvertible: the JIT takes the variable back
         word = int(self.tmp[0])
         ctypes.c_uint64.from_address(self.cell + 8).value = word
+        self.root[1] = word
         self.tmp[0] = 0
         self.word = word
         self.cached = v

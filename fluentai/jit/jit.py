@@ -982,7 +982,7 @@ class Jit:
         if type(box) is TwinBox:
             return int(box.twin.cell)
         codec = self.codec
-        root = codec.roots(1)
+        root = codec.roots(2)  # the cell, and its value (Twin)
         value = box.value
         # streams of their own, in the middle of the one being encoded: the box first (holding
         # nil), shared at once, then its value, which may refer to the box itself (a closure
@@ -1016,12 +1016,12 @@ class Jit:
         ref = self._cell_twins.get(cell)
         if ref is not None and ref() is None:
             del self._cell_twins[cell]
-        root[0] = 0
+        root[0] = root[1] = 0
 
     def _unshare(self, box: Any, value: Any) -> None:
         """`box` a plain Box again, holding `value`."""
         self._cell_twins.pop(int(box.twin.cell), None)
-        box.twin.root[0] = 0
+        box.twin.root[0] = box.twin.root[1] = 0
         box.__class__ = Box
         box.twin = None
         box.value = value
@@ -1034,7 +1034,7 @@ class Jit:
         """A box of native code's came to the VM in a closure over an assigned variable
         (decoded with its native word in `twin`): the VM's copy shares it."""
         cell = int(box.twin)
-        root = self.codec.roots(1)
+        root = self.codec.roots(2)  # the cell, and its value (Twin)
         root[0] = cell
         self._share(box, cell, root, box.value)
         box.twin.word = -1  # converted again at its first read (its value may be unfinished)

@@ -28,7 +28,7 @@ from fluentai.diagnostics import report_text
 from fluentai.llvm import abi, accumulate, bounds, osr, quickexit, rawentry
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
-from fluentai.records import field, is_record, record
+from fluentai.records import field, record
 from fluentai.source import Span
 from fluentai.symbol import Symbol
 from fluentai.syntax import core as c
@@ -1853,7 +1853,7 @@ class _FnGen:
             params.add(lam.rest)
         set_here: set[r.Var] = set()
         refs: dict[r.Var, list[r.LocalRef]] = {}
-        for n in _walk(lam.body):
+        for n in r.walk(lam.body):
             if isinstance(n, r.LocalSet):
                 set_here.add(n.var)
             elif isinstance(n, r.LocalRef) and n.var not in params:
@@ -3687,7 +3687,7 @@ def _spec_loop_ok(lam: r.Fn, is_self_ref: Callable[[r.Fn, Any], bool]) -> bool:
     """A self-tail-call loop whose body may be lowered twice (see _float_loop_params)."""
     if lam.rest is not None or any(p.boxed for p in lam.params):
         return False
-    if any(isinstance(n, _NO_SPEC) for n in _walk(lam.body)):
+    if any(isinstance(n, _NO_SPEC) for n in r.walk(lam.body)):
         return False
     n_params = len(lam.params)
     return any(
@@ -3719,7 +3719,7 @@ def _float_loop_params(lam: r.Fn, is_self_ref: Callable[[r.Fn, Any], bool]) -> l
         return []
     defs: dict[r.Var, Any] = {}
     twice: set[r.Var] = set()
-    for n in _walk(lam.body):
+    for n in r.walk(lam.body):
         if isinstance(n, _NO_SPEC):
             return []  # lowered twice: keep to bodies whose lowering has no side tables
         if isinstance(n, r.LocalSet) and n.define:
@@ -3779,7 +3779,7 @@ def _infer_types(
 
     nodes = 0
     for form, _ in program.forms:
-        for _node in _walk(form):
+        for _node in r.walk(form):
             nodes += 1
             if nodes > _TYPES_MAX_NODES:
                 return None
@@ -3841,7 +3841,7 @@ def _inlinable_named_let(e: r.RCall, tail: bool) -> r.Fn | None:
             if prim is None or prim.kind in (PrimKind.PRELUDE, PrimKind.INTRINSIC):
                 return None
     refs = 0
-    for x in _walk(fn.body):
+    for x in r.walk(fn.body):
         if isinstance(x, r.LocalRef) and x.var is var:
             refs += 1
         elif isinstance(x, r.LocalSet) and x.var is var:
@@ -3898,23 +3898,6 @@ def _constant_list(e: r.PrimApp) -> c.QList | None:
         else:
             return None
     return c.QList(tuple(items))
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    """Every resolved-Core node under `node` (itself included), iteratively."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        slots = getattr(type(n), "__slots__", ())
-        for name in slots:
-            if name == "span":
-                continue
-            child = getattr(n, name, None)
-            if isinstance(child, tuple):
-                stack.extend(x for x in child if is_record(x))
-            elif is_record(child):
-                stack.append(child)
 
 
 def lower_program(

@@ -75,7 +75,7 @@ def _float_vars(g: _FnGen, loop: r.RWhile, written: set[r.Var], walk: Any) -> se
 def entry(gen: _FnGen, loop: r.RWhile) -> None:
     """Emit the OSR entry of `loop` (lowered in `gen`), unless it has one already or is not
     eligible (too many outer variables)."""
-    from fluentai.llvm.lower import _FnGen, _Var, _walk
+    from fluentai.llvm.lower import _FnGen, _Var
 
     low = gen.low
     done: dict[tuple[int, int], Any] = low.u.osr_done
@@ -91,7 +91,7 @@ def entry(gen: _FnGen, loop: r.RWhile) -> None:
     g = _FnGen(low, fn, gen.name, gen.is_prelude, None)
     vars_ptr = fn.args[0]
     b = g.b
-    floats = _float_vars(g, loop, lv.written, _walk)
+    floats = _float_vars(g, loop, lv.written, r.walk)
     cells: list[tuple[int, r.Var]] = []
     for i, var in enumerate(lv.outer):
         word = b.load(b.gep(vars_ptr, [g.const(i)], source_etype=I64), typ=I64)

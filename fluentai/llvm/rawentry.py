@@ -42,9 +42,7 @@ DBL = ir.DoubleType()
 
 
 def _calls_itself(lam: r.Fn, name: str) -> bool:
-    from fluentai.llvm.lower import _walk
-
-    return any(isinstance(n, r.GlobalRef) and n.name == name for n in _walk(lam.body))
+    return any(isinstance(n, r.GlobalRef) and n.name == name for n in r.walk(lam.body))
 
 
 def raw_params(lam: r.Fn, name: str, types: TypeResult | None) -> list[int]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from fluentai.passes import rcore as r
-from fluentai.records import fields, is_record
 
 MAX_VARS = 200  # words of the JIT's argument buffer the entry's variables may use
 
@@ -69,16 +68,6 @@ def loop_vars(loop: r.RWhile) -> LoopVars:
         elif t is r.PBind:
             bound.add(n.var)
             continue
-        children: list[Any] = []
-        for name in fields(n):
-            if name == "span":
-                continue
-            child = getattr(n, name)
-            if isinstance(child, tuple):
-                children.extend(x for x in child if is_record(x))
-            elif is_record(child):
-                children.append(child)
-        children.reverse()
-        stack.extend(children)
+        stack.extend(reversed(r.children(n)))
     outer = [v for v in seen if v not in bound]
     return LoopVars(outer, {v for v in written if v not in bound})

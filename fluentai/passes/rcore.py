@@ -364,6 +364,20 @@ def rebuild(e: Any, visit: Callable[[Any], Any]) -> Any:
     return visit(e)
 
 
+def children(node: object) -> list[Any]:
+    """The nodes directly under `node`, in the order of its fields (spans aside)."""
+    kids: list[Any] = []
+    for name in getattr(type(node), "__slots__", ()):
+        if name == "span":
+            continue
+        child = getattr(node, name, None)
+        if isinstance(child, tuple):
+            kids.extend(x for x in child if records.is_record(x))
+        elif records.is_record(child):
+            kids.append(child)
+    return kids
+
+
 def walk(node: object) -> Iterator[Any]:
     """Every resolved-Core node under `node` (itself included), iteratively, in source order
     of the fields."""
@@ -371,13 +385,4 @@ def walk(node: object) -> Iterator[Any]:
     while stack:
         n = stack.pop()
         yield n
-        kids: list[object] = []
-        for name in getattr(type(n), "__slots__", ()):
-            if name == "span":
-                continue
-            child = getattr(n, name, None)
-            if isinstance(child, tuple):
-                kids.extend(x for x in child if records.is_record(x))
-            elif records.is_record(child):
-                kids.append(child)
-        stack.extend(reversed(kids))
+        stack.extend(reversed(children(n)))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 
 from fluentai.passes import rcore as r
-from fluentai.records import is_record
 from fluentai.types.infer import TypeResult, infer_program
 from fluentai.types.lattice import format_type
 
@@ -46,21 +45,7 @@ def _dump_form(result: TypeResult, form: object, lines: list[str]) -> None:
             lines.append(f"{name} : {format_signature(result, node)}")
             for why in result.reasons(node):
                 lines.append(f"  why {why}")
-        kids = [k for k in _children(node)]
-        stack.extend((k, name) for k in reversed(kids))
-
-
-def _children(node: object) -> list[object]:
-    out: list[object] = []
-    for field in getattr(type(node), "__slots__", ()):
-        if field == "span":
-            continue
-        child = getattr(node, field, None)
-        if isinstance(child, tuple):
-            out.extend(x for x in child if is_record(x))
-        elif is_record(child):
-            out.append(child)
-    return out
+        stack.extend((k, name) for k in reversed(r.children(node)))
 
 
 @functools.lru_cache(maxsize=1)

@@ -247,7 +247,7 @@ def track(thread: Any, src: SourceFile, log: Any) -> None:
 def exit_wait_s() -> float:
     """FLUENTAI_IMAGE_WAIT_MS, else EXIT_WAIT_S; no wait by default for a big program, whose
     image takes many seconds (the next run waits for it instead: imageproc.Claim)."""
-    from fluentai.imageproc import BIG_PROGRAM_CHARS
+    from fluentai.imageproc import is_big
 
     text = os.environ.get("FLUENTAI_IMAGE_WAIT_MS", "")
     try:
@@ -255,7 +255,7 @@ def exit_wait_s() -> float:
             return max(0.0, float(text) / 1000)
     except ValueError:
         pass
-    if _image_source is not None and len(_image_source.text) >= BIG_PROGRAM_CHARS:
+    if _image_source is not None and is_big(_image_source.text):
         return 0.0
     return EXIT_WAIT_S
 

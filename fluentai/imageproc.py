@@ -222,6 +222,11 @@ current: ImageProcess | None = None  # this run's child, if it has one
 BIG_PROGRAM_CHARS = 50_000
 
 
+def is_big(text: str) -> bool:
+    """Whether the program `text` is big enough that its compile takes seconds."""
+    return len(text) >= BIG_PROGRAM_CHARS
+
+
 def wanted(text: str) -> bool:
     """Whether to fork an image compiler child for the program `text`: FLUENTAI_IMAGE_PROCESS,
     else code that may get hot and either an idle core or a big program."""
@@ -230,7 +235,7 @@ def wanted(text: str) -> bool:
         return setting == "1"
     if not may_get_hot(text):
         return False
-    if len(text) >= BIG_PROGRAM_CHARS:
+    if is_big(text):
         return True
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -354,7 +359,7 @@ class Claim:
         from fluentai import image
 
         self.key = image.key(path, text)
-        self.mark = self.mark_path(path, text)
+        self.mark = self.mark_of(self.key)
         self.other: int | None = None  # the live process that compiles it, if another does
         self.owned = False  # the mark is this process's (removed by `release`)
         for _ in range(2):
@@ -378,9 +383,15 @@ class Claim:
 
     @staticmethod
     def mark_path(path: str, text: str) -> str:
-        from fluentai import cachekey, image
+        from fluentai import image
 
-        return os.path.join(cachekey.cache_dir(), image.key(path, text) + ".building")
+        return Claim.mark_of(image.key(path, text))
+
+    @staticmethod
+    def mark_of(key: str) -> str:
+        from fluentai import cachekey
+
+        return os.path.join(cachekey.cache_dir(), key + ".building")
 
     def _owner(self) -> int | None:
         """The pid of the live process the mark names, if it is recent; else None."""

@@ -430,7 +430,7 @@ class Jit:
         if (
             self.vm.world.touched
             or self._waited_s >= RESTART_WAIT_TOTAL_S
-            or len(self.src.text) >= imageproc.BIG_PROGRAM_CHARS  # its image takes seconds
+            or imageproc.is_big(self.src.text)  # its image takes seconds
         ):
             wait = 0.0
         t0 = time.perf_counter()
@@ -459,7 +459,7 @@ class Jit:
         "Start-up" 11), which then stays in the VM."""
         from fluentai import imageproc
 
-        if len(self.src.text) >= imageproc.BIG_PROGRAM_CHARS:
+        if imageproc.is_big(self.src.text):
             self.state = FAILED
             self.stats.state = f"not compiled ({why}; too big to compile beside the VM)"
             self.log(f"{why}: the program stays in the VM (too big to compile beside it)")

@@ -53,14 +53,14 @@ class OsrInfo:
     names: tuple[str, ...]
 
 
-def _float_vars(g: _FnGen, loop: r.RWhile, written: set[r.Var], walk: Any) -> set[r.Var]:
+def _float_vars(g: _FnGen, loop: r.RWhile, written: set[r.Var]) -> set[r.Var]:
     """The outer variables the loop assigns a Float computation to (a Float literal among the
     operands of an arithmetic tree, as `(set! x (+ x 0.5))`): those are kept as raw doubles in
     the entry, as the function's own code keeps a Float variable (every use stays guarded)."""
     from fluentai.llvm.lower import _arith_leaves, _is_arith
 
     out: set[r.Var] = set()
-    for node in walk(loop):
+    for node in r.walk(loop):
         if type(node) is not r.LocalSet or node.var not in written or node.var.boxed:
             continue
         value = node.value
@@ -91,7 +91,7 @@ def entry(gen: _FnGen, loop: r.RWhile) -> None:
     g = _FnGen(low, fn, gen.name, gen.is_prelude, None)
     vars_ptr = fn.args[0]
     b = g.b
-    floats = _float_vars(g, loop, lv.written, r.walk)
+    floats = _float_vars(g, loop, lv.written)
     cells: list[tuple[int, r.Var]] = []
     for i, var in enumerate(lv.outer):
         word = b.load(b.gep(vars_ptr, [g.const(i)], source_etype=I64), typ=I64)

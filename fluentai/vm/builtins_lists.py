@@ -218,6 +218,8 @@ def _range(*args: object) -> Any:
             raise FlError("value-error", "`range` expects a non-zero step, got 0")
     result = EMPTY
     numbers = range(start, end, step)
+    if not numbers:  # empty, however far apart the bounds
+        return EMPTY
     if abs(end - start) > abs(step) * RANGE_MAX:  # no memory holds them (len() would overflow)
         raise MemoryError  # reported as `out-of-memory` (LANGUAGE.md §13.4), as list.c does
     count = len(numbers)

@@ -280,6 +280,8 @@ class VM:
 
     @staticmethod
     def _unpack_apply(args: list[Any]) -> tuple[Any, list[Any]]:
+        if len(args) < 2:  # a tail call of `apply` comes here without the arity check
+            raise FlError("arity-error", arity_message("apply", 2, None, len(args)))
         last = args[-1]
         if last is not EMPTY and type(last) is not Cons:
             raise FlError(

@@ -97,8 +97,8 @@ def try_run(
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
         with open(path, "rb") as f:
-            # as SourceFile.from_bytes: strict UTF-8, CRLF line ends as LF
-            text = f.read().decode("utf-8").replace("\r\n", "\n")
+            # as SourceFile.from_bytes: strict UTF-8, no byte order mark, CRLF line ends as LF
+            text = f.read().decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
     except (OSError, ValueError, AttributeError):
         return None  # unreadable or undecodable: the usual path reports it
     t0 = time.perf_counter()

@@ -23,6 +23,9 @@ class SourceDecodeError(Exception):
         self.message = message
 
 
+BOM = "\ufeff"  # the byte order mark some editors put at the start of a UTF-8 file
+
+
 @record(frozen=False, eq=False, slots=False)
 class SourceFile:
     """One program text. `name` is what reports print (the path as given, `<eval>`, `<repl>`)."""
@@ -40,7 +43,8 @@ class SourceFile:
 
     @staticmethod
     def from_bytes(name: str, data: bytes) -> SourceFile:
-        """Decode UTF-8 strictly; raise SourceDecodeError at the first bad byte."""
+        """Decode UTF-8 strictly (a leading byte order mark dropped, CRLF line ends read as
+        LF); raise SourceDecodeError at the first bad byte."""
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -50,6 +54,8 @@ class SourceFile:
             raise SourceDecodeError(
                 name, line, col, f"invalid UTF-8 byte 0x{data[exc.start]:02x}"
             ) from None
+        if text.startswith(BOM):  # an editor's byte order mark: not part of the program
+            text = text[1:]
         return SourceFile(name, text.replace("\r\n", "\n"))
 
     @staticmethod

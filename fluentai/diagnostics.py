@@ -58,7 +58,9 @@ def caret_lines(span: Span, indent: str) -> list[str]:
     end_line, end_col = span.file.line_col(max(span.start, span.end))
     width = (end_col - col) if end_line == line else (len(text) - col + 1)
     width = max(1, width)
-    return [f"{indent}{text}", f"{indent}{' ' * (col - 1)}{'^' * width}"]
+    # under a tab, a tab: the carets stay under the span wherever the terminal's tab stops are
+    pad = "".join("\t" if ch == "\t" else " " for ch in text[: col - 1])
+    return [f"{indent}{text}", f"{indent}{pad}{'^' * width}"]
 
 
 def report_line(span: Span, kind: str, message: str) -> str:

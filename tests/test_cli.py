@@ -268,6 +268,14 @@ def test_unbound_variable_is_a_compile_error_with_normative_message(tmp_path: Pa
     assert lines[2] == "    |         ^^^^^^^^^^^^^^^"
 
 
+def test_a_compile_error_caret_line_keeps_the_tabs_of_the_source_line(tmp_path: Path) -> None:
+    result = run_source(tmp_path, "(print\t(undefined-thing 1))\n")
+    lines = assert_compile_error(
+        result, "prog.fl:1:9: error[unbound-variable]: `undefined-thing` is not defined"
+    )
+    assert lines[1:3] == ["  1 | (print\t(undefined-thing 1))", "    |       \t ^^^^^^^^^^^^^^^"]
+
+
 def test_head_of_empty_list_is_a_runtime_empty_list_error(tmp_path: Path) -> None:
     result = run_source(tmp_path, "(print (head []))\n")
     assert result.status == 70

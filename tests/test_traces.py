@@ -61,6 +61,8 @@ PROGRAMS = {
     "raise_applied_by_map": (
         '(handler ((error:raise (lambda (k m d) (head [])))) (map raise ["a"]))\n'
     ),
+    # a tab before the span: the caret line has a tab there too, in every tier
+    "tab_indented": '(define (f x)\n\t(+ x "a"))\n(f 1)\n',
     "caught_overflow": (
         "(define (d n) (map d [n]))\n(print (try (d 0) (catch e (error-kind e))))\n"
     ),
@@ -93,3 +95,8 @@ def test_endless_recursion_through_a_tail_called_builtin_overflows(tmp_path: Pat
         assert "error[stack-overflow]" in result.stderr.splitlines()[0]
     caught = _tiers(tmp_path, PROGRAMS["caught_overflow"])
     assert {r.stdout for r in caught.values()} == {"stack-overflow\n"}
+
+
+def test_carets_stay_under_the_span_after_tabs(tmp_path: Path) -> None:
+    for result in _tiers(tmp_path, PROGRAMS["tab_indented"]).values():
+        assert result.stderr.splitlines()[-2:] == ['    \t(+ x "a"))', "    \t^^^^^^^^^"]

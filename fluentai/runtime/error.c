@@ -279,7 +279,15 @@ static void put_entry(fl_buf *b, int64_t id, bool innermost) {
     fl_buf_putc(b, '\n');
     if (innermost) {
         fl_buf_puts(b, "    ");
-        for (int64_t i = 0; i < s->caret_col; i++) fl_buf_putc(b, ' ');
+        /* under a tab, a tab (diagnostics.caret_lines): caret_col counts code points */
+        const unsigned char *p = (const unsigned char *)s->text;
+        for (int64_t i = 0; i < s->caret_col; i++) {
+            fl_buf_putc(b, *p == '\t' ? '\t' : ' ');
+            if (*p != '\0') {
+                p++;
+                while ((*p & 0xC0) == 0x80) p++;
+            }
+        }
         for (int64_t i = 0; i < s->caret_width; i++) fl_buf_putc(b, '^');
         fl_buf_putc(b, '\n');
     }

@@ -160,7 +160,7 @@ typedef struct fl_site {
     const char *where;
     const char *fn;
     const char *text;
-    int64_t caret_col;         /* the caret line: caret_col spaces, then caret_width '^' */
+    int64_t caret_col;         /* the caret line: caret_col blanks (a tab under a tab), then caret_width '^' */
     int64_t caret_width;
     const char *report_prefix; /* "FILE:LINE:COL" of the span start, for the report line */
 } fl_site;

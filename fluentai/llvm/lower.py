@@ -86,6 +86,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_literals_compound": (VOID, (PTR, I64, PTR)),
     "fl_ctor_register": (VOID, (I64, PTR, PTR, I64, PTR)),
     "fl_adt_new": (I64, (I64, PTR)),
+    "fl_adt_init": (I64, (I64, PTR, PTR)),
     "fl_add2": (I64, (I64, I64)),
     "fl_sub2": (I64, (I64, I64)),
     "fl_mul2": (I64, (I64, I64)),
@@ -226,6 +227,10 @@ def _leave_huge_functions(module: ir.Module) -> None:
 
 _block_ids = itertools.count()
 _KNOWN_MAX_ARGS = 6  # known entries pass every argument in a register (x86-64)
+# objects in a frame's slots (escape analysis): at most this many bytes each and per frame, so
+# deep recursion keeps its frames small (DESIGN.md §4.3)
+_STACK_OBJECT_MAX = 256
+_STACK_FRAME_MAX = 1024
 _SLP_MAX_PARAMS = 16  # a function with more parameters is not SLP-vectorized (`declare_lambda`)
 _HUGE_FUNCTION = 4000  # basic blocks: more is not optimized (`_leave_huge_functions`)
 _HUGE_LITERAL_POOL = 2000  # literals
@@ -276,6 +281,9 @@ class Lowerer:
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
         self.seeds: dict[str, tuple[Any, ...]] | None = None  # tier 2: see lower_program
+        # the ids of the program's allocations that live in their function's frame
+        # (fluentai/types/escape.py)
+        self.stack_sites: frozenset[int] = frozenset()
         self.unit = "program"
         self.line_texts: dict[tuple[int, int], str] = {}
         self.shim = self._build_shim()
@@ -740,6 +748,8 @@ class Lowerer:
             self.known_entries[name] = (entry, clo.ptrtoint(I64), fn)
         self._find_known_functions(program)
         self.types = _infer_types(prelude, program, self.seeds)
+        if self.types is not None:  # not for a very large program (analysis time)
+            self.stack_sites = _stack_sites(program, self.known)
         for build in self._declare_known(False, program):
             build()
         if self.jit:
@@ -1211,6 +1221,7 @@ class _FnGen:
         # body of a specialized loop, a raw entry's known entry given other kinds): Floats
         # go through the runtime's C operations there, and loops get no specialized copy
         self.cold = False
+        self.stack_bytes = 0  # of the objects given a slot of this frame (stack_object)
 
     # ------------------------------------------------------------ small helpers
 
@@ -1220,6 +1231,23 @@ class _FnGen:
     def alloca(self, name: str = "") -> ir.Value:
         """A stack slot in the function's first block (mem2reg turns it into SSA)."""
         return self.alloca_b.alloca(I64, name=name)
+
+    def stack_object(self, node: Any, nbytes: int) -> ir.Value | None:
+        """A slot of this frame for the object `node` makes, when escape analysis found that
+        the object dies before the frame does and before `node` runs again in it
+        (fluentai/types/escape.py), and the frame has room; else None (a heap object)."""
+        if (
+            self.is_prelude
+            or id(node) not in self.low.stack_sites
+            or nbytes > _STACK_OBJECT_MAX
+            or self.stack_bytes + nbytes > _STACK_FRAME_MAX
+        ):
+            return None
+        self.stack_bytes += nbytes
+        slot = self.alloca_b.alloca(I64, size=self.const(nbytes // 8), name="obj")
+        slot.align = 16  # as a heap object's: word tags need the low bits clear
+        slot.type = PTR  # an opaque pointer, like fl_alloc's result (the text is the same)
+        return slot
 
     def argv_alloca(self, n: int) -> ir.Value:
         """The function's one argument buffer, at least n words: arguments are all evaluated
@@ -2196,9 +2224,13 @@ class _FnGen:
             case r.CtorApp(name=name, args=args, span=span):
                 argv = self.args_array(args)
                 self.set_site(span)
-                res = b.call(
-                    self.low.rt("fl_adt_new"), [self.const(self.low.u.ctor_ids[name]), argv]
-                )
+                cid = self.low.u.ctor_ids[name]
+                arity = len(self.low.u.ctors[cid].fields)
+                mem = self.stack_object(e, 8 + 8 * arity) if arity == len(args) > 0 else None
+                if mem is None:
+                    res = b.call(self.low.rt("fl_adt_new"), [self.const(cid), argv])
+                else:
+                    res = b.call(self.low.rt("fl_adt_init"), [self.const(cid), argv, mem])
                 self.pending_check(res)
                 return res
             case r.RIf():
@@ -2375,7 +2407,9 @@ class _FnGen:
             return self.low.known_entries[name][1]
         entry, desc = self.low.lambda_fn(fn, self.is_prelude)
         n = len(fn.free)
-        obj = self.b.call(self.low.rt("fl_alloc"), [self.const(16 + 8 * n)])
+        obj = self.stack_object(fn, 16 + 8 * n)
+        if obj is None:
+            obj = self.b.call(self.low.rt("fl_alloc"), [self.const(16 + 8 * n)])
         self.b.store(self.const(abi.header(abi.T_CLOSURE, 0, n)), obj)
         self.b.store(desc, self.b.gep(obj, [self.const(8)], source_etype=I8))
         for i, var in enumerate(fn.free):
@@ -2844,6 +2878,9 @@ class _FnGen:
             const = _constant_list(e)
             if const is not None:  # `[1 [2 "x"]]`: built once at start-up (lists are values)
                 return self.low.const_word(b, const)
+            mem = self.stack_object(e, 24 * len(e.args))
+            if mem is not None:
+                return self.stack_list(mem, [self.value(a) for a in e.args])
         if prim.kind is PrimKind.FUNCTION:
             if (
                 not self.cold
@@ -2873,7 +2910,7 @@ class _FnGen:
                 args = [self.value(a) for a in e.args]
                 return b.call(self.low.rt("fl_link_new"), args)
             if prim.name == "cons":
-                return self.cons(self.value(e.args[0]), self.value(e.args[1]), e.span)
+                return self.cons(self.value(e.args[0]), self.value(e.args[1]), e.span, e)
             if prim.name == "not":
                 v = self.value(e.args[0])
                 return b.select(self.truthy(v), self.const(abi.FL_FALSE), self.const(abi.FL_TRUE))
@@ -3177,8 +3214,9 @@ class _FnGen:
         self.record_fix_flag(phi, list(phi.incomings))
         return phi
 
-    def cons(self, x: ir.Value, lst: ir.Value, span: Span) -> ir.Value:
-        """`cons` onto a List by a direct call; anything else raises its type-error in C."""
+    def cons(self, x: ir.Value, lst: ir.Value, span: Span, site: r.PrimApp) -> ir.Value:
+        """`cons` onto a List by a direct call, or built in a slot of the frame when escape
+        analysis allows it; anything else raises its type-error in C."""
         b = self.b
         fast = self.new_block("cons.list")
         slow = self.new_block("cons.other")
@@ -3188,11 +3226,44 @@ class _FnGen:
         )
         b.cbranch(is_list, fast, slow)
         b.position_at_end(fast)
-        fast_v = b.call(self.low.rt("fl_cons_new"), [x, lst])
+        mem = self.stack_object(site, 24)
+        if mem is None:
+            fast_v = b.call(self.low.rt("fl_cons_new"), [x, lst])
+        else:
+            fast_v = self.stack_cons(mem, x, lst)
         fast_end = b.block
         b.branch(join)
         b.position_at_end(slow)
         return self.builtin_fallback("cons", [x, lst], span, fast_v, fast_end, join)
+
+    def stack_cons(self, mem: ir.Value, x: ir.Value, lst: ir.Value) -> ir.Value:
+        """A CONS cell of `x` onto the List `lst` in `mem`, as fl_cons_new makes one: its
+        header holds the list's length, one more than the tail's."""
+        b = self.b
+        empty = b.icmp_unsigned("==", lst, self.const(abi.FL_EMPTY))
+        obj = b.ptrtoint(mem, I64)
+        # the tail's header, or (for []) any readable word, whose length is then not used
+        hdr = b.load(b.inttoptr(b.select(empty, obj, lst), PTR), typ=I64)
+        length = b.select(empty, self.const(0), b.lshr(hdr, self.const(16)))
+        length = b.add(length, self.const(1))
+        b.store(b.or_(b.shl(length, self.const(16)), self.const(abi.T_CONS)), mem)
+        b.store(x, b.gep(mem, [self.const(8)], source_etype=I8))
+        b.store(lst, b.gep(mem, [self.const(16)], source_etype=I8))
+        return obj
+
+    def stack_list(self, mem: ir.Value, values: list[ir.Value]) -> ir.Value:
+        """A List of `values` in `mem`, one 24-byte CONS cell after another, built back to
+        front; each header holds the length of the list from that cell on."""
+        b = self.b
+        n = len(values)
+        rest: ir.Value = self.const(abi.FL_EMPTY)
+        for i in reversed(range(n)):
+            cell = b.gep(mem, [self.const(24 * i)], source_etype=I8)
+            b.store(self.const(abi.header(abi.T_CONS, 0, n - i)), cell)
+            b.store(values[i], b.gep(cell, [self.const(8)], source_etype=I8))
+            b.store(rest, b.gep(cell, [self.const(16)], source_etype=I8))
+            rest = b.ptrtoint(cell, I64)
+        return rest
 
     def builtin_fallback(
         self,
@@ -3786,6 +3857,30 @@ def _infer_types(
     if seeds:
         return infer_program(prelude, program, seeds, closed_world=True)
     return infer_program(prelude, program)
+
+
+def frame_allocations(program: r.RProgram) -> frozenset[int]:
+    """The ids of the allocations of `program` that native code makes in its frames (as
+    `lower_program` finds them), for `--dump types`."""
+    from fluentai.types.infer import find_known_functions
+
+    known = {id(fn): name for name, fn in find_known_functions(program).items()}
+    return _stack_sites(program, known)
+
+
+def _stack_sites(program: r.RProgram, known: dict[int, str]) -> frozenset[int]:
+    """The allocations of `program` that may live in their function's frame; the known
+    functions called directly are those given a known entry (`_declare_known`)."""
+    from fluentai.types.escape import stack_sites
+
+    direct: dict[str, r.Fn] = {}
+    for form, _ in program.forms:
+        if isinstance(form, r.GlobalSet) and isinstance(form.value, r.Fn):
+            fn = form.value
+            name = known.get(id(fn))
+            if name is not None and fn.rest is None and len(fn.params) <= _KNOWN_MAX_ARGS:
+                direct[name] = fn
+    return stack_sites(program, direct, _inlinable_named_let)
 
 
 def _tail_positions(body: Any) -> Iterator[Any]:

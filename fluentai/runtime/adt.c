@@ -96,15 +96,21 @@ fl_value fl_ctor_type_string(int64_t id) {
     return fl_string_from_cstr("?");
 }
 
-fl_value fl_adt_new(int64_t ctor_id, const fl_value *fields) {
-    const ctor_info *c = &ctors[ctor_id];
-    if (c->arity == 0) return c->nullary;
+/* The constructor's field checks: 0 (a type-error raised) when a field has the wrong type. */
+static fl_value check_fields(const ctor_info *c, const fl_value *fields) {
     for (int64_t i = 0; c->checked && i < c->arity; i++) {
         const fl_tspec *t = c->fields[i];
         if (t != NULL && !fl_tspec_field_check(t, fields[i]))
             return fl_raise_msg("type-error", "`%s` expects %s for field %d, got %w", c->name, t->text,
                                 i + 1, fields[i]);
     }
+    return FL_TRUE;
+}
+
+fl_value fl_adt_new(int64_t ctor_id, const fl_value *fields) {
+    const ctor_info *c = &ctors[ctor_id];
+    if (c->arity == 0) return c->nullary;
+    if (check_fields(c, fields) == 0) return 0;
     fl_adt *v;
     if (c->arity <= 2) {
         v = fl_alloc_small();
@@ -114,6 +120,17 @@ fl_value fl_adt_new(int64_t ctor_id, const fl_value *fields) {
         v = fl_alloc((int64_t)sizeof(fl_adt) + c->arity * (int64_t)sizeof(fl_value));
         memcpy(v->fields, fields, (size_t)c->arity * sizeof(fl_value));
     }
+    v->hdr = fl_hdr_make(FL_T_ADT, 0, (uint64_t)ctor_id);
+    return fl_from_ptr(v);
+}
+
+fl_value fl_adt_init(int64_t ctor_id, const fl_value *fields, void *mem) {
+    /* as fl_adt_new, in memory the caller provides: a slot of its frame (escape analysis) */
+    const ctor_info *c = &ctors[ctor_id];
+    if (c->arity == 0) return c->nullary;
+    if (check_fields(c, fields) == 0) return 0;
+    fl_adt *v = mem;
+    memcpy(v->fields, fields, (size_t)c->arity * sizeof(fl_value));
     v->hdr = fl_hdr_make(FL_T_ADT, 0, (uint64_t)ctor_id);
     return fl_from_ptr(v);
 }

@@ -221,6 +221,7 @@ void fl_ctor_register(int64_t id, const char *name, const char *type_name, int64
 /* Build an ADT value, checking declared field types (type-error as in the VM). arity 0 returns
  * the preallocated value. */
 fl_value fl_adt_new(int64_t ctor_id, const fl_value *fields);
+fl_value fl_adt_init(int64_t ctor_id, const fl_value *fields, void *mem);
 
 /* ---- arithmetic slow paths (operands not both fixnums, or overflow) --------------------------- */
 

@@ -6,7 +6,11 @@
       why x is Any: a parameter of a lambda that escapes (...) at prog.fl:3:1
 
 a lambda named by the functions that enclose it, then one indented line per parameter (or the
-result) that is Any, with the constraint that made it Any and where.
+result) that is Any, with the constraint that made it Any and where, and one listing the
+allocations of its body that native code makes in its frame (escape analysis,
+fluentai/types/escape.py):
+
+      in frame: cons at prog.fl:20:45, P at prog.fl:2:35
 """
 
 from __future__ import annotations
@@ -26,15 +30,36 @@ def format_signature(result: TypeResult, fn: r.Fn) -> str:
     return f"({', '.join(shown)}) -> {format_type(ret)}"
 
 
-def dump_types(result: TypeResult, program: r.RProgram) -> str:
-    """One line per lambda of `program`, in source order, plus `why` lines for each Any."""
+def dump_types(
+    result: TypeResult, program: r.RProgram, in_frame: frozenset[int] = frozenset()
+) -> str:
+    """One line per lambda of `program`, in source order, plus `why` lines for each Any and
+    an `in frame` line for the allocations among `in_frame` (ids of nodes)."""
     lines: list[str] = []
     for form, _ in program.forms:
-        _dump_form(result, form, lines)
+        _dump_form(result, form, lines, in_frame)
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _dump_form(result: TypeResult, form: object, lines: list[str]) -> None:
+def _frame_line(fn: r.Fn, in_frame: frozenset[int]) -> str | None:
+    """The allocations of fn's own body (not of the lambdas in it) among `in_frame`."""
+    found: list[str] = []
+    stack: list[object] = [fn.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, r.Fn):
+            if id(node) in in_frame:
+                found.append(f"lambda at {node.span}")
+            continue
+        if id(node) in in_frame and isinstance(node, r.PrimApp | r.CtorApp):
+            found.append(f"{node.name} at {node.span}")
+        stack.extend(reversed(r.children(node)))
+    return f"  in frame: {', '.join(found)}" if found else None
+
+
+def _dump_form(
+    result: TypeResult, form: object, lines: list[str], in_frame: frozenset[int]
+) -> None:
     # qualified names: the enclosing lambdas' names joined with `/`
     stack: list[tuple[object, str]] = [(form, "")]
     while stack:
@@ -45,6 +70,9 @@ def _dump_form(result: TypeResult, form: object, lines: list[str]) -> None:
             lines.append(f"{name} : {format_signature(result, node)}")
             for why in result.reasons(node):
                 lines.append(f"  why {why}")
+            frame = _frame_line(node, in_frame)
+            if frame is not None:
+                lines.append(frame)
         stack.extend((k, name) for k in reversed(r.children(node)))
 
 
@@ -58,8 +86,11 @@ def prelude_core() -> r.RProgram:
 
 
 def dump_program(program: r.RProgram) -> str:
-    """`--dump types` for a program: closed-world inference with the prelude."""
-    return dump_types(infer_program(prelude_core(), program), program)
+    """`--dump types` for a program: closed-world inference with the prelude, and the
+    allocations native code keeps in their frames."""
+    from fluentai.llvm.lower import frame_allocations
+
+    return dump_types(infer_program(prelude_core(), program), program, frame_allocations(program))
 
 
 __all__ = ["dump_program", "dump_types", "format_signature", "prelude_core"]

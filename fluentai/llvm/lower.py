@@ -2921,6 +2921,8 @@ class _FnGen:
                     b.icmp_unsigned("==", v, self.const(abi.FL_NIL)),
                 )
                 return self.bool_word(null)
+            if prim.name in ("+", "-", "*") and len(e.args) > 2 and not self.cold:
+                return self.nary_fixnums(prim.name, e)
             argv = self.args_array(e.args)
             self.set_site(e.span)
             res = b.call(self.low.rt(abi.c_symbol(prim.name)), [self.const(len(e.args)), argv])
@@ -2981,6 +2983,47 @@ class _FnGen:
         args = [self.value(a) for a in e.args]
         known = self.low.known_target("%prelude:" + prim.name)
         return self.call_values(callee, args, e.span, tail, known)
+
+    def nary_fixnums(self, op: str, e: r.PrimApp) -> ir.Value:
+        """`(+ a b c ...)`, `-` or `*` of three or more arguments: a left fold of the binary
+        operation (LANGUAGE.md §6), inline while every operand is a fixnum and nothing
+        overflows; otherwise the builtin's C function on all the values. Arithmetic is pure, so
+        starting over on the same values shows nothing, and the builtin's errors, sites and
+        `error:raise` resumptions (the clause's value is the whole call's) stay its own."""
+        b = self.b
+        values = [self.value(a) for a in e.args]
+        fast = self.new_block(f"nary{op}.fix")
+        generic = self.new_block(f"nary{op}.generic")
+        join = self.new_block(f"nary{op}.join")
+        all_fix: ir.Value = ir.Constant(I1, 1)
+        for v in values:
+            if not self.is_known_fixnum(v):
+                flag = self.fix_flag(v)
+                all_fix = b.and_(all_fix, flag if flag is not None else self.tag_is_fixnum(v))
+        b.cbranch(all_fix, fast, generic)
+        b.position_at_end(fast)
+        acc = values[0]
+        for v in values[1:]:
+            acc, overflow = self.fixnum_arith(op, acc, v)
+            more = self.new_block(f"nary{op}.more")
+            b.cbranch(overflow, generic, more)
+            b.position_at_end(more)
+        fast_end = b.block
+        b.branch(join)
+        b.position_at_end(generic)
+        argv = self.argv_alloca(len(values))
+        for i, v in enumerate(values):
+            b.store(v, b.gep(argv, [self.const(i)], source_etype=I64))
+        self.set_site(e.span)
+        res = b.call(self.low.rt(abi.c_symbol(op)), [self.const(len(values)), argv])
+        self.pending_check(res)
+        generic_end = b.block
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(I64)
+        phi.add_incoming(acc, fast_end)
+        phi.add_incoming(res, generic_end)
+        return phi
 
     def builtin_call2(self, name: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
         """The C function of builtin `name` on two words (it may raise)."""

@@ -1651,7 +1651,41 @@ class _FnGen:
                     return self.compare(prim.name, x, y, e.span, self.floats(e.args))
                 if prim.name == "not" and len(e.args) == 1:
                     return self.b.not_(self.test(e.args[0]))
+        if isinstance(e, r.Scope):
+            split = _and_or(e)
+            if split is not None:
+                return self.and_or_test(*split)
         return self.truthy(self.value(e))
+
+    def and_or_test(self, first: r.RExpr, then: r.RExpr | None, else_: r.RExpr | None) -> ir.Value:
+        """The truth of `(and first then)` or `(or first else_)` (`_and_or`) as an i1, each
+        operand a test of its own: no boolean word is made for `(if (or (= a b) (< c d)) ...)`.
+        A missing operand is `first` itself, whose truth its branch knows."""
+        b = self.b
+        t = self.test(first)
+        then_b = self.new_block("test.then")
+        else_b = self.new_block("test.else")
+        join = self.new_block("test.join")
+        b.cbranch(t, then_b, else_b)
+        then_facts, else_facts = bounds.branch_facts(first)
+        incoming: list[tuple[ir.Value, ir.Block]] = []
+        for blk, branch, facts, known in (
+            (then_b, then, then_facts, 1),
+            (else_b, else_, else_facts, 0),
+        ):
+            b.position_at_end(blk)
+            if branch is None:
+                v: ir.Value = ir.Constant(I1, known)
+            else:
+                with bounds.facts(self, facts):
+                    v = self.test(branch)
+            incoming.append((v, b.block))
+            b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(I1)
+        for v, blk in incoming:
+            phi.add_incoming(v, blk)
+        return phi
 
     # ------------------------------------------------------------ function shapes
 
@@ -3924,6 +3958,39 @@ def _stack_sites(program: r.RProgram, known: dict[int, str]) -> frozenset[int]:
             if name is not None and fn.rest is None and len(fn.params) <= _KNOWN_MAX_ARGS:
                 direct[name] = fn
     return stack_sites(program, direct, _inlinable_named_let)
+
+
+def _and_or(e: r.Scope) -> tuple[Any, Any, Any] | None:
+    """`(and a b)` and `(or a b)` as the expander writes them, `(let ((t a)) (if t b t))` and
+    `(let ((t a)) (if t t b))`: (a, then, else) with the branch that is `t` itself None, when
+    `t` appears nowhere else; None for any other scope."""
+    if len(e.vars) != 1 or len(e.body) != 2:
+        return None
+    var = e.vars[0]
+    define, branch = e.body
+    if not (
+        isinstance(define, r.LocalSet)
+        and define.define
+        and define.var is var
+        and isinstance(branch, r.RIf)
+        and isinstance(branch.test, r.LocalRef)
+        and branch.test.var is var
+        and not var.boxed
+        and not var.assigned
+    ):
+        return None
+
+    def itself(x: Any) -> bool:
+        return isinstance(x, r.LocalRef) and x.var is var
+
+    then = None if itself(branch.then) else branch.then
+    else_ = None if itself(branch.else_) else branch.else_
+    if (then is None) == (else_ is None):
+        return None
+    rest = then if then is not None else else_
+    if any(isinstance(n, r.LocalRef | r.LocalSet) and n.var is var for n in r.walk(rest)):
+        return None
+    return define.value, then, else_
 
 
 def _tail_positions(body: Any) -> Iterator[Any]:

@@ -158,6 +158,10 @@ _USES = (
     "(handler ((io:print (lambda (v) v))) (print o))",
     '(try (error "m" o) (catch e (error-data e)))',
     "(count-down 3 o)",  # an accumulating loop whose turns carry it
+    "(tail [1 o (str o)])",  # cells of a list literal, with o inside
+    "(match [o 2 3] ([_ ...more] more))",
+    "(let ((l [1 o])) (tail l))",
+    "(raises o)",  # `error` raises its data at once
 )
 
 
@@ -171,6 +175,7 @@ def _generated_program(rng: random.Random, nfuns: int) -> str:
         " (if (= n 0) (length (str v)) (+ 1 (count-down (- n 1) (cons v [])))))",
         "(define (churn n) (if (= n 0) [] (cons (str n) (churn (- n 1)))))",
         "(define (show v) (if (function? v) (str (v)) (str v)))",
+        '(define (raises v) (try (error "m" [v 1]) (catch e (error-data e))))',
     ]
     calls = []
     for i in range(nfuns):
@@ -190,7 +195,7 @@ def _generated_program(rng: random.Random, nfuns: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(4))
 def test_generated_programs_with_frame_objects_run_as_on_the_vm(seed: int) -> None:
     """Objects made and used every way `_USES` lists (several kinds, nested), each function's
     result shown after the stack below it was overwritten: native code at -O0 (where a dead

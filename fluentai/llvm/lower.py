@@ -1104,9 +1104,13 @@ class Lowerer:
             )
         return f, desc
 
-    def lambda_fn(self, fn: r.Fn, is_prelude: bool) -> tuple[ir.Function, ir.GlobalVariable]:
+    def lambda_fn(
+        self, fn: r.Fn, is_prelude: bool, frame_objects: bool = True
+    ) -> tuple[ir.Function, ir.GlobalVariable]:
         f, desc = self.declare_lambda(fn)
-        _FnGen(self, f, fn.name, is_prelude, fn).lambda_body()
+        gen = _FnGen(self, f, fn.name, is_prelude, fn)
+        gen.frame_objects = frame_objects
+        gen.lambda_body()
         return f, desc
 
 
@@ -1222,6 +1226,7 @@ class _FnGen:
         # go through the runtime's C operations there, and loops get no specialized copy
         self.cold = False
         self.stack_bytes = 0  # of the objects given a slot of this frame (stack_object)
+        self.frame_objects = True  # whether objects may have slots here (stack_object)
 
     # ------------------------------------------------------------ small helpers
 
@@ -1238,6 +1243,7 @@ class _FnGen:
         (fluentai/types/escape.py), and the frame has room; else None (a heap object)."""
         if (
             self.is_prelude
+            or not self.frame_objects
             or id(node) not in self.low.stack_sites
             or nbytes > _STACK_OBJECT_MAX
             or self.stack_bytes + nbytes > _STACK_FRAME_MAX
@@ -2522,7 +2528,9 @@ class _FnGen:
         assert isinstance(scope, r.Scope)
         var = scope.vars[0]
         if self.low.jit:  # the VM may create the closure and call it: its native code too
-            self.low.lambda_fn(fn, self.is_prelude)
+            # (a frame of its own, which escape analysis, seeing a loop of this one, does not
+            # know: its objects go on the heap)
+            self.low.lambda_fn(fn, self.is_prelude, frame_objects=False)
         slots = self.bind_params([self.value(a) for a in e.args], fn)
         depth_g = self.low.rt_global("fl_rt_depth")
         saved_depth: ir.Value | None = None

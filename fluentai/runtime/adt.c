@@ -96,21 +96,26 @@ fl_value fl_ctor_type_string(int64_t id) {
     return fl_string_from_cstr("?");
 }
 
-/* The constructor's field checks: 0 (a type-error raised) when a field has the wrong type. */
-static fl_value check_fields(const ctor_info *c, const fl_value *fields) {
+/* The constructor's field checks: whether they pass; when one fails, *raised is what its
+ * type-error gave: 0 (pending), or the value an error:raise clause resumed with, which is then
+ * the construction's value (LANGUAGE.md §14.4). */
+static bool fields_pass(const ctor_info *c, const fl_value *fields, fl_value *raised) {
     for (int64_t i = 0; c->checked && i < c->arity; i++) {
         const fl_tspec *t = c->fields[i];
-        if (t != NULL && !fl_tspec_field_check(t, fields[i]))
-            return fl_raise_msg("type-error", "`%s` expects %s for field %d, got %w", c->name, t->text,
-                                i + 1, fields[i]);
+        if (t != NULL && !fl_tspec_field_check(t, fields[i])) {
+            *raised = fl_raise_msg("type-error", "`%s` expects %s for field %d, got %w", c->name,
+                                   t->text, i + 1, fields[i]);
+            return false;
+        }
     }
-    return FL_TRUE;
+    return true;
 }
 
 fl_value fl_adt_new(int64_t ctor_id, const fl_value *fields) {
     const ctor_info *c = &ctors[ctor_id];
     if (c->arity == 0) return c->nullary;
-    if (check_fields(c, fields) == 0) return 0;
+    fl_value raised;
+    if (!fields_pass(c, fields, &raised)) return raised;
     fl_adt *v;
     if (c->arity <= 2) {
         v = fl_alloc_small();
@@ -128,7 +133,8 @@ fl_value fl_adt_init(int64_t ctor_id, const fl_value *fields, void *mem) {
     /* as fl_adt_new, in memory the caller provides: a slot of its frame (escape analysis) */
     const ctor_info *c = &ctors[ctor_id];
     if (c->arity == 0) return c->nullary;
-    if (check_fields(c, fields) == 0) return 0;
+    fl_value raised;
+    if (!fields_pass(c, fields, &raised)) return raised;
     fl_adt *v = mem;
     memcpy(v->fields, fields, (size_t)c->arity * sizeof(fl_value));
     v->hdr = fl_hdr_make(FL_T_ADT, 0, (uint64_t)ctor_id);

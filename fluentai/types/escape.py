@@ -69,8 +69,9 @@ _KEEPS_NOTHING = frozenset(
     string->number string->symbol symbol->string tan to-string type-of has? range %written
     error? args""".split()
 )
-# builtins whose result is a new object holding their arguments
-_BUILDS = frozenset({"list", "error", "Error"})  # `list` of no argument is []
+# builtins whose result is a new object holding their arguments (`error`, which raises its
+# data at once, keeps nothing: its arguments escape)
+_BUILDS = frozenset({"list", "Error"})  # `list` of no argument is []
 # builtins whose result is a part of their argument
 _PARTS = frozenset({"head", "tail"})
 # builtins whose result may be, contain or point into one of their arguments
@@ -317,8 +318,13 @@ class _Frame:
     def prim_app(self, e: r.PrimApp, tail: bool) -> int:
         k = self.k
         name, args = e.name, e.args
-        if (name == "cons" and len(args) == 2) or (name == "list" and args):
+        if name == "cons" and len(args) == 2:
             return self.holding(self.site(e), args)
+        if name == "list" and args:
+            cls = self.holding(self.site(e), args)
+            if len(args) > 1:  # its cells share one slot: a tail taken from it is the list too
+                k.union(cls, k.contents(cls))
+            return cls
         if name in _KEEPS_NOTHING:
             for a in args:
                 # `(+ x (f ...))` in tail position of f: an accumulating loop's turn
@@ -380,13 +386,30 @@ class _Frame:
         return k.fresh()
 
 
+def _defined_late(program: r.RProgram, direct: dict[str, r.Fn]) -> set[str]:
+    """The known functions whose definition may run after a call of them: those defined after
+    the first top-level form that can run program code. Until its definition runs, a call finds
+    the builtin of the same name, or raises `unbound-variable`, whose handler's value is called
+    (LANGUAGE.md §2.2): either may keep the arguments."""
+    late: set[str] = set()
+    running = False
+    for form, _ in program.forms:
+        value = form.value if isinstance(form, r.GlobalSet) else form
+        if running and isinstance(form, r.GlobalSet) and form.name in direct:
+            late.add(form.name)
+        if not isinstance(value, r.Fn | c.Lit):
+            running = True
+    return late
+
+
 def stack_sites(
     program: r.RProgram, direct: dict[str, r.Fn], inline_loop: InlineLoop
 ) -> frozenset[int]:
     """The ids of the allocations of `program` that may live in their function's frame.
     `direct`: the known functions called directly (their parameters are analyzed); a named let
     for which `inline_loop(call, tail)` gives its lambda is a loop of the function around it."""
-    escaping = {name: [False] * len(fn.params) for name, fn in direct.items()}
+    late = _defined_late(program, direct)
+    escaping = {name: [name in late] * len(fn.params) for name, fn in direct.items()}
     known_ids = {id(fn): name for name, fn in direct.items()}
     for turn in itertools.count():
         if turn == _MAX_TURNS:  # a long chain of calls: assume every parameter escapes

@@ -1575,7 +1575,7 @@ class _FnGen:
                 op = primitives.lookup(node.name)
                 assert op is not None
                 if op.name == "/":
-                    return self.builtin_call2(op.name, x, y, node.span)
+                    return self.builtin_call(op.name, [x, y], node.span)
                 return self.binary(op.name, x, y, node.span)
             return self.as_word(next(gpos))
 
@@ -3050,30 +3050,18 @@ class _FnGen:
             more = self.new_block(f"nary{op}.more")
             b.cbranch(overflow, generic, more)
             b.position_at_end(more)
-        fast_end = b.block
-        b.branch(join)
+        incoming = [(acc, b.block)]
         b.position_at_end(generic)
+        incoming.append((self.builtin_call(op, values, e.span), b.block))
+        return self._merge(incoming, join)
+
+    def builtin_call(self, name: str, values: Sequence[ir.Value], span: Span) -> ir.Value:
+        """The C function of builtin `name` on these words (it may raise)."""
         argv = self.argv_alloca(len(values))
         for i, v in enumerate(values):
-            b.store(v, b.gep(argv, [self.const(i)], source_etype=I64))
-        self.set_site(e.span)
-        res = b.call(self.low.rt(abi.c_symbol(op)), [self.const(len(values)), argv])
-        self.pending_check(res)
-        generic_end = b.block
-        b.branch(join)
-        b.position_at_end(join)
-        phi = b.phi(I64)
-        phi.add_incoming(acc, fast_end)
-        phi.add_incoming(res, generic_end)
-        return phi
-
-    def builtin_call2(self, name: str, x: ir.Value, y: ir.Value, span: Span) -> ir.Value:
-        """The C function of builtin `name` on two words (it may raise)."""
-        argv = self.argv_alloca(2)
-        self.b.store(x, argv)
-        self.b.store(y, self.b.gep(argv, [self.const(1)], source_etype=I64))
+            self.b.store(v, self.b.gep(argv, [self.const(i)], source_etype=I64))
         self.set_site(span)
-        res = self.b.call(self.low.rt(abi.c_symbol(name)), [self.const(2), argv])
+        res = self.b.call(self.low.rt(abi.c_symbol(name)), [self.const(len(values)), argv])
         self.pending_check(res)
         return res
 

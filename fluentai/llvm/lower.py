@@ -3960,15 +3960,12 @@ def _and_or(e: r.Scope) -> tuple[Any, Any, Any] | None:
     """`(and a b)` and `(or a b)` as the expander writes them, `(let ((t a)) (if t b t))` and
     `(let ((t a)) (if t t b))`: (a, then, else) with the branch that is `t` itself None, when
     `t` appears nowhere else; None for any other scope."""
-    if len(e.vars) != 1 or len(e.body) != 2:
+    bound = _one_binding(e)
+    if bound is None:
         return None
-    var = e.vars[0]
-    define, branch = e.body
+    var, value, branch = bound
     if not (
-        isinstance(define, r.LocalSet)
-        and define.define
-        and define.var is var
-        and isinstance(branch, r.RIf)
+        isinstance(branch, r.RIf)
         and isinstance(branch.test, r.LocalRef)
         and branch.test.var is var
         and not var.boxed
@@ -3986,7 +3983,19 @@ def _and_or(e: r.Scope) -> tuple[Any, Any, Any] | None:
     rest = then if then is not None else else_
     if any(isinstance(n, r.LocalRef | r.LocalSet) and n.var is var for n in r.walk(rest)):
         return None
-    return define.value, then, else_
+    return value, then, else_
+
+
+def _one_binding(e: r.Scope) -> tuple[r.Var, Any, Any] | None:
+    """(var, its value, the form after) of a scope that binds one variable and then evaluates
+    one form, `(let ((var value)) form)`; None for any other scope."""
+    if len(e.vars) != 1 or len(e.body) != 2:
+        return None
+    var = e.vars[0]
+    define, form = e.body
+    if not (isinstance(define, r.LocalSet) and define.define and define.var is var):
+        return None
+    return var, define.value, form
 
 
 def _tail_positions(body: Any) -> Iterator[Any]:
@@ -4012,21 +4021,12 @@ def _inlinable_named_let(e: r.RCall, tail: bool) -> r.Fn | None:
     the lambda's body, and no parameter needs a box. Not in tail position, its body's tail
     positions must hold no other call (those would replace the let's frame, which the loop
     does not have)."""
-    scope = e.fn
-    if not isinstance(scope, r.Scope) or len(scope.vars) != 1 or len(scope.body) != 2:
+    bound = _one_binding(e.fn) if isinstance(e.fn, r.Scope) else None
+    if bound is None:
         return None
-    var = scope.vars[0]
-    define, ref = scope.body
-    if not (
-        isinstance(define, r.LocalSet)
-        and define.define
-        and define.var is var
-        and isinstance(define.value, r.Fn)
-        and isinstance(ref, r.LocalRef)
-        and ref.var is var
-    ):
+    var, fn, ref = bound
+    if not (isinstance(fn, r.Fn) and isinstance(ref, r.LocalRef) and ref.var is var):
         return None
-    fn = define.value
     n = len(fn.params)
     if fn.rest is not None or len(e.args) != n or any(p.boxed for p in fn.params):
         return None

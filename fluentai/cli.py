@@ -228,7 +228,7 @@ def _build(args: argparse.Namespace) -> int:
         stem = args.file[:-3] if args.file.endswith(".fl") else args.file + ".out"
         suffix = {"llvm": ".ll", "asm": ".s", "obj": ".o"}.get(args.emit or "", "")
         output = stem + suffix
-    _check_writable(output)
+    _check_writable(output, args.file)
     try:
         return build_executable(
             src,
@@ -247,9 +247,18 @@ def _build(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write `{output}`: {reason}") from None
 
 
-def _check_writable(output: str) -> None:
-    """A build output that cannot be written is a usage error, found before compiling."""
+def _check_writable(output: str, source: str) -> None:
+    """A build output that cannot be written, or is the source itself, is a usage error, found
+    before compiling."""
+    if not output:
+        raise UsageError("the output path (`-o`) is empty")
     parent = os.path.dirname(output) or "."
+    try:
+        same = os.path.samefile(output, source)
+    except OSError:
+        same = False  # OUT does not exist yet (or FILE is standard input's)
+    if same:
+        raise UsageError(f"cannot write `{output}`: it is the source file")
     if os.path.isdir(output):
         raise UsageError(f"cannot write `{output}`: is a directory")
     if not os.path.isdir(parent):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -269,20 +270,32 @@ def store(
         return None
 
 
+# The names of the cache's own files, and nothing else: `cache clear` and the trim must never
+# delete a file of a user's who pointed FLUENTAI_CACHE_DIR at a shared directory.
+_KEY = r"[0-9a-f]{40}"
+_OWN_FILE = re.compile(
+    rf"(?:(?:prelude|prelude-core|prelude-jit|tier2)-)?{_KEY}\.(?:so|json|o|pickle)"  # entries
+    rf"|{_KEY}\.building"  # the mark of an image compiler at work (fluentai/imageproc.py)
+    r"|(?:compiler|runtime)\.digest"  # digest memos (fluentai/cachekey.py)
+    r"|last-trim\.stamp"
+    # a writer's temporary file: codecache._tmp_name, cachekey.write_atomic and the memos
+    rf"|tmp\.[0-9]+\.(?:[0-9a-f]{{12}}(?:\.(?:so|json)|\.(?:(?:prelude|prelude-core|prelude-jit"
+    rf"|tier2)-)?{_KEY}\.(?:so|json|o|pickle))|(?:compiler|runtime)\.digest)"
+)
+
+
+def is_own_file(name: str) -> bool:
+    """Whether `name` is one the cache writes (an entry, a temporary file, a memo, a mark)."""
+    return _OWN_FILE.fullmatch(name) is not None
+
+
 def _files() -> list[os.DirEntry[str]]:
     """The cache's own files (entries, tmp files, older versions' objects, the digest memos of
     fluentai/cachekey.py, the resolved prelude of fluentai/prelude_cache.py, the trim stamp,
     the marks of image compilers at work), never anything else a shared directory may hold."""
     try:
         with os.scandir(cache_dir()) as it:
-            return [
-                e
-                for e in it
-                if e.is_file(follow_symlinks=False)
-                and e.name.endswith(
-                    (".so", ".json", ".o", ".digest", ".pickle", ".stamp", ".building")
-                )
-            ]
+            return [e for e in it if e.is_file(follow_symlinks=False) and is_own_file(e.name)]
     except OSError:
         return []
 

@@ -883,6 +883,24 @@ def test_build_compile_error_exits_65_and_writes_nothing(tmp_path: Path) -> None
     assert not (tmp_path / "prog").exists()
 
 
+@pytest.mark.parametrize("extra", [[], ["--emit", "llvm"]])
+@pytest.mark.parametrize("out", ["prog.fl", "./prog.fl", "link.fl"])
+def test_build_never_overwrites_its_source(tmp_path: Path, extra: list[str], out: str) -> None:
+    text = "(print 1)\n"
+    (tmp_path / "prog.fl").write_text(text)
+    (tmp_path / "link.fl").symlink_to("prog.fl")
+    built = fluentai("build", "prog.fl", *extra, "-o", out, cwd=tmp_path)
+    assert built.status == 2
+    assert built.stderr == f"fluentai: error: cannot write `{out}`: it is the source file\n"
+    assert (tmp_path / "prog.fl").read_text() == text
+
+
+def test_build_with_an_empty_output_path_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "prog.fl").write_text("(print 1)\n")
+    built = fluentai("build", "prog.fl", "-o", "", cwd=tmp_path)
+    assert (built.status, built.stderr) == (2, "fluentai: error: the output path (`-o`) is empty\n")
+
+
 @pytest.mark.parametrize("emit", ["llvm", "asm", "obj"])
 def test_build_emit_writes_the_requested_stage(tmp_path: Path, emit: str) -> None:
     (tmp_path / "prog.fl").write_text("(define (sq x) (* x x))\n(print (sq 7))\n")

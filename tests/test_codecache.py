@@ -244,11 +244,16 @@ def test_clear_leaves_files_that_are_not_the_caches_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FLUENTAI_CACHE_DIR", str(tmp_path))
-    (tmp_path / "notes.txt").write_text("mine")
-    (tmp_path / "a.so").write_bytes(b"x" * 10)
-    (tmp_path / "a.json").write_text("{}")
-    assert codecache.clear() == (2, 12)
-    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    mine = ["notes.txt", "a.so", "a.json", "lib.o", "data.pickle", "x.stamp", "tmp.1.notes.txt"]
+    for name in mine:
+        (tmp_path / name).write_text("mine")
+    (tmp_path / f"{'a' * 40}.so").write_bytes(b"x" * 10)
+    (tmp_path / f"{'a' * 40}.json").write_text("{}")
+    (tmp_path / "compiler.digest").write_text("1234")
+    assert codecache.clear() == (3, 16)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(mine)
+    assert codecache.trim(limit_bytes=0) == (0, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(mine)
 
 
 def _entry(d: Path, key: str, size: int, mtime: float) -> None:
@@ -263,22 +268,23 @@ def test_trim_removes_the_least_recently_used_entries(
 ) -> None:
     monkeypatch.setenv("FLUENTAI_CACHE_DIR", str(tmp_path))
     base = 1_700_000_000.0
-    for i, key in enumerate(["aaaa", "bbbb", "cccc", "dddd"]):
+    a, b, c, d, e = (letter * 40 for letter in "abcde")
+    for i, key in enumerate([a, b, c, d]):
         _entry(tmp_path, key, 1000, base + i * 100)
-    (tmp_path / "tmp.1.ff.so").write_bytes(b"x" * 5)  # a dead writer's
-    os.utime(tmp_path / "tmp.1.ff.so", (base, base))
-    (tmp_path / "eeee.building").write_text("1")  # the mark of an image compiler long gone
-    os.utime(tmp_path / "eeee.building", (base, base))
-    (tmp_path / "dddd.building").write_text("2")  # ... and of one at work now
+    (tmp_path / "tmp.1.0123456789ab.so").write_bytes(b"x" * 5)  # a dead writer's
+    os.utime(tmp_path / "tmp.1.0123456789ab.so", (base, base))
+    (tmp_path / f"{e}.building").write_text("1")  # the mark of an image compiler long gone
+    os.utime(tmp_path / f"{e}.building", (base, base))
+    (tmp_path / f"{d}.building").write_text("2")  # ... and of one at work now
     (tmp_path / "notes.txt").write_text("mine")
     files, size = codecache.trim(limit_bytes=2101)
     assert (files, size) == (6, 2 * 1010 + 5 + 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "cccc.json",
-        "cccc.so",
-        "dddd.building",
-        "dddd.json",
-        "dddd.so",
+        f"{c}.json",
+        f"{c}.so",
+        f"{d}.building",
+        f"{d}.json",
+        f"{d}.so",
         "notes.txt",
     ]
     assert codecache.trim(limit_bytes=2101) == (0, 0)
@@ -298,7 +304,7 @@ def test_loading_an_entry_makes_it_recently_used(
     size = sum(p.stat().st_size for p in (tmp_path / "c").iterdir() if p.suffix != ".digest")
     for p in (tmp_path / "c").iterdir():
         os.utime(p, (1_000_000_000, 1_000_000_000))
-    _entry(tmp_path / "c", "eeee", 10, 1_500_000_000)
+    _entry(tmp_path / "c", "e" * 40, 10, 1_500_000_000)
     assert codecache.load(old) is not None
     codecache.trim(limit_bytes=size)
     assert entries(tmp_path / "c") == [old]

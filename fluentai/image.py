@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from fluentai.source import SourceFile
 
 IMAGE_OPT = 2
+# The image a first run restarts on is compiled at -O1 first (stored, then replaced by the
+# -O2 image by the image compiler process: fluentai/imageproc.py), decision "Tiered JIT" 27.
+FIRST_IMAGE_OPT = 1
 _TUNING = (
     "FLUENTAI_JIT_THRESHOLD",
     "FLUENTAI_JIT_LOOP_THRESHOLD",

@@ -35,7 +35,6 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
 
 GO = b"g"  # compile and store the image, answer, exit
 UNIT = b"u"  # compile and store the JIT unit (jit/unit.py), answer, wait for the next request
@@ -179,7 +178,11 @@ class ImageProcess:
             for name, label in names.items()
             if name in self.stages
         ]
-        return ", ".join(parts) + " ms after the fork" if parts else ""
+        if not parts:
+            return ""
+        opt = self.stages.get("opt")
+        first = f"; an -O{opt:.0f} image, the -O2 one to follow" if opt is not None else ""
+        return ", ".join(parts) + " ms after the fork" + first
 
     def detach(self) -> None:
         """The run ends without the answer: leave the child to store the image on its own (it
@@ -318,6 +321,7 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
     status = NOT_STORED
     stages: dict[str, float] = {}
     claim = None
+    final: Callable[[], bool] | None = None
     try:
         _detach(go_fd, done_fd)
         claim = Claim(path, text)
@@ -331,15 +335,28 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
             request = os.read(go_fd, 1)
         if request == GO:
             stages["go"] = time.perf_counter()
-            done = prepared(stages) if prepared is not None else claim.wait_for_other()
+            if prepared is not None:
+                first, final = prepared
+                done = first(stages)
+                from fluentai.image import FIRST_IMAGE_OPT
+
+                stages["opt"] = float(FIRST_IMAGE_OPT)
+            else:
+                done = claim.wait_for_other()
             status = STORED if done else NOT_STORED
             stages["stored"] = time.perf_counter()
     except BaseException:  # noqa: BLE001 - the parent compiles in-process instead
         status = NOT_STORED
-    finally:
-        if claim is not None:
-            claim.release()
     _answer(done_fd, status + "".join(f" {name}={at:.6f}" for name, at in stages.items()).encode())
+    # The run restarts on the quick image now; the -O2 image replaces it for the next runs.
+    # The run does not wait for this (it may end first: the process is left to finish).
+    if status == STORED and final is not None:
+        try:
+            final()
+        except BaseException:  # noqa: BLE001 - the quick image stays: slower, as correct
+            pass
+    if claim is not None:
+        claim.release()
     if status == STORED:
         _trim()
     os._exit(0)
@@ -505,8 +522,11 @@ def _in_background() -> None:
         pass
 
 
-def _prepare(path: str, text: str, stages: dict[str, float]) -> Any:
-    """Everything before LLVM; returns the step that compiles and stores. Raises when the
+def _prepare(
+    path: str, text: str, stages: dict[str, float]
+) -> tuple[Callable[[dict[str, float]], bool], Callable[[], bool]]:
+    """Everything before LLVM; returns the steps that compile and store: the quick image the
+    run restarts on (-O1), then the -O2 image that replaces it. Raises when the
     program does not even compile (the parent reports that). Records when the imports, LLVM's initialization and the lowering were done in `stages`."""
     from fluentai import codecache, image, native
     from fluentai.llvm.engine import Engine
@@ -521,7 +541,14 @@ def _prepare(path: str, text: str, stages: dict[str, float]) -> Any:
     stages["lowered"] = time.perf_counter()
     ir_text = str(lowered.module)  # Python's part of the compile: 7 to 30 ms
     codecache.prepare_link()
-    return lambda stages: native.finish_image(lowered, k, image.IMAGE_OPT, stages, ir_text)
+
+    def first(stages: dict[str, float]) -> bool:
+        return native.finish_image(lowered, k, image.FIRST_IMAGE_OPT, stages, ir_text)
+
+    def final() -> bool:
+        return native.finish_image(lowered, k, image.IMAGE_OPT, None, ir_text)
+
+    return first, final
 
 
 def _trim() -> None:

@@ -365,7 +365,12 @@ def finish_image(
     program_obj = Engine().object_code(ir_text, opt, host_cpu=True, bounded=True)
     if stages is not None:
         stages["llvm"] = time.perf_counter()
-    meta = {"tier": "image", "symbols": ["fl_program_main"], "functions": list(lowered.functions)}
+    meta = {
+        "tier": "image",
+        "opt": opt,
+        "symbols": ["fl_program_main"],
+        "functions": list(lowered.functions),
+    }
     return codecache.put(key, [program_obj, prelude_object(2)], meta)
 
 

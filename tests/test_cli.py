@@ -915,6 +915,19 @@ def test_build_emit_writes_the_requested_stage(tmp_path: Path, emit: str) -> Non
         assert data[:4] == b"\x7fELF"
 
 
+def test_o1_inlines_the_thin_entry_of_a_quick_exit(tmp_path: Path) -> None:
+    """-O1 (JIT units, a first run's image) inlines what is marked `alwaysinline`: the thin
+    entry of a function starting with a quick exit, which its recursive calls go through."""
+    (tmp_path / "fib.fl").write_text(
+        "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))\n(print (fib 20))\n"
+    )
+    built = fluentai("build", "fib.fl", "-O1", "--emit", "llvm", "-o", "fib.ll", cwd=tmp_path)
+    assert built.status == 0, built.stderr
+    ir = (tmp_path / "fib.ll").read_text()
+    assert "@fl.fn.1.fib.k.body(" in ir
+    assert "call tailcc i64 @fl.fn.1.fib.k(" not in ir
+
+
 def test_help_exits_0_and_mentions_run_and_eval(tmp_path: Path) -> None:
     result = fluentai("--help", cwd=tmp_path)
     assert result.status == 0

@@ -4,6 +4,7 @@ llvmlite. The output, reports and exit statuses must be the VM's."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -237,10 +238,19 @@ def test_a_restart_can_wait_for_the_image_compiler_process(tmp_path: Path) -> No
     first = _run(tmp_path, source, "--jit-stats", env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
     assert PROCESS_LINE in log.read_text()
     assert "program image stored by the image compiler process" in log.read_text()
+    # the run restarts on a quick image; the process then replaces it with the -O2 image
+    assert "an -O1 image, the -O2 one to follow" in log.read_text()
     assert RESTART_LINE in first.stderr
     assert (first.status, first.stdout) == (vm.status, vm.stdout) == (70, "3000\n")
     second = _run(tmp_path, source, "--jit-stats", env=PROCESS)
     assert IMAGE_LINE in second.stderr and second.stdout == vm.stdout
+    (meta,) = [p for p in (tmp_path / "cache").glob("*.json") if '"image"' in p.read_text()]
+    deadline = time.monotonic() + 60
+    while json.loads(meta.read_text())["opt"] != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert json.loads(meta.read_text())["opt"] == 2
+    third = _run(tmp_path, source, "--jit-stats", env=PROCESS)
+    assert IMAGE_LINE in third.stderr and third.stdout == vm.stdout
 
 
 def test_the_process_makes_the_image_of_a_program_that_printed_first(tmp_path: Path) -> None:

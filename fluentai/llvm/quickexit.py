@@ -81,6 +81,9 @@ def quick_exit_entry(gen: _FnGen, lower_body: Callable[[_FnGen], None]) -> bool:
     body_fn.linkage = "internal"
     body_fn.calling_convention = "tailcc"
     body_fn.attributes.add("noinline")
+    # the entry is a test, a leaf value and a tail call: inlined into every caller, at every
+    # level (-O1's pipeline runs only the always-inliner, llvm/engine.py)
+    gen.fn.attributes.add("alwaysinline")
     body_gen = _FnGen(gen.low, body_fn, gen.name, gen.is_prelude, lam)
     body_gen.clo = gen.clo
     body_gen.self_entry = gen.fn

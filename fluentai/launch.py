@@ -8,8 +8,13 @@ an image, goes to `fluentai.cli`.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _open_closed_streams() -> None:
@@ -24,12 +29,41 @@ def _open_closed_streams() -> None:
             setattr(sys, name, stream)
 
 
+class _QuietFile(io.FileIO):
+    """Standard error's descriptor, where a failed write (a full disk, a closed pipe) drops
+    what it was given, as the runtime's writes to fd 2 do (write_fd, runtime/io.c): a report or
+    `io:print-err` that cannot be written changes neither the run nor its exit status."""
+
+    def write(self, data: Any) -> int:
+        try:
+            written = super().write(data)
+        except OSError:
+            written = None
+        # None: nothing could be written to a non-blocking descriptor, which the runtime drops
+        return memoryview(data).nbytes if written is None else written
+
+
+def _quiet_stderr() -> None:
+    """Give `sys.stderr` a descriptor that never fails (_QuietFile). A report names the file
+    as given, whose bytes need not be UTF-8 (sys.argv keeps them as surrogate escapes): it is
+    written back as those bytes, as native code writes them."""
+    stderr = sys.stderr
+    try:
+        fd = stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not the process's (an embedding program's own stream)
+    errors = stderr.errors
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(_QuietFile(fd, "w", closefd=False)),
+        encoding=stderr.encoding,
+        errors="surrogateescape" if errors == "backslashreplace" else errors,
+        line_buffering=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     _open_closed_streams()
-    # a report names the file as given, whose bytes need not be UTF-8 (sys.argv keeps them as
-    # surrogate escapes): written back as those bytes, as native code writes them
-    if getattr(sys.stderr, "errors", None) == "backslashreplace":
-        sys.stderr.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+    _quiet_stderr()
     args = list(sys.argv[1:] if argv is None else argv)
     image_run = _image_run(args)
     if image_run is not None:

@@ -216,6 +216,54 @@ def test_a_standard_output_that_cannot_be_written_is_discarded_on_every_tier(
     assert (completed.returncode, completed.stderr) == (0, b"to stderr\n")
 
 
+def _broken_pipe() -> int:
+    """The writing end of a pipe whose reading end is closed (the caller closes it)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return write_end
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize("stderr", ["full", "broken-pipe"])
+@pytest.mark.parametrize(
+    ("source", "status"),
+    [
+        ('(print "before")\n(io:print-err "lost")\n(io:print-err "lost")\n(print "after")\n', 0),
+        ('(print "before")\n(car [])\n', 70),
+    ],
+    ids=["ok", "uncaught-error"],
+)
+def test_a_standard_error_that_cannot_be_written_changes_no_exit_status_on_every_tier(
+    tmp_path: Path,
+    tier: str,
+    options: list[str],
+    env: dict[str, str],
+    stderr: str,
+    source: str,
+    status: int,
+) -> None:
+    # the VM ended with status 1 (its report of the failed write failed too), or with 0 after
+    # an uncaught error when standard error was a closed pipe; the runtime ignores the failure
+    (tmp_path / "p.fl").write_text(source)
+    target = os.open("/dev/full", os.O_WRONLY) if stderr == "full" else _broken_pipe()
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "fluentai", "run", *options, "p.fl"],
+            cwd=tmp_path,
+            env=_environment(_cache(tmp_path, env)),
+            timeout=TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=target,
+        )
+    finally:
+        os.close(target)
+    assert completed.returncode == status
+    assert completed.stdout == (b"before\nafter\n" if status == 0 else b"before\n")
+
+
 _DEEP = "(define (d n) (if (= n 0) 0 (+ 1 (d (- n 1)))))\n(print (try (d {n}) (catch e (error-kind e))))\n"
 
 

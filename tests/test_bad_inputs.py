@@ -216,6 +216,23 @@ def test_a_standard_output_that_cannot_be_written_is_discarded_on_every_tier(
     assert (completed.returncode, completed.stderr) == (0, b"to stderr\n")
 
 
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_a_standard_input_that_cannot_be_read_is_at_its_end_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # opened write-only (`0>file`): the VM's read failed with an internal error (status 70),
+    # the runtime's read-line gives nil
+    with open(tmp_path / "out.txt", "wb") as write_only:
+        completed = _run_with_streams(
+            tmp_path, options, env, stdin=write_only, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        0,
+        b"hello nil\nbye\n",
+        b"to stderr\n",
+    )
+
+
 def _broken_pipe() -> int:
     """The writing end of a pipe whose reading end is closed (the caller closes it)."""
     read_end, write_end = os.pipe()

@@ -241,11 +241,21 @@ class World:
             line: bytes = raw_stream.readline()
             return line
         while b"\n" not in self._inbuf and not self._eof:
-            ready, _, _ = select.select([fd], [], [], 0.1)
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.1)
+            except (OSError, ValueError):
+                ready = [fd]  # the read below reports what is wrong with the descriptor
             if self.interrupt.is_set() and not self.interrupt_taken:
                 raise KeyboardInterrupt
             if ready:
-                chunk = os.read(fd, 65536)
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue  # a non-blocking descriptor with nothing yet: wait again
+                except OSError:
+                    # standard input that cannot be read (opened write-only, a directory) is
+                    # at its end, as in the runtime (fill_input, runtime/io.c)
+                    chunk = b""
                 if chunk:
                     self._inbuf += chunk
                 else:

@@ -38,13 +38,15 @@ def run_in_big_thread(
     fn: Callable[[], int],
     interrupt: threading.Event | None = None,
     on_interrupt: Callable[[], object] | None = None,
+    on_abandon: Callable[[], object] | None = None,
 ) -> int:
     """Run `fn` on a thread with a large stack; Ctrl-C in the main thread interrupts it.
 
     The first Ctrl-C sets `interrupt` (blocking waits in the world watch it) and raises
     KeyboardInterrupt inside the program thread, which unwinds through `finally` clauses (or,
     for native code, calls `on_interrupt`, which asks the runtime to unwind); a second Ctrl-C
-    exits at once."""
+    exits at once, after `on_abandon` has written what the program's output buffers hold (the
+    program thread may still be running)."""
     flag: threading.Event | _Flag = interrupt if interrupt is not None else _Flag()
     result: list[int] = []
     failure: list[BaseException] = []
@@ -92,6 +94,8 @@ def run_in_big_thread(
                 if flag.is_set() and at - first_at < SAME_INTERRUPT_S:
                     continue  # the same interrupt, delivered to the process and to its group
                 if flag.is_set() or not ident:
+                    if on_abandon is not None and ident:
+                        on_abandon()
                     sys.stderr.write("interrupted\n")
                     return 130  # EXIT_INTERRUPT
                 flag.set()

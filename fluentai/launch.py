@@ -12,6 +12,8 @@ import io
 import os
 import sys
 
+from fluentai import interrupts
+
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs start-up time
 if TYPE_CHECKING:
     from typing import Any
@@ -62,9 +64,23 @@ def _quiet_stderr() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        interrupts.install()
+        status = _command(args)
+    except KeyboardInterrupt:
+        # Ctrl-C while no program runs (imports, compiling, waiting for an image at exit) is
+        # reported as one that interrupts a program (LANGUAGE.md §13.4)
+        sys.stderr.write("interrupted\n")
+        status = 130
+    if args[:1] == ["run"]:
+        _exit_now(status)
+    return status
+
+
+def _command(args: list[str]) -> int:
     _open_closed_streams()
     _quiet_stderr()
-    args = list(sys.argv[1:] if argv is None else argv)
     image_run = _image_run(args)
     if image_run is not None:
         from fluentai import image
@@ -74,14 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             path, program_args, jit_stats, sys.stdout, sys.stderr, native_tier=native_tier
         )
         if status is not None:
-            _exit_now(status)
             return status
     from fluentai.cli import main as cli_main
 
-    status = cli_main(args)
-    if args[:1] == ["run"]:
-        _exit_now(status)
-    return status
+    return cli_main(args)
 
 
 def _exit_now(status: int) -> None:

@@ -682,6 +682,67 @@ def test_a_second_sigint_exits_at_once_with_the_output_written_before(
     assert result.stderr == "interrupted\n"
 
 
+# `python -m fluentai ARGS...` run by `python -c SCRIPT MODULE HOW ARGS...`, which sends itself
+# SIGINT while the command imports MODULE, when Python looks it up: Ctrl-C during the start-up. With `lost`, the
+# interrupt is raised in a destructor, where Python has to drop it, as it does in the import
+# system's weak reference callbacks.
+_INTERRUPT_WHILE_IMPORTING = """
+import os, runpy, signal, sys
+
+MODULE, HOW = sys.argv[1:3]
+
+class Doomed:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(3):  # a back edge: the handler runs here, in the destructor
+            pass
+
+class InterruptOnImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            if HOW == "lost":
+                Doomed()
+            else:
+                os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptOnImport())
+sys.argv = ["fluentai", *sys.argv[3:]]
+runpy.run_module("fluentai", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("tier", ["vm", "auto", "native"])
+@pytest.mark.parametrize(
+    ("module", "how"),
+    [("fluentai.launch", "raised"), ("fluentai.cli", "raised"), ("fluentai.cli", "lost")],
+    ids=["launch", "cli", "cli-lost"],
+)
+def test_sigint_during_the_start_up_is_an_interrupt(
+    tmp_path: Path, tier: str, module: str, how: str
+) -> None:
+    """Ctrl-C in the first tens of milliseconds, while the command imports itself, ended in a
+    Python traceback (or, dropped by Python, let the program run); it is an interrupt like any
+    other: `interrupted`, status 130, and the program does not run."""
+    (tmp_path / "prog.fl").write_text('(print "ran")\n')
+    completed = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_WHILE_IMPORTING, module, how]
+        + ["run", "--tier", tier, "prog.fl"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=_environment({"FLUENTAI_CACHE_DIR": str(tmp_path / "cache")}),
+        preexec_fn=default_sigint,
+        timeout=TIMEOUT,
+    )
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        130,
+        b"",
+        b"interrupted\n",
+    )
+
+
 @pytest.mark.parametrize("tier", _INTERRUPT_TIERS)
 def test_sigint_in_deep_non_tail_recursion_runs_finally_and_exits_130(
     tmp_path: Path, tier: str

@@ -78,7 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
+def _restore_stdin() -> None:
+    """Put back the standard input that bin/fluentai moved to fd 9: a directory, with which
+    Python cannot start. Reading it is the end of the input (vm/world.py, runtime/io.c)."""
+    if os.environ.pop("FLUENTAI_STDIN_FD", None) != "9":
+        return
+    try:
+        os.dup2(9, 0)
+        os.close(9)
+    except OSError:
+        pass  # not ours after all: /dev/null stays
+
+
 def _command(args: list[str]) -> int:
+    _restore_stdin()
     _open_closed_streams()
     _quiet_stderr()
     image_run = _image_run(args)

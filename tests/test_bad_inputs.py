@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import (
+    REPO_ROOT,
     TIMEOUT,
     _environment,
     assert_usage_error,
@@ -226,6 +227,38 @@ def test_a_standard_input_that_cannot_be_read_is_at_its_end_on_every_tier(
         completed = _run_with_streams(
             tmp_path, options, env, stdin=write_only, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        0,
+        b"hello nil\nbye\n",
+        b"to stderr\n",
+    )
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_a_directory_as_standard_input_is_at_its_end_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # Python cannot start with a directory on fd 0 ("Fatal Python error: init_sys_streams"):
+    # the `fluentai` command (bin/fluentai, whose shell part finds `python3` on PATH here)
+    # starts it with /dev/null and puts the directory back; reading it is the end of the input
+    (tmp_path / "p.fl").write_text(
+        '(print "hello" (read-line))\n(io:print-err "to stderr")\n(print "bye")\n'
+    )
+    environment = _environment(_cache(tmp_path, env))
+    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    directory = os.open(tmp_path, os.O_RDONLY)
+    try:
+        completed = subprocess.run(
+            ["/bin/sh", str(REPO_ROOT / "bin" / "fluentai"), "run", *options, "p.fl"],
+            cwd=tmp_path,
+            env=environment,
+            timeout=TIMEOUT,
+            check=False,
+            stdin=directory,
+            capture_output=True,
+        )
+    finally:
+        os.close(directory)
     assert (completed.returncode, completed.stdout, completed.stderr) == (
         0,
         b"hello nil\nbye\n",

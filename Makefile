@@ -69,8 +69,9 @@ sysdeps:
 
 # The editable install puts the checkout on sys.path with a .pth line (setuptools' compat mode,
 # pinned in pyproject.toml): the default mode imports a finder that cost 20-40 ms at every start.
-# PYTHONWARNINGS silences setuptools' notice that the mode is transitional.
-$(STAMP): pyproject.toml | sysdeps
+# PYTHONWARNINGS silences setuptools' notice that the mode is transitional. pip copies bin/fluentai
+# into the environment, so a change to it installs again.
+$(STAMP): pyproject.toml bin/fluentai | sysdeps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	@touch $(STAMP)

@@ -1,5 +1,12 @@
 """`python -m fluentai ...` is the same as the `fluentai` command."""
 
-from fluentai.launch import main
+import sys
 
-raise SystemExit(main())
+try:
+    from fluentai.launch import main
+
+    status = main()
+except KeyboardInterrupt:  # Ctrl-C before fluentai.interrupts took SIGINT over (bin/fluentai)
+    sys.stderr.write("interrupted\n")
+    status = 130
+sys.exit(status)

@@ -10,15 +10,15 @@ import ctypes
 import sys
 import time
 
+from fluentai import interrupts
+from fluentai.interrupts import SAME_INTERRUPT_S
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
 STACK_BYTES = 1 << 30
-# Within this time of the first, another SIGINT is the same interrupt: `timeout -s INT` and
-# `kill` of a process group deliver one to the process and one to its group (runtime/main.c).
-SAME_INTERRUPT_S = 0.3
 
 
 class _Flag:
@@ -38,13 +38,16 @@ def run_in_big_thread(
     fn: Callable[[], int],
     interrupt: threading.Event | None = None,
     on_interrupt: Callable[[], object] | None = None,
+    on_abandon: Callable[[], object] | None = None,
 ) -> int:
     """Run `fn` on a thread with a large stack; Ctrl-C in the main thread interrupts it.
 
     The first Ctrl-C sets `interrupt` (blocking waits in the world watch it) and raises
     KeyboardInterrupt inside the program thread, which unwinds through `finally` clauses (or,
     for native code, calls `on_interrupt`, which asks the runtime to unwind); a second Ctrl-C
-    exits at once."""
+    exits at once, after `on_abandon` has written what the program's output buffers hold (the
+    program thread may still be running)."""
+    interrupts.check()  # a Ctrl-C lost during the start-up ends the run before it starts
     flag: threading.Event | _Flag = interrupt if interrupt is not None else _Flag()
     result: list[int] = []
     failure: list[BaseException] = []
@@ -92,10 +95,13 @@ def run_in_big_thread(
                 if flag.is_set() and at - first_at < SAME_INTERRUPT_S:
                     continue  # the same interrupt, delivered to the process and to its group
                 if flag.is_set() or not ident:
+                    if on_abandon is not None and ident:
+                        on_abandon()
                     sys.stderr.write("interrupted\n")
                     return 130  # EXIT_INTERRUPT
                 flag.set()
                 first_at = at
+                interrupts.taken(at)  # its second delivery after the run is not raised either
                 # on_interrupt returns False when the thread also needs the KeyboardInterrupt
                 if on_interrupt is not None and on_interrupt() is not False:
                     continue
@@ -116,7 +122,7 @@ def _record_sigint(hits: list[float]) -> object | None:
     not `signal`, whose `enum` import would cost a warm start milliseconds."""
     import _signal  # type: ignore[import-not-found]
 
-    if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:
+    if not interrupts.is_ours(_signal.getsignal(_signal.SIGINT)):
         return None  # ignored (a background job), or the embedding program's own handler
     try:
         previous: object = _signal.signal(

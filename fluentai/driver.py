@@ -221,8 +221,15 @@ def execute(
         # otherwise the VM thread gets its KeyboardInterrupt directly (False)
         return jit is not None and bool(jit.interrupt())
 
+    def on_abandon() -> None:
+        # a second Ctrl-C: the output written so far goes out first (the VM's, then native
+        # code's, which the JIT flushes after every native call)
+        world.rescue()
+        if jit is not None:
+            jit.rescue_output()
+
     try:
-        status = run_in_big_thread(body, world.interrupt, on_interrupt)
+        status = run_in_big_thread(body, world.interrupt, on_interrupt, on_abandon)
     except BrokenPipeError:
         return EXIT_OK
     finally:

@@ -122,7 +122,9 @@ def try_run(
     from fluentai.bigstack import run_in_big_thread
 
     stdout.flush()
-    status = run_in_big_thread(body, on_interrupt=loaded.rt.fl_rt_interrupt)
+    status = run_in_big_thread(
+        body, on_interrupt=loaded.rt.fl_rt_interrupt, on_abandon=loaded.rt.fl_out_rescue
+    )
     if jit_stats:
         _report(loaded.base, load_ms, timing[0] if timing else 0.0, stderr, native_tier)
     return status

@@ -8,8 +8,15 @@ an image, goes to `fluentai.cli`.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+
+from fluentai import interrupts
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _open_closed_streams() -> None:
@@ -24,13 +31,69 @@ def _open_closed_streams() -> None:
             setattr(sys, name, stream)
 
 
+class _QuietFile(io.FileIO):
+    """Standard error's descriptor, where a failed write (a full disk, a closed pipe) drops
+    what it was given, as the runtime's writes to fd 2 do (write_fd, runtime/io.c): a report or
+    `io:print-err` that cannot be written changes neither the run nor its exit status."""
+
+    def write(self, data: Any) -> int:
+        try:
+            written = super().write(data)
+        except OSError:
+            written = None
+        # None: nothing could be written to a non-blocking descriptor, which the runtime drops
+        return memoryview(data).nbytes if written is None else written
+
+
+def _quiet_stderr() -> None:
+    """Give `sys.stderr` a descriptor that never fails (_QuietFile). A report names the file
+    as given, whose bytes need not be UTF-8 (sys.argv keeps them as surrogate escapes): it is
+    written back as those bytes, as native code writes them."""
+    stderr = sys.stderr
+    try:
+        fd = stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not the process's (an embedding program's own stream)
+    errors = stderr.errors
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(_QuietFile(fd, "w", closefd=False)),
+        encoding=stderr.encoding,
+        errors="surrogateescape" if errors == "backslashreplace" else errors,
+        line_buffering=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    _open_closed_streams()
-    # a report names the file as given, whose bytes need not be UTF-8 (sys.argv keeps them as
-    # surrogate escapes): written back as those bytes, as native code writes them
-    if getattr(sys.stderr, "errors", None) == "backslashreplace":
-        sys.stderr.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        interrupts.install()
+        status = _command(args)
+    except KeyboardInterrupt:
+        # Ctrl-C while no program runs (imports, compiling, waiting for an image at exit) is
+        # reported as one that interrupts a program (LANGUAGE.md §13.4)
+        sys.stderr.write("interrupted\n")
+        status = 130
+    if args[:1] == ["run"]:
+        _exit_now(status)
+    return status
+
+
+def _restore_stdin() -> None:
+    """Put back the standard input that bin/fluentai moved to fd 9: a directory, with which
+    Python cannot start. Reading it is the end of the input (vm/world.py, runtime/io.c)."""
+    if os.environ.pop("FLUENTAI_STDIN_FD", None) != "9":
+        return
+    try:
+        os.dup2(9, 0)
+        os.close(9)
+    except OSError:
+        pass  # not ours after all: /dev/null stays
+
+
+def _command(args: list[str]) -> int:
+    _restore_stdin()
+    _open_closed_streams()
+    _quiet_stderr()
     image_run = _image_run(args)
     if image_run is not None:
         from fluentai import image
@@ -40,14 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             path, program_args, jit_stats, sys.stdout, sys.stderr, native_tier=native_tier
         )
         if status is not None:
-            _exit_now(status)
             return status
     from fluentai.cli import main as cli_main
 
-    status = cli_main(args)
-    if args[:1] == ["run"]:
-        _exit_now(status)
-    return status
+    return cli_main(args)
 
 
 def _exit_now(status: int) -> None:

@@ -273,7 +273,7 @@ def execute_native(
 
     from fluentai.bigstack import run_in_big_thread
 
-    status = run_in_big_thread(body, on_interrupt=rt.interrupt)
+    status = run_in_big_thread(body, on_interrupt=rt.interrupt, on_abandon=rt.rescue)
     if jit_stats:
         stderr.write(stats.report() + "\n")
     return status

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import (
+    REPO_ROOT,
     TIMEOUT,
     _environment,
     assert_usage_error,
@@ -214,6 +215,103 @@ def test_a_standard_output_that_cannot_be_written_is_discarded_on_every_tier(
             tmp_path, options, env, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE
         )
     assert (completed.returncode, completed.stderr) == (0, b"to stderr\n")
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_a_standard_input_that_cannot_be_read_is_at_its_end_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # opened write-only (`0>file`): the VM's read failed with an internal error (status 70),
+    # the runtime's read-line gives nil
+    with open(tmp_path / "out.txt", "wb") as write_only:
+        completed = _run_with_streams(
+            tmp_path, options, env, stdin=write_only, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        0,
+        b"hello nil\nbye\n",
+        b"to stderr\n",
+    )
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_a_directory_as_standard_input_is_at_its_end_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # Python cannot start with a directory on fd 0 ("Fatal Python error: init_sys_streams"):
+    # the `fluentai` command (bin/fluentai, whose shell part finds `python3` on PATH here)
+    # starts it with /dev/null and puts the directory back; reading it is the end of the input
+    (tmp_path / "p.fl").write_text(
+        '(print "hello" (read-line))\n(io:print-err "to stderr")\n(print "bye")\n'
+    )
+    environment = _environment(_cache(tmp_path, env))
+    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    directory = os.open(tmp_path, os.O_RDONLY)
+    try:
+        completed = subprocess.run(
+            ["/bin/sh", str(REPO_ROOT / "bin" / "fluentai"), "run", *options, "p.fl"],
+            cwd=tmp_path,
+            env=environment,
+            timeout=TIMEOUT,
+            check=False,
+            stdin=directory,
+            capture_output=True,
+        )
+    finally:
+        os.close(directory)
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        0,
+        b"hello nil\nbye\n",
+        b"to stderr\n",
+    )
+
+
+def _broken_pipe() -> int:
+    """The writing end of a pipe whose reading end is closed (the caller closes it)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return write_end
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize("stderr", ["full", "broken-pipe"])
+@pytest.mark.parametrize(
+    ("source", "status"),
+    [
+        ('(print "before")\n(io:print-err "lost")\n(io:print-err "lost")\n(print "after")\n', 0),
+        ('(print "before")\n(car [])\n', 70),
+    ],
+    ids=["ok", "uncaught-error"],
+)
+def test_a_standard_error_that_cannot_be_written_changes_no_exit_status_on_every_tier(
+    tmp_path: Path,
+    tier: str,
+    options: list[str],
+    env: dict[str, str],
+    stderr: str,
+    source: str,
+    status: int,
+) -> None:
+    # the VM ended with status 1 (its report of the failed write failed too), or with 0 after
+    # an uncaught error when standard error was a closed pipe; the runtime ignores the failure
+    (tmp_path / "p.fl").write_text(source)
+    target = os.open("/dev/full", os.O_WRONLY) if stderr == "full" else _broken_pipe()
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "fluentai", "run", *options, "p.fl"],
+            cwd=tmp_path,
+            env=_environment(_cache(tmp_path, env)),
+            timeout=TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=target,
+        )
+    finally:
+        os.close(target)
+    assert completed.returncode == status
+    assert completed.stdout == (b"before\nafter\n" if status == 0 else b"before\n")
 
 
 _DEEP = "(define (d n) (if (= n 0) 0 (+ 1 (d (- n 1)))))\n(print (try (d {n}) (catch e (error-kind e))))\n"

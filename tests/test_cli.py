@@ -580,9 +580,12 @@ def default_sigint() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _interrupt(tmp_path: Path, source: str, tier: str = "auto", signals: int = 1) -> Result:
+def _interrupt(
+    tmp_path: Path, source: str, tier: str = "auto", signals: int = 1, again_when: str = ""
+) -> Result:
     """Run SOURCE on TIER (`aot`: built, then the executable), which creates `ready.txt` when
-    it is busy; send SIGINT (`signals` times at once); collect the result."""
+    it is busy; send SIGINT (`signals` times at once); with `again_when`, send another one once
+    the program has created that file, as a second Ctrl-C; collect the result."""
     (tmp_path / "prog.fl").write_text(source)
     ready = tmp_path / "ready.txt"
     if tier == "aot":
@@ -610,6 +613,15 @@ def _interrupt(tmp_path: Path, source: str, tier: str = "auto", signals: int = 1
             time.sleep(0.02)
         time.sleep(0.5)
         for _ in range(signals):
+            proc.send_signal(signal.SIGINT)
+        if again_when:
+            while not (tmp_path / again_when).exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"program never created {again_when}")
+                time.sleep(0.02)
+            # the first interrupt was taken before the file was created: past this time a
+            # SIGINT is a second Ctrl-C, not the first one delivered twice (runtime/main.c)
+            time.sleep(0.5)
             proc.send_signal(signal.SIGINT)
         try:
             status = proc.wait(timeout=20)
@@ -652,6 +664,83 @@ def test_sigint_delivered_twice_at_once_is_one_interrupt(tmp_path: Path, tier: s
     result = _interrupt(tmp_path, source, tier, signals=2)
     _assert_interrupted(result, "start\ncleanup\n")
     assert result.stderr == "interrupted\n"
+
+
+@pytest.mark.parametrize("tier", ["vm", *_INTERRUPT_TIERS])
+def test_a_second_sigint_exits_at_once_with_the_output_written_before(
+    tmp_path: Path, tier: str
+) -> None:
+    """A second Ctrl-C while the first unwinds ends the process at once, but what the program
+    printed before it is not lost (it was: the buffered output was dropped)."""
+    source = (
+        '(print "start")\n(io:write-file "ready.txt" "")\n'
+        "(try (while #t 1)\n"
+        '  (finally (print "cleanup") (io:write-file "unwinding.txt" "") (while #t 1)))\n'
+    )
+    result = _interrupt(tmp_path, source, tier, again_when="unwinding.txt")
+    _assert_interrupted(result, "start\ncleanup\n")
+    assert result.stderr == "interrupted\n"
+
+
+# `python -m fluentai ARGS...` run by `python -c SCRIPT MODULE HOW ARGS...`, which sends itself
+# SIGINT while the command imports MODULE, when Python looks it up: Ctrl-C during the start-up. With `lost`, the
+# interrupt is raised in a destructor, where Python has to drop it, as it does in the import
+# system's weak reference callbacks.
+_INTERRUPT_WHILE_IMPORTING = """
+import os, runpy, signal, sys
+
+MODULE, HOW = sys.argv[1:3]
+
+class Doomed:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(3):  # a back edge: the handler runs here, in the destructor
+            pass
+
+class InterruptOnImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            if HOW == "lost":
+                Doomed()
+            else:
+                os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptOnImport())
+sys.argv = ["fluentai", *sys.argv[3:]]
+runpy.run_module("fluentai", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("tier", ["vm", "auto", "native"])
+@pytest.mark.parametrize(
+    ("module", "how"),
+    [("fluentai.launch", "raised"), ("fluentai.cli", "raised"), ("fluentai.cli", "lost")],
+    ids=["launch", "cli", "cli-lost"],
+)
+def test_sigint_during_the_start_up_is_an_interrupt(
+    tmp_path: Path, tier: str, module: str, how: str
+) -> None:
+    """Ctrl-C in the first tens of milliseconds, while the command imports itself, ended in a
+    Python traceback (or, dropped by Python, let the program run); it is an interrupt like any
+    other: `interrupted`, status 130, and the program does not run."""
+    (tmp_path / "prog.fl").write_text('(print "ran")\n')
+    completed = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_WHILE_IMPORTING, module, how]
+        + ["run", "--tier", tier, "prog.fl"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=_environment({"FLUENTAI_CACHE_DIR": str(tmp_path / "cache")}),
+        preexec_fn=default_sigint,
+        timeout=TIMEOUT,
+    )
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        130,
+        b"",
+        b"interrupted\n",
+    )
 
 
 @pytest.mark.parametrize("tier", _INTERRUPT_TIERS)

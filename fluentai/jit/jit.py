@@ -1342,6 +1342,14 @@ class Jit:
             return True
         return False
 
+    def rescue_output(self) -> None:
+        """A second Ctrl-C: write what native code's output buffer holds without waiting (the
+        restarted image's runtime is the same library, whose buffer is written once)."""
+        if self.rt is not None:
+            self.rt.rescue()
+        elif self._restart_rt is not None:
+            self._restart_rt.fl_out_rescue()
+
     def _share_stdin(self, rt: Any) -> None:
         """Native `io:read-line` reads through the VM's world, which owns standard input's
         buffer (a line the VM read ahead is not lost, nor read twice) and flushes the VM's

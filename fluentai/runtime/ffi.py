@@ -82,6 +82,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         ),
         "fl_rt_finish": (i64, [u64]),
         "fl_rt_interrupt": (None, []),
+        "fl_out_rescue": (None, []),
         "fl_rt_thread_attach": (None, []),
         "fl_rt_thread_detach": (None, []),
         "fl_pending_kind": (i64, []),
@@ -189,6 +190,10 @@ class Runtime:
 
     def flush(self) -> None:
         self.lib.fl_out_flush()
+
+    def rescue(self) -> None:
+        """A second Ctrl-C: write the buffered output without waiting (fl_out_rescue)."""
+        self.lib.fl_out_rescue()
 
     def at_line_start(self) -> bool:
         return bool(self.lib.fl_out_at_line_start())

@@ -186,6 +186,9 @@ void fl_rt_thread_detach(void);
 int64_t fl_rt_finish(fl_value result);
 /* Request an interrupt (async-signal-safe: only stores). */
 void fl_rt_interrupt(void);
+/* A second Ctrl-C: write the buffered standard output as far as it goes without waiting, for a
+ * process that ends at once (async-signal-safe; the program thread may still be running). */
+void fl_out_rescue(void);
 
 /* ---- allocation (GC) ------------------------------------------------------------------------- */
 

@@ -9,7 +9,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,9 +76,18 @@ static void write_fd(int fd, const char *bytes, int64_t n) {
     }
 }
 
+/* Set while the program thread writes the buffer out, so that fl_out_rescue leaves it alone. */
+static volatile sig_atomic_t out_flushing;
+
 void fl_out_flush(void) {
-    if (out_len > 0 && !out_broken) write_fd(1, out_buf, out_len);
+    if (out_len > 0 && !out_broken) {
+        out_flushing = 1;
+        atomic_signal_fence(memory_order_seq_cst);
+        write_fd(1, out_buf, out_len);
+    }
     out_len = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    out_flushing = 0;
 }
 
 void fl_out_write(const char *bytes, int64_t n) {
@@ -90,7 +102,31 @@ void fl_out_write(const char *bytes, int64_t n) {
         }
     }
     memcpy(out_buf + out_len, bytes, (size_t)n);
+    /* the bytes are in place before the length counts them (fl_out_rescue reads it) */
+    atomic_thread_fence(memory_order_release);
     out_len += n;
+}
+
+/* A second Ctrl-C ends the process at once (main.c, bigstack.py), while the program thread may
+ * still run: what the program wrote before it is written out first, as far as standard output
+ * takes it without waiting (a pipe nobody reads must not hold the exit up). Async-signal-safe
+ * (poll and write only); the process ends right after. */
+void fl_out_rescue(void) {
+    if (out_flushing || out_broken) return; /* the program thread is writing it out itself */
+    int64_t n = out_len;
+    atomic_thread_fence(memory_order_acquire);
+    const char *bytes = out_buf;
+    while (n > 0) {
+        struct pollfd p = {.fd = 1, .events = POLLOUT};
+        if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT)) break;
+        /* at most PIPE_BUF bytes: a pipe that polls writable takes them without blocking */
+        ssize_t w = write(1, bytes, (size_t)(n < PIPE_BUF ? n : PIPE_BUF));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        bytes += w;
+        n -= w;
+    }
+    out_len = 0; /* written once, however many tiers ask */
 }
 
 bool fl_out_at_line_start(void) { return !out_any || out_last == '\n'; }

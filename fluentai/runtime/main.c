@@ -24,7 +24,8 @@ static struct timespec first_interrupt;
  * `kill` of a process group deliver one to the process and one to its group. */
 #define SAME_INTERRUPT_NS 300000000LL
 
-/* The first Ctrl-C unwinds through the `finally` clauses; a second one ends the process at once. */
+/* The first Ctrl-C unwinds through the `finally` clauses; a second one ends the process at once,
+ * with the output written so far. */
 static void on_sigint(int sig) {
     (void)sig;
     struct timespec now;
@@ -33,6 +34,7 @@ static void on_sigint(int sig) {
         long long ns = (long long)(now.tv_sec - first_interrupt.tv_sec) * 1000000000LL +
                        (now.tv_nsec - first_interrupt.tv_nsec);
         if (ns < SAME_INTERRUPT_NS) return;
+        fl_out_rescue(); /* what the program wrote before stays */
         static const char msg[] = "interrupted\n";
         ssize_t ignored = write(2, msg, sizeof msg - 1);
         (void)ignored;

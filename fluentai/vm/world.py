@@ -81,6 +81,22 @@ def _discard(stream: TextIO) -> None:
         pass
 
 
+def write_without_waiting(fd: int, data: bytes) -> None:
+    """Write `data` to `fd` as far as it goes without blocking: in pieces of PIPE_BUF bytes,
+    which a pipe that polls writable takes at once, until the descriptor would block or fails."""
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    view = memoryview(data)
+    while view:
+        if not poller.poll(0):
+            return
+        try:
+            written = os.write(fd, view[: select.PIPE_BUF])
+        except OSError:
+            return
+        view = view[written:]
+
+
 NO_TRANSACTION = "`state:{}-transaction`: no open transaction"
 
 
@@ -195,6 +211,19 @@ class World:
                 self._stdout_broken = True
                 _discard(self.stdout)
 
+    def rescue(self) -> None:
+        """A second Ctrl-C, on the main thread while the program thread may still run: write
+        the buffered output as far as standard output takes it without waiting, for a process
+        that ends at once (as fl_out_rescue, runtime/io.c)."""
+        pending, self._pending = self._pending, []
+        if self._stdout_broken or not pending:
+            return
+        try:
+            fd = self.stdout.fileno()
+        except (OSError, ValueError, AttributeError):
+            return  # not a descriptor (an embedding program's stream): nothing to do at once
+        write_without_waiting(fd, "".join(pending).encode("utf-8", "replace"))
+
     def write_err(self, text: str) -> None:
         """Write `text` to standard error at once, after the buffered standard output."""
         self.touched = True
@@ -241,11 +270,21 @@ class World:
             line: bytes = raw_stream.readline()
             return line
         while b"\n" not in self._inbuf and not self._eof:
-            ready, _, _ = select.select([fd], [], [], 0.1)
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.1)
+            except (OSError, ValueError):
+                ready = [fd]  # the read below reports what is wrong with the descriptor
             if self.interrupt.is_set() and not self.interrupt_taken:
                 raise KeyboardInterrupt
             if ready:
-                chunk = os.read(fd, 65536)
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue  # a non-blocking descriptor with nothing yet: wait again
+                except OSError:
+                    # standard input that cannot be read (opened write-only, a directory) is
+                    # at its end, as in the runtime (fill_input, runtime/io.c)
+                    chunk = b""
                 if chunk:
                     self._inbuf += chunk
                 else:

@@ -1505,6 +1505,8 @@ class _FnGen:
         themselves have no effects, so a zero divisor met in doubles starts them over). Leaves
         known to be fixnums convert to doubles when every operation has a Float operand (Int
         with Float is Float of the converted Int, as in the VM; Int with Int stays exact)."""
+        if not _tree_in_order(e):
+            return self.arith_in_order(e)
         leaves = [self.dexpr(x) for x in _arith_leaves(e)]
         b = self.b
         fixleaf = [lf.flag is False and self.is_known_fixnum(lf.w) for lf in leaves]
@@ -3238,6 +3240,17 @@ class _FnGen:
         self.fixvals[id(val)] = val
         return val
 
+    def arith_in_order(self, e: r.PrimApp) -> _DV:
+        """One operation of a tree that cannot be computed leaves first (`_tree_in_order`): its
+        operands (trees of their own), then the operation, as the VM does (LANGUAGE.md §2.3)."""
+        x = self.as_word(self.dexpr(e.args[0]))
+        y = self.as_word(self.dexpr(e.args[1]))
+        op = primitives.lookup(e.name)
+        assert op is not None
+        if op.name == "/":
+            return self.word_dv(self.builtin_call(op.name, [x, y], e.span))
+        return self.word_dv(self.binary(op.name, x, y, e.span, self.floats(e.args)))
+
     def arith_tree(self, e: r.PrimApp) -> ir.Value:
         """A tree of two-argument `+ - *` as a word: computed in doubles when all the leaves are
         Floats and boxed once (dtree); a raw double leaves it only here."""
@@ -3763,6 +3776,26 @@ def _is_arith(e: Any) -> bool:
         return False
     prim = primitives.lookup(e.name)
     return prim is not None and prim.name in ("+", "-", "*", "/")
+
+
+def _tree_in_order(e: Any) -> bool:
+    """Whether the tree of `_is_arith` operations `e` may be computed leaves first (`dtree`):
+    no leaf that could show something, raise or not end comes after an operation, which the VM
+    applies (and which may raise) before it evaluates the leaf. Literals and references of
+    local variables (not of a binding group's, which may be unbound yet) are such leaves."""
+    stack: list[tuple[Any, bool]] = [(e, False)]
+    applied = False
+    while stack:
+        n, operands_done = stack.pop()
+        if operands_done:
+            applied = True
+        elif _is_arith(n):
+            stack.extend(((n, True), (n.args[1], False), (n.args[0], False)))
+        elif applied and not (
+            isinstance(n, c.Lit) or (isinstance(n, r.LocalRef) and not n.var.is_group)
+        ):
+            return False
+    return True
 
 
 def _has_division(e: Any) -> bool:

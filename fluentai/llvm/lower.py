@@ -1505,7 +1505,7 @@ class _FnGen:
         themselves have no effects, so a zero divisor met in doubles starts them over). Leaves
         known to be fixnums convert to doubles when every operation has a Float operand (Int
         with Float is Float of the converted Int, as in the VM; Int with Int stays exact)."""
-        if not _tree_in_order(e):
+        if not _tree_in_order(e, self.quiet_leaf):
             return self.arith_in_order(e)
         leaves = [self.dexpr(x) for x in _arith_leaves(e)]
         b = self.b
@@ -3240,6 +3240,17 @@ class _FnGen:
         self.fixvals[id(val)] = val
         return val
 
+    def quiet_leaf(self, e: r.RExpr) -> bool:
+        """A literal, or a reference of a local variable that cannot be unbound here (not of a
+        binding group's before its value is stored): evaluating it shows, raises and changes
+        nothing."""
+        if isinstance(e, c.Lit):
+            return True
+        if not isinstance(e, r.LocalRef):
+            return False
+        info = self.vars.get(e.var)
+        return not (info.is_group if info is not None else e.var.is_group)
+
     def arith_in_order(self, e: r.PrimApp) -> _DV:
         """One operation of a tree that cannot be computed leaves first (`_tree_in_order`): its
         operands (trees of their own), then the operation, as the VM does (LANGUAGE.md §2.3)."""
@@ -3778,11 +3789,10 @@ def _is_arith(e: Any) -> bool:
     return prim is not None and prim.name in ("+", "-", "*", "/")
 
 
-def _tree_in_order(e: Any) -> bool:
+def _tree_in_order(e: Any, quiet: Callable[[Any], bool]) -> bool:
     """Whether the tree of `_is_arith` operations `e` may be computed leaves first (`dtree`):
-    no leaf that could show something, raise or not end comes after an operation, which the VM
-    applies (and which may raise) before it evaluates the leaf. Literals and references of
-    local variables (not of a binding group's, which may be unbound yet) are such leaves."""
+    every leaf that comes after an operation, which the VM applies (and which may raise) before
+    it evaluates the leaf, is `quiet` (shows, raises and changes nothing)."""
     stack: list[tuple[Any, bool]] = [(e, False)]
     applied = False
     while stack:
@@ -3791,9 +3801,7 @@ def _tree_in_order(e: Any) -> bool:
             applied = True
         elif _is_arith(n):
             stack.extend(((n, True), (n.args[1], False), (n.args[0], False)))
-        elif applied and not (
-            isinstance(n, c.Lit) or (isinstance(n, r.LocalRef) and not n.var.is_group)
-        ):
+        elif applied and not quiet(n):
             return False
     return True
 

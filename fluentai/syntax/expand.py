@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import Final, NoReturn, TypeAlias, assert_never
+from typing import Final, NoReturn, TypeAlias, TypeVar, assert_never
 
 from fluentai import records
 from fluentai.diagnostics import DiagnosticSink
@@ -77,6 +77,8 @@ from fluentai.syntax.core import (
     Type,
     While,
 )
+
+_T = TypeVar("_T")
 
 SPECIAL_FORMS: Final = frozenset(
     {
@@ -443,7 +445,13 @@ class _Expander:
                 if len(items) < 3:
                     _malformed(name, d)
                 subject = self._expr(items[1], bound)
-                clauses = tuple(self._match_clause(c, bound) for c in items[2:])
+                clauses = tuple(
+                    clause
+                    for clause in (
+                        self._recovering(self._match_clause, c, bound) for c in items[2:]
+                    )
+                    if clause is not None
+                )
                 return Match(subject, clauses, span=d.span)
             case "data":
                 _fail("`data` is allowed only at top level", d.span)
@@ -677,6 +685,16 @@ class _Expander:
 
     # ------------------------------------------------------------ match, handler, try
 
+    def _recovering(self, make: Callable[[Datum, Bound], _T], d: Datum, bound: Bound) -> _T | None:
+        """`make(d, bound)`, or None after reporting its syntax error: the other clauses of the
+        form are still expanded and resolved, so that an error before it in source order (an
+        unknown constructor in an earlier pattern) is the one reported (LANGUAGE.md §2.4)."""
+        try:
+            return make(d, bound)
+        except _SyntaxError as error:
+            self._sink.error(SYNTAX_ERROR, error.message, error.span)
+            return None
+
     def _match_clause(self, d: Datum, bound: Bound) -> MatchClause:
         """`(pattern body)` or `(pattern :when guard body)`."""
         if not (isinstance(d, DList) and d.bracket is Bracket.PAREN and len(d.items) >= 2):
@@ -742,16 +760,22 @@ class _Expander:
                 _fail("`finally` must be the last clause of `try`", clause.span)
             assert isinstance(clause, DList)
             if kind == "catch":
-                if len(clause.items) < 3:
-                    _fail("malformed `catch` clause: expected (catch pattern body)", clause.span)
-                pattern, names = _pattern_of(clause.items[1])
-                handler_body = self._body(clause.items[2:], bound | names)
-                catches.append(CatchClause(pattern, handler_body, span=clause.span))
+                caught = self._recovering(self._catch_clause, clause, bound)
+                if caught is not None:
+                    catches.append(caught)
             else:
                 if len(clause.items) < 2:
                     _fail("malformed `finally` clause: expected (finally body)", clause.span)
                 finally_ = self._body(clause.items[1:], bound)
         return Try(body, tuple(catches), finally_, span=d.span)
+
+    def _catch_clause(self, clause: Datum, bound: Bound) -> CatchClause:
+        assert isinstance(clause, DList)
+        if len(clause.items) < 3:
+            _fail("malformed `catch` clause: expected (catch pattern body)", clause.span)
+        pattern, names = _pattern_of(clause.items[1])
+        handler_body = self._body(clause.items[2:], bound | names)
+        return CatchClause(pattern, handler_body, span=clause.span)
 
     # ------------------------------------------------------------ data
 

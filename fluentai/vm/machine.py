@@ -60,12 +60,14 @@ DEFAULT_MAX_DEPTH: Final = 200_000
 _RESERVE_BYTES: Final = 16 << 20
 
 
-def _reserve_memory() -> mmap.mmap | None:
-    """Untouched anonymous pages: they count against an address-space limit, not in RSS."""
+def _reserve_memory() -> mmap.mmap:
+    """Untouched anonymous pages: they count against an address-space limit, not in RSS. With no
+    room for them memory is as good as exhausted already: MemoryError (without the reserve a
+    later MemoryError could leave the VM spinning)."""
     try:
         return mmap.mmap(-1, _RESERVE_BYTES)
     except OSError:
-        return None
+        raise MemoryError from None
 
 
 # The largest limit FLUENTAI_MAX_DEPTH may set (the runtime's MAX_MAX_DEPTH, runtime/misc.c):

@@ -106,6 +106,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_trace_add": (VOID, (I64,)),
     "fl_trace_settle": (VOID, ()),
     "fl_pending_kind": (I64, ()),
+    "fl_pending_skips_finally": (I64, ()),
     "fl_pending_take_for": (I64, (I64,)),
     "fl_pending_stash": (I64, ()),
     "fl_pending_unstash": (VOID, (I64,)),
@@ -3700,12 +3701,10 @@ class _FnGen:
             self.b.branch(propagate)
         self.b.position_at_end(propagate)
         if t.finally_ is not None:
-            kind = self.b.call(self.low.rt("fl_pending_kind"), [])
+            skips = self.b.call(self.low.rt("fl_pending_skips_finally"), [])
             run_fin = self.new_block("finally.run")
             self.b.cbranch(
-                self.b.icmp_unsigned("==", kind, self.const(abi.PENDING_EXIT)),
-                self.current_landing(),
-                run_fin,
+                self.b.icmp_unsigned("!=", skips, self.const(0)), self.current_landing(), run_fin
             )
             self.b.position_at_end(run_fin)
             token = self.b.call(self.low.rt("fl_pending_stash"), [])

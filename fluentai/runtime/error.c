@@ -70,6 +70,13 @@ void fl_ctl_set_exit(int64_t code) {
 
 int64_t fl_pending_kind(void) { return fl_ctl.pending.kind; }
 
+int64_t fl_pending_skips_finally(void) {
+    /* a fatal error (internal, out-of-memory) ends the program at once, as `exit` does
+     * (docs/decisions.md) */
+    const fl_pending_rec *p = &fl_ctl.pending;
+    return p->kind == FL_PENDING_EXIT || (p->kind == FL_PENDING_ERROR && p->fatal != NULL);
+}
+
 /* A raise written in the prelude (a builtin's own check) that an error:raise clause resumes: the
  * clause's value replaces the builtin's whole call (LANGUAGE.md §14.4), so it is not returned to
  * the prelude's code, which would go on with it as if its check had passed. It is made pending

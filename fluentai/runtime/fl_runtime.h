@@ -272,6 +272,9 @@ void fl_trace_settle(void);
 enum fl_pending_kind { FL_PENDING_NONE = 0, FL_PENDING_ERROR = 1, FL_PENDING_INTERRUPT = 2,
                        FL_PENDING_EXIT = 3, FL_PENDING_RESUME = 4 };
 int64_t fl_pending_kind(void);
+/* 1 when no `finally` runs for the pending condition: `exit`, or a fatal error (kinds internal
+ * and out-of-memory); else 0. */
+int64_t fl_pending_skips_finally(void);
 /* `(raise ...)` in prelude code: as `(perform error:raise ...)`, but a clause's value is made
  * pending (RESUME) and 0 returned, so the builtin's frames unwind to the program's call of it. */
 fl_value fl_prelude_raise(int64_t argc, const fl_value *argv);

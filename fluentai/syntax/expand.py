@@ -16,12 +16,13 @@ form headed by it is a call. After an error, expansion goes on with the next top
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import Final, NoReturn, TypeAlias, TypeVar, assert_never
 
 from fluentai import records
 from fluentai.diagnostics import DiagnosticSink
+from fluentai.errors import MSG_NESTING
 from fluentai.reader.datum import (
     Bracket,
     Datum,
@@ -34,6 +35,7 @@ from fluentai.reader.datum import (
     DStr,
     DSym,
 )
+from fluentai.reader.read import MAX_DEPTH
 from fluentai.reader.write import write_datum
 from fluentai.records import record
 from fluentai.source import Span
@@ -126,7 +128,17 @@ _GRAMMAR: Final = {
 }
 
 Bound: TypeAlias = frozenset[str]
-"""The names bound by enclosing local bindings (only their names: resolve_names does the rest)."""
+"""The special-form names bound by enclosing local bindings, which make those names plain
+(resolve_names does the rest). No other name decides anything here: `_bind` keeps only these, as
+copying every local name into every inner scope made a body of n definitions quadratic (20 000
+local functions took 37 s to expand)."""
+
+
+def _bind(bound: Bound, names: Iterable[str]) -> Bound:
+    """`bound` and those of `names` that are special-form names."""
+    specials = [name for name in names if name in SPECIAL_FORMS]
+    return bound.union(specials) if specials else bound
+
 
 _NONE_BOUND: Final[Bound] = frozenset()
 
@@ -496,9 +508,11 @@ class _Expander:
                 except _SyntaxError:
                     pass  # reported below if it is still a definition
 
+        specials = {j: n for j, n in first.items() if n in SPECIAL_FORMS}
+
         def scope_of(index: int) -> Bound:
             # a form's own head is judged without the name it defines itself
-            return bound | frozenset(n for j, n in first.items() if j != index)
+            return _bind(bound, (n for j, n in specials.items() if j != index))
 
         definitions: dict[int, str] = {}
         for index, form in enumerate(forms):
@@ -509,7 +523,7 @@ class _Expander:
         if not definitions:
             exprs = self._exprs(forms, bound)
             return exprs[0] if len(exprs) == 1 else Seq(exprs, span=span)
-        inner = bound | frozenset(definitions.values())
+        inner = _bind(bound, definitions.values())
         items: list[Expr] = []
         for index, form in enumerate(forms):
             special = _as_special(form, scope_of(index))
@@ -564,7 +578,7 @@ class _Expander:
         bound: Bound,
         span: Span,
     ) -> Lambda:
-        inner = bound | _bound_by(params, rest)
+        inner = _bind(bound, _bound_by(params, rest))
         return Lambda(params, rest, self._body(body, inner), name, span=span)
 
     # ------------------------------------------------------------ derived forms
@@ -607,6 +621,10 @@ class _Expander:
 
     def _and_or(self, name: str, d: DList, bound: Bound) -> Expr:
         """`(and a b ..)`: Group((Define(t, a), If(t, (and b ..), t))); `or` swaps the branches."""
+        if len(d.items) - 1 > MAX_DEPTH:
+            # each operand nests one level deeper (docs/decisions.md): deeper than the limit on
+            # source nesting (§12), the passes' recursion ended in an internal error
+            _fail(MSG_NESTING, d.items[MAX_DEPTH + 1].span)
         operands = self._exprs(d.items[1:], bound)
         if not operands:
             return Lit(name == "and", span=d.span)
@@ -629,7 +647,7 @@ class _Expander:
         if len(items) < 3:
             _malformed(kind, d)
         pairs = self._bindings(kind, items[1])
-        inner = bound | frozenset(name for name, _, _ in pairs)
+        inner = _bind(bound, (name for name, _, _ in pairs))
         defines = [
             Define(name, _with_name(self._expr(init, inner), name), span=binding.span)
             for name, init, binding in pairs
@@ -650,7 +668,7 @@ class _Expander:
             seen.add(var)
         inits = self._exprs([init for _, init, _ in pairs], bound)
         params = tuple(var for var, _, _ in pairs)
-        loop = self._function(name, params, None, items[3:], bound | {name}, d.span)
+        loop = self._function(name, params, None, items[3:], _bind(bound, (name,)), d.span)
         group = Group((Define(name, loop, span=d.span), Ref(name, span=items[1].span)), span=d.span)
         return Call(group, inits, span=d.span)
 
@@ -704,7 +722,7 @@ class _Expander:
             )
         items = d.items
         pattern, names = _pattern_of(items[0])
-        inner = bound | names
+        inner = _bind(bound, names)
         guard: Expr | None = None
         body = items[1:]
         if isinstance(items[1], DSym) and items[1].name == ":when":
@@ -774,7 +792,7 @@ class _Expander:
         if len(clause.items) < 3:
             _fail("malformed `catch` clause: expected (catch pattern body)", clause.span)
         pattern, names = _pattern_of(clause.items[1])
-        handler_body = self._body(clause.items[2:], bound | names)
+        handler_body = self._body(clause.items[2:], _bind(bound, names))
         return CatchClause(pattern, handler_body, span=clause.span)
 
     # ------------------------------------------------------------ data

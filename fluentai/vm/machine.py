@@ -11,6 +11,7 @@ instruction, and `finally` blocks run while unwinding to a `try` or to the top l
 from __future__ import annotations
 
 import itertools
+import mmap
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -51,6 +52,24 @@ class _KeptStack(list):  # type: ignore[type-arg]
 
 NO_RESTORE: Final[Any] = object()
 DEFAULT_MAX_DEPTH: Final = 200_000
+
+# Address space set aside for a run and given back when memory runs out: unwinding after a
+# MemoryError allocates (a traceback entry per frame, and CPython 3.11 retries forever an int it
+# fails to make for an exception handler of a long function such as `VM._execute`), so with
+# none left the VM spun at 100% CPU until killed, ignoring Ctrl-C.
+_RESERVE_BYTES: Final = 16 << 20
+
+
+def _reserve_memory() -> mmap.mmap:
+    """Untouched anonymous pages: they count against an address-space limit, not in RSS. With no
+    room for them memory is as good as exhausted already: MemoryError (without the reserve a
+    later MemoryError could leave the VM spinning)."""
+    try:
+        return mmap.mmap(-1, _RESERVE_BYTES)
+    except OSError:
+        raise MemoryError from None
+
+
 # The largest limit FLUENTAI_MAX_DEPTH may set (the runtime's MAX_MAX_DEPTH, runtime/misc.c):
 # deeper native recursion would not fit the program thread's stack.
 MAX_MAX_DEPTH: Final = 1_000_000
@@ -207,6 +226,7 @@ class VM:
         self.apply_prim: Prim | None = None
         self.profiler: Profiler | None = None
         self.jit: Any = None  # jit/jit.py, under `--tier auto`
+        self.reserve: mmap.mmap | None = None
 
     # ------------------------------------------------------------ entry
 
@@ -216,8 +236,18 @@ class VM:
         self.frames = []
         self.handlers = None
         self.depth = 0
-        self._execute((code, 0, [None] * code.nslots, [], (), NO_RESTORE))
+        self.reserve = _reserve_memory()
+        try:
+            self._execute((code, 0, [None] * code.nslots, [], (), NO_RESTORE))
+        finally:
+            self._release_reserve()
         return self.last_value
+
+    def _release_reserve(self) -> None:
+        reserve = self.reserve
+        if reserve is not None:
+            self.reserve = None
+            reserve.close()
 
     def _bind_fallbacks(self) -> None:
         g = self.globals
@@ -986,6 +1016,13 @@ class VM:
                 here = (code_obj, pc, locals_, stack, free, restore)
                 overflow = FlError("stack-overflow", MSG_STACK_OVERFLOW)
                 cur = self._unwind(self._new_pending(overflow, here), here)
+            except MemoryError as exc:
+                # out-of-memory ends the run at once, running no `finally` (docs/decisions.md);
+                # first free what unwinding needs: the reserve, and the failed allocation's
+                # partial data, which the traceback's frames keep alive
+                self._release_reserve()
+                exc.__traceback__ = None
+                raise
             code_obj, pc, locals_, stack, free, restore = cur
             code = code_obj.code
             consts = code_obj.consts

@@ -22,7 +22,6 @@ from typing import Final, NoReturn, TypeAlias, TypeVar, assert_never
 
 from fluentai import records
 from fluentai.diagnostics import DiagnosticSink
-from fluentai.errors import MSG_NESTING
 from fluentai.reader.datum import (
     Bracket,
     Datum,
@@ -35,7 +34,6 @@ from fluentai.reader.datum import (
     DStr,
     DSym,
 )
-from fluentai.reader.read import MAX_DEPTH
 from fluentai.reader.write import write_datum
 from fluentai.records import record
 from fluentai.source import Span
@@ -81,6 +79,8 @@ from fluentai.syntax.core import (
 )
 
 _T = TypeVar("_T")
+# `and`/`or` operands nested one inside the next before the halves nest (`_and_or_of`)
+AND_OR_CHAIN: Final = 1000
 
 SPECIAL_FORMS: Final = frozenset(
     {
@@ -621,23 +621,35 @@ class _Expander:
 
     def _and_or(self, name: str, d: DList, bound: Bound) -> Expr:
         """`(and a b ..)`: Group((Define(t, a), If(t, (and b ..), t))); `or` swaps the branches."""
-        if len(d.items) - 1 > MAX_DEPTH:
-            # each operand nests one level deeper (docs/decisions.md): deeper than the limit on
-            # source nesting (§12), the passes' recursion ended in an internal error
-            _fail(MSG_NESTING, d.items[MAX_DEPTH + 1].span)
         operands = self._exprs(d.items[1:], bound)
         if not operands:
             return Lit(name == "and", span=d.span)
-        temps = [self._temp(name) for _ in operands[:-1]]
+        return self._and_or_of(name, operands, d.span)
+
+    def _and_or_of(self, name: str, operands: Sequence[Expr], span: Span) -> Expr:
+        """Each operand nests one level deeper than the one before it. Past AND_OR_CHAIN
+        operands, both halves are `and`s (`or`s) of their own and the second is the first's
+        `(and ..)` rest: the same values, order and tail position (both operations are
+        associative), nested about AND_OR_CHAIN + log2(n) deep, so any number of operands
+        compiles (docs/decisions.md, "Language" 30)."""
+        if len(operands) > AND_OR_CHAIN:
+            half = len(operands) // 2
+            first = self._and_or_of(name, operands[:half], span)
+            rest = self._and_or_of(name, operands[half:], span)
+            return self._and_or_step(name, first, rest, span)
         result = operands[-1]
-        for operand, temp in zip(reversed(operands[:-1]), reversed(temps), strict=True):
-            ref = Ref(temp, span=operand.span)
-            if name == "and":
-                decide = If(ref, result, ref, span=d.span)
-            else:
-                decide = If(ref, ref, result, span=d.span)
-            result = Group((Define(temp, operand, span=operand.span), decide), span=d.span)
+        for operand in reversed(operands[:-1]):
+            result = self._and_or_step(name, operand, result, span)
         return result
+
+    def _and_or_step(self, name: str, operand: Expr, rest: Expr, span: Span) -> Expr:
+        temp = self._temp(name)
+        ref = Ref(temp, span=operand.span)
+        if name == "and":
+            decide = If(ref, rest, ref, span=span)
+        else:
+            decide = If(ref, ref, rest, span=span)
+        return Group((Define(temp, operand, span=operand.span), decide), span=span)
 
     def _let(self, kind: str, d: DList, bound: Bound) -> Expr:
         """`let`/`let*`/`letrec`: one binding Group of the bindings, then the body."""

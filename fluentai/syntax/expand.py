@@ -634,16 +634,17 @@ class _Expander:
         compiles (docs/decisions.md, "Language" 30)."""
         if len(operands) > AND_OR_CHAIN:
             half = len(operands) // 2
+            temp = self._temp(name)
             first = self._and_or_of(name, operands[:half], span)
             rest = self._and_or_of(name, operands[half:], span)
-            return self._and_or_step(name, first, rest, span)
+            return self._and_or_step(name, temp, first, rest, span)
+        temps = [self._temp(name) for _ in operands[:-1]]
         result = operands[-1]
-        for operand in reversed(operands[:-1]):
-            result = self._and_or_step(name, operand, result, span)
+        for operand, temp in zip(reversed(operands[:-1]), reversed(temps), strict=True):
+            result = self._and_or_step(name, temp, operand, result, span)
         return result
 
-    def _and_or_step(self, name: str, operand: Expr, rest: Expr, span: Span) -> Expr:
-        temp = self._temp(name)
+    def _and_or_step(self, name: str, temp: str, operand: Expr, rest: Expr, span: Span) -> Expr:
         ref = Ref(temp, span=operand.span)
         if name == "and":
             decide = If(ref, rest, ref, span=span)

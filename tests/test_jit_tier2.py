@@ -255,3 +255,76 @@ def test_stress_makes_guards_fail_at_random(tmp_path: Path, seed: str) -> None:
     assert "FLUENTAI_DEOPT_STRESS x" in stat(r.stderr, r"jit: deopts of sum-to: (.*)")
     # random failures widen nothing: recompiled with the same kinds until blacklisted
     assert "jit: blacklisted: sum-to:" in r.stderr
+
+
+# ---------------------------------------------------------------- inline caches
+
+# `apply-n`'s call `(f x)` calls the closures of `adder` and one other lambda while the VM runs
+# it (a threshold of 50 leaves it that long), so the tier-2 unit gives it an inline cache; then
+# other functions reach the site (the cache misses), an error is raised and the depth limit
+# reached through it
+APPLY_N = """
+(define (apply-n f n x) (if (= n 0) x (apply-n f (- n 1) (f x))))
+(define (adder k) (lambda (x) (+ x k)))
+(define total 0)
+(define i 0)
+(while (< i 300)
+  (set! total (+ total (apply-n (adder i) 20 0) (apply-n (lambda (x) (- x 1)) 2 0)))
+  (set! i (+ i 1)))
+(print total)
+(print (apply-n (lambda (x) (* x 2)) 10 1))
+(print (apply-n (lambda (s) (str s "!")) 3 "hi"))
+(define (deep n) (if (= n 0) 0 (+ 1 (apply-n (lambda (x) (deep (- n 1))) 1 0))))
+(print (deep 1000))
+(print (try (deep 200000) (catch e (error-kind e))))
+(print (apply-n (adder "x") 2 1))
+"""
+IC_ENV = {
+    **SYNC,
+    "FLUENTAI_JIT_THRESHOLD": "50",
+    "FLUENTAI_JIT_TIER2_THRESHOLD": "0",
+    "FLUENTAI_JIT_TIER2_OPT": "2",  # so that LLVM inlines the cached functions
+    "FLUENTAI_IMAGE": "0",
+}
+
+
+def test_call_targets_are_the_sites_that_saw_one_or_two_program_functions() -> None:
+    from fluentai.jit.tier2 import call_targets
+    from fluentai.source import SourceFile, Span
+    from fluentai.vm.code import Code
+
+    src = SourceFile("p.fl", " " * 200)
+
+    def code(name: str, start: int, end: int) -> Code:
+        c = Code(name, 1, False, 1, span=Span(src, start, end))
+        c.spans = [Span(src, 100, 105), Span(src, 110, 115), Span(src, 120, 125)]
+        return c
+
+    f, g, h = code("f", 10, 20), code("g", 30, 40), code("h", 50, 60)
+    caller = code("caller", 0, 200)
+    caller.site_targets = {2: {f: 3, g: 9}, 4: {h: 1}, 6: {f: 5, g: 1, None: 2}}
+    assert call_targets([caller]) == {
+        "100:105": [[30, 40, "g"], [10, 20, "f"]],  # the most called first
+        "110:115": [[50, 60, "h"]],
+        # 120:125 saw a third function: megamorphic, no cache
+    }
+    caller.is_prelude = True
+    assert call_targets([caller]) == {}
+
+
+def test_a_call_site_gets_an_inline_cache_and_misses_stay_correct(tmp_path: Path) -> None:
+    want = vm_run(tmp_path, APPLY_N)
+    log = tmp_path / "jit.log"
+    r = run(tmp_path, APPLY_N, "--jit-stats", env={**IC_ENV, "FLUENTAI_JIT_LOG": str(log)})
+    assert (r.status, r.stdout) == want[:2]
+    assert want[2] in r.stderr  # the report and trace of the error raised in a cached function
+    assert int(stat(r.stderr, r"jit: inline caches \(call sites\) (\d+)")) >= 1
+    assert re.search(r"installed tier 2 unit 1: .* [1-9]\d* inline caches", log.read_text())
+
+
+def test_inline_caches_can_be_turned_off(tmp_path: Path) -> None:
+    want = vm_run(tmp_path, APPLY_N)
+    env = {**IC_ENV, "FLUENTAI_JIT_INLINE_CACHES": "0"}
+    r = run(tmp_path, APPLY_N, "--jit-stats", env=env)
+    assert (r.status, r.stdout) == want[:2]
+    assert stat(r.stderr, r"jit: inline caches \(call sites\) (\d+)") == "0"

@@ -632,26 +632,42 @@ class Jit:
 
     # ------------------------------------------------------------ tier 2
 
-    def start_tier2(self, seeds: dict[str, Any], spans: dict[str, tuple[int, int]]) -> None:
+    def start_tier2(
+        self,
+        seeds: dict[str, Any],
+        spans: dict[str, tuple[int, int]],
+        targets: dict[str, list[list[Any]]] | None = None,
+    ) -> None:
         """Compile a tier-2 unit (jit/tier2.py calls this): in place with FLUENTAI_JIT_SYNC=1,
         installed at once (a VM->native call is a safepoint), else on a compile thread while
         tier 1 keeps running, installed at the next safepoint."""
-        self.log(f"tier 2 compiling: {len(seeds)} functions to specialize")
+        self.log(
+            f"tier 2 compiling: {len(seeds)} functions to specialize, "
+            f"{len(targets or {})} call sites to give inline caches"
+        )
         if self.thresholds.sync:
-            self._compile_tier2(seeds, spans)
+            self._compile_tier2(seeds, spans, targets)
             self.install()
             return
         from fluentai import codecache, image
 
         self._tier2_thread = threading.Thread(
-            target=self._compile_tier2, args=(seeds, spans), name="fluentai-jit2", daemon=True
+            target=self._compile_tier2,
+            args=(seeds, spans, targets),
+            name="fluentai-jit2",
+            daemon=True,
         )
         _compile_threads.append(self._tier2_thread)
         if codecache.enabled():  # at exit the run waits for it, so the next run starts in tier 2
             image.track(self._tier2_thread, self.src, self.log)
         self._tier2_thread.start()
 
-    def _compile_tier2(self, seeds: dict[str, Any], spans: dict[str, tuple[int, int]]) -> None:
+    def _compile_tier2(
+        self,
+        seeds: dict[str, Any],
+        spans: dict[str, tuple[int, int]],
+        targets: dict[str, list[list[Any]]] | None = None,
+    ) -> None:
         from fluentai.jit import unit as unit_mod
 
         background = threading.current_thread() is self._tier2_thread
@@ -667,7 +683,7 @@ class Jit:
         scratch = JitStats()
         t0 = time.perf_counter()
         try:
-            built = unit_mod.build_unit(self.src, scratch, self.log, seeds, spans)
+            built = unit_mod.build_unit(self.src, scratch, self.log, seeds, spans, targets)
         except Exception as exc:  # noqa: BLE001 - tier 1 keeps running the program
             self.tier2.failed(f"{type(exc).__name__}: {exc}")
             return
@@ -676,7 +692,7 @@ class Jit:
                 sys.setswitchinterval(interval)
         ms = (time.perf_counter() - t0) * 1000
         try:
-            unit_mod.remember_tier2(self.src, seeds, spans)
+            unit_mod.remember_tier2(self.src, seeds, spans, targets)
         except Exception as exc:  # noqa: BLE001 - only the next run's start is at stake
             self.log(f"tier 2 unit not remembered: {type(exc).__name__}: {exc}")
         self._ready = built

@@ -25,6 +25,7 @@ again. The reason is recorded (`--jit-stats`, FLUENTAI_JIT_LOG).
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -97,6 +98,32 @@ def format_guard(guard: Guard | None, names: list[str]) -> str:
     )
 
 
+def inline_caches_on() -> bool:
+    """Whether tier-2 units get inline caches (FLUENTAI_JIT_INLINE_CACHES=0 turns them off)."""
+    return os.environ.get("FLUENTAI_JIT_INLINE_CACHES", "1") != "0"
+
+
+def call_targets(codes: list[Code]) -> dict[str, list[list[Any]]]:
+    """The inline caches of the next unit (jit/unit.py `Targets`): each call site of these
+    functions where the VM saw one or two program functions called, and never a third."""
+    out: dict[str, list[list[Any]]] = {}
+    for code in codes:
+        if code.is_prelude:
+            continue
+        for pc, seen in code.site_targets.items():
+            span = code.spans[(pc - 2) // 2] if 2 <= pc <= 2 * len(code.spans) else None
+            if span is None or None in seen:
+                continue
+            rows = [
+                [callee.span.start, callee.span.end, callee.name]
+                for callee, _ in sorted(seen.items(), key=lambda kv: -kv[1])
+                if callee.span is not None
+            ]
+            if rows:
+                out[f"{span.start}:{span.end}"] = rows
+    return out
+
+
 class FnTier:
     """The JIT's record of one VM Code with native code (`Code.tier`)."""
 
@@ -164,6 +191,7 @@ class Tier2:
         self.requests_compiled = 0  # ... of which the units so far knew
         self.hot_units = 0  # units compiled for newly hot functions (backoff)
         self.spent_logged = False
+        self.inline_caches = 0  # call sites with an inline cache in the installed unit
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ program thread
@@ -251,7 +279,8 @@ class Tier2:
         self.requests_compiled = self.requests
         self.compiling = True
         self.again = False
-        self.jit.start_tier2(seeds, spans)
+        targets = call_targets(self.jit._slotted) if inline_caches_on() else {}
+        self.jit.start_tier2(seeds, spans, targets)
 
     def seeds(self) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
         """The next unit's seeds: every wanted program function's guard (by its global name,
@@ -320,10 +349,11 @@ class Tier2:
                     else "not a known function (a global defined once by a lambda without "
                     "free variables, never assigned)"
                 )
+        self.inline_caches = int(meta.get("inline_caches", 0))
         self.jit.log(
             f"installed tier 2 unit {self.units}: "
             f"{sum(ft.tier == 2 for ft in self.fns)} functions in tier 2, "
-            f"{specialized} specialized"
+            f"{specialized} specialized, {self.inline_caches} inline caches"
         )
         for ft in self.fns:
             if ft.tier == 2 and ft.guard is None and not ft.blacklisted and ft.not_specialized:
@@ -355,6 +385,7 @@ class Tier2:
             lines.append(
                 f"jit: tier 2 units {self.units}, tier 2 compile {self.compile_ms:.1f} ms{cached}"
             )
+            lines.append(f"jit: inline caches (call sites) {self.inline_caches}")
         for ft in specialized[:8]:
             lines.append(f"jit: tier 2: {ft.code.name} ({format_guard(ft.guard, ft.params)})")
         if self.deopts:

@@ -37,6 +37,10 @@ def tier2_opt() -> int:
 Seeds = dict[str, tuple[tuple[str, ...] | None, ...]]
 """Tier 2: known function -> the kinds each parameter is specialized on (None: any kind)."""
 
+Targets = dict[str, list[list[Any]]]
+"""Tier 2's inline caches: a call site's span `"START:END"` -> the functions the VM saw it call,
+most called first, each `[START, END, NAME]` (llvm/lower.py `CallTargets`)."""
+
 
 def _seeds_json(seeds: Seeds) -> dict[str, list[list[str] | None]]:
     """`seeds` as JSON data (the cache key, the tier-2 record, the unit's meta)."""
@@ -108,11 +112,13 @@ def jit_prelude() -> tuple[bytes, dict[str, Any]]:
     return obj, info
 
 
-def _key(src: SourceFile, seeds: Seeds | None = None) -> str:
+def _key(src: SourceFile, seeds: Seeds | None = None, targets: Targets | None = None) -> str:
 
     if seeds is None:
         return cachekey.key(src.name, src.text, "jit", f"O{jit_opt()}")
     text = json.dumps(sorted(_seeds_json(seeds).items()))
+    if targets:
+        text += json.dumps(sorted(targets.items()))
     return cachekey.key(src.name, src.text, "jit", f"O{tier2_opt()}", "tier2", text)
 
 
@@ -143,7 +149,12 @@ def _record_path(src: SourceFile) -> Any:
     return codecache.cache_dir() / f"tier2-{_key(src)}.json"
 
 
-def remember_tier2(src: SourceFile, seeds: Seeds, spans: dict[str, tuple[int, int]]) -> None:
+def remember_tier2(
+    src: SourceFile,
+    seeds: Seeds,
+    spans: dict[str, tuple[int, int]],
+    targets: Targets | None = None,
+) -> None:
     """Note in the code cache which tier-2 unit this run installed last: the next run of the
     program installs it before it starts (`load_remembered_tier2`)."""
     from fluentai import codecache
@@ -153,6 +164,7 @@ def remember_tier2(src: SourceFile, seeds: Seeds, spans: dict[str, tuple[int, in
     record: dict[str, Any] = {
         "seeds": _seeds_json(seeds),
         "spans": {n: list(v) for n, v in spans.items()},
+        "targets": targets or {},
     }
     try:
         cachekey.write_atomic(str(_record_path(src)), json.dumps(record).encode("utf-8"))
@@ -176,9 +188,12 @@ def load_remembered_tier2(
             n: tuple(tuple(k) if k else None for k in g) for n, g in record["seeds"].items()
         }
         spans = {n: (int(v[0]), int(v[1])) for n, v in record["spans"].items()}
+        targets: Targets = record.get("targets") or {}
+        if not isinstance(targets, dict):
+            return None
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
-    unit = _load(_key(src, seeds), stats, log)
+    unit = _load(_key(src, seeds, targets), stats, log)
     if unit is None:
         return None
     return unit, unit.meta, seeds, spans
@@ -215,14 +230,16 @@ def build_unit(
     log: Callable[[str], None],
     seeds: Seeds | None = None,
     spans: dict[str, tuple[int, int]] | None = None,
+    targets: Targets | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Load the program's JIT unit from the code cache, or compile, store and load it. A hit
     imports neither llvmlite nor the lowering. `seeds` (with the functions' `spans`): a tier-2
     unit, those known functions specialized on the argument kinds the VM saw, compiled at
-    `tier2_opt()`; `meta["tier2_seeds"]` holds the seeds it applied."""
+    `tier2_opt()`; `meta["tier2_seeds"]` holds the seeds it applied. `targets`: the call sites
+    a tier-2 unit gives inline caches (`meta["inline_caches"]`: how many it made)."""
     from fluentai import codecache
 
-    key = _key(src, seeds)
+    key = _key(src, seeds, targets)
     t0 = time.perf_counter()
     unit = _load(key, stats, log)
     if unit is None:
@@ -236,13 +253,14 @@ def build_unit(
         applied = _applied(prelude, program, seeds, spans or {}) if seeds is not None else {}
         typed = seed_types(applied) if applied else None
         lowered = native._on_big_stack(
-            lambda: lower_program(prelude, program, jit=True, seeds=typed)
+            lambda: lower_program(prelude, program, jit=True, seeds=typed, call_targets=targets)
         )
         stats.lower_ms = (time.perf_counter() - t0) * 1000
         meta = _meta(lowered)
         meta["uses_state"] = uses_state(program)
         if seeds is not None:
             meta["tier2_seeds"] = _seeds_json(applied)
+            meta["inline_caches"] = lowered.inline_caches
         engine = Engine()
         opt = jit_opt() if seeds is None else tier2_opt()
         obj = engine.object_code(str(lowered.module), opt, host_cpu=True, bounded=True)

@@ -187,6 +187,7 @@ class LoweredProgram:
     builtin_closures: dict[str, str] = field(default_factory=dict)  # builtin -> symbol
     site_spans: list[tuple[int, int] | None] = field(default_factory=list)
     osr: list[Any] = field(default_factory=list)  # OSR entries of `while` loops (llvm/osr.py)
+    inline_caches: int = 0  # call sites given an inline cache (tier 2)
 
 
 @record(frozen=False, slots=False)
@@ -194,6 +195,7 @@ class _Unit:
     """Module-wide state of one lowering."""
 
     module: ir.Module
+    inline_caches: int = 0
     globals_index: dict[str, int] = field(default_factory=dict)
     literals: list[tuple[str, Any]] = field(default_factory=list)
     literal_index: dict[tuple[str, Any], int] = field(default_factory=dict)
@@ -282,6 +284,13 @@ class Lowerer:
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
         self.seeds: dict[str, tuple[Any, ...]] | None = None  # tier 2: see lower_program
+        # tier 2's inline caches: a call site's span -> the lambdas the VM saw it call
+        self.call_targets_spec: CallTargets | None = None
+        self.call_targets: dict[tuple[int, int], list[r.Fn]] = {}
+        # each lambda's first declaration (entry, descriptor), which inline caches call
+        self.first_decl: dict[int, tuple[ir.Function, ir.GlobalVariable]] = {}
+        # lambdas an inline cache declared before their closure was lowered: id -> Fn
+        self.ic_pending: dict[int, r.Fn] = {}
         # the ids of the program's allocations that live in their function's frame
         # (fluentai/types/escape.py)
         self.stack_sites: frozenset[int] = frozenset()
@@ -749,6 +758,7 @@ class Lowerer:
             self.known_entries[name] = (entry, clo.ptrtoint(I64), fn)
         self._find_known_functions(program)
         self.types = _infer_types(prelude, program, self.seeds)
+        self.call_targets = _resolve_call_targets(program, self.call_targets_spec)
         if self.types is not None:  # not for a very large program (analysis time)
             self.stack_sites = _stack_sites(program, self.known)
         for build in self._declare_known(False, program):
@@ -756,6 +766,12 @@ class Lowerer:
         if self.jit:
             # the top level runs in the VM, but its lambdas (descriptors exported) are needed
             self.top_level(program, "fl.top.program", is_prelude=False)
+            while self.ic_pending:  # an inline cache's target no closure creation lowered
+                _, fn = self.ic_pending.popitem()
+                entry, _desc = self.first_decl[id(fn)]
+                gen = _FnGen(self, entry, fn.name, False, fn)
+                gen.frame_objects = False
+                gen.lambda_body()
             self._build_main(None)
             _leave_huge_functions(self.u.module)
             sites = self.u.sites
@@ -769,6 +785,7 @@ class Lowerer:
                 builtin_closures=dict(self.u.builtin_symbols),
                 site_spans=[self.u.site_spans.get(i) for i in range(len(sites))],
                 osr=self.u.osr,
+                inline_caches=self.u.inline_caches,
             )
         program_top = self.top_level(program, "fl.top.program", is_prelude=False)
         self._build_main(program_top)
@@ -1093,6 +1110,7 @@ class Lowerer:
         if builtin is not None:
             lo, hi = builtin.arity
         desc = self.descriptor(f, lo, hi, name, abi.FN_LAMBDA)
+        self.first_decl.setdefault(id(fn), (f, desc))
         if self.jit:
             self.u.lambdas.append(
                 LambdaInfo(
@@ -1105,10 +1123,20 @@ class Lowerer:
             )
         return f, desc
 
+    def ic_target(self, fn: r.Fn) -> tuple[ir.Function, ir.GlobalVariable]:
+        """The entry and descriptor an inline cache compares with and calls for `fn`: its first
+        declaration, made now (and lowered when its closure is, or at the end) if need be."""
+        decl = self.first_decl.get(id(fn))
+        if decl is None:
+            decl = self.declare_lambda(fn)
+            self.ic_pending[id(fn)] = fn
+        return decl
+
     def lambda_fn(
         self, fn: r.Fn, is_prelude: bool, frame_objects: bool = True
     ) -> tuple[ir.Function, ir.GlobalVariable]:
-        f, desc = self.declare_lambda(fn)
+        pending = self.ic_pending.pop(id(fn), None)
+        f, desc = self.first_decl[id(fn)] if pending is not None else self.declare_lambda(fn)
         gen = _FnGen(self, f, fn.name, is_prelude, fn)
         gen.frame_objects = frame_objects
         gen.lambda_body()
@@ -2757,38 +2785,56 @@ class _FnGen:
         b.position_at_end(ok)
         cptr = b.inttoptr(callee, PTR)
         desc = b.load(b.gep(cptr, [self.const(8)], source_etype=I8), typ=PTR)
-        gen = b.load(desc, typ=PTR)
         call_args = self.generic_args(cptr, args)
-        if tail:
-            self.poll()
-            if program_callee:  # a prelude frame replaced by a program function's
-                self.adjust_depth(+1)
-            res = self.b.call(
-                _Indirect(gen, GENERIC_TY),
-                call_args,
-                cconv="tailcc",
-                tail=_tail_marker(self.fn, GENERIC_TY),
+        # tier 2's inline cache: a direct call (which LLVM may inline) of each function the VM
+        # saw called here, chosen by the closure's descriptor; others take the indirect call
+        arms: list[tuple[ir.Block, Any]] = []
+        for target in [] if self.is_prelude else self.low.call_targets.get(_span_key(span), []):
+            entry, tdesc = self.low.ic_target(target)
+            hit = self.new_block("ic.hit")
+            miss = self.new_block("ic.miss")
+            same = b.icmp_unsigned("==", b.ptrtoint(desc, I64), tdesc.ptrtoint(I64))
+            b.cbranch(same, hit, miss)
+            arms.append((hit, entry))
+            b.position_at_end(miss)
+        if arms:
+            self.low.u.inline_caches += 1
+        arms.append((b.block, _Indirect(b.load(desc, typ=PTR), GENERIC_TY)))
+        results: list[tuple[ir.Value, ir.Block]] = []
+        for block, target_fn in arms:
+            self.b.position_at_end(block)
+            if tail:
+                self.poll()
+                if program_callee:  # a prelude frame replaced by a program function's
+                    self.adjust_depth(+1)
+                res = self.b.call(
+                    target_fn, call_args, cconv="tailcc", tail=_tail_marker(self.fn, GENERIC_TY)
+                )
+                self.b.ret(res)
+                continue
+            # prelude code counts its calls of unknown functions: those are the program's
+            res = self.counted_call(
+                functools.partial(self.b.call, target_fn, call_args, cconv="tailcc"),
+                span,
+                count=True,
             )
-            self.b.ret(res)
+            results.append((res, self.b.block))
+        if tail:
             self.b.position_at_end(bad_end)
             self.b.ret(res_bad)
             return None
-        # prelude code counts its calls of unknown functions: those are the program's
-        res = self.counted_call(
-            lambda: self.b.call(_Indirect(gen, GENERIC_TY), call_args, cconv="tailcc"),
-            span,
-            count=True,
-        )
-        good_end = self.b.block
         join = self.new_block("call.join")
-        self.b.branch(join)
+        for _, end in results:
+            self.b.position_at_end(end)
+            self.b.branch(join)
         self.b.position_at_end(bad_end)
         self.b.cbranch(
             self.b.icmp_unsigned("==", res_bad, self.const(0)), self.current_landing(), join
         )
         self.b.position_at_end(join)
         phi = self.b.phi(I64)
-        phi.add_incoming(res, good_end)
+        for res, end in results:
+            phi.add_incoming(res, end)
         phi.add_incoming(res_bad, bad_end)
         return phi
 
@@ -3735,6 +3781,36 @@ PRELUDE_INIT = "fl_prelude_init"
 MUSTTAIL_MAX_PARAMS = 6
 
 
+def _span_key(span: Span | None) -> tuple[int, int]:
+    return (span.start, span.end) if span is not None else (-1, -1)
+
+
+CallTargets = dict[str, list[list[Any]]]
+"""Tier 2's inline caches as the JIT gives them: a call site's span (`"START:END"`) -> the
+functions the VM saw called there, most called first (`[START, END, NAME]` of each lambda)."""
+
+
+def _resolve_call_targets(
+    program: r.RProgram, spec: CallTargets | None
+) -> dict[tuple[int, int], list[r.Fn]]:
+    """The lambdas of `program` each call site of `spec` calls (sites and lambdas not found in
+    it are left out)."""
+    if not spec:
+        return {}
+    fns: dict[tuple[int, int, str], r.Fn] = {}
+    for form, _ in program.forms:
+        for node in r.walk(form):
+            if isinstance(node, r.Fn):
+                fns.setdefault((node.span.start, node.span.end, node.name), node)
+    out: dict[tuple[int, int], list[r.Fn]] = {}
+    for site, rows in spec.items():
+        start, _, end = site.partition(":")
+        found = [fns[key] for key in ((int(a), int(z), str(n)) for a, z, n in rows) if key in fns]
+        if found:
+            out[(int(start), int(end))] = found
+    return out
+
+
 def _tail_marker(caller: ir.Function, callee_ty: ir.FunctionType) -> str:
     """`musttail` between entries of one prototype whose arguments all travel in registers;
     `tail` otherwise, which `tailcc` also guarantees to be a real tail call (DESIGN.md §4.2)."""
@@ -4149,12 +4225,15 @@ def lower_program(
     print_result: bool = False,
     jit: bool = False,
     seeds: dict[str, tuple[Any, ...]] | None = None,
+    call_targets: CallTargets | None = None,
 ) -> LoweredProgram:
     """The program's module (the prelude's unit is linked beside it): see the module docstring.
     `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself; `seeds`:
-    known functions' parameter types to specialize on (the JIT's tier 2, fluentai/jit/tier2.py)."""
+    known functions' parameter types to specialize on (the JIT's tier 2, fluentai/jit/tier2.py);
+    `call_targets`: the call sites given inline caches, with the functions they check for."""
     low = Lowerer(print_values, print_result, jit)
     low.seeds = seeds
+    low.call_targets_spec = call_targets
     return low.lower_program(prelude, program)
 
 

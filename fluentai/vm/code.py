@@ -33,6 +33,9 @@ class Code:
     time_ns: int = 0
     arg_kinds: dict[tuple[str, ...], int] = field(default_factory=dict)
     site_kinds: dict[int, dict[tuple[str, ...], int]] = field(default_factory=dict)
+    # per call site (the call's pc): the program functions called there, with counts; None
+    # counts the calls of others once more than MAX_SITE_TARGETS were seen (vm/profile.py)
+    site_targets: dict[int, dict[Any, int]] = field(default_factory=dict)
 
     blank: list[Any] = field(default_factory=list)  # initial contents of non-parameter slots
 

@@ -3,7 +3,9 @@
 Counters live on each Code and are kept only while a Profiler is installed (`--tier auto`): `calls`, `backedges` (loop back edges plus self tail calls),
 `time_ns` (sampled: about every millisecond, at most every 4096 calls and back edges, the
 running function is charged the time since the last sample), `arg_kinds` (histogram of
-argument-kind tuples of every 8th call, at most 8 tuples, then megamorphic) and per call site (`site_kinds`, keyed by the call's pc) the kinds seen there.
+argument-kind tuples of every 8th call, at most 8 tuples, then megamorphic) and per call site (`site_kinds`, keyed by the call's pc) the kinds seen there; `site_targets`, per call site of
+program code, the program functions called there (at most MAX_SITE_TARGETS, then megamorphic),
+which tier 2 turns into inline caches (jit/tier2.py `call_targets`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from fluentai.vm.values import (
 
 MAX_KIND_TUPLES = 8
 MEGAMORPHIC = ("*",)
+MAX_SITE_TARGETS = 2  # functions an inline cache checks (DESIGN.md §7.4)
 SAMPLE_MASK = 511  # with calls sampled 1 in 8: at most every 4096 calls and back edges
 # The sampling period adapts to how long the VM's calls take: a sample every 4096 calls is
 # 40 ms of mandelbrot in the VM but 100 ms of a `match`-heavy interpreter, whose compile
@@ -60,13 +63,16 @@ def kinds_of(args: list[Any]) -> tuple[str, ...]:
     return tuple(_KIND.get(type(a), "Any") for a in args)
 
 
-def _bump(histogram: dict[tuple[str, ...], int], kinds: tuple[str, ...]) -> None:
-    if kinds in histogram:
-        histogram[kinds] += 1
-    elif len(histogram) < MAX_KIND_TUPLES:
-        histogram[kinds] = 1
+def _bump(
+    histogram: dict[Any, int], key: Any, cap: int = MAX_KIND_TUPLES, other: Any = MEGAMORPHIC
+) -> None:
+    """Count `key`; past `cap` distinct keys, new ones are counted under `other`."""
+    if key in histogram:
+        histogram[key] += 1
+    elif len(histogram) < cap:
+        histogram[key] = 1
     else:
-        histogram[MEGAMORPHIC] = histogram.get(MEGAMORPHIC, 0) + 1
+        histogram[other] = histogram.get(other, 0) + 1
 
 
 class Profiler:
@@ -100,6 +106,8 @@ class Profiler:
         kinds = kinds_of(args)
         _bump(callee.arg_kinds, kinds)
         _bump(caller.site_kinds.setdefault(pc, {}), kinds)
+        if not callee.is_prelude and not caller.is_prelude:
+            _bump(caller.site_targets.setdefault(pc, {}), callee, MAX_SITE_TARGETS, None)
         self.codes[id(callee)] = callee
         jit = self.jit
         if jit is not None and jit.state == 2:  # compiled: install at this safepoint

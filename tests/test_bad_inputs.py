@@ -382,3 +382,25 @@ def test_a_range_no_memory_holds_is_out_of_memory_at_once_on_every_tier(
     result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
     assert (result.status, result.stdout) == (70, "")
     assert result.stderr == "fluentai: error: out of memory\n"
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+@pytest.mark.parametrize(
+    ("source", "report"),
+    [
+        ('(error (str "a" (int->char 0) "b"))', "prog.fl:1:1: error[user]: a\x00b"),
+        ('(raise (str "k" (int->char 0) "x") "m")', "prog.fl:1:1: error[k\x00x]: m"),
+        (
+            '(match (string->symbol (str "a" (int->char 0) "b")) (1 1))',
+            "prog.fl:1:1: error[match-failure]: no pattern matches a\x00b",
+        ),
+    ],
+    ids=["message", "kind", "written-value"],
+)
+def test_a_nul_in_an_errors_kind_or_message_is_reported_whole_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str], source: str, report: str
+) -> None:
+    # native reports used to end the kind or the message at the NUL (C strings)
+    result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
+    assert result.status == 70
+    assert report_line(result.stderr) == report

@@ -305,21 +305,24 @@ static int64_t trace_entry(const fl_trace *t, int64_t i) {
     return i < FL_TRACE_KEEP ? t->inner[i] : t->outer[i % FL_TRACE_KEEP];
 }
 
+/* A STRING's bytes, NULs included (a kind or message may hold one, as in the VM's report). */
+static void put_string(fl_buf *b, fl_value s) { fl_buf_put(b, fl_string_bytes(s), fl_string_nbytes(s)); }
+
 static void render_error(fl_buf *b, const fl_pending_rec *p) {
     const fl_error *e = fl_ptr(p->error);
     const fl_trace *t = &p->trace;
     const fl_site *where = t->count > 0 ? site_at(t->inner[0]) : NULL;
     if (where == NULL) { /* no source location: render_runtime's span-less form */
         fl_buf_puts(b, "fluentai: error: ");
-        fl_buf_puts(b, fl_string_bytes(e->message));
+        put_string(b, e->message);
         fl_buf_putc(b, '\n');
         return;
     }
     fl_buf_puts(b, where->report_prefix);
     fl_buf_puts(b, ": error[");
-    fl_buf_puts(b, fl_string_bytes(e->kind));
+    put_string(b, e->kind);
     fl_buf_puts(b, "]: ");
-    fl_buf_puts(b, fl_string_bytes(e->message));
+    put_string(b, e->message);
     fl_buf_puts(b, "\ntrace (innermost last):\n");
     int64_t n = t->count;
     int64_t elided = n > 2 * FL_TRACE_KEEP ? n - 2 * FL_TRACE_KEEP : 0;

@@ -7,10 +7,15 @@ back into the program, and about recursion through them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from test_jit import NOW, Result, run
+
+from corpus import REPO_ROOT
 
 # a small depth limit (every tier honours FLUENTAI_MAX_DEPTH) keeps the overflows quick
 DEPTH = {"FLUENTAI_MAX_DEPTH": "3000"}
@@ -68,6 +73,58 @@ PROGRAMS = {
     ),
 }
 
+# `state:update` in tail position of f: its default behaviour calls g, and replaces f's frame as a
+# builtin written in FluentAI would (LANGUAGE.md §12), so f has no entry while g runs
+G = "(define (g v) (head []))\n"
+STATE_TAIL = {
+    "state_update_tail_called": G + "(define (f) (state:update 'k g))\n(print 1)\n(f)\n",
+    "state_update_tail_value": G + "(define (f h) (h 'k g))\n(print 1)\n(f state:update)\n",
+    "state_update_tail_apply": G + "(define (f) (apply state:update ['k g]))\n(print 1)\n(f)\n",
+    "state_update_tail_effect": G + "(define (f) (effect state:update 'k g))\n(print 1)\n(f)\n",
+    "state_update_applied_by_fold": G + "(define (f) (fold state:update 'k [g]))\n(print 1)\n(f)\n",
+    "state_update_tail_in_lambda": (
+        G + "(define (f) (map (lambda (x) (state:update 'k g)) [1]))\n(print 1)\n(f)\n"
+    ),
+    "state_update_other_handler": (
+        G + "(define (f) (state:update 'k g))\n(handler ((io:write (lambda (x) 0))) (f))\n"
+    ),
+}
+# f keeps its entry: a clause of the program handles the perform (the exception of §12), the
+# perform is not in tail position, or the error is raised by state:update itself
+STATE_KEPT = {
+    "state_update_handled": (
+        G + "(define (f) (state:update 'k g))\n"
+        "(handler ((state:update (lambda (k fn) (fn 1)))) (f))\n"
+    ),
+    "state_update_handled_by_ns": (
+        G + "(define (f) (state:update 'k g))\n(handler ((state (lambda (op k fn) (fn 1)))) (f))\n"
+    ),
+    "state_update_value_handled": (
+        G + "(define (f h) (h 'k g))\n"
+        "(handler ((state:update (lambda (k fn) (fn 1)))) (f state:update))\n"
+    ),
+    # a clause of the program that performs it again in tail position reaches the default,
+    # which replaces the clause's frame, not f's
+    "state_update_clause_tail_performs": (
+        G + "(define (f) (state:update 'k g))\n"
+        "(handler ((state:update (lambda (k fn) (state:update k fn)))) (f))\n"
+    ),
+    "state_update_not_tail": G + "(define (f) (+ 1 (state:update 'k g)))\n(f)\n",
+    "state_update_raises_itself": "(define (f) (state:update 'k 5))\n(print 1)\n(f)\n",
+    "state_update_callback_builtin": "(define (f) (state:update 'k head))\n(f)\n",
+}
+STATE_OVERFLOW = {
+    # endless recursion through a tail-called state:update still overflows: the call of the
+    # lambda by state:update is a non-tail call
+    "state_update_endless": "(define (d n) (state:update 'k (lambda (v) (d n))))\n(d 0)\n",
+    "state_update_endless_non_tail": (
+        "(define (d n) (state:update 'k (lambda (v) (+ 1 (d n)))))\n(d 0)\n"
+    ),
+}
+PROGRAMS.update(STATE_TAIL)
+PROGRAMS.update(STATE_KEPT)
+PROGRAMS.update(STATE_OVERFLOW)
+
 
 def _tiers(tmp_path: Path, source: str) -> dict[str, Result]:
     return {
@@ -100,3 +157,51 @@ def test_endless_recursion_through_a_tail_called_builtin_overflows(tmp_path: Pat
 def test_carets_stay_under_the_span_after_tabs(tmp_path: Path) -> None:
     for result in _tiers(tmp_path, PROGRAMS["tab_indented"]).values():
         assert result.stderr.splitlines()[-2:] == ['    \t(+ x "a"))', "    \t^^^^^^^^^"]
+
+
+def _aot(tmp_path: Path, source: str) -> Result:
+    """`fluentai build` the program and run the executable (reports name the path as given)."""
+    (tmp_path / "prog.fl").write_text(source, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTAI_")}
+    env.update({"PYTHONPATH": str(REPO_ROOT), "FLUENTAI_CACHE_DIR": str(tmp_path / "cache")})
+    build = [sys.executable, "-m", "fluentai", "build", "prog.fl", "-o", "prog"]
+    subprocess.run(build, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=300)
+    proc = subprocess.run(
+        ["./prog"], cwd=tmp_path, env={**env, **DEPTH}, capture_output=True, timeout=120
+    )
+    return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+@pytest.mark.parametrize("name", sorted(STATE_TAIL))
+def test_a_tail_called_state_update_replaces_the_frame(tmp_path: Path, name: str) -> None:
+    results = _tiers(tmp_path, PROGRAMS[name])
+    results["aot"] = _aot(tmp_path, PROGRAMS[name])
+    for result in results.values():
+        assert result.status == 70 and "error[empty-list]" in result.stderr, result
+        entries = [line for line in result.stderr.splitlines() if line.startswith("  prog.fl:")]
+        assert entries[-1] == "  prog.fl:1:15 in g", result.stderr
+        assert not any(line.endswith((" in f", " in lambda")) for line in entries), entries
+    assert len(set(results.values())) == 1, results
+
+
+@pytest.mark.parametrize("name", sorted(STATE_KEPT))
+def test_state_update_keeps_the_frame_when_not_replacing_it(tmp_path: Path, name: str) -> None:
+    results = _tiers(tmp_path, PROGRAMS[name])
+    results["aot"] = _aot(tmp_path, PROGRAMS[name])
+    for result in results.values():
+        assert result.status == 70, result
+        entries = [line for line in result.stderr.splitlines() if line.startswith("  prog.fl:")]
+        assert any(line.endswith(" in f") for line in entries), result.stderr
+        assert not any(line.endswith(" in lambda") for line in entries[:-1]), result.stderr
+    assert len(set(results.values())) == 1, results
+
+
+@pytest.mark.parametrize("name", sorted(STATE_OVERFLOW))
+def test_endless_recursion_through_a_tail_called_state_update_overflows(
+    tmp_path: Path, name: str
+) -> None:
+    results = _tiers(tmp_path, PROGRAMS[name])
+    results["aot"] = _aot(tmp_path, PROGRAMS[name])
+    for result in results.values():
+        assert result.status == 70 and "error[stack-overflow]" in result.stderr.splitlines()[0]
+    assert len(set(results.values())) == 1, results

@@ -120,6 +120,7 @@ _RUNTIME: dict[str, tuple[ir.Type, tuple[ir.Type, ...]]] = {
     "fl_try_push": (I64, (PTR,)),
     "fl_perform": (I64, (PTR, PTR, I64, PTR)),
     "fl_perform_applied": (I64, (PTR, PTR, I64, PTR)),
+    "fl_perform_tail": (I64, (PTR, PTR, I64, PTR)),
     "fl_prelude_raise": (I64, (I64, PTR)),
     "fl_take_resumed": (I64, ()),
     "fl_apply_args": (PTR, (I64, PTR)),
@@ -695,15 +696,26 @@ class Lowerer:
         return self.static_closure("c:" + name, make)
 
     def _perform_call(
-        self, b: ir.IRBuilder, op: str, argc: ir.Value, argv: ir.Value, *, applied: bool = False
+        self,
+        b: ir.IRBuilder,
+        op: str,
+        argc: ir.Value,
+        argv: ir.Value,
+        *,
+        applied: bool = False,
+        tail: bool = False,
     ) -> ir.Value:
-        """`applied`: the operation applied as a function value (its closure's body)."""
+        """`applied`: the operation applied as a function value (its closure's body). `tail`: a
+        perform in tail position of program code, whose default behaviour replaces the frame
+        (`state:update` calling its function: LANGUAGE.md §12), while a clause of the program
+        is a non-tail call all the same."""
         prim = primitives.lookup(op)
         if prim is not None and prim.kind is PrimKind.EFFECT:
             dflt: ir.Value = self.rt(abi.c_symbol(prim.name))
         else:
             dflt = ir.Constant(PTR, None)
-        perform = self.rt("fl_perform_applied" if applied else "fl_perform")
+        name = "fl_perform_applied" if applied else "fl_perform_tail" if tail else "fl_perform"
+        perform = self.rt(name)
         return b.call(perform, [self.cstring(op), dflt, argc, argv])
 
     # ------------------------------------------------------------ the program
@@ -2321,7 +2333,9 @@ class _FnGen:
                     res = b.call(self.low.rt("fl_prelude_raise"), [self.const(len(args)), argv])
                     self.pending_check(res)
                     return res
-                res = self.low._perform_call(b, op, self.const(len(args)), argv)
+                res = self.low._perform_call(
+                    b, op, self.const(len(args)), argv, tail=tail and not self.is_prelude
+                )
                 self.perform_check(res)
                 return res
             case r.RTry():
@@ -3022,7 +3036,9 @@ class _FnGen:
         if prim.kind is PrimKind.EFFECT:
             argv = self.args_array(e.args)
             self.set_site(e.span)
-            res = self.low._perform_call(b, prim.name, self.const(len(e.args)), argv)
+            res = self.low._perform_call(
+                b, prim.name, self.const(len(e.args)), argv, tail=tail and not self.is_prelude
+            )
             self.perform_check(res)
             return res
         if prim.kind is PrimKind.CONSTANT:

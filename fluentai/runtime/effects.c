@@ -120,7 +120,13 @@ fl_value fl_ctl_call_clause(int64_t index, fl_value fn, int64_t argc, const fl_v
 
 /* ---- perform --------------------------------------------------------------------------------- */
 
-fl_value fl_perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv) {
+static fl_value state_update(const fl_value *argv, bool replacing);
+
+/* `replacing`: the perform replaces its caller's frame (a tail call, or an operation applied as a
+ * value), so a default behaviour that calls back (state:update) appends no trace entry for it. A
+ * clause of the program is always a non-tail call (LANGUAGE.md §12). */
+static fl_value perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv,
+                        bool replacing) {
     /* error:raise searches handlers and try frames together (DESIGN.md §5.3) */
     if (strcmp(op, "error:raise") == 0) return fl_e_errorZ3a_raise(argc, argv);
     const char *colon = strchr(op, ':');
@@ -137,17 +143,32 @@ fl_value fl_perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_valu
         if (argc > 0) memcpy(args + 1, argv, (size_t)argc * sizeof(fl_value));
         return fl_ctl_call_clause(i, fn, argc + 1, args);
     }
+    if (dflt == fl_e_stateZ3a_update) return state_update(argv, replacing);
     if (dflt != NULL) return dflt(argc, argv);
     return fl_raisef("unhandled-effect", "no handler for `%s`", op);
+}
+
+fl_value fl_perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv) {
+    return perform(op, dflt, argc, argv, false);
+}
+
+/* A perform in tail position of a program function: its default behaviour replaces the frame,
+ * like a builtin written in FluentAI that the function tail-calls. The frame stays on the C stack
+ * until the perform returns (keeping its depth count, as for `map`), but has no trace entry
+ * while a program function that the default calls runs (LANGUAGE.md §12, §13.4). */
+fl_value fl_perform_tail(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv) {
+    return perform(op, dflt, argc, argv, true);
 }
 
 /* An operation applied as a function value (`(map app:x xs)`, `(f 1)` with f = app:x): the
  * application is the perform, a non-tail call whose entry, should the clause fail, fl_call_value
  * appended for the calling frame's site. The calling frame then appends its entry for that same
- * call site (a call of a value), which would repeat it: it is marked to be dropped once. */
+ * call site (a call of a value), which would repeat it: it is marked to be dropped once. A default
+ * behaviour appends none: the calling frame appends its own if the application is not a tail
+ * call, and has been replaced if it is. */
 fl_value fl_perform_applied(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv) {
     int64_t site = fl_rt_site;
-    fl_value result = fl_perform(op, dflt, argc, argv);
+    fl_value result = perform(op, dflt, argc, argv, true);
     fl_pending_rec *p = &fl_ctl.pending;
     if (result == 0 && p->kind == FL_PENDING_ERROR && p->trace.count > 1 && !p->trace.fresh) {
         int64_t last = p->trace.outer[(p->trace.count - 1) % FL_TRACE_KEEP];
@@ -207,14 +228,21 @@ fl_value fl_e_stateZ3a_delete(int64_t argc, const fl_value *argv) {
     return previous;
 }
 
-fl_value fl_e_stateZ3a_update(int64_t argc, const fl_value *argv) {
-    (void)argc;
-    /* prelude.fl's %state-update: (let ((new (f (%state-get k)))) (%state-set k new) new) */
+/* prelude.fl's %state-update: (let ((new (f (%state-get k)))) (%state-set k new) new). The call
+ * of f is made for the frame that performed, which appends its trace entry unless the perform
+ * replaced that frame (`replacing`, see fl_perform_tail). */
+static fl_value state_update(const fl_value *argv, bool replacing) {
     fl_value old = state_get(argv[0]);
-    fl_value new_value = fl_call_value(argv[1], 1, &old);
+    fl_value new_value = replacing ? fl_call_value_replacing(argv[1], 1, &old)
+                                   : fl_call_value(argv[1], 1, &old);
     if (new_value == 0) return 0;
     if (state_set(argv[0], new_value) == 0) return 0;
     return new_value;
+}
+
+fl_value fl_e_stateZ3a_update(int64_t argc, const fl_value *argv) {
+    (void)argc;
+    return state_update(argv, false);
 }
 
 fl_value fl_e_stateZ3a_begin_transaction(int64_t argc, const fl_value *argv) {

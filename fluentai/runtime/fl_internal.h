@@ -98,6 +98,7 @@ int64_t fl_ctor_arity(int64_t id);
 
 /* Call a FluentAI function value from C (effect clauses, state:update): through the shim. */
 fl_value fl_call_value(fl_value fn, int64_t argc, const fl_value *argv);
+fl_value fl_call_value_replacing(fl_value fn, int64_t argc, const fl_value *argv);
 /* Buffered standard output (flushed at exit, before reading input, before reports). */
 void fl_out_write(const char *bytes, int64_t n);
 void fl_out_flush(void);

@@ -312,6 +312,8 @@ int64_t fl_try_push(fl_matcher_fn matcher);
  * default behaviour, an fl_e_* function; NULL for user-defined operations: unhandled-effect). */
 typedef fl_value (*fl_prim_fn)(int64_t argc, const fl_value *argv);
 fl_value fl_perform(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv);
+/* The same in tail position of a program function: a default behaviour replaces the frame. */
+fl_value fl_perform_tail(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv);
 fl_value fl_perform_applied(const char *op, fl_prim_fn dflt, int64_t argc, const fl_value *argv);
 
 /* `apply`: the arguments as a VECTOR (all but the last, then the elements of the last, a List;

@@ -311,7 +311,7 @@ fl_value fl_depth_slow_prelude(void) { return depth_slow(false); }
 
 /* ---- calls from C (effect clauses, state:update) --------------------------------------------- */
 
-fl_value fl_call_value(fl_value fn, int64_t argc, const fl_value *argv) {
+static fl_value call_value(fl_value fn, int64_t argc, const fl_value *argv, bool entry) {
     int64_t site = fl_rt_site;
     if (!fl_has_type(fn, FL_T_CLOSURE)) return fl_raise_not_function(fn);
     if (fl_ctl.shim == NULL)
@@ -325,9 +325,19 @@ fl_value fl_call_value(fl_value fn, int64_t argc, const fl_value *argv) {
     fl_value result = fl_ctl.shim(fn, argc, argv);
     fl_rt_depth = depth;
     /* this C caller is a call site of its frame: append its entry like generated code does */
-    if (result == 0) fl_trace_add(site);
+    if (result == 0 && entry) fl_trace_add(site);
     fl_rt_site = site;
     return result;
+}
+
+fl_value fl_call_value(fl_value fn, int64_t argc, const fl_value *argv) {
+    return call_value(fn, argc, argv, true);
+}
+
+/* The same for a builtin that replaced the frame it was called from (a tail call): that frame has
+ * no trace entry while the function called runs. */
+fl_value fl_call_value_replacing(fl_value fn, int64_t argc, const fl_value *argv) {
+    return call_value(fn, argc, argv, false);
 }
 
 fl_vector *fl_apply_args(int64_t argc, const fl_value *argv) {

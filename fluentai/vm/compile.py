@@ -261,6 +261,15 @@ class _FnCompiler:
                 self.emit(Op.POP_HANDLER, 0, span)
                 self.code.consts[keys_idx] = (keys, self.here())
             case r.RPerform(op=op, args=args, span=span):
+                prim = primitives.lookup(op)
+                if tail and prim is not None and prim.prelude_default is not None:
+                    # a call, so that its default behaviour replaces this frame (machine.py
+                    # `_tail_default`); PERFORM is never a tail call
+                    self.emit(Op.CONST, self.const(self.ctx.builtin_value(prim.name)), span)
+                    for a in args:
+                        self.expr(a, False)
+                    self.emit(Op.TAIL_CALL, len(args), span)
+                    return
                 for a in args:
                     self.expr(a, False)
                 self.emit(Op.PERFORM, self.const((op, len(args))), span)

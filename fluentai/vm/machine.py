@@ -403,6 +403,29 @@ class VM:
         stack.append(prim.vm(self.world, *args))
         return None
 
+    def _tail_default(self, fn: Any, args: list[Any]) -> Any:
+        """An operation applied in tail position of a program frame: the prelude function
+        that is its default behaviour (`%state-update`, which calls a function), when no
+        handler clause handles it now, so that the frame waits for it like for a builtin
+        written in FluentAI that it tail-called (see `_trace`: it has no trace entry while the
+        function called runs, LANGUAGE.md §12). Otherwise `fn` itself: a clause of the program
+        is a non-tail call, and the other defaults call nothing."""
+        op = fn.op if type(fn) is EffectFn else fn.prim.name
+        prim = primitives.lookup(op)
+        if prim is None or prim.prelude_default is None:
+            return fn
+        ns = op.partition(":")[0]
+        node = self.handlers
+        while node is not None:
+            clauses = node.clauses
+            if clauses is not None and (op in clauses or ns in clauses):
+                return fn
+            node = node.parent
+        lo, hi = prim.arity
+        if len(args) < lo or (hi is not None and len(args) > hi):
+            raise FlError("arity-error", arity_message(prim.name, lo, hi, len(args)))
+        return self.globals.values[self.globals.index["%prelude:" + prim.prelude_default]]
+
     # ------------------------------------------------------------ errors
 
     @staticmethod
@@ -743,6 +766,12 @@ class VM:
                             if op == 6:
                                 while type(fn) is Builtin and fn.prim is apply_prim:
                                     fn, args = self._unpack_apply(args)
+                                if not code_obj.is_prelude and (
+                                    type(fn) is EffectFn
+                                    or type(fn) is Builtin
+                                    and fn.prim.kind is PrimKind.EFFECT
+                                ):
+                                    fn = self._tail_default(fn, args)
                                 if (
                                     type(fn) is Closure
                                     and fn.code.is_prelude

@@ -404,3 +404,29 @@ def test_a_nul_in_an_errors_kind_or_message_is_reported_whole_on_every_tier(
     result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
     assert result.status == 70
     assert report_line(result.stderr) == report
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_names_holding_a_nul_print_and_dispatch_whole_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # a Symbol may hold U+0000 (§1); native code kept names as C strings, so they printed cut
+    # at the NUL and a clause for `app:o<NUL>p` handled `app:o<NUL>q`
+    source = (
+        b"(data T\x00x (C\x00y Int) D\x00z)\n"
+        b"(define (a\x00b x) x)\n"
+        b"(print a\x00b (C\x00y 1) D\x00z (type-of D\x00z) C\x00y app:x\x00y)\n"
+        b"(print (try (handler ((app:o\x00p (fn () 1))) (app:o\x00q))"
+        b" (catch e (error-kind e))))\n"
+        b"(print (handler ((app (fn (op) [op (string-length op)]))) (app:x\x00y)))\n"
+        b"(apply a\x00b [])\n"
+    )
+    result = run_source(tmp_path, source, *options, env=_cache(tmp_path, env))
+    assert result.stdout == (
+        "#<function a\x00b> (C\x00y 1) D\x00z T\x00x #<function C\x00y> #<function app:x\x00y>\n"
+        'unhandled-effect\n["x\\u{0}y" 3]\n'
+    )
+    assert result.status == 70
+    assert report_line(result.stderr) == (
+        "prog.fl:6:1: error[arity-error]: `a\x00b` expects 1 argument, got 0"
+    )

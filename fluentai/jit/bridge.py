@@ -565,7 +565,9 @@ class Codec:
         info = self._descs.get(address)
         if info is None:
             d = _FnDesc.from_address(address)
-            name = d.name.decode("utf-8", "replace") if d.name is not None else "lambda"
+            # a NUL inside a name is C0 80 in the unit's C strings (llvm/lower.py `cstring`)
+            raw_name = d.name.replace(b"\xc0\x80", b"\0") if d.name is not None else b"lambda"
+            name = raw_name.decode("utf-8", "replace")
             info = self._descs[address] = (int(d.kind), name)
         return info
 

@@ -321,19 +321,26 @@ class Lowerer:
         assert isinstance(g, ir.GlobalVariable)
         return g
 
-    def cstring(self, text: str) -> ir.Constant:
-        """A pointer to a NUL-terminated UTF-8 constant."""
-        g = self.u.strings.get(text)
+    def cstring(self, text: str, raw: bool = False) -> ir.Constant:
+        """A pointer to a NUL-terminated UTF-8 constant: a name or a source text, whose U+0000
+        (a Symbol may hold one, LANGUAGE.md §1) is the two bytes C0 80 that the runtime's C
+        string functions turn back into a NUL (`fl_buf_puts`, `fl_string_from_cstr`); `raw`:
+        the bytes as they are, for callers that pass the length too."""
+        key = ("raw:" if raw else "name:") + text
+        g = self.u.strings.get(key)
         if g is None:
             # surrogateescape: a file name that is not UTF-8 keeps its bytes (sys.argv)
-            data = text.encode("utf-8", "surrogateescape") + b"\0"
+            data = text.encode("utf-8", "surrogateescape")
+            if not raw:
+                data = data.replace(b"\0", b"\xc0\x80")
+            data += b"\0"
             ty = ir.ArrayType(I8, len(data))
             g = ir.GlobalVariable(self.u.module, ty, f"fl.str.{len(self.u.strings)}")
             g.linkage = "private"
             g.global_constant = True
             g.unnamed_addr = True
             g.initializer = ir.Constant(ty, bytearray(data))
-            self.u.strings[text] = g
+            self.u.strings[key] = g
         return g.bitcast(PTR) if g.type != PTR else g
 
     def global_slot(self, name: str) -> int:
@@ -939,12 +946,13 @@ class Lowerer:
         if kind == "string":
             data = value.encode("utf-8")
             return b.call(
-                self.rt("fl_string_from_utf8"), [self.cstring(value), ir.Constant(I64, len(data))]
+                self.rt("fl_string_from_utf8"),
+                [self.cstring(value, raw=True), ir.Constant(I64, len(data))],
             )
         if kind == "symbol":
             data = value.encode("utf-8")
             return b.call(
-                self.rt("fl_symbol_intern"), [self.cstring(value), ir.Constant(I64, len(data))]
+                self.rt("fl_symbol_intern"), [self.cstring(value, raw=True), ir.Constant(I64, len(data))]
             )
         if kind == "qlist":
             acc: ir.Value = ir.Constant(I64, abi.FL_EMPTY)

@@ -175,7 +175,17 @@ void fl_buf_put(fl_buf *b, const char *bytes, int64_t n) {
     b->len += n;
 }
 
-void fl_buf_puts(fl_buf *b, const char *s) { fl_buf_put(b, s, (int64_t)strlen(s)); }
+/* C0 80, never valid UTF-8, stands for a NUL inside the names and source texts compiled code
+   passes as C strings (fluentai/llvm/lower.py `cstring`): written as the NUL it is. */
+void fl_buf_puts(fl_buf *b, const char *s) {
+    const char *mark;
+    while ((mark = strstr(s, "\xC0\x80")) != NULL) {
+        fl_buf_put(b, s, (int64_t)(mark - s));
+        fl_buf_putc(b, '\0');
+        s = mark + 2;
+    }
+    fl_buf_put(b, s, (int64_t)strlen(s));
+}
 
 void fl_buf_putc(fl_buf *b, char c) {
     if (b->len + 2 > b->cap) fl_buf_reserve(b, 1);

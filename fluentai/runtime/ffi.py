@@ -48,6 +48,12 @@ READ_LINE_HOOK: Final = ctypes.CFUNCTYPE(ctypes.c_uint64)
 SHARED_GLOBALS: Final = ("fl_rt_depth", "fl_rt_depth_limit", "fl_rt_poll", "fl_rt_site")
 
 
+def _c_text(text: str) -> bytes:
+    """A name or source line as the runtime's C strings hold it: a NUL inside is C0 80, which
+    the runtime writes as a NUL (fluentai/llvm/lower.py `cstring`)."""
+    return text.encode("utf-8", "surrogateescape").replace(b"\0", b"\xc0\x80")
+
+
 class FlSite(ctypes.Structure):
     """`fl_site`: one entry of the compiler's site table."""
 
@@ -151,12 +157,12 @@ class Runtime:
         table = (FlSite * max(1, len(sites)))()
         for i, site in enumerate(sites):
             table[i] = FlSite(
-                site.where.encode(),
-                site.fn.encode(),
-                site.text.encode(),
+                _c_text(site.where),
+                _c_text(site.fn),
+                _c_text(site.text),
                 len(site.caret) - len(site.caret.lstrip(" ")),
                 site.caret.count("^"),
-                site.report_prefix.encode(),
+                _c_text(site.report_prefix),
             )
         args = (ctypes.c_char_p * max(1, len(argv)))(*(a.encode() for a in argv))
         call = shim if shim is not None else CALL_SHIM()

@@ -42,7 +42,7 @@ static volatile sig_atomic_t interrupt_requested;
 
 /* ---- helpers shared by the control files ----------------------------------------------------- */
 
-fl_value fl_ctl_string(const char *s) { return fl_string_from_utf8(s, (int64_t)strlen(s)); }
+fl_value fl_ctl_string(const char *s) { return fl_string_from_cstr(s); }
 
 fl_value fl_ctl_message_text(fl_value v) {
     if (fl_is_string(v)) return v;

@@ -132,12 +132,24 @@ fl_value fl_string_from_utf8(const char *bytes, int64_t nbytes) {
     return fl_string_seal(v);
 }
 
-fl_value fl_string_from_cstr(const char *s) { return fl_string_from_utf8(s, (int64_t)strlen(s)); }
+fl_value fl_string_from_cstr(const char *s) {
+    if (strstr(s, "\xC0\x80") != NULL) { /* a name holding a NUL (fl_buf_puts) */
+        fl_buf b;
+        fl_buf_init(&b);
+        fl_buf_puts(&b, s);
+        return fl_string_from_buf(&b);
+    }
+    return fl_string_from_utf8(s, (int64_t)strlen(s));
+}
 
 fl_value fl_string_from_buf(const fl_buf *b) { return fl_string_from_utf8(b->data, b->len); }
 
 fl_value fl_string_permanent(const char *text) {
-    int64_t n = (int64_t)strlen(text);
+    fl_buf decoded; /* a type name holding a NUL (fl_buf_puts) */
+    fl_buf_init(&decoded);
+    fl_buf_puts(&decoded, text);
+    text = fl_buf_cstr(&decoded);
+    int64_t n = decoded.len;
     fl_string *s = GC_MALLOC_ATOMIC_UNCOLLECTABLE(sizeof(fl_string) + (size_t)n + 1);
     if (s == NULL) fl_out_of_memory();
     bool ascii;

@@ -952,7 +952,8 @@ class Lowerer:
         if kind == "symbol":
             data = value.encode("utf-8")
             return b.call(
-                self.rt("fl_symbol_intern"), [self.cstring(value, raw=True), ir.Constant(I64, len(data))]
+                self.rt("fl_symbol_intern"),
+                [self.cstring(value, raw=True), ir.Constant(I64, len(data))],
             )
         if kind == "qlist":
             acc: ir.Value = ir.Constant(I64, abi.FL_EMPTY)

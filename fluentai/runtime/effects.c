@@ -232,6 +232,8 @@ fl_value fl_e_stateZ3a_delete(int64_t argc, const fl_value *argv) {
  * of f is made for the frame that performed, which appends its trace entry unless the perform
  * replaced that frame (`replacing`, see fl_perform_tail). */
 static fl_value state_update(const fl_value *argv, bool replacing) {
+    /* checked first, as prelude.fl's `map` checks its function: a value an error:raise clause
+       resumes with is the value of the whole call, and nothing is stored */
     if (!fl_has_type(argv[1], FL_T_CLOSURE)) return fl_raise_type("state:update", "a function", argv[1]);
     fl_value old = state_get(argv[0]);
     fl_value new_value = replacing ? fl_call_value_replacing(argv[1], 1, &old)

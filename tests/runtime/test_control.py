@@ -758,7 +758,7 @@ def test_state_operations_and_transactions(h: Harness) -> None:
 
 def test_state_update_with_a_non_function(h: Harness) -> None:
     assert h.prim("fl_e_stateZ3a_update", h.string("k"), h.int_(5)) == 0
-    assert h.error()[:2] == ("type-error", "expected a function, got 5")
+    assert h.error()[:2] == ("type-error", "`state:update` expects a function, got 5")
 
 
 def test_runtime_state_survives_collections(h: Harness) -> None:

@@ -247,8 +247,9 @@ class SessionScope:
             if d.name not in declared_types and not {k.name for k in d.ctors} & declared_ctors
         ]
         prefix += [Define(name, Lit(None, span=span), span=span) for name in names]
+        shifted = frozenset(i + len(prefix) for i in program.quiet)
         resolved = resolve_names(
-            Program((*prefix, *program.forms)), sink, late_builtins=self.late_builtins
+            Program((*prefix, *program.forms), shifted), sink, late_builtins=self.late_builtins
         )
         return replace(resolved, forms=resolved.forms[len(prefix) :])
 

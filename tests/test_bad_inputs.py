@@ -54,6 +54,19 @@ def test_print_values_skips_nil_and_starts_a_line_on_every_tier(
 
 
 @pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_print_values_writes_a_top_level_dos_value_not_each_of_its_forms(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # §16: the value of each top-level form; the forms inside a top-level `do` were each written
+    source = (
+        '(begin (print "a") 5 (define z 1))\n(do 1 2 nil)\n(begin "x" (begin "y" "z"))\n'
+        "(do (define q 4) q)\n7\n"
+    )
+    result = run_source(tmp_path, source, *options, "-p", env=_cache(tmp_path, env))
+    assert (result.status, result.stderr, result.stdout) == (0, "", 'a\n"z"\n4\n7\n')
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
 @pytest.mark.parametrize(
     ("source", "stdout"),
     [

@@ -446,3 +446,16 @@ def test_a_user_session_in_a_real_terminal(tmp_path: Path) -> None:
     second.expect(pexpect.EOF)
     second.close()
     assert second.exitstatus == 0
+
+
+def test_the_repl_writes_the_value_of_a_do_entry_not_of_each_form_in_it(tmp_path: Path) -> None:
+    # §16: the REPL writes each entry's non-nil value; a `do`'s value is its last form's
+    completed = subprocess.run(
+        [sys.executable, "-m", "fluentai", "repl"],
+        input=b'(begin 1 2)\n(do "a" nil)\n(do (define q 4) q)\n',
+        capture_output=True,
+        cwd=tmp_path,
+        env=_environment(),
+        timeout=60,
+    )
+    assert (completed.returncode, completed.stdout.decode()) == (0, "2\n4\n")

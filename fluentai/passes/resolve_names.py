@@ -474,8 +474,8 @@ class _Resolver:
                         value = r.CtorRef(ctor.name, span=ctor.span)
                         gname = self._global_name(ctor.name)
                         forms.append((r.GlobalSet(gname, value, True, span=form.span), True))
-            else:
-                forms.append((self.expr(form), False))
+            else:  # a value `-p` writes, unless it is not its top-level form's (Program.quiet)
+                forms.append((self.expr(form), index in prog.quiet))
         for gname, argc, span in self.pending_arity:
             info = self.globals[gname]
             if info.definitions == 1 and not info.assigned and info.lambda_arity is not None:

@@ -387,6 +387,10 @@ Expr: TypeAlias = (
 @final
 @record
 class Program:
-    """A whole program: top-level forms in order (a top-level `do`/`begin` is flattened)."""
+    """A whole program: top-level forms in order (a top-level `do`/`begin` is flattened).
+    `quiet`: the indices of the forms that were not the last of their top-level `do`/`begin`,
+    whose values `-p` and the REPL do not write (LANGUAGE.md §16: the value of each top-level
+    form is written, and a `do`'s value is its last form's)."""
 
     forms: tuple[Expr, ...]
+    quiet: frozenset[int] = field(default=frozenset())

@@ -147,9 +147,10 @@ def expand_program(datums: Sequence[Datum], sink: DiagnosticSink) -> Program:
     """Expand a whole program; errors go to `sink` (the caller calls `sink.check()`)."""
     expander = _Expander(sink)
     forms: list[Expr] = []
+    quiet: set[int] = set()
     for datum in datums:
-        expander.expand_top_level(datum, forms)
-    return Program(tuple(forms))
+        expander.expand_top_level(datum, forms, quiet)
+    return Program(tuple(forms), frozenset(quiet))
 
 
 class _SyntaxError(Exception):
@@ -290,8 +291,13 @@ class _Expander:
         self._type_names: set[str] = set()
         self._ctor_names: set[str] = set()
 
-    def expand_top_level(self, d: Datum, out: list[Expr]) -> None:
-        """Append the Core of top-level form `d` (a `do`/`begin` is flattened) to `out`."""
+    def expand_top_level(
+        self, d: Datum, out: list[Expr], quiet: set[int], last: bool = True
+    ) -> None:
+        """Append the Core of top-level form `d` (a `do`/`begin` is flattened) to `out`; the
+        indices of forms that are not the last of their `do`/`begin` (`last` false) go into
+        `quiet` (their values are not the top-level form's)."""
+        start = len(out)
         try:
             special = _as_special(d, _NONE_BOUND)
             if special is None:
@@ -299,8 +305,9 @@ class _Expander:
                 return
             name, form = special
             if name in ("do", "begin"):
-                for item in form.items[1:]:
-                    self.expand_top_level(item, out)
+                items = form.items[1:]
+                for i, item in enumerate(items):
+                    self.expand_top_level(item, out, quiet, last and i == len(items) - 1)
             elif name in _DEFINITIONS:
                 out.append(self._definition(name, form, _NONE_BOUND, top_level=True))
             elif name == "data":
@@ -309,6 +316,9 @@ class _Expander:
                 out.append(self._expr(d, _NONE_BOUND))
         except _SyntaxError as error:
             self._sink.error(SYNTAX_ERROR, error.message, error.span)
+        finally:
+            if not last:
+                quiet.update(range(start, len(out)))
 
     def _temp(self, prefix: str) -> str:
         self._temp_count += 1

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from fluentai.records import record
+from fluentai.runtime.ffi import from_c_text
 from fluentai.symbol import Symbol
 from fluentai.vm.compile import UNBOUND
 from fluentai.vm.maps import FlMap
@@ -565,9 +566,7 @@ class Codec:
         info = self._descs.get(address)
         if info is None:
             d = _FnDesc.from_address(address)
-            # a NUL inside a name is C0 80 in the unit's C strings (llvm/lower.py `cstring`)
-            raw_name = d.name.replace(b"\xc0\x80", b"\0") if d.name is not None else b"lambda"
-            name = raw_name.decode("utf-8", "replace")
+            name = from_c_text(d.name) if d.name is not None else "lambda"
             info = self._descs[address] = (int(d.kind), name)
         return info
 

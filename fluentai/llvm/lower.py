@@ -29,6 +29,7 @@ from fluentai.llvm import abi, accumulate, bounds, osr, quickexit, rawentry
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
 from fluentai.records import field, record
+from fluentai.runtime.ffi import c_text
 from fluentai.source import Span
 from fluentai.symbol import Symbol
 from fluentai.syntax import core as c
@@ -322,18 +323,14 @@ class Lowerer:
         return g
 
     def cstring(self, text: str, raw: bool = False) -> ir.Constant:
-        """A pointer to a NUL-terminated UTF-8 constant: a name or a source text, whose U+0000
-        (a Symbol may hold one, LANGUAGE.md §1) is the two bytes C0 80 that the runtime's C
-        string functions turn back into a NUL (`fl_buf_puts`, `fl_string_from_cstr`); `raw`:
-        the bytes as they are, for callers that pass the length too."""
+        """A pointer to a NUL-terminated UTF-8 constant: a name or a source text as the runtime's
+        C strings hold it (`ffi.c_text`: a NUL inside is C0 80); `raw`: the bytes as they are,
+        for callers that pass the length too."""
         key = ("raw:" if raw else "name:") + text
         g = self.u.strings.get(key)
         if g is None:
             # surrogateescape: a file name that is not UTF-8 keeps its bytes (sys.argv)
-            data = text.encode("utf-8", "surrogateescape")
-            if not raw:
-                data = data.replace(b"\0", b"\xc0\x80")
-            data += b"\0"
+            data = (text.encode("utf-8", "surrogateescape") if raw else c_text(text)) + b"\0"
             ty = ir.ArrayType(I8, len(data))
             g = ir.GlobalVariable(self.u.module, ty, f"fl.str.{len(self.u.strings)}")
             g.linkage = "private"

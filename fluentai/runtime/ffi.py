@@ -48,10 +48,17 @@ READ_LINE_HOOK: Final = ctypes.CFUNCTYPE(ctypes.c_uint64)
 SHARED_GLOBALS: Final = ("fl_rt_depth", "fl_rt_depth_limit", "fl_rt_poll", "fl_rt_site")
 
 
-def _c_text(text: str) -> bytes:
-    """A name or source line as the runtime's C strings hold it: a NUL inside is C0 80, which
-    the runtime writes as a NUL (fluentai/llvm/lower.py `cstring`)."""
+def c_text(text: str) -> bytes:
+    """A name or source line as the runtime's C strings hold it (no terminator): a NUL inside
+    (a Symbol may hold one, LANGUAGE.md §1) is C0 80, never valid UTF-8, which the runtime
+    writes and turns into strings as a NUL (`fl_buf_puts`, `fl_string_from_cstr`);
+    surrogateescape keeps the bytes of a file name that is not UTF-8."""
     return text.encode("utf-8", "surrogateescape").replace(b"\0", b"\xc0\x80")
+
+
+def from_c_text(raw: bytes) -> str:
+    """The text of such a C string (`c_text`'s inverse for valid UTF-8)."""
+    return raw.replace(b"\xc0\x80", b"\0").decode("utf-8", "replace")
 
 
 class FlSite(ctypes.Structure):
@@ -157,12 +164,12 @@ class Runtime:
         table = (FlSite * max(1, len(sites)))()
         for i, site in enumerate(sites):
             table[i] = FlSite(
-                _c_text(site.where),
-                _c_text(site.fn),
-                _c_text(site.text),
+                c_text(site.where),
+                c_text(site.fn),
+                c_text(site.text),
                 len(site.caret) - len(site.caret.lstrip(" ")),
                 site.caret.count("^"),
-                _c_text(site.report_prefix),
+                c_text(site.report_prefix),
             )
         args = (ctypes.c_char_p * max(1, len(argv)))(*(a.encode() for a in argv))
         call = shim if shim is not None else CALL_SHIM()

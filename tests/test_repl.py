@@ -339,15 +339,20 @@ def _environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_fluentai_repl_reads_entries_from_piped_standard_input(tmp_path: Path) -> None:
-    completed = subprocess.run(
+def _piped_repl(tmp_path: Path, entries: bytes) -> subprocess.CompletedProcess[bytes]:
+    """`fluentai repl` with `entries` on a piped standard input."""
+    return subprocess.run(
         [sys.executable, "-m", "fluentai", "repl"],
-        input=b"(define (sq x) (* x x))\n(sq 7)\n(head [])\n(sq 8)\n",
+        input=entries,
         capture_output=True,
         cwd=tmp_path,
         env=_environment(),
         timeout=60,
     )
+
+
+def test_fluentai_repl_reads_entries_from_piped_standard_input(tmp_path: Path) -> None:
+    completed = _piped_repl(tmp_path, b"(define (sq x) (* x x))\n(sq 7)\n(head [])\n(sq 8)\n")
     assert completed.returncode == 0
     assert completed.stdout.decode() == "49\n64\n"
     assert "error[empty-list]" in completed.stderr.decode()
@@ -450,12 +455,5 @@ def test_a_user_session_in_a_real_terminal(tmp_path: Path) -> None:
 
 def test_the_repl_writes_the_value_of_a_do_entry_not_of_each_form_in_it(tmp_path: Path) -> None:
     # §16: the REPL writes each entry's non-nil value; a `do`'s value is its last form's
-    completed = subprocess.run(
-        [sys.executable, "-m", "fluentai", "repl"],
-        input=b'(begin 1 2)\n(do "a" nil)\n(do (define q 4) q)\n',
-        capture_output=True,
-        cwd=tmp_path,
-        env=_environment(),
-        timeout=60,
-    )
+    completed = _piped_repl(tmp_path, b'(begin 1 2)\n(do "a" nil)\n(do (define q 4) q)\n')
     assert (completed.returncode, completed.stdout.decode()) == (0, "2\n4\n")

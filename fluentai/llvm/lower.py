@@ -1202,12 +1202,15 @@ class _DV:
     """A value that may be a raw double: `flag` (True, False or an i1) says whether `d` (a
     double) holds it, else `w` (a tagged word) does. The other field is a harmless constant."""
 
-    __slots__ = ("flag", "d", "w")
+    __slots__ = ("flag", "d", "w", "node")
 
     def __init__(self, flag: Any, d: Any, w: Any) -> None:
         self.flag = flag
         self.d = d
         self.w = w
+        # the `+ - * /` node that computed a raw double: boxing it may use the node's slot of
+        # the frame (escape analysis, `float_box`)
+        self.node: r.PrimApp | None = None
 
 
 @record(frozen=False, slots=False)
@@ -1468,9 +1471,17 @@ class _FnGen:
         """The tagged word of a value: a raw double is boxed here (it escapes)."""
         if dv.flag is True and not (isinstance(dv.w, ir.Constant) and dv.w.constant == 0):
             return dv.w  # a Float literal's preallocated word
-        return self._dv_split(
-            dv, lambda: self.b.call(self.low.rt("fl_box_float"), [dv.d]), lambda: dv.w, I64
-        )
+        return self._dv_split(dv, lambda: self.float_box(dv.d, dv.node), lambda: dv.w, I64)
+
+    def float_box(self, d: ir.Value, node: r.PrimApp | None) -> ir.Value:
+        """A boxed Float of the double `d` computed by `node`: in the node's slot of this frame
+        when escape analysis found that the box dies with the frame and before the node runs
+        again (stack_object), else on the heap."""
+        slot = self.stack_object(node, 16) if node is not None else None
+        if slot is None:
+            return self.b.call(self.low.rt("fl_box_float"), [d])
+        self.b.store(d, slot)
+        return self.b.add(self.b.ptrtoint(slot, I64), self.const(2))
 
     def as_double(self, dv: _DV) -> ir.Value:
         """The double of a value `dv_ok` said is a Float."""
@@ -1546,6 +1557,11 @@ class _FnGen:
         return self.word_dv(self.value(e))
 
     def dtree(self, e: r.PrimApp) -> _DV:
+        dv = self._dtree(e)
+        dv.node = e
+        return dv
+
+    def _dtree(self, e: r.PrimApp) -> _DV:
         """A tree of two-argument `+ - * /`: the leaves are evaluated in order, then, when all
         are Floats, the tree is computed in doubles (the result stays a raw double); otherwise
         operation by operation as usual (same results, errors and sites: the operations

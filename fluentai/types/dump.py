@@ -21,6 +21,8 @@ from fluentai.passes import rcore as r
 from fluentai.types.infer import TypeResult, infer_program
 from fluentai.types.lattice import format_type
 
+_ARITH = frozenset({"+", "-", "*", "/"})
+
 
 def format_signature(result: TypeResult, fn: r.Fn) -> str:
     params, ret = result.signature(fn)
@@ -41,19 +43,24 @@ def dump_types(
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _frame_line(fn: r.Fn, in_frame: frozenset[int]) -> str | None:
+def _frame_line(result: TypeResult, fn: r.Fn, in_frame: frozenset[int]) -> str | None:
     """The allocations of fn's own body (not of the lambdas in it) among `in_frame`."""
     found: list[str] = []
-    stack: list[object] = [fn.body]
+    # (node, whether it is an operand of `+ - * /`: a tree's inner operations box nothing)
+    stack: list[tuple[object, bool]] = [(fn.body, False)]
     while stack:
-        node = stack.pop()
+        node, operand = stack.pop()
         if isinstance(node, r.Fn):
             if id(node) in in_frame:
                 found.append(f"lambda at {node.span}")
             continue
+        arith = isinstance(node, r.PrimApp) and node.name in _ARITH
         if id(node) in in_frame and isinstance(node, r.PrimApp | r.CtorApp):
-            found.append(f"{node.name} at {node.span}")
-        stack.extend(reversed(r.children(node)))
+            if not arith:
+                found.append(f"{node.name} at {node.span}")
+            elif not operand and result.type_of(node).has("Float"):  # the box of its Float
+                found.append(f"Float of {node.name} at {node.span}")
+        stack.extend((child, arith) for child in reversed(r.children(node)))
     return f"  in frame: {', '.join(found)}" if found else None
 
 
@@ -70,7 +77,7 @@ def _dump_form(
             lines.append(f"{name} : {format_signature(result, node)}")
             for why in result.reasons(node):
                 lines.append(f"  why {why}")
-            frame = _frame_line(node, in_frame)
+            frame = _frame_line(result, node, in_frame)
             if frame is not None:
                 lines.append(frame)
         stack.extend((k, name) for k in reversed(r.children(node)))

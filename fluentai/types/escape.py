@@ -69,11 +69,21 @@ _KEEPS_NOTHING = frozenset(
     string->number string->symbol symbol->string tan to-string type-of has? range %written
     error? args""".split()
 )
+# builtins whose Number result may be an argument itself (a Float box passed through, as
+# `max` or `abs` may return it) or, for `sum` and `product`, an element of a list argument:
+# their result is unified with what they are given, so that a Float box in the frame
+# (`+ - * /` trees, below) escapes when what it becomes does
+_PASSES_NUMBERS = frozenset(
+    """* + - / abs atan atan2 ceil cos exp float floor int log max min mod pow quot rem round sin
+    sqrt tan sum product""".split()
+)
+_OVER_LISTS = frozenset({"sum", "product"})
 # builtins whose result is a new object holding their arguments (`error`, which raises its
 # data at once, keeps nothing: its arguments escape)
 _BUILDS = frozenset({"list", "Error"})  # `list` of no argument is []
 # builtins whose result is a part of their argument
 _PARTS = frozenset({"head", "tail"})
+_ARITH = frozenset({"+", "-", "*", "/"})
 # builtins whose result may be, contain or point into one of their arguments
 _SHARES = frozenset(
     """nth last drop take reverse append concat zip values items keys get fetch assoc dissoc
@@ -326,11 +336,18 @@ class _Frame:
                 k.union(cls, k.contents(cls))
             return cls
         if name in _KEEPS_NOTHING:
+            # a two-argument `+ - * /` may box a Float the native code computed raw: that box
+            # is the allocation of the node (fluentai/llvm/lower.py, `float_box`); its result
+            # is never an argument (a Float result is a new box, fluentai/runtime/int.c)
+            boxes = name in _ARITH and len(args) == 2
+            cls = self.site(e) if boxes else k.fresh()
             for a in args:
                 # `(+ x (f ...))` in tail position of f: an accumulating loop's turn
                 # (fluentai/llvm/accumulate.py) may carry f's arguments, as a tail call
-                self.expr(a, tail and name in ("+", "*") and self.is_self_call(a))
-            return k.fresh()
+                part = self.expr(a, tail and name in ("+", "*") and self.is_self_call(a))
+                if name in _PASSES_NUMBERS and not boxes:  # two-argument arithmetic: new
+                    cls = k.union(cls, k.contents(part) if name in _OVER_LISTS else part)
+            return cls
         if name in _BUILDS:
             return self.holding(k.fresh(), args)
         if name in _PARTS and len(args) == 1:

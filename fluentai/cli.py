@@ -67,7 +67,8 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         "FLUENTAI_IMAGE_WAIT_MS (default 2000) bounds a run's wait at exit for its image; "
         "FLUENTAI_CACHE=0 disables the code cache; FLUENTAI_SEED=n seeds the "
         "random generator; FLUENTAI_MAX_DEPTH=n sets the recursion limit (default 200000); "
-        "FLUENTAI_TRACEBACK=1 shows Python tracebacks for internal errors.",
+        "FLUENTAI_TRACEBACK=1 shows Python tracebacks for internal errors. A value of none "
+        "of these forms is ignored, with a warning.",
     )
     parser.add_argument("--version", action="version", version=f"fluentai {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)

@@ -24,7 +24,7 @@ import stat
 import sys
 import time
 
-from fluentai import cachekey
+from fluentai import cachekey, settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -254,12 +254,9 @@ def exit_wait_s() -> float:
     image takes many seconds (the next run waits for it instead: imageproc.Claim)."""
     from fluentai.imageproc import is_big
 
-    text = os.environ.get("FLUENTAI_IMAGE_WAIT_MS", "")
-    try:
-        if text:
-            return max(0.0, float(text) / 1000)
-    except ValueError:
-        pass
+    ms = settings.milliseconds(os.environ, "FLUENTAI_IMAGE_WAIT_MS")
+    if ms is not None:
+        return ms / 1000
     if _image_source is not None and is_big(_image_source.text):
         return 0.0
     return EXIT_WAIT_S

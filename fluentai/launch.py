@@ -94,6 +94,9 @@ def _command(args: list[str]) -> int:
     _restore_stdin()
     _open_closed_streams()
     _quiet_stderr()
+    from fluentai import settings
+
+    settings.warn_invalid(os.environ, sys.stderr)
     image_run = _image_run(args)
     if image_run is not None:
         from fluentai import image

@@ -224,6 +224,34 @@ def test_no_subcommand_with_piped_stdin_is_a_one_line_usage_error(tmp_path: Path
     assert_usage_error(fluentai(cwd=tmp_path))
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FLUENTAI_JIT_THRESHOLD", "\u00b2"),  # a digit to str.isdigit, not to int()
+        ("FLUENTAI_DEOPT_STRESS", "\u00b2"),
+        ("FLUENTAI_JIT", "off"),
+        ("FLUENTAI_NATIVE_OPT", "9"),
+        ("FLUENTAI_IMAGE_WAIT_MS", "inf"),
+        ("FLUENTAI_MAX_DEPTH", "0"),
+    ],
+)
+def test_a_bad_environment_value_is_ignored_with_a_warning(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    result = run_source(tmp_path, "(print (+ 1 2))", env={variable: value})
+    assert (result.status, result.stdout) == (0, "3\n"), result
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result
+    assert lines[0].startswith(f"fluentai: warning: {variable}={value!r} is not "), result
+    assert lines[0].endswith("; using the default"), result
+
+
+def test_good_environment_values_give_no_warning(tmp_path: Path) -> None:
+    env = {"FLUENTAI_JIT_THRESHOLD": " 12 ", "FLUENTAI_SEED": "-4", "FLUENTAI_JIT": "1"}
+    result = run_source(tmp_path, "(print (+ 1 2))", env=env)
+    assert (result.status, result.stdout, result.stderr) == (0, "3\n", ""), result
+
+
 def test_calling_a_non_function_is_a_runtime_type_error(tmp_path: Path) -> None:
     result = run_source(tmp_path, '(print "before")\n(5 1 2)\n')
     assert result.status == 70

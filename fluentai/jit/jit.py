@@ -48,6 +48,7 @@ from fluentai.jit.policy import FALLBACK, Thresholds, decide_tier2
 from fluentai.jit.tier2 import STRESS_DEOPT, Tier2, check
 from fluentai.llvm import abi
 from fluentai.records import field, record
+from fluentai.settings import count
 from fluentai.source import SourceFile, Span
 from fluentai.vm.code import Code, FnTemplate
 from fluentai.vm.compile import UNBOUND
@@ -276,8 +277,8 @@ class Jit:
         self._twin_roots: Any = None
         # FLUENTAI_DEOPT_STRESS=SEED (tests): half the calls that could run natively stay in
         # the VM, at random, so VM and native frames interleave everywhere
-        stress = os.environ.get("FLUENTAI_DEOPT_STRESS", "")
-        self._stress = random.Random(int(stress)) if stress.isdigit() else None
+        stress = count(os.environ, "FLUENTAI_DEOPT_STRESS", -1)
+        self._stress = random.Random(stress) if stress >= 0 else None
         # tier 2 (jit/tier2.py): a compiled tier-2 unit waiting for a safepoint, and the codes
         # the installed unit gave slots to (a new unit takes them back)
         self.tier2 = Tier2(self)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fluentai.records import record
+from fluentai.settings import count
 
 FALLBACK: object = type("Fallback", (), {"__repr__": lambda self: "FALLBACK"})()
 """`Jit.call`'s answer when the call must run in the VM after all."""
@@ -25,11 +26,6 @@ DEFAULT_TIER2_CALLS = 1000  # VM->native calls of one function in tier 1
 DEFAULT_TIER2_TIME_MS = 50.0  # time in one function's native code in tier 1
 DEFAULT_DEOPT_LIMIT = 16  # guard failures of one function before it is recompiled
 DEFAULT_RECOMPILE_LIMIT = 2  # recompilations of one function before it is blacklisted
-
-
-def _int_setting(environ: Mapping[str, str], name: str, default: int) -> int:
-    text = environ.get(name, "").strip()
-    return int(text) if text.isdigit() else default
 
 
 @record
@@ -58,21 +54,19 @@ class Thresholds:
         call), FLUENTAI_JIT_TIER2_TIME_MS, FLUENTAI_JIT_DEOPT_LIMIT,
         FLUENTAI_JIT_RECOMPILE_LIMIT; `calls` is the `--jit-threshold` flag, which wins over
         the environment."""
-        n = calls if calls is not None else _int_setting(environ, "FLUENTAI_JIT_THRESHOLD", -1)
+        n = calls if calls is not None else count(environ, "FLUENTAI_JIT_THRESHOLD", -1)
         sync = environ.get("FLUENTAI_JIT_SYNC") == "1"
-        t2 = _int_setting(environ, "FLUENTAI_JIT_TIER2_THRESHOLD", -1)
-        t2_ms = float(
-            _int_setting(environ, "FLUENTAI_JIT_TIER2_TIME_MS", int(DEFAULT_TIER2_TIME_MS))
-        )
-        deopts = max(1, _int_setting(environ, "FLUENTAI_JIT_DEOPT_LIMIT", DEFAULT_DEOPT_LIMIT))
-        recompiles = _int_setting(environ, "FLUENTAI_JIT_RECOMPILE_LIMIT", DEFAULT_RECOMPILE_LIMIT)
+        t2 = count(environ, "FLUENTAI_JIT_TIER2_THRESHOLD", -1)
+        t2_ms = float(count(environ, "FLUENTAI_JIT_TIER2_TIME_MS", int(DEFAULT_TIER2_TIME_MS)))
+        deopts = max(1, count(environ, "FLUENTAI_JIT_DEOPT_LIMIT", DEFAULT_DEOPT_LIMIT))
+        recompiles = count(environ, "FLUENTAI_JIT_RECOMPILE_LIMIT", DEFAULT_RECOMPILE_LIMIT)
         if n == 0:
             tier1: tuple[int, int, float] = (0, 0, 0.0)
         else:
             tier1 = (
                 n if n > 0 else DEFAULT_CALLS,
-                _int_setting(environ, "FLUENTAI_JIT_LOOP_THRESHOLD", DEFAULT_LOOPS),
-                float(_int_setting(environ, "FLUENTAI_JIT_TIME_MS", int(DEFAULT_TIME_MS))),
+                count(environ, "FLUENTAI_JIT_LOOP_THRESHOLD", DEFAULT_LOOPS),
+                float(count(environ, "FLUENTAI_JIT_TIME_MS", int(DEFAULT_TIME_MS))),
             )
         return cls(
             *tier1,

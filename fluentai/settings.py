@@ -1,0 +1,92 @@
+"""The environment variables that tune a run (docs/cli.md, "Environment"): the forms each one
+takes, and a warning for a value that is none of them.
+
+    count("FLUENTAI_JIT_THRESHOLD", -1)      # a decimal count, else the default
+    warn_invalid(os.environ, sys.stderr)     # once, when a command starts
+
+Each reader falls back to its default on a value it does not understand; `warn_invalid` says so
+when the command starts, so that `FLUENTAI_JIT=off` (only `0` turns the JIT off) or
+`FLUENTAI_JIT_THRESHOLD=1e3` does not go unnoticed. Paths (FLUENTAI_CACHE_DIR,
+FLUENTAI_JIT_LOG, FLUENTAI_HISTORY) take any value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+_COUNT = re.compile(r"[0-9]+", re.ASCII)
+_SIGNED = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_SPACE = " \t\n\v\f\r"
+
+
+def count(environ: Mapping[str, str], name: str, default: int) -> int:
+    """The variable as a count (decimal ASCII digits, spaces around allowed), else `default`."""
+    text = environ.get(name, "").strip(_SPACE)
+    return int(text) if _COUNT.fullmatch(text) else default
+
+
+def milliseconds(environ: Mapping[str, str], name: str) -> float | None:
+    """The variable as a finite number of milliseconds >= 0, else None."""
+    try:
+        value = float(environ.get(name, ""))
+    except ValueError:
+        return None
+    return value if 0 <= value < float("inf") else None
+
+
+def _is_ms(text: str) -> bool:
+    return milliseconds({"v": text}, "v") is not None
+
+
+# name -> (what the value must be, whether a text is one)
+_FORMS: dict[str, tuple[str, Callable[[str], object]]] = {}
+for _name in (
+    "FLUENTAI_JIT",
+    "FLUENTAI_JIT_SYNC",
+    "FLUENTAI_JIT_INLINE_CACHES",
+    "FLUENTAI_IMAGE",
+    "FLUENTAI_IMAGE_PROCESS",
+    "FLUENTAI_CACHE",
+    "FLUENTAI_TRACEBACK",
+    "FLUENTAI_VM_PROFILE",
+):
+    _FORMS[_name] = ("0 or 1", lambda t: t in ("0", "1"))
+for _name in (
+    "FLUENTAI_JIT_THRESHOLD",
+    "FLUENTAI_JIT_LOOP_THRESHOLD",
+    "FLUENTAI_JIT_TIME_MS",
+    "FLUENTAI_JIT_TIER2_THRESHOLD",
+    "FLUENTAI_JIT_TIER2_TIME_MS",
+    "FLUENTAI_JIT_DEOPT_LIMIT",
+    "FLUENTAI_JIT_RECOMPILE_LIMIT",
+    "FLUENTAI_DEOPT_STRESS",
+):
+    _FORMS[_name] = ("a count (0, 1, 2, ...)", lambda t: _COUNT.fullmatch(t.strip(_SPACE)))
+for _name in ("FLUENTAI_JIT_OPT", "FLUENTAI_JIT_TIER2_OPT", "FLUENTAI_NATIVE_OPT"):
+    _FORMS[_name] = ("an optimization level 0 to 3", lambda t: t in ("0", "1", "2", "3"))
+_FORMS["FLUENTAI_IMAGE_WAIT_MS"] = ("a number of milliseconds", _is_ms)
+_FORMS["FLUENTAI_MAX_DEPTH"] = (
+    "a positive count",
+    lambda t: _SIGNED.fullmatch(t.strip(_SPACE)) and int(t.strip(_SPACE)) > 0,
+)
+_FORMS["FLUENTAI_SEED"] = ("an integer", lambda t: _SIGNED.fullmatch(t.strip(_SPACE)))
+
+
+def invalid(environ: Mapping[str, str]) -> list[str]:
+    """One warning per variable set to a value that is not of its form."""
+    found = []
+    for name, (form, ok) in _FORMS.items():
+        text = environ.get(name)
+        if text is not None and text != "" and not ok(text):
+            found.append(f"{name}={text!r} is not {form}; using the default")
+    return found
+
+
+def warn_invalid(environ: Mapping[str, str], stderr: TextIO) -> None:
+    for line in invalid(environ):
+        stderr.write(f"fluentai: warning: {line}\n")
+
+
+__all__ = ["count", "invalid", "milliseconds", "warn_invalid"]

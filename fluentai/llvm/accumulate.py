@@ -15,6 +15,10 @@ included) the frame can add `(fib (- n 1))` into an accumulator and go round aga
 - traces: an error leaving the loop after j turns adds the j trace entries the j replaced
   frames would have added (all at that call's site) before unwinding further.
 
+When the parameters are inferred Int and the body is only Int arithmetic, comparisons and self
+calls, the loop run while they are fixnums is a function of its own (_fixnum_functions),
+which keeps the frame's depth count in a register and calls copies of itself, inlined.
+
 The body's tail positions may only be `if`/`do` forms, self tail calls (a jump, the count
 unchanged: the original frame was replaced too), one accumulating form, and simple Int values
 (variables, literals, arithmetic of those): another tail call would have to become a non-tail
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import llvmlite.ir as ir
 
-from fluentai.llvm import bounds
+from fluentai.llvm import bounds, quickexit
 from fluentai.passes import rcore as r
 from fluentai.records import record
 from fluentai.syntax import core as c
@@ -42,6 +46,10 @@ I64 = ir.IntType(64)
 
 _OPS = ("+", "*")
 _SIMPLE_ARITH = frozenset({"+", "-", "*"})
+# the operations a fixnum function's body may hold (fx_suits): on Ints they cannot fail
+_FX_OPS = frozenset({"+", "-", "*", "<", ">", "<=", ">=", "="})
+# the fixnum function and the copies of it inlined into it: its recursion unrolled twice
+FX_COPIES = 3
 
 
 @record
@@ -140,6 +148,38 @@ def plan_accumulation(lam: r.Fn, name: str, types: TypeResult | None) -> AccPlan
     return AccPlan(forms[0].name, forms[0])
 
 
+def fx_suits(lam: r.Fn, name: str, types: TypeResult | None) -> bool:
+    """Whether the Int-specialized copy of `lam`'s accumulating loop can be a fixnum function
+    of its own (_fixnum_functions): every parameter is inferred Int, and the body holds only
+    parameters, literals, `if`/`do`, `+ - *` and comparisons of Ints and self calls. Nothing
+    there can fail but a call (its depth check, or an error it returns), so the only calls of
+    the runtime that read the depth count are known, and the frame's count can stay in a
+    register between them."""
+    if types is None:
+        return False
+    params, _result = types.signature(lam)
+    if not params or not all(t.only("Int") and not t.is_never for t in params):
+        return False
+    own = set(lam.params)
+    heads: set[int] = set()
+    for n in _walk(lam.body):
+        if isinstance(n, (c.Lit, r.RIf, r.RSeq)):
+            continue
+        if isinstance(n, r.LocalRef) and n.var in own:
+            continue
+        if isinstance(n, r.GlobalRef) and id(n) in heads:
+            continue
+        if _is_self_call(n, name, len(lam.params)):
+            heads.add(id(n.fn))
+            continue
+        if isinstance(n, r.PrimApp) and n.name in _FX_OPS:
+            kinds = [types.type_of(a) for a in n.args]
+            if n.args and all(t.only("Int") and not t.is_never for t in kinds):
+                continue
+        return False
+    return True
+
+
 class _Turns:
     """The state of the loop being lowered: slots of the parameters, the accumulator, the
     number of turns taken and the depth count on entry; `first`: lowering the first turn.
@@ -156,6 +196,10 @@ class _Turns:
         self.first = True
         self.fixed: list[int] = []
         self.leave: ir.Block | None = None
+        # in a fixnum function: the known entry that goes on with values that are not all
+        # fixnums, and where an error leaving the loop adds the turns' trace entries
+        self.kfn: ir.Function | None = None
+        self.unwind: ir.Block | None = None
 
     def specialized(self, gen: _FnGen, fixed: list[int]) -> _Turns:
         """The state of the Int-specialized copy: the same slots, its own head."""
@@ -182,6 +226,22 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
     b.store(b.load(depth_g, typ=I64), st.depth0)
     fixed = _fixnum_params(gen)
     spec: _Turns | None = None
+    gname = gen.low.known.get(id(lam))
+    kfn = gen.low.kentries.get(gname) if gname is not None else None
+    if fixed and kfn is not None and gname and fx_suits(lam, gname, gen.low.types):
+        # the Int parameters are fixnums on entry: the loop goes on in the fixnum function
+        ok0: ir.Value = ir.Constant(ir.IntType(1), 1)
+        values_now = [b.load(slot, typ=I64) for slot in st.slots]
+        for i in fixed:
+            ok0 = b.and_(ok0, gen.is_fixnum_word(values_now[i]))
+        fx_first = gen.new_block("acc.fx")
+        generic_first = gen.new_block("acc.generic")
+        b.cbranch(ok0, fx_first, generic_first)
+        gen.b.position_at_end(fx_first)
+        fx = _fixnum_functions(gen, plan, kfn)
+        gen.b.ret(gen.b.call(fx, [*values_now, b.load(st.depth0, typ=I64)]))
+        gen.b.position_at_end(generic_first)
+        fixed = []
     if fixed:
         # the Int parameters are fixnums on entry: the whole loop again, where they are
         # known fixnums (no tag tests), for as long as they stay fixnums
@@ -229,6 +289,160 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
     gen.finish()
 
 
+def _fixnum_functions(gen: _FnGen, plan: AccPlan, kfn: ir.Function) -> ir.Function:
+    """The fixnum function of the accumulating loop of `gen.lam` (docs/decisions.md, "Native
+    back end" 34): `NAME.k.fx(params..., depth)`, an internal C-convention function whose
+    parameters are fixnums and `depth` the count of its frame, and FX_COPIES - 1 copies of it,
+    inlined, which its self calls go through in turn (its recursion unrolled). When the
+    function has a quick exit, each self call goes through a thin copy of it too (inlined)."""
+    from fluentai.llvm.lower import _FnGen
+
+    lam = gen.lam
+    assert lam is not None
+    module = gen.low.u.module
+    fnty = ir.FunctionType(I64, [I64] * (len(lam.params) + 1))
+    base = kfn.name + ".fx"
+    fns = [ir.Function(module, fnty, base if i == 0 else f"{base}{i}") for i in range(FX_COPIES)]
+    quick = quickexit.quick_exit(lam, gen.low.types)
+    entries = list(fns)
+    if quick is not None:
+        entries = [ir.Function(module, fnty, fn.name + ".q") for fn in fns]
+    for i, fn in enumerate(fns):
+        fn.linkage = "internal"
+        fn.attributes.add("noinline" if i == 0 else "alwaysinline")
+    for fn, entry in zip(fns, entries, strict=True):
+        if entry is fn:
+            continue
+        assert quick is not None
+        entry.linkage = "internal"
+        entry.attributes.add("alwaysinline")
+        qg = _FnGen(gen.low, entry, gen.name, False, lam)
+        qg.clo = gen.clo
+        quickexit.thin_fixnum_entry(qg, quick, fn)
+    for i, fn in enumerate(fns):
+        fg = _FnGen(gen.low, fn, gen.name, False, lam)
+        fg.clo = gen.clo
+        fg.self_entry = kfn
+        fg.fx_callee = entries[(i + 1) % len(fns)]
+        _lower_fixnum_function(fg, plan, kfn)
+    return fns[0]
+
+
+def _lower_fixnum_function(gen: _FnGen, plan: AccPlan, kfn: ir.Function) -> None:
+    """The body of a fixnum function: the accumulating loop with its parameters known
+    fixnums, as the Int-specialized copy of lower_accumulating, but with the frame's depth
+    count in `gen.fx_depth` (fl_rt_depth holds it only where the runtime reads it, and on
+    return), self calls of fixnums calling `gen.fx_callee` with the count they run at, and the
+    loop's turns with new values that are not all fixnums going on in the known entry `kfn`
+    (_fx_leave)."""
+    lam = gen.lam
+    assert lam is not None
+    b = gen.b
+    *values, depth0 = gen.fn.args
+    st = _Turns(plan, gen.bind_params(values), gen)
+    st.fixed = list(range(len(lam.params)))
+    st.kfn = kfn
+    b.store(_identity(gen, plan), st.acc)
+    b.store(depth0, st.depth0)
+    gen.fx_depth = gen.alloca("depth")
+    b.store(depth0, gen.fx_depth)
+    depth_g = gen.low.rt_global("fl_rt_depth")
+    call = plan.form.args[-1]
+    assert isinstance(call, r.RCall)
+    call_site = gen.const(gen.low.site(call.span, gen.name))
+    st.unwind = unwind = gen.new_block("fx.unwind")
+    outer = gen.current_landing()
+    ub = ir.IRBuilder(unwind)
+    ub.store(depth0, depth_g)
+    count = ub.sub(ub.load(gen.fx_depth, typ=I64), depth0)
+    ub.branch(more := gen.new_block("fx.trace"))
+    ub.position_at_end(more)
+    i = ub.phi(I64)
+    i.add_incoming(gen.const(0), unwind)
+    add = gen.new_block("fx.trace.add")
+    ub.cbranch(ub.icmp_signed("<", i, count), add, outer)
+    ub.position_at_end(add)
+    ub.call(gen.low.rt("fl_trace_add"), [call_site])
+    i.add_incoming(ub.add(i, gen.const(1)), add)
+    ub.branch(more)
+    with _known_fixnums(gen, st.fixed):
+        _tail(gen, lam.body, st)
+        st.first = False
+        gen.b.position_at_end(st.head)
+        with gen.landing_at(unwind):
+            _tail(gen, lam.body, st)
+    gen.finish()
+
+
+def fx_call(gen: _FnGen, e: r.RCall, kfn: ir.Function) -> ir.Value:
+    """A self call in a fixnum function (not in tail position): the depth check and the
+    failure path of an ordinary call, but its arguments, when they are fixnums, go to the next
+    fixnum function with the count it runs at, and fl_rt_depth is left alone; otherwise the
+    known entry `kfn` is called the ordinary way."""
+    args = [gen.value(a) for a in e.args]
+    b = gen.b
+    assert gen.fx_depth is not None and gen.fx_callee is not None
+    depth_g = gen.low.rt_global("fl_rt_depth")
+    cur = b.load(gen.fx_depth, typ=I64)
+    d = b.add(cur, gen.const(1))
+    gen.check_depth(d, e.span, "fx.depth")
+    tests = [gen.is_fixnum_word(a) for a in args if not gen.is_known_fixnum(a)]
+    if not tests:
+        res = b.call(gen.fx_callee, [*args, d])
+    else:
+        ok: ir.Value = tests[0]
+        for t in tests[1:]:
+            ok = b.and_(ok, t)
+        fast = gen.new_block("fx.call")
+        slow = gen.new_block("fx.call.generic")
+        join = gen.new_block("fx.call.join")
+        b.cbranch(ok, fast, slow)
+        b.position_at_end(fast)
+        res_fast = b.call(gen.fx_callee, [*args, d])
+        b.branch(join)
+        b.position_at_end(slow)
+        b.store(d, depth_g)
+        res_slow = b.call(kfn, args, cconv="tailcc")
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(I64)
+        phi.add_incoming(res_fast, fast)
+        phi.add_incoming(res_slow, slow)
+        res = phi
+    fail = gen.new_block("fx.call.fail")
+    done = gen.new_block("fx.call.ok")
+    end = b.block
+    b.cbranch(b.icmp_unsigned("==", res, gen.const(0)), fail, done)
+    b.position_at_end(fail)
+    resumed = gen.take_resumed(e.span)
+    resumed_end = gen.b.block
+    gen.b.branch(done)
+    gen.b.position_at_end(done)
+    out = gen.b.phi(I64)
+    out.add_incoming(res, end)
+    out.add_incoming(resumed, resumed_end)
+    return out
+
+
+def _fx_leave(gen: _FnGen, st: _Turns) -> None:
+    """A turn of a fixnum function whose new values are not all fixnums: the rest of the loop
+    is what the known entry computes from them at this frame's depth (no call counted: the
+    frame goes on, as the generic loop would, and an error there adds its own turns' trace
+    entries before this loop's unwinding adds these), combined with the accumulator."""
+    b = gen.b
+    assert st.kfn is not None and st.unwind is not None and gen.fx_depth is not None
+    depth_g = gen.low.rt_global("fl_rt_depth")
+    gen.sync_depth()
+    res = b.call(st.kfn, [b.load(slot, typ=I64) for slot in st.slots], cconv="tailcc")
+    ok = gen.new_block("fx.leave.ok")
+    b.cbranch(b.icmp_unsigned("==", res, gen.const(0)), st.unwind, ok)
+    b.position_at_end(ok)
+    with gen.landing_at(st.unwind):
+        _combine(gen, st, res)
+    gen.b.store(gen.b.load(st.depth0, typ=I64), depth_g)
+    gen.b.ret(gen.b.load(st.acc, typ=I64))
+
+
 def _fixnum_params(gen: _FnGen) -> list[int]:
     """The parameters inferred Int-only: the specialized copy knows them to be fixnums."""
     lam = gen.lam
@@ -260,11 +474,20 @@ def _go_round(gen: _FnGen, st: _Turns, args: list[ir.Value]) -> None:
     if not st.fixed:
         b.branch(st.head)
         return
-    assert st.leave is not None
     ok: ir.Value = ir.Constant(ir.IntType(1), 1)
     for i in st.fixed:
         if not gen.is_known_fixnum(args[i]):
             ok = b.and_(ok, gen.is_fixnum_word(args[i]))
+    if st.kfn is not None:  # a fixnum function
+        if isinstance(ok, ir.Constant):
+            b.branch(st.head)
+            return
+        leave = gen.new_block("fx.leave")
+        b.cbranch(ok, st.head, leave)
+        b.position_at_end(leave)
+        _fx_leave(gen, st)
+        return
+    assert st.leave is not None
     b.cbranch(ok, st.head, st.leave)
 
 
@@ -310,6 +533,12 @@ def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
         assert isinstance(call, r.RCall)
         args = [gen.value(a) for a in call.args]
         b = gen.b
+        if gen.fx_depth is not None:  # a fixnum function: turns = depth - depth0
+            d = b.add(b.load(gen.fx_depth, typ=I64), gen.const(1))
+            gen.check_depth(d, call.span, "acc.depth")
+            b.store(d, gen.fx_depth)
+            _go_round(gen, st, args)
+            return
         depth_g = gen.low.rt_global("fl_rt_depth")
         depth0 = b.load(st.depth0, typ=I64)
         n = gen.const(0) if st.first else b.load(st.turns, typ=I64)
@@ -321,6 +550,8 @@ def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
         return
     v = gen.value(e)
     if st.first:  # no turn taken: the value itself
+        if st.kfn is not None:  # a fixnum function: its calls may have left another count
+            gen.b.store(gen.b.load(st.depth0, typ=I64), gen.low.rt_global("fl_rt_depth"))
         gen.b.ret(v)
         return
     _combine(gen, st, v)

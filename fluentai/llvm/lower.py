@@ -1277,6 +1277,11 @@ class _FnGen:
         self.cold = False
         self.stack_bytes = 0  # of the objects given a slot of this frame (stack_object)
         self.frame_objects = True  # whether objects may have slots here (stack_object)
+        # in a fixnum function of an accumulating loop (fluentai/llvm/accumulate.py): the slot
+        # of the frame's depth, which is stored in fl_rt_depth only before the runtime reads it
+        # (`sync_depth`), and the function its self calls of fixnums call
+        self.fx_depth: ir.Value | None = None
+        self.fx_callee: ir.Function | None = None
 
     # ------------------------------------------------------------ small helpers
 
@@ -1334,12 +1339,20 @@ class _FnGen:
         go = self.new_block(f"{name}.ok")
         b.cbranch(b.icmp_signed(">", d, limit), over, go)
         b.position_at_end(over)
+        self.sync_depth()
         if set_site:
             self.set_site(span)
         slow = "fl_depth_slow_prelude" if self.is_prelude else "fl_depth_slow"
         res = b.call(self.low.rt(slow), [])
         b.cbranch(b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), go)
         b.position_at_end(go)
+
+    def sync_depth(self) -> None:
+        """In a fixnum function (`fx_depth`), before a call of the runtime that reads the depth
+        count (`fl_depth_slow`, `fl_poll_slow`, `fl_take_resumed`): store the frame's."""
+        if self.fx_depth is not None:
+            g = self.low.rt_global("fl_rt_depth")
+            self.b.store(self.b.load(self.fx_depth, typ=I64), g)
 
     def set_site(self, span: Span | None) -> None:
         if self.is_prelude or span is None:
@@ -1365,6 +1378,7 @@ class _FnGen:
         the call's (fl_prelude_raise, LANGUAGE.md §14.4). Unwinds when another condition is
         pending, with the trace entry of `span`. Leaves the builder where that value goes on."""
         b = self.b
+        self.sync_depth()
         resumed = b.call(self.low.rt("fl_take_resumed"), [])
         failed = self.new_block("resume.failed")
         ok = self.new_block("resume.ok")
@@ -1415,6 +1429,7 @@ class _FnGen:
         cont = self.new_block("poll.ok")
         self.b.cbranch(flag_any, slow, cont)
         self.b.position_at_end(slow)
+        self.sync_depth()
         res = self.b.call(self.low.rt("fl_poll_slow"), [])
         self.b.cbranch(self.b.icmp_unsigned("==", res, self.const(0)), self.current_landing(), cont)
         self.b.position_at_end(cont)
@@ -2657,6 +2672,8 @@ class _FnGen:
         the generic way (its error, or a handler's value called generically); a function's call
         of itself reads no global at all (it runs, so it was defined)."""
         is_self = kfn is self.fn or kfn is self.self_entry
+        if is_self and not tail and self.fx_callee is not None:
+            return accumulate.fx_call(self, e, kfn)
         recheck: Callable[[], _KnownCallee] | None = None
         if not is_self:
             recheck = self.known_global(ref)

@@ -112,3 +112,33 @@ def quick_exit_entry(gen: _FnGen, lower_body: Callable[[_FnGen], None]) -> bool:
     gen.b.ret(res)
     gen.finish()
     return True
+
+
+def thin_fixnum_entry(gen: _FnGen, quick: tuple[Any, bool], target: ir.Function) -> None:
+    """Build `gen.fn` as the thin entry of a fixnum function `target` of the same type
+    (fluentai/llvm/accumulate.py): its parameters, then the depth count, are passed on; the
+    parameters are fixnums, so TEST has no tag tests. Returns LEAF or calls `target`."""
+    from fluentai.llvm.lower import _Var
+
+    lam = gen.lam
+    assert lam is not None
+    test, leaf_is_then = quick
+    b = gen.b
+    for p, val in zip(lam.params, gen.fn.args, strict=False):
+        slot = gen.alloca(p.name)
+        b.store(val, slot)
+        gen.vars[p] = _Var("local", slot, False, False, p.name).known_fixnum()
+    body = lam.body
+    assert isinstance(body, r.RIf)
+    leaf = gen.new_block("quick.exit")
+    rest = gen.new_block("quick.body")
+    cond = gen.test(test)
+    if leaf_is_then:
+        gen.b.cbranch(cond, leaf, rest)
+    else:
+        gen.b.cbranch(cond, rest, leaf)
+    gen.b.position_at_end(leaf)
+    gen.b.ret(gen.value(body.then if leaf_is_then else body.else_))
+    gen.b.position_at_end(rest)
+    gen.b.ret(gen.b.call(target, list(gen.fn.args)))
+    gen.finish()

@@ -291,7 +291,7 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
 
 def _fixnum_functions(gen: _FnGen, plan: AccPlan, kfn: ir.Function) -> ir.Function:
     """The fixnum function of the accumulating loop of `gen.lam` (docs/decisions.md, "Native
-    back end" 34): `NAME.k.fx(params..., depth)`, an internal C-convention function whose
+    back end" 35): `NAME.k.fx(params..., depth)`, an internal C-convention function whose
     parameters are fixnums and `depth` the count of its frame, and FX_COPIES - 1 copies of it,
     inlined, which its self calls go through in turn (its recursion unrolled). When the
     function has a quick exit, each self call goes through a thin copy of it too (inlined)."""

@@ -33,7 +33,7 @@ bench: $(STAMP) pyc runtime prelude
 
 # The peers the benchmarks compare against: installed with apt-get when root, otherwise the command
 # is printed. gcc comes with sysdeps.
-PEER_PACKAGES := pypy3 chezscheme luajit hyperfine
+PEER_PACKAGES := pypy3 chezscheme luajit clang hyperfine
 bench-peers:
 	@missing=""; \
 	for p in $(PEER_PACKAGES); do \

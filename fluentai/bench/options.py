@@ -68,7 +68,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--peers",
         type=_name_list,
         metavar="PEER[,PEER...]",
-        help="other systems to run besides CPython: pypy, c, chez, luajit, or none "
+        help="other systems to run besides CPython: pypy, c (gcc), clang, chez, luajit, or none "
         "(default: every one installed)",
     )
     parser.add_argument(

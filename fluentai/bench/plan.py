@@ -18,7 +18,8 @@ from typing import Final, final
 from fluentai.bench.suite import Benchmark, Suite
 from fluentai.bench.systems import REFERENCE, System
 
-RATIO_BASES: Final = (REFERENCE, "c")  # the systems every row's ratios are taken against
+# the systems every row's ratios are taken against
+RATIO_BASES: Final = (REFERENCE, "c", "clang")
 
 
 @final

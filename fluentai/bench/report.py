@@ -74,6 +74,19 @@ def render_markdown(results: Results, png: str | None) -> str:
             "system time / C time on the same row; 1.0 is as fast as C, higher is slower",
             _ratio_cell("c", invert=True),
         ),
+        *(
+            [
+                _table(
+                    results,
+                    "Relative to C compiled by clang",
+                    "system time / the time of the same C program compiled by clang -O2 on the "
+                    "same row (LLVM, the native tiers' back end)",
+                    _ratio_cell("clang", invert=True),
+                )
+            ]
+            if "clang" in _columns(results)
+            else []
+        ),
         _table(results, "Peak memory", f"MiB: {results.memory}", _memory_cell),
         _startup(results),
         _builds(results),
@@ -282,9 +295,9 @@ def _how_to_run() -> str:
     return (
         "## How to run\n\n"
         "`make bench` (the same as `fluentai bench` in a checkout) writes this file, "
-        f"`{JSON}` and `{PNG}`; `make bench-peers` installs PyPy, Chez Scheme, LuaJIT and "
+        f"`{JSON}` and `{PNG}`; `make bench-peers` installs PyPy, Chez Scheme, LuaJIT, clang and "
         "hyperfine. Options: `--only fib,tak`, `--tiers vm,auto,native,aot`, "
-        "`--peers pypy,c,chez,luajit` (or `none`), `--runs N`, `--quick`, `--output-dir DIR`, "
+        "`--peers pypy,c,clang,chez,luajit` (or `none`), `--runs N`, `--quick`, `--output-dir DIR`, "
         "`--benchmarks DIR`, `--timeout SECONDS`, `--no-hyperfine`, `--no-plot`; "
         "`--report-from docs/benchmarks.json` writes the report again without measuring. The "
         "programs and their sizes are in `benchmarks/` (`suite.toml`).\n"

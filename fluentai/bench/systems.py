@@ -2,7 +2,7 @@
 
     FluentAI tiers  vm, auto, native (`fluentai run --tier T`), aot (`fluentai build`, then run)
     reference       cpython (the interpreter running this harness)
-    peers           pypy, c (gcc -O2), chez (Chez Scheme), luajit
+    peers           pypy, c (gcc -O2), clang (the same C, clang -O2), chez (Chez Scheme), luajit
 
 A tier exists when it runs a hello-world program: one that is not there yet exits 2 saying so
 ("... is not available yet"), and is then reported as absent with that message, so new tiers
@@ -27,7 +27,7 @@ from fluentai.bench.measure import run_process
 
 REFERENCE: Final = "cpython"
 TIER_IDS: Final = ("vm", "auto", "native", "aot")
-PEER_IDS: Final = ("pypy", "c", "chez", "luajit")
+PEER_IDS: Final = ("pypy", "c", "clang", "chez", "luajit")
 JIT_TIERS: Final = frozenset({"auto", "native"})  # the tiers that accept --jit-stats
 
 _PROBE_SOURCE: Final = '(print "hello world")\n'
@@ -170,6 +170,18 @@ _PEERS: Final = (
         "C, gcc -O2",
         "c",
         ("gcc", "cc"),
+        "--version",
+        (),
+        ("-O2", "-o", "{out}", "{src}", "-lm"),
+    ),
+    # the same C programs through clang, whose back end (LLVM) is the native tiers' own: the
+    # ratio to it is the cost of the language, apart from what gcc's optimizer does that LLVM's
+    # does not (docs/decisions.md, "Native back end" 36)
+    _Peer(
+        "clang",
+        "C, clang -O2",
+        "c",
+        ("clang", *(f"clang-{v}" for v in range(21, 13, -1))),
         "--version",
         (),
         ("-O2", "-o", "{out}", "{src}", "-lm"),

@@ -1188,6 +1188,9 @@ class _Var:
         # unboxed Float variables: (flag slot or None, double slot); `where` is then the word
         # slot (None for a loop parameter of a specialized loop, always a double: flag None)
         self.dual: tuple[Any, Any] | None = None
+        # a Float variable defined by a tree of `+ - * /`: a use that boxes its raw double may
+        # use a slot of that node (its class is the variable's: escape analysis)
+        self.box_site: r.PrimApp | None = None
         # a word known to be a fixnum (an Int variable of an Int-specialized loop copy)
         self.fixnum = False
 
@@ -2200,7 +2203,9 @@ class _FnGen:
     def load_var(self, var: r.Var, span: Span) -> ir.Value:
         info = self.var_info(var)
         if info.dual is not None:  # a raw double escapes: box it
-            return self.as_word(self.load_dv(var, span))
+            dv = self.load_dv(var, span)
+            dv.node = info.box_site
+            return self.as_word(dv)
         value = self.b.load(self._var_cell(info), typ=I64)
         if info.is_group:
             value = self.check_bound(value, var.name, span)
@@ -2333,6 +2338,9 @@ class _FnGen:
                         dslot = self.alloca_b.alloca(DBL, name=var.name + ".d")
                         b.store(ir.Constant(I1, 0), fslot)
                         info.dual = (fslot, dslot)
+                        if _is_arith(value):
+                            assert isinstance(value, r.PrimApp)
+                            info.box_site = value
                     self.vars[var] = info
                 return self.scope_body(defs, body, tail)
             case r.Fn():

@@ -168,6 +168,18 @@ def test_a_float_box_in_a_frame_slot_is_in_the_ir() -> None:
     assert "fl_box_float" not in body
 
 
+def test_two_float_words_added_inline_are_boxed_in_a_frame_slot() -> None:
+    text = (
+        "(define (big? v) (> v 1.0))\n(define (g a b) (if (big? (+ a b)) 1 0))\n"
+        "(print (g 1.0 0.5) (g 1 2) (big? 3))"
+    )
+    ir_text = str(lower_program(prelude_core(), _program(text)).module)
+    body = ir_text[ir_text.index('define internal tailcc i64 @"fl.fn.2.g.k"') :]
+    body = body[: body.index("\n}\n")]
+    assert "alloca i64, i64 2, align 16" in body
+    assert "fl_box_float" not in body
+
+
 # ---------------------------------------------------------------- generated programs
 
 _OBJECTS = (

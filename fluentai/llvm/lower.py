@@ -1659,7 +1659,7 @@ class _FnGen:
                 assert op is not None
                 if op.name == "/":
                     return self.builtin_call(op.name, [x, y], node.span)
-                return self.binary(op.name, x, y, node.span)
+                return self.binary(op.name, x, y, node.span, node=node)
             return self.as_word(next(gpos))
 
         slow_v = generic(e)
@@ -3049,7 +3049,7 @@ class _FnGen:
             if prim.name in _BINARY_FAST and len(e.args) == 2:
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
-                return self.binary(prim.name, x, y, e.span, self.floats(e.args))
+                return self.binary(prim.name, x, y, e.span, self.floats(e.args), e)
             if prim.name in ("mod", "quot", "rem"):
                 x = self.value(e.args[0])
                 y = self.value(e.args[1])
@@ -3270,10 +3270,17 @@ class _FnGen:
         return phi
 
     def binary(
-        self, op: str, x: ir.Value, y: ir.Value, span: Span, floats: bool = True
+        self,
+        op: str,
+        x: ir.Value,
+        y: ir.Value,
+        span: Span,
+        floats: bool = True,
+        node: r.PrimApp | None = None,
     ) -> ir.Value:
         """Fixnum fast path inline, two Floats inline when `floats`, the C slow path otherwise
-        (DESIGN.md §3.2)."""
+        (DESIGN.md §3.2). `node`: the operation's node, whose frame slot an inline Float result
+        may be boxed in (`float_box`)."""
         b = self.b
         if op in _ICMP:
             return self.compare_value(op, x, y, span, floats)
@@ -3310,7 +3317,7 @@ class _FnGen:
             dx = b.load(b.inttoptr(b.sub(x, self.const(2)), PTR), typ=DBL)
             dy = b.load(b.inttoptr(b.sub(y, self.const(2)), PTR), typ=DBL)
             d = {"+": b.fadd, "-": b.fsub, "*": b.fmul}[op](dx, dy)
-            incoming.append((b.call(self.low.rt("fl_box_float"), [d]), b.block))
+            incoming.append((self.float_box(d, node), b.block))
             b.branch(join)
         else:
             b.branch(generic)
@@ -3370,7 +3377,7 @@ class _FnGen:
         assert op is not None
         if op.name == "/":
             return self.word_dv(self.builtin_call(op.name, [x, y], e.span))
-        return self.word_dv(self.binary(op.name, x, y, e.span, self.floats(e.args)))
+        return self.word_dv(self.binary(op.name, x, y, e.span, self.floats(e.args), e))
 
     def arith_tree(self, e: r.PrimApp) -> ir.Value:
         """A tree of two-argument `+ - *` as a word: computed in doubles when all the leaves are

@@ -93,7 +93,19 @@ def quick_exit_entry(gen: _FnGen, lower_body: Callable[[_FnGen], None]) -> bool:
         slot = gen.alloca(p.name)
         b.store(val, slot)
         gen.vars[p] = _Var("local", slot, False, False, p.name)
-    body = lam.body
+    _return_leaf(gen, lam.body, test, leaf_is_then)
+    from fluentai.llvm.lower import _tail_marker
+
+    marker = _tail_marker(gen.fn, body_fn.function_type)
+    res = gen.b.call(body_fn, list(gen.fn.args), cconv="tailcc", tail=marker)
+    gen.b.ret(res)
+    gen.finish()
+    return True
+
+
+def _return_leaf(gen: _FnGen, body: Any, test: Any, leaf_is_then: bool) -> None:
+    """Return the leaf value of `body` (an `if`) when TEST says so; continue at a new block
+    otherwise."""
     assert isinstance(body, r.RIf)
     leaf = gen.new_block("quick.exit")
     rest = gen.new_block("quick.body")
@@ -105,13 +117,6 @@ def quick_exit_entry(gen: _FnGen, lower_body: Callable[[_FnGen], None]) -> bool:
     gen.b.position_at_end(leaf)
     gen.b.ret(gen.value(body.then if leaf_is_then else body.else_))
     gen.b.position_at_end(rest)
-    from fluentai.llvm.lower import _tail_marker
-
-    marker = _tail_marker(gen.fn, body_fn.function_type)
-    res = gen.b.call(body_fn, list(gen.fn.args), cconv="tailcc", tail=marker)
-    gen.b.ret(res)
-    gen.finish()
-    return True
 
 
 def thin_fixnum_entry(gen: _FnGen, quick: tuple[Any, bool], target: ir.Function) -> None:
@@ -128,17 +133,6 @@ def thin_fixnum_entry(gen: _FnGen, quick: tuple[Any, bool], target: ir.Function)
         slot = gen.alloca(p.name)
         b.store(val, slot)
         gen.vars[p] = _Var("local", slot, False, False, p.name).known_fixnum()
-    body = lam.body
-    assert isinstance(body, r.RIf)
-    leaf = gen.new_block("quick.exit")
-    rest = gen.new_block("quick.body")
-    cond = gen.test(test)
-    if leaf_is_then:
-        gen.b.cbranch(cond, leaf, rest)
-    else:
-        gen.b.cbranch(cond, rest, leaf)
-    gen.b.position_at_end(leaf)
-    gen.b.ret(gen.value(body.then if leaf_is_then else body.else_))
-    gen.b.position_at_end(rest)
+    _return_leaf(gen, lam.body, test, leaf_is_then)
     gen.b.ret(gen.b.call(target, list(gen.fn.args)))
     gen.finish()

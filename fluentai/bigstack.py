@@ -1,4 +1,4 @@
-"""The program thread: every tier runs a program on a thread with a 1 GiB stack (reserved,
+"""The program thread: every tier runs a program on a thread with an 8 GiB stack (reserved,
 committed on demand), so deep recursion in the VM or in native code fits, and Ctrl-C in the main
 thread interrupts it. Importable on its own (warm starts, fluentai/launch.py), so it uses the
 `_thread` module: `threading` costs several milliseconds of imports."""
@@ -18,7 +18,11 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
-STACK_BYTES = 1 << 30
+# The program thread's stack: native code's frames live there, and LANGUAGE.md §12's 100 000
+# nested calls must fit even when a function's frame is large (a function holding hundreds of
+# locals across its recursive call, at -O0, takes tens of KB). Only the pages a recursion
+# touches are used; under an address-space limit the smaller sizes are tried in turn.
+STACK_SIZES = (8 << 30, 2 << 30, 1 << 30, 256 << 20, 64 << 20, 0)
 
 
 class _Flag:
@@ -65,8 +69,7 @@ def run_in_big_thread(
             done.release()
 
     old_size = _thread.stack_size()
-    # under an address-space limit a 1 GiB stack cannot be reserved: try smaller ones
-    for size in (STACK_BYTES, STACK_BYTES // 4, STACK_BYTES // 16, 0):
+    for size in STACK_SIZES:
         _thread.stack_size(size)
         try:
             _thread.start_new_thread(target, ())

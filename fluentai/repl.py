@@ -27,6 +27,7 @@ from typing import Any, Final, TextIO, TypeVar, cast
 
 from fluentai import __version__, primitives
 from fluentai.api import FluentAIError, FluentAIExit, Runtime
+from fluentai.bigstack import STACK_SIZES
 from fluentai.diagnostics import Diagnostic, DiagnosticSink, render_compile
 from fluentai.driver import (
     EXIT_OK,
@@ -49,7 +50,6 @@ PROMPT: Final = "fl> "
 CONTINUATION: Final = "... "
 REPL_FILE: Final = "<repl>"
 HISTORY_ENV: Final = "FLUENTAI_HISTORY"
-_STACK_BYTES: Final = 1 << 30  # the evaluation thread's stack, as for `fluentai run`
 _OPENERS: Final = (TokenKind.LPAREN, TokenKind.LBRACKET, TokenKind.LBRACE)
 _CLOSERS: Final = (TokenKind.RPAREN, TokenKind.RBRACKET, TokenKind.RBRACE)
 
@@ -397,7 +397,7 @@ def run_interruptible(fn: Callable[[], T], interrupt: threading.Event) -> T:
 def _start_thread(target: Callable[[], None]) -> threading.Thread:
     """Start `target` on a daemon thread with the largest stack that can be reserved."""
     old_size = threading.stack_size()
-    for size in (_STACK_BYTES, _STACK_BYTES // 4, _STACK_BYTES // 16, 0):
+    for size in STACK_SIZES:  # as for `fluentai run`
         threading.stack_size(size)
         try:
             thread = threading.Thread(target=target, name="fluentai-repl", daemon=True)

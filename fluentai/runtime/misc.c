@@ -21,7 +21,7 @@
 
 #define DEFAULT_MAX_DEPTH 200000
 /* The largest limit FLUENTAI_MAX_DEPTH may set: deeper native recursion would not fit the
- * program thread's 1 GiB stack (fluentai/bigstack.py) and would crash instead of overflowing. */
+ * program thread's stack (fluentai/bigstack.py) with big frames, and would end sooner. */
 #define MAX_MAX_DEPTH 1000000
 /* The call depth is checked against fl_rt_depth_limit inline; the limit is raised DEPTH_STEP
  * calls at a time, and each time fl_depth_slow looks at the stack pointer: deep recursion of a
@@ -187,8 +187,16 @@ static int64_t next_depth_limit(int64_t depth) {
     return depth + DEPTH_STEP < fl_ctl.max_depth ? depth + DEPTH_STEP : fl_ctl.max_depth;
 }
 
+/* LANGUAGE.md §12: at least this many nested calls work, however big their frames (up to what
+ * the stack holds: 8 GiB, fluentai/bigstack.py). Deeper, frames may use SOFT_STACK bytes of the
+ * stack at most, so that a runaway recursion of big frames ends as it did with a 1 GiB stack
+ * instead of touching gigabytes first. */
+#define GUARANTEED_DEPTH 100000
+#define SOFT_STACK ((uintptr_t)1 << 30)
+
 static _Thread_local bool stack_floor_known;
 static _Thread_local uintptr_t stack_floor;     /* lowest address frames may reach; 0: unknown */
+static _Thread_local uintptr_t soft_floor;      /* the same beyond GUARANTEED_DEPTH */
 static _Thread_local int64_t mark_depth = -1;   /* the depth and stack pointer at the last look */
 static _Thread_local uintptr_t mark_sp;
 
@@ -199,8 +207,12 @@ static uintptr_t stack_floor_here(void) {
         void *addr;
         size_t size;
         if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-            if (pthread_attr_getstack(&attr, &addr, &size) == 0) /* a smaller stack: 1/8 */
+            if (pthread_attr_getstack(&attr, &addr, &size) == 0) { /* a smaller stack: 1/8 */
                 stack_floor = (uintptr_t)addr + (size / 8 < STACK_RESERVE ? size / 8 : STACK_RESERVE);
+                uintptr_t top = (uintptr_t)addr + size;
+                soft_floor = size > SOFT_STACK && top - SOFT_STACK > stack_floor ? top - SOFT_STACK
+                                                                                 : stack_floor;
+            }
             pthread_attr_destroy(&attr);
         }
     }
@@ -213,6 +225,7 @@ static bool stack_nearly_full(int64_t depth) {
     uintptr_t sp = (uintptr_t)&here;
     uintptr_t floor = stack_floor_here();
     if (floor == 0) return false;
+    if (depth >= GUARANTEED_DEPTH) floor = soft_floor;
     if (sp <= floor) return true;
     uintptr_t need = 0;
     if (mark_depth >= 0 && depth > mark_depth && mark_sp > sp)

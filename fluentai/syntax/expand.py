@@ -879,7 +879,7 @@ def _is_type_variable(name: str) -> bool:
 
 def _upper_name(d: Datum, what: str) -> str:
     if not (isinstance(d, DSym) and _is_upper_name(d.name)):
-        _fail(f"a {what} must start with an uppercase letter, got `{_written(d)}`", d.span)
+        _fail(f"a {what} must start with an uppercase ASCII letter, got `{_written(d)}`", d.span)
     return d.name
 
 

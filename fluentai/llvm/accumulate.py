@@ -260,24 +260,10 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
     # the later turns; an error leaving them after j turns adds the j entries of the frames
     # the turns stand for
     st.first = False
-    call = plan.form.args[-1]
-    assert isinstance(call, r.RCall)
-    call_site = gen.const(gen.low.site(call.span, gen.name))
     unwind = gen.new_block("acc.unwind")
-    outer = gen.current_landing()
     ub = ir.IRBuilder(unwind)
     ub.store(ub.load(st.depth0, typ=I64), depth_g)
-    count = ub.load(st.turns, typ=I64)
-    ub.branch(more := gen.new_block("acc.trace"))
-    ub.position_at_end(more)
-    i = ub.phi(I64)
-    i.add_incoming(gen.const(0), unwind)
-    add = gen.new_block("acc.trace.add")
-    ub.cbranch(ub.icmp_signed("<", i, count), add, outer)
-    ub.position_at_end(add)
-    ub.call(gen.low.rt("fl_trace_add"), [call_site])
-    i.add_incoming(ub.add(i, gen.const(1)), add)
-    ub.branch(more)
+    _add_turn_entries(gen, plan, ub, ub.load(st.turns, typ=I64))
     gen.b.position_at_end(st.head)
     with gen.landing_at(unwind):
         _tail(gen, lam.body, st)
@@ -347,24 +333,10 @@ def _lower_fixnum_function(gen: _FnGen, plan: AccPlan, kfn: ir.Function) -> None
     gen.fx_depth = gen.alloca("depth")
     b.store(depth0, gen.fx_depth)
     depth_g = gen.low.rt_global("fl_rt_depth")
-    call = plan.form.args[-1]
-    assert isinstance(call, r.RCall)
-    call_site = gen.const(gen.low.site(call.span, gen.name))
     st.unwind = unwind = gen.new_block("fx.unwind")
-    outer = gen.current_landing()
     ub = ir.IRBuilder(unwind)
     ub.store(depth0, depth_g)
-    count = ub.sub(ub.load(gen.fx_depth, typ=I64), depth0)
-    ub.branch(more := gen.new_block("fx.trace"))
-    ub.position_at_end(more)
-    i = ub.phi(I64)
-    i.add_incoming(gen.const(0), unwind)
-    add = gen.new_block("fx.trace.add")
-    ub.cbranch(ub.icmp_signed("<", i, count), add, outer)
-    ub.position_at_end(add)
-    ub.call(gen.low.rt("fl_trace_add"), [call_site])
-    i.add_incoming(ub.add(i, gen.const(1)), add)
-    ub.branch(more)
+    _add_turn_entries(gen, plan, ub, ub.sub(ub.load(gen.fx_depth, typ=I64), depth0))
     with _known_fixnums(gen, st.fixed):
         _tail(gen, lam.body, st)
         st.first = False
@@ -409,19 +381,27 @@ def fx_call(gen: _FnGen, e: r.RCall, kfn: ir.Function) -> ir.Value:
         phi.add_incoming(res_fast, fast)
         phi.add_incoming(res_slow, slow)
         res = phi
-    fail = gen.new_block("fx.call.fail")
-    done = gen.new_block("fx.call.ok")
-    end = b.block
-    b.cbranch(b.icmp_unsigned("==", res, gen.const(0)), fail, done)
-    b.position_at_end(fail)
-    resumed = gen.take_resumed(e.span)
-    resumed_end = gen.b.block
-    gen.b.branch(done)
-    gen.b.position_at_end(done)
-    out = gen.b.phi(I64)
-    out.add_incoming(res, end)
-    out.add_incoming(resumed, resumed_end)
-    return out
+    return gen.or_resumed(res, e.span)
+
+
+def _add_turn_entries(gen: _FnGen, plan: AccPlan, ub: ir.IRBuilder, count: ir.Value) -> None:
+    """From `ub`, on the way out of an accumulating loop that an error leaves after `count`
+    turns: add the trace entries of the `count` frames the turns stand for (all at the
+    accumulated call's site), then unwind further."""
+    call = plan.form.args[-1]
+    assert isinstance(call, r.RCall)
+    call_site = gen.const(gen.low.site(call.span, gen.name))
+    start = ub.block
+    ub.branch(more := gen.new_block("acc.trace"))
+    ub.position_at_end(more)
+    i = ub.phi(I64)
+    i.add_incoming(gen.const(0), start)
+    add = gen.new_block("acc.trace.add")
+    ub.cbranch(ub.icmp_signed("<", i, count), add, gen.current_landing())
+    ub.position_at_end(add)
+    ub.call(gen.low.rt("fl_trace_add"), [call_site])
+    i.add_incoming(ub.add(i, gen.const(1)), add)
+    ub.branch(more)
 
 
 def _fx_leave(gen: _FnGen, st: _Turns) -> None:

@@ -1393,6 +1393,24 @@ class _FnGen:
         b.position_at_end(ok)
         return resumed
 
+    def or_resumed(self, res: ir.Value, span: Span | None) -> ir.Value:
+        """The result of a call of program code: `res`, or when the call failed (0) the value
+        an error:raise clause resumed with (take_resumed)."""
+        b = self.b
+        fail = self.new_block("call.fail")
+        ok = self.new_block("call.ok")
+        b.cbranch(b.icmp_unsigned("==", res, self.const(0)), fail, ok)
+        done = b.block
+        b.position_at_end(fail)
+        resumed = self.take_resumed(span)
+        resumed_end = b.block
+        b.branch(ok)
+        b.position_at_end(ok)
+        phi = b.phi(I64)
+        phi.add_incoming(res, done)
+        phi.add_incoming(resumed, resumed_end)
+        return phi
+
     def pending_check(self, v: ir.Value) -> None:
         """Continue only when v != 0; otherwise go to the current landing."""
         ok = self.new_block("ok")
@@ -3006,19 +3024,7 @@ class _FnGen:
         if self.is_prelude:
             self.pending_check(res)
             return res
-        fail = self.new_block("call.fail")
-        ok = self.new_block("call.ok")
-        b.cbranch(b.icmp_unsigned("==", res, self.const(0)), fail, ok)
-        done = b.block
-        b.position_at_end(fail)
-        resumed = self.take_resumed(span)
-        resumed_end = b.block
-        b.branch(ok)
-        b.position_at_end(ok)
-        phi = b.phi(I64)
-        phi.add_incoming(res, done)
-        phi.add_incoming(resumed, resumed_end)
-        return phi
+        return self.or_resumed(res, span)
 
     # ------------------------------------------------------------ primitives
 

@@ -145,11 +145,16 @@ def test_the_top_level_allocates_on_the_heap() -> None:
     assert _sites("(let ((c (cons 1 []))) (print (length c)))") == {"(cons 1 [])": False}
 
 
+def _function_ir(text: str, name: str) -> str:
+    """The IR of the function `name` (such as `fl.fn.1.f.k`) of the program `text`."""
+    ir_text = str(lower_program(prelude_core(), _program(text)).module)
+    body = ir_text[ir_text.index(f'define internal tailcc i64 @"{name}"') :]
+    return body[: body.index("\n}\n")]
+
+
 def test_a_frame_slot_is_in_the_ir() -> None:
     text = "(define (f x) (let ((c (cons x []))) (+ (head c) (length c))))\n(print (f 1))"
-    ir_text = str(lower_program(prelude_core(), _program(text)).module)
-    body = ir_text[ir_text.index('define internal tailcc i64 @"fl.fn.1.f.k"') :]
-    body = body[: body.index("\n}\n")]
+    body = _function_ir(text, "fl.fn.1.f.k")
     assert "alloca i64, i64 3, align 16" in body
     assert "fl_cons_new" not in body
 
@@ -161,9 +166,7 @@ def test_a_float_box_in_a_frame_slot_is_in_the_ir() -> None:
         "(define (big? v) (> v 1.0))\n(define (f x) (if (big? (* x 2.5)) 1 0))\n"
         "(print (f 1.0) (big? 3))"
     )
-    ir_text = str(lower_program(prelude_core(), _program(text)).module)
-    body = ir_text[ir_text.index('define internal tailcc i64 @"fl.fn.2.f.r"') :]
-    body = body[: body.index("\n}\n")]
+    body = _function_ir(text, "fl.fn.2.f.r")
     assert "alloca i64, i64 2, align 16" in body
     assert "fl_box_float" not in body
 
@@ -173,9 +176,7 @@ def test_two_float_words_added_inline_are_boxed_in_a_frame_slot() -> None:
         "(define (big? v) (> v 1.0))\n(define (g a b) (if (big? (+ a b)) 1 0))\n"
         "(print (g 1.0 0.5) (g 1 2) (big? 3))"
     )
-    ir_text = str(lower_program(prelude_core(), _program(text)).module)
-    body = ir_text[ir_text.index('define internal tailcc i64 @"fl.fn.2.g.k"') :]
-    body = body[: body.index("\n}\n")]
+    body = _function_ir(text, "fl.fn.2.g.k")
     assert "alloca i64, i64 2, align 16" in body
     assert "fl_box_float" not in body
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 import functools
 
 from fluentai.passes import rcore as r
+from fluentai.types.escape import ARITH
 from fluentai.types.infer import TypeResult, infer_program
 from fluentai.types.lattice import format_type
-
-_ARITH = frozenset({"+", "-", "*", "/"})
 
 
 def format_signature(result: TypeResult, fn: r.Fn) -> str:
@@ -54,7 +53,7 @@ def _frame_line(result: TypeResult, fn: r.Fn, in_frame: frozenset[int]) -> str |
             if id(node) in in_frame:
                 found.append(f"lambda at {node.span}")
             continue
-        arith = isinstance(node, r.PrimApp) and node.name in _ARITH
+        arith = isinstance(node, r.PrimApp) and node.name in ARITH
         if id(node) in in_frame and isinstance(node, r.PrimApp | r.CtorApp):
             if not arith:
                 found.append(f"{node.name} at {node.span}")

@@ -83,7 +83,8 @@ _OVER_LISTS = frozenset({"sum", "product"})
 _BUILDS = frozenset({"list", "Error"})  # `list` of no argument is []
 # builtins whose result is a part of their argument
 _PARTS = frozenset({"head", "tail"})
-_ARITH = frozenset({"+", "-", "*", "/"})
+# the operations whose node is the allocation of the Float box native code may make of its result
+ARITH = frozenset({"+", "-", "*", "/"})
 # builtins whose result may be, contain or point into one of their arguments
 _SHARES = frozenset(
     """nth last drop take reverse append concat zip values items keys get fetch assoc dissoc
@@ -339,7 +340,7 @@ class _Frame:
             # a two-argument `+ - * /` may box a Float the native code computed raw: that box
             # is the allocation of the node (fluentai/llvm/lower.py, `float_box`); its result
             # is never an argument (a Float result is a new box, fluentai/runtime/int.c)
-            boxes = name in _ARITH and len(args) == 2
+            boxes = name in ARITH and len(args) == 2
             cls = self.site(e) if boxes else k.fresh()
             for a in args:
                 # `(+ x (f ...))` in tail position of f: an accumulating loop's turn
@@ -452,4 +453,4 @@ def stack_sites(
     raise AssertionError("unreachable")
 
 
-__all__ = ["stack_sites"]
+__all__ = ["ARITH", "stack_sites"]

@@ -1,8 +1,8 @@
 """The environment variables that tune a run (docs/cli.md, "Environment"): the forms each one
 takes, and a warning for a value that is none of them.
 
-    count("FLUENTAI_JIT_THRESHOLD", -1)      # a decimal count, else the default
-    warn_invalid(os.environ, sys.stderr)     # once, when a command starts
+    count(os.environ, "FLUENTAI_JIT_THRESHOLD", -1)  # a decimal count, else the default
+    warn_invalid(os.environ, sys.stderr)             # once, when a command starts
 
 Each reader falls back to its default on a value it does not understand; `warn_invalid` says so
 when the command starts, so that `FLUENTAI_JIT=off` (only `0` turns the JIT off) or
@@ -12,32 +12,46 @@ FLUENTAI_JIT_LOG, FLUENTAI_HISTORY) take any value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-_COUNT = re.compile(r"[0-9]+", re.ASCII)
-_SIGNED = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _SPACE = " \t\n\v\f\r"
+
+
+def _is_count(text: str) -> bool:
+    """Decimal ASCII digits (`str.isdigit` alone also takes `²`, which `int` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
+def integer(text: str) -> int | None:
+    """A decimal Int, with a sign and spaces around allowed, else None."""
+    text = text.strip(_SPACE)
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return int(text) if _is_count(digits) else None
 
 
 def count(environ: Mapping[str, str], name: str, default: int) -> int:
     """The variable as a count (decimal ASCII digits, spaces around allowed), else `default`."""
     text = environ.get(name, "").strip(_SPACE)
-    return int(text) if _COUNT.fullmatch(text) else default
+    return int(text) if _is_count(text) else default
 
 
 def milliseconds(environ: Mapping[str, str], name: str) -> float | None:
     """The variable as a finite number of milliseconds >= 0, else None."""
+    return _milliseconds(environ.get(name, ""))
+
+
+def _milliseconds(text: str) -> float | None:
     try:
-        value = float(environ.get(name, ""))
+        value = float(text)
     except ValueError:
         return None
     return value if 0 <= value < float("inf") else None
 
 
-def _is_ms(text: str) -> bool:
-    return milliseconds({"v": text}, "v") is not None
+def _positive(text: str) -> bool:
+    n = integer(text)
+    return n is not None and n > 0
 
 
 # name -> (what the value must be, whether a text is one)
@@ -63,15 +77,15 @@ for _name in (
     "FLUENTAI_JIT_RECOMPILE_LIMIT",
     "FLUENTAI_DEOPT_STRESS",
 ):
-    _FORMS[_name] = ("a count (0, 1, 2, ...)", lambda t: _COUNT.fullmatch(t.strip(_SPACE)))
+    _FORMS[_name] = ("a count (0, 1, 2, ...)", lambda t: _is_count(t.strip(_SPACE)))
 for _name in ("FLUENTAI_JIT_OPT", "FLUENTAI_JIT_TIER2_OPT", "FLUENTAI_NATIVE_OPT"):
     _FORMS[_name] = ("an optimization level 0 to 3", lambda t: t in ("0", "1", "2", "3"))
-_FORMS["FLUENTAI_IMAGE_WAIT_MS"] = ("a number of milliseconds", _is_ms)
-_FORMS["FLUENTAI_MAX_DEPTH"] = (
-    "a positive count",
-    lambda t: _SIGNED.fullmatch(t.strip(_SPACE)) and int(t.strip(_SPACE)) > 0,
+_FORMS["FLUENTAI_IMAGE_WAIT_MS"] = (
+    "a number of milliseconds",
+    lambda t: _milliseconds(t) is not None,
 )
-_FORMS["FLUENTAI_SEED"] = ("an integer", lambda t: _SIGNED.fullmatch(t.strip(_SPACE)))
+_FORMS["FLUENTAI_MAX_DEPTH"] = ("a positive count", _positive)
+_FORMS["FLUENTAI_SEED"] = ("an integer", lambda t: integer(t) is not None)
 
 
 def invalid(environ: Mapping[str, str]) -> list[str]:
@@ -89,4 +103,4 @@ def warn_invalid(environ: Mapping[str, str], stderr: TextIO) -> None:
         stderr.write(f"fluentai: warning: {line}\n")
 
 
-__all__ = ["count", "invalid", "milliseconds", "warn_invalid"]
+__all__ = ["count", "integer", "invalid", "milliseconds", "warn_invalid"]

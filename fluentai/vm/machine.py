@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import itertools
 import mmap
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from fluentai import primitives
+from fluentai import primitives, settings
 from fluentai.diagnostics import TraceEntry
 from fluentai.errors import MSG_STACK_OVERFLOW, FlError, ProgramExit, arity_message
 from fluentai.jit.policy import FALLBACK
@@ -78,10 +77,10 @@ MAX_MAX_DEPTH: Final = 1_000_000
 def depth_from_environment(environ: Mapping[str, str]) -> int:
     """The non-tail call limit: FLUENTAI_MAX_DEPTH if it is a positive decimal Int (at most
     MAX_MAX_DEPTH), else DEFAULT_MAX_DEPTH, as the runtime reads it."""
-    text = environ.get("FLUENTAI_MAX_DEPTH", "").strip(" \t\n\v\f\r")
-    if not re.fullmatch(r"[+-]?[0-9]+", text) or int(text) <= 0:
+    n = settings.integer(environ.get("FLUENTAI_MAX_DEPTH", ""))
+    if n is None or n <= 0:
         return DEFAULT_MAX_DEPTH
-    return min(int(text), MAX_MAX_DEPTH)
+    return min(n, MAX_MAX_DEPTH)
 
 
 # A frame is a tuple (code, pc, slots, operand stack, captured values, restore): `restore` is the

@@ -526,8 +526,10 @@ def _prepare(
     path: str, text: str, stages: dict[str, float]
 ) -> tuple[Callable[[dict[str, float]], bool], Callable[[], bool]]:
     """Everything before LLVM; returns the steps that compile and store: the quick image the
-    run restarts on (-O1), then the -O2 image that replaces it. Raises when the
-    program does not even compile (the parent reports that). Records when the imports, LLVM's initialization and the lowering were done in `stages`."""
+    run restarts on (-O1, lowered `quick`: nothing unrolled), then the -O2 image that replaces
+    it (lowered again, in full). Raises when the program does not even compile (the parent
+    reports that). Records when the imports, LLVM's initialization and the lowering were done
+    in `stages`."""
     from fluentai import codecache, image, native
     from fluentai.llvm.engine import Engine
     from fluentai.source import SourceFile
@@ -537,7 +539,7 @@ def _prepare(
     stages["llvm-ready"] = time.perf_counter()
     src = SourceFile(path, text)
     k = image.key(path, text)
-    lowered = native.lower_image(src)
+    lowered = native.lower_image(src, quick=True)
     stages["lowered"] = time.perf_counter()
     ir_text = str(lowered.module)  # Python's part of the compile: 7 to 30 ms
     codecache.prepare_link()
@@ -546,7 +548,7 @@ def _prepare(
         return native.finish_image(lowered, k, image.FIRST_IMAGE_OPT, stages, ir_text)
 
     def final() -> bool:
-        return native.finish_image(lowered, k, image.IMAGE_OPT, None, ir_text)
+        return native.finish_image(native.lower_image(src), k, image.IMAGE_OPT)
 
     return first, final
 

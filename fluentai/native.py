@@ -334,15 +334,16 @@ def store_image(src: SourceFile, key: str, opt: int) -> bool:
     return finish_image(lower_image(src), key, opt)
 
 
-def lower_image(src: SourceFile) -> Any:
+def lower_image(src: SourceFile, *, quick: bool = False) -> Any:
     """The first half of `store_image`: the program lowered, with the native prelude's object
     code at hand. Every program has an image, those the JIT keeps in the VM included: an image
-    runs without a VM, so it shares no state with one."""
+    runs without a VM, so it shares no state with one. `quick`: the image of one run, lowered
+    for compile time (lower.lower_program)."""
     prelude = _prelude()
     program = _on_big_stack(lambda: resolve(src, is_prelude=False))
     from fluentai.llvm.lower import lower_program
 
-    lowered = _on_big_stack(lambda: lower_program(prelude, program))
+    lowered = _on_big_stack(lambda: lower_program(prelude, program, quick=quick))
     prelude_object(2)
     return lowered
 

@@ -253,6 +253,34 @@ def test_a_restart_can_wait_for_the_image_compiler_process(tmp_path: Path) -> No
     assert IMAGE_LINE in third.stderr and third.stdout == vm.stdout
 
 
+def test_the_quick_image_agrees_with_the_vm(tmp_path: Path) -> None:
+    # the image a first run restarts on is lowered for compile time (its fixnum functions not
+    # unrolled): results, the depth limit's error and its trace are the VM's
+    source = (
+        "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))\n"
+        "(define (down n) (if (= n 0) 0 (+ 1 (down (- n 1)))))\n"
+        "(define (probe f n) (try (f n) (catch e (error-kind e))))\n"
+        "(define (t n k) (if (= k 0) n (+ (t (+ n n) 0) (t n (- k 1)))))\n"
+        "(define warm (fib 22))\n"
+        "(print warm (t 3000000000000000000 3) (probe down 300000) (down 5000))\n"
+        "(down 300000)\n"
+    )
+    log = tmp_path / "jit.log"
+    vm = _run(tmp_path, source, "--tier", "vm")
+    first = _run(tmp_path, source, env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
+    assert "an -O1 image, the -O2 one to follow" in log.read_text()
+    assert "restart: nothing visible done yet" in log.read_text()
+    assert vm.stdout == "17711 21000000000000000000 stack-overflow 5000\n"
+    assert "error[stack-overflow]" in vm.stderr
+    assert (first.status, first.stdout) == (vm.status, vm.stdout)
+    assert _report(first.stderr) == _report(vm.stderr)
+
+
+def _report(stderr: str) -> list[str]:
+    """A run's standard error without the lines of `-X importtime`."""
+    return [line for line in stderr.splitlines() if not line.startswith("import time:")]
+
+
 def test_the_process_makes_the_image_of_a_program_that_printed_first(tmp_path: Path) -> None:
     source = '(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))\n(print "first")\n'
     source += "(print (count 3000))\n"

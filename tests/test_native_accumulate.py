@@ -9,7 +9,8 @@ import re
 
 from test_native_ints import _agree
 
-from fluentai.native import lower_source
+from fluentai.llvm.lower import lower_program
+from fluentai.native import _prelude, lower_source, resolve
 from fluentai.source import SourceFile
 
 
@@ -177,6 +178,19 @@ def test_int_loops_of_int_arithmetic_get_a_fixnum_function() -> None:
     # so does a function with a parameter that may be something else than an Int
     src = '(define (g n x) (if (< n 1) 0 (+ 1 (g (- n 1) x))))\n(print (g 3 1) (g 3 "a"))\n'
     assert ".k.fx" not in _module(src)
+
+
+def test_a_quick_lowering_does_not_unroll_the_fixnum_function() -> None:
+    # a first run's image (lowered `quick`, fluentai/imageproc.py): one fixnum function, whose
+    # self calls go through its own thin entry
+    src = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))\n(print (fib 10))\n"
+    prelude = _prelude()
+    program = resolve(SourceFile.from_bytes("p.fl", src.encode()), is_prelude=False)
+    ir_text = str(lower_program(prelude, program, quick=True).module)
+    found = re.search(r'define internal i64 @"?fl\.fn\.\d+\.fib\.k\.fx"?\(', ir_text)
+    assert found is not None
+    assert ".k.fx1" not in ir_text
+    assert ".fib.k.fx.q" in ir_text[found.end() :].split("\n}\n")[0]
 
 
 def test_fixnum_functions_agree_at_every_depth_limit() -> None:

@@ -48,7 +48,8 @@ _OPS = ("+", "*")
 _SIMPLE_ARITH = frozenset({"+", "-", "*"})
 # the operations a fixnum function's body may hold (fx_suits): on Ints they cannot fail
 _FX_OPS = frozenset({"+", "-", "*", "<", ">", "<=", ">=", "="})
-# the fixnum function and the copies of it inlined into it: its recursion unrolled twice
+# the fixnum function and the copies of it inlined into it: its recursion unrolled twice (not in
+# code lowered `quick`, whose compile time counts more than its speed)
 FX_COPIES = 3
 
 
@@ -288,7 +289,8 @@ def _fixnum_functions(gen: _FnGen, plan: AccPlan, kfn: ir.Function) -> ir.Functi
     module = gen.low.u.module
     fnty = ir.FunctionType(I64, [I64] * (len(lam.params) + 1))
     base = kfn.name + ".fx"
-    fns = [ir.Function(module, fnty, base if i == 0 else f"{base}{i}") for i in range(FX_COPIES)]
+    copies = 1 if gen.low.quick else FX_COPIES
+    fns = [ir.Function(module, fnty, base if i == 0 else f"{base}{i}") for i in range(copies)]
     quick = quickexit.quick_exit(lam, gen.low.types)
     entries = list(fns)
     if quick is not None:

@@ -286,6 +286,8 @@ class Lowerer:
         # inline paths for kinds a value cannot have; every path stays guarded
         self.types: TypeResult | None = None
         self.seeds: dict[str, tuple[Any, ...]] | None = None  # tier 2: see lower_program
+        # code to be compiled quickly rather than run fast: see lower_program
+        self.quick = False
         # tier 2's inline caches: a call site's span -> the lambdas the VM saw it call
         self.call_targets_spec: CallTargets | None = None
         self.call_targets: dict[tuple[int, int], list[r.Fn]] = {}
@@ -4302,13 +4304,17 @@ def lower_program(
     jit: bool = False,
     seeds: dict[str, tuple[Any, ...]] | None = None,
     call_targets: CallTargets | None = None,
+    quick: bool = False,
 ) -> LoweredProgram:
     """The program's module (the prelude's unit is linked beside it): see the module docstring.
     `jit`: a unit the VM calls into (`fl_jit_init`), not a program that runs itself; `seeds`:
     known functions' parameter types to specialize on (the JIT's tier 2, fluentai/jit/tier2.py);
-    `call_targets`: the call sites given inline caches, with the functions they check for."""
+    `call_targets`: the call sites given inline caches, with the functions they check for;
+    `quick`: code that is compiled once for one run (a first run's image) rather than kept, so
+    nothing is unrolled (accumulate.FX_COPIES)."""
     low = Lowerer(print_values, print_result, jit)
     low.seeds = seeds
+    low.quick = quick
     low.call_targets_spec = call_targets
     return low.lower_program(prelude, program)
 

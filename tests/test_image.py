@@ -276,6 +276,30 @@ def test_the_quick_image_agrees_with_the_vm(tmp_path: Path) -> None:
     assert _report(first.stderr) == _report(vm.stderr)
 
 
+def test_a_quick_image_compiles_a_top_level_that_runs_once_unoptimized() -> None:
+    # a first run's image: a top level without loops runs once, so LLVM leaves it as it is
+    # (its compile was a third of a small program's); one with a loop is optimized
+    from fluentai.llvm.lower import lower_program
+    from fluentai.native import _prelude, resolve
+    from fluentai.source import SourceFile
+
+    def top(src: str, quick: bool = True) -> str:
+        program = resolve(SourceFile.from_bytes("p.fl", src.encode()), is_prelude=False)
+        ir_text = str(lower_program(_prelude(), program, quick=quick).module)
+        found = re.search(r'define internal i64 @"?fl\.top\.program"?\(\)[^{]*', ir_text)
+        assert found is not None
+        return found.group(0)
+
+    once = "(define (f x) (while #f 1) (+ x 1))\n(print (f 1) (map (lambda (x) x) [1 2]))\n"
+    assert "optnone" in top(once) and "optnone" not in top(once, quick=False)
+    loop = "(define i 0)\n(while (< i 10) (set! i (+ i 1)))\n(print i)\n"
+    assert "optnone" not in top(loop)
+    fused = "(print (sum (map (lambda (x) (* x x)) (range 100))))\n"
+    assert "optnone" not in top(fused)
+    handled = "(print (handler ((my:ask (lambda () 2))) (+ (my:ask) 1)))\n"
+    assert "optnone" in top(handled)
+
+
 def _report(stderr: str) -> list[str]:
     """A run's standard error without the lines of `-X importtime`."""
     return [line for line in stderr.splitlines() if not line.startswith("import time:")]

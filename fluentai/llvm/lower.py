@@ -230,6 +230,20 @@ def _leave_huge_functions(module: ir.Module) -> None:
             fn.attributes.add("optnone")
 
 
+def _runs_once(forms: Sequence[tuple[r.RExpr, bool]]) -> bool:
+    """Whether top-level `forms` run each of their nodes at most once: no `while` (a fused
+    list pipeline is one too) outside the bodies of lambdas, which are functions of their own
+    (a handler's clauses are functions too, and resume once)."""
+    stack: list[Any] = [form for form, _ in forms]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, r.RWhile):
+            return False
+        if not isinstance(node, r.Fn):
+            stack.extend(r.children(node))
+    return True
+
+
 _block_ids = itertools.count()
 _KNOWN_MAX_ARGS = 6  # known entries pass every argument in a register (x86-64)
 # objects in a frame's slots (escape analysis): at most this many bytes each and per frame, so
@@ -806,6 +820,11 @@ class Lowerer:
                 inline_caches=self.u.inline_caches,
             )
         program_top = self.top_level(program, "fl.top.program", is_prelude=False)
+        if self.quick and _runs_once(program.forms):
+            # its machine code at -O0 (FastISel): it runs once, and was a third of a small
+            # program's compile at -O1
+            program_top.attributes.add("noinline")
+            program_top.attributes.add("optnone")
         self._build_main(program_top)
         _leave_huge_functions(self.u.module)
         return LoweredProgram(self.u.module, self.u.functions, self.u.sites)

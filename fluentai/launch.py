@@ -8,6 +8,7 @@ an image, goes to `fluentai.cli`.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import sys
@@ -64,6 +65,10 @@ def _quiet_stderr() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The command's imports and the VM make many objects and little cyclic garbage: at the
+    # default thresholds a first run collected about 50 times during its imports alone (10 ms
+    # of its start). The VM's run freezes what exists by then (driver.py).
+    gc.set_threshold(100_000, 50, 100)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         interrupts.install()

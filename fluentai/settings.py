@@ -12,8 +12,10 @@ FLUENTAI_JIT_LOG, FLUENTAI_HISTORY) take any value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TextIO
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: typing imports `re`, on every start
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import TextIO
 
 _SPACE = " \t\n\v\f\r"
 

@@ -66,6 +66,8 @@ def test_second_run_starts_from_the_image_without_vm_or_compiler(tmp_path: Path)
     modules = _imported(second)
     assert not {m for m in modules if m.startswith(("llvmlite", "fluentai.vm", "fluentai.llvm"))}
     assert "fluentai.pipeline" not in modules and "fluentai.jit.jit" not in modules
+    # nor the standard library's heavier modules (typing alone pulls in `re`)
+    assert not {"typing", "re", "enum", "pathlib", "subprocess"} & modules
 
 
 def test_errors_and_exit_statuses_from_an_image_are_the_vms(tmp_path: Path) -> None:

@@ -463,3 +463,40 @@ def test_names_holding_a_nul_print_and_dispatch_whole_on_every_tier(
     assert report_line(result.stderr) == (
         "prog.fl:6:1: error[arity-error]: `a\x00b` expects 1 argument, got 0"
     )
+
+
+def _small_file_limit() -> None:
+    """In the child: files of at most 10 KiB (`ulimit -f 10`)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (10240, 10240))
+
+
+@pytest.mark.parametrize("tier", ["vm", "native", "aot"])
+def test_a_write_past_the_file_size_limit_is_an_io_error_on_every_tier(
+    tmp_path: Path, tier: str
+) -> None:
+    # executables died of SIGXFSZ (status 153, their output lost); Python ignores the signal,
+    # so the write fails with EFBIG: an io-error
+    (tmp_path / "p.fl").write_text(
+        '(print "start")\n'
+        '(define text (string-join "" (map (lambda (i) "0123456789") (range 6000))))\n'
+        '(print (try (io:write-file "big.out" text) (catch e (error-kind e))))\n'
+        '(print "end")\n'
+    )
+    if tier == "aot":
+        built = fluentai("build", "p.fl", "-o", "p", cwd=tmp_path)
+        assert built.status == 0, built.stderr
+        command = [str(tmp_path / "p")]
+    else:
+        command = [sys.executable, "-m", "fluentai", "run", "--tier", tier, "p.fl"]
+    completed = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env=_environment(_cache(tmp_path, {})),
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+        preexec_fn=_small_file_limit,
+    )
+    assert (completed.returncode, completed.stdout) == (0, b"start\nio-error\nend\n")

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -708,6 +709,89 @@ def test_a_second_sigint_exits_at_once_with_the_output_written_before(
     result = _interrupt(tmp_path, source, tier, again_when="unwinding.txt")
     _assert_interrupted(result, "start\ncleanup\n")
     assert result.stderr == "interrupted\n"
+
+
+def _started(
+    tmp_path: Path, source: str, tier: str, preexec: Callable[[], None]
+) -> subprocess.Popen[bytes]:
+    """SOURCE started on TIER (`aot`: built first) with its output on a pipe, once it has
+    created `ready.txt`."""
+    (tmp_path / "prog.fl").write_text(source)
+    if tier == "aot":
+        built = fluentai("build", "prog.fl", "-o", "prog", cwd=tmp_path)
+        assert built.status == 0, built.stderr
+        command = [str(tmp_path / "prog")]
+    else:
+        command = [sys.executable, "-m", "fluentai", "run", "--tier", tier, "prog.fl"]
+    proc = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+        preexec_fn=preexec,
+    )
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "ready.txt").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"program ended or never became ready: {_decode(proc.stderr.read())}")
+        time.sleep(0.02)
+    return proc
+
+
+@pytest.mark.parametrize("tier", ["vm", *_INTERRUPT_TIERS])
+def test_sigint_while_output_waits_on_a_full_pipe_is_an_interrupt(
+    tmp_path: Path, tier: str
+) -> None:
+    """`fluentai run p.fl | sleep 5` and Ctrl-C: the program's write waits on a pipe nobody
+    reads, then the pipe closes. The interrupt came first, so the run is interrupted (status
+    130, `finally` runs), as in the VM; native code ended with status 0 at the closed pipe."""
+    source = (
+        '(io:write-file "ready.txt" "")\n'
+        '(define (go i) (print "line" i) (go (+ i 1)))\n'
+        '(try (go 0) (finally (io:print-err "finally ran")))\n'
+    )
+    proc = _started(tmp_path, source, tier, default_sigint)
+    try:
+        time.sleep(1.0)  # the pipe (64 KiB) is full by now: the program waits on its write
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.stdout is not None
+        proc.stdout.close()  # the reader goes away
+        status = proc.wait(timeout=20)
+        assert proc.stderr is not None
+        stderr = _decode(proc.stderr.read())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (status, stderr) == (130, "finally ran\ninterrupted\n")
+
+
+def _ignore_sigint() -> None:
+    """In the child: SIGINT ignored, as `nohup` or a non-interactive shell's `&` leave it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("tier", ["vm", "native", "aot"])
+def test_a_sigint_ignored_by_the_parent_stays_ignored(tmp_path: Path, tier: str) -> None:
+    """Python leaves an inherited ignored SIGINT alone, and so do executables now (they took
+    it over and ended with status 130)."""
+    source = (
+        '(io:write-file "ready.txt" "")\n'
+        "(define (go i) (time:sleep 0.01) (if (< i 80) (go (+ i 1)) i))\n"
+        "(print (go 0))\n"
+    )
+    proc = _started(tmp_path, source, tier, _ignore_sigint)
+    try:
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, _decode(stdout), _decode(stderr)) == (0, "80\n", "")
 
 
 # `python -m fluentai ARGS...` run by `python -c SCRIPT MODULE HOW ARGS...`, which sends itself

@@ -66,8 +66,10 @@ static void write_fd(int fd, const char *bytes, int64_t n) {
         if (w < 0) {
             if (errno == EINTR) continue;
             /* a closed pipe ends the program with status 0, as BrokenPipeError does in the VM's
-             * driver (`fluentai run prog.fl | head -1` must not loop on) */
-            if (fd == 1 && errno == EPIPE) _exit(0);
+             * driver (`fluentai run prog.fl | head -1` must not loop on); but a Ctrl-C that came
+             * while the write waited on the pipe wins, as in the VM, whose write it interrupts:
+             * the program unwinds at its next safepoint (finally clauses, status 130) */
+            if (fd == 1 && errno == EPIPE && !fl_ctl_interrupt_requested()) _exit(0);
             if (fd == 1) out_broken = true;
             return;
         }

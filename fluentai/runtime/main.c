@@ -66,8 +66,15 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, NULL);
+    /* a SIGINT ignored by whoever started the program (`nohup`, a background job of a
+     * non-interactive shell) stays ignored, as Python leaves it in the other tiers */
+    struct sigaction inherited;
+    if (sigaction(SIGINT, NULL, &inherited) != 0 || inherited.sa_handler != SIG_IGN)
+        sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a closed standard output is a failed write, as in Python */
+    /* a write past the file size limit (`ulimit -f`) fails with EFBIG instead of killing the
+     * process, as in Python: an io-error, or the end of standard output */
+    signal(SIGXFSZ, SIG_IGN);
 
     program_run run = {argc - 1, (const char *const *)argv + 1, 70};
     pthread_t thread;

@@ -244,8 +244,10 @@ def _build(args: argparse.Namespace) -> int:
     except CompileError as err:
         sys.stderr.write(render_compile(err.diagnostics[0]) + "\n")
         return 65
-    except OSError as err:  # writing OUT (--emit) failed
-        reason = (err.strerror or str(err)).lower()
+    except OSError as err:
+        if err.filename is None or os.path.abspath(err.filename) != os.path.abspath(output):
+            raise  # not OUT's: the last line of defence reports it
+        reason = (err.strerror or str(err)).lower()  # writing OUT (--emit) failed
         raise UsageError(f"cannot write `{output}`: {reason}") from None
 
 

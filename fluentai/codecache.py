@@ -254,7 +254,9 @@ def store(
     """Link `objects` (position-independent) into the entry for key `k`, commit it, trim the
     cache (unless the caller trims later: a trim scans every file of the cache) and load the
     entry. With the cache disabled or not writable the unit is linked in a temporary directory
-    instead. None when no C compiler can link the objects."""
+    instead. None when the objects could not be linked or loaded (no C compiler, or a
+    resource ran out): `last_failure` says why."""
+    global last_failure
     if enabled() and _is_key(k):
         try:
             unit = _store_in_cache(k, objects, meta)
@@ -266,8 +268,14 @@ def store(
             return unit
     try:
         return _store_temporary(k if _is_key(k) else "unit", objects, meta)
-    except OSError:
+    except OSError as err:
+        last_failure = (
+            (err.strerror or str(err)).splitlines()[0] if str(err) else type(err).__name__
+        )
         return None
+
+
+last_failure = ""  # why the last `store` returned None (its first line)
 
 
 # The names of the cache's own files, and nothing else: `cache clear` and the trim must never

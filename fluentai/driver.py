@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from fluentai.bigstack import run_in_big_thread
 from fluentai.diagnostics import CompileError, Diagnostic, render_compile, render_runtime
-from fluentai.errors import ProgramExit
+from fluentai.errors import ProgramExit, ResourceError
 from fluentai.records import field, record
 from fluentai.source import SourceDecodeError, SourceFile, Span
 
@@ -352,11 +352,21 @@ def _safe_flush(world: Any) -> None:
 
 
 def internal_error(exc: BaseException, stderr: TextIO) -> int:
-    """An implementation bug: one line, the traceback only under FLUENTAI_TRACEBACK=1."""
+    """An implementation bug: one line, the traceback only under FLUENTAI_TRACEBACK=1. Memory
+    running out on the way (a huge input, an address-space limit: no thread could be started)
+    and a ResourceError are not bugs: they get a line of their own, status 70."""
     import traceback
 
     if os.environ.get("FLUENTAI_TRACEBACK") == "1":
         traceback.print_exception(exc, file=stderr)
+    if isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)
+    ):
+        stderr.write("fluentai: error: out of memory\n")
+        return EXIT_RUNTIME
+    if isinstance(exc, ResourceError):
+        stderr.write(f"fluentai: error: {exc}\n")
+        return EXIT_RUNTIME
     where = ""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:

@@ -91,3 +91,9 @@ class ProgramExit(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(f"exit {code}")
         self.code = code
+
+
+class ResourceError(RuntimeError):
+    """Something the run needs from the machine failed (LLVM's library could not be loaded,
+    the program could not be linked): not a bug, reported as `fluentai: error: MESSAGE`, status
+    70 (driver.internal_error)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -500,3 +501,55 @@ def test_a_write_past_the_file_size_limit_is_an_io_error_on_every_tier(
         preexec_fn=_small_file_limit,
     )
     assert (completed.returncode, completed.stdout) == (0, b"start\nio-error\nend\n")
+
+
+def _address_space(limit: int) -> Callable[[], None]:
+    def preexec() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return preexec
+
+
+def test_a_source_no_memory_holds_is_out_of_memory(tmp_path: Path) -> None:
+    # `run /dev/zero` reads until memory runs out: that was an internal error (MemoryError)
+    completed = subprocess.run(
+        [sys.executable, "-m", "fluentai", "run", "/dev/zero"],
+        cwd=tmp_path,
+        env=_environment(_cache(tmp_path, {})),
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+        preexec_fn=_address_space(1 << 30),
+    )
+    assert (completed.returncode, completed.stderr) == (70, b"fluentai: error: out of memory\n")
+
+
+@pytest.mark.parametrize("command", [["build", "p.fl", "-o", "p"], ["run", "--tier", "native"]])
+def test_too_little_address_space_for_llvm_is_a_one_line_error(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # llvmlite's library maps about 180 MB: under a tight limit it cannot be loaded, nor can
+    # threads be started. That was an internal error, a `cannot write` usage error (status 2)
+    # or, for LLVM's in-process linker, an abort
+    (tmp_path / "p.fl").write_text(
+        "(define (f n) (if (= n 0) 0 (+ 1 (f (- n 1)))))\n(print (f 3000))\n"
+    )
+    args = command if command[0] == "build" else [*command, "p.fl"]
+    for limit in (400 << 20, 600 << 20):
+        completed = subprocess.run(
+            [sys.executable, "-m", "fluentai", *args],
+            cwd=tmp_path,
+            env=_environment(_cache(tmp_path, {})),
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+            preexec_fn=_address_space(limit),
+        )
+        lines = completed.stderr.decode().splitlines()
+        if completed.returncode == 0:
+            continue  # enough after all on this machine
+        assert completed.returncode == 70, completed.stderr
+        assert len(lines) == 1 and lines[0].startswith("fluentai: error: "), lines
+        assert "internal error" not in lines[0]

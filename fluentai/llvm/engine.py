@@ -38,7 +38,14 @@ BIG_UNIT_CHARS = 4_000_000
 
 def _llvm() -> Any:
     global _initialized
-    import llvmlite.binding as llvm
+    try:
+        import llvmlite.binding as llvm
+    except OSError as err:
+        from fluentai.errors import ResourceError
+
+        # it maps about 180 MB: under an address-space limit this is what fails first
+        first = str(err).split(". ", 1)[0]  # llvmlite goes on with guesses at the cause
+        raise ResourceError(f"cannot load LLVM (llvmlite): {first}") from None
 
     with _lock:
         if not _initialized:

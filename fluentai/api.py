@@ -38,7 +38,8 @@ from fluentai.diagnostics import (
 )
 from fluentai.driver import RunOptions, Session
 from fluentai.errors import FlError, ProgramExit, arity_message
-from fluentai.pipeline import PassTimes, SessionScope
+from fluentai.frontend import PassTimes
+from fluentai.pipeline import SessionScope
 from fluentai.primitives import Prim, PrimKind
 from fluentai.source import SourceDecodeError, SourceFile, Span
 from fluentai.symbol import Symbol

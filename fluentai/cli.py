@@ -45,6 +45,19 @@ def _dump_stages(text: str) -> frozenset[str]:
     return stages
 
 
+_NATIVE_DUMPS = ("llvm", "llvm-opt", "asm")
+
+
+def _check_dump_tier(stages: frozenset[str], tier: str) -> None:
+    """The back ends' stages exist on their tiers only: LLVM's with `--tier native` (the JIT's
+    code is compiled in the background, when and if it gets hot), bytecode without it."""
+    llvm = sorted(s for s in stages if s in _NATIVE_DUMPS)
+    if llvm and tier != "native":
+        raise UsageError(f"`--dump {','.join(llvm)}` needs `--tier native`")
+    if "bytecode" in stages and tier == "native":
+        raise UsageError("`--dump bytecode` needs a tier with the VM (`--tier vm` or `auto`)")
+
+
 def _natural(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a count (0, 1, 2, ...), got `{text}`")
@@ -123,7 +136,8 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         type=_dump_stages,
         default=frozenset(),
         metavar="STAGE[,STAGE...]",
-        help=f"write compiler stages to stderr: {', '.join(DUMP_CHOICES)} (llvm stages with --tier native)",
+        help=f"write compiler stages to stderr: {', '.join(DUMP_CHOICES)} (llvm, llvm-opt and "
+        "asm with --tier native only, bytecode without it)",
     )
     run.add_argument("file", metavar="FILE", help="the program (UTF-8 source)")
     run.add_argument(
@@ -454,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
             if os.environ.get("FLUENTAI_JIT") == "0" and args.tier == "native":
                 raise UsageError("`--tier native` needs the native tiers, but FLUENTAI_JIT=0")
         if args.command == "run":
+            _check_dump_tier(args.dump, args.tier)
             options = RunOptions(
                 tier=args.tier,
                 print_values=args.print_values,

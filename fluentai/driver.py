@@ -152,7 +152,7 @@ def execute(
         sys.setrecursionlimit(200_000)
     world = World(options.argv, stdin, stdout, stderr, seed=None)  # FLUENTAI_SEED, else entropy
 
-    from fluentai.pipeline import PassTimes
+    from fluentai.frontend import PassTimes
     from fluentai.vm import profile
     from fluentai.vm.profile import Profiler
 
@@ -249,6 +249,7 @@ def execute(
 
 def _execute_native(src: SourceFile, options: RunOptions, stdout: TextIO, stderr: TextIO) -> int:
     """`--tier native`: the whole program compiled to machine code, no VM (DESIGN.md §8.7)."""
+    from fluentai.frontend import PassTimes
     from fluentai.native import execute_native
 
     try:
@@ -261,6 +262,7 @@ def _execute_native(src: SourceFile, options: RunOptions, stdout: TextIO, stderr
             dump=options.dump,
             stdout=stdout,
             stderr=stderr,
+            times=PassTimes() if options.time_passes else None,
         )
     except CompileError as err:
         return _report_compile(err, stderr)

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
 
 from fluentai.diagnostics import Diagnostic, DiagnosticSink
 from fluentai.passes.pipeline import PASSES
@@ -19,20 +24,102 @@ from fluentai.syntax.core import Program
 from fluentai.syntax.expand import expand_program
 
 
-def resolve_source(src: SourceFile, *, is_prelude: bool) -> RProgram:
-    """The front end and the passes without dumps or timings: resolved Core for both back ends
-    (raises CompileError)."""
+class PassTimes:
+    """Wall-clock seconds per pipeline stage, in the order the stages ran (`--time-passes`).
+
+    Later stages (type inference, LLVM, the JIT's background compiles) record into the same
+    table, so one report covers every stage that ran."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float]] = []
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.rows.append((name, time.perf_counter() - start))
+
+    def report(self) -> str:
+        """`pass timings (ms):` then one line per stage and the total, for standard error."""
+        width = max([len(name) for name, _ in self.rows] + [len("total")])
+        lines = ["pass timings (ms):"]
+        lines += [f"  {name:<{width}}  {seconds * 1000:10.3f}" for name, seconds in self.rows]
+        total = sum(seconds for _, seconds in self.rows)
+        lines.append(f"  {'total':<{width}}  {total * 1000:10.3f}")
+        return "\n".join(lines)
+
+
+@contextmanager
+def stage(times: PassTimes | None, name: str) -> Iterator[None]:
+    """`times.stage(name)`, or nothing without `times`."""
+    if times is None:
+        yield
+    else:
+        with times.stage(name):
+            yield
+
+
+# the stages `--dump` can write before the back end takes over (the passes' names follow)
+FRONT_END_DUMPS = ("tokens", "ast", "core", "resolve_names", *(row.name for row in PASSES), "types")
+
+
+def resolve_source(
+    src: SourceFile,
+    *,
+    is_prelude: bool,
+    dump: frozenset[str] = frozenset(),
+    out: TextIO | None = None,
+    times: PassTimes | None = None,
+    resolve: Callable[[Program, DiagnosticSink], RProgram] | None = None,
+) -> RProgram:
+    """The front end and the passes: resolved Core for both back ends (raises CompileError).
+    The stages named in `dump` (FRONT_END_DUMPS) are written to `out` (standard error) as they
+    are made, each stage is timed in `times`; `resolve`: the name resolution of a session's
+    entry (pipeline.SessionScope), which reports every error itself."""
+    out = out if out is not None else sys.stderr
+    if "tokens" in dump:
+        from fluentai.reader.lexer import tokenize
+        from fluentai.reader.write import format_tokens
+
+        out.write(format_tokens(tokenize(src)) + "\n")
     sink = DiagnosticSink()
-    datums = read_forms(src, sink)
+    with stage(times, "read"):
+        datums = read_forms(src, sink)
     read_failed = bool(sink.items)
-    program = expand_program(datums, sink)
-    if sink.items:
+    if "ast" in dump and not read_failed:
+        from fluentai.reader.write import write_datum
+
+        out.write("\n".join(write_datum(d) for d in datums) + "\n")
+    with stage(times, "expand"):
+        program = expand_program(datums, sink)
+    if sink.items and resolve is None:
         add_resolve_errors(program, datums, sink, is_prelude, read_failed)
     sink.check()
-    resolved = resolve_names(program, sink, prelude=is_prelude)
+    if "core" in dump:
+        from fluentai.syntax.format import format_core
+
+        out.write(format_core(program) + "\n")
+    with stage(times, "resolve_names"):
+        if resolve is None:
+            resolved = resolve_names(program, sink, prelude=is_prelude)
+        else:
+            resolved = resolve(program, sink)
     sink.check()
-    for row in PASSES:
-        resolved = row.run(resolved)
+    for name, run in (("resolve_names", None), *((row.name, row.run) for row in PASSES)):
+        if run is not None:
+            with stage(times, name):
+                resolved = run(resolved)
+        if name in dump:
+            from fluentai.passes.format import format_resolved
+
+            out.write(format_resolved(resolved))
+    if "types" in dump and not is_prelude:
+        from fluentai.types.dump import dump_program
+
+        with stage(times, "types"):
+            out.write(dump_program(resolved))
     return resolved
 
 

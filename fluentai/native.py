@@ -23,6 +23,7 @@ from typing import Any, TextIO, TypeVar
 
 from fluentai import cachekey
 from fluentai.codecache import cache_dir
+from fluentai.frontend import PassTimes
 from fluentai.frontend import resolve_source as resolve
 from fluentai.passes import rcore as r
 from fluentai.records import field, record
@@ -130,13 +131,19 @@ def lower_source(
     print_values: bool = False,
     print_result: bool = False,
     stats: NativeStats | None = None,
+    dump: frozenset[str] = frozenset(),
+    dump_to: TextIO | None = None,
+    times: PassTimes | None = None,
 ) -> Any:
-    """Source -> LoweredProgram (module, functions, sites)."""
+    """Source -> LoweredProgram (module, functions, sites); the front end's stages in `dump`
+    are written to `dump_to`, each stage is timed in `times`."""
     from fluentai.llvm.lower import lower_program
 
     t0 = time.perf_counter()
     prelude = _prelude()
-    program = _on_big_stack(lambda: resolve(src, is_prelude=False))
+    program = _on_big_stack(
+        lambda: resolve(src, is_prelude=False, dump=dump, out=dump_to, times=times)
+    )
     t1 = time.perf_counter()
     lowered = _on_big_stack(
         lambda: lower_program(
@@ -212,17 +219,16 @@ def execute_native(
     dump: frozenset[str],
     stdout: TextIO,
     stderr: TextIO,
+    times: PassTimes | None = None,
 ) -> int:
-    """Compile the whole program to machine code and run it; return the exit status."""
+    """Compile the whole program to machine code and run it; return the exit status. `dump`:
+    the stages to write to `stderr` (any of them compiles the program, cache or not); `times`:
+    each stage's time, written at exit (`--time-passes`)."""
     from fluentai import codecache
     from fluentai.runtime import ffi
     from fluentai.runtime.build import BuildError
 
     stats = NativeStats()
-    if "types" in dump:  # the inferred types, as the VM's dump shows them
-        from fluentai.types.dump import dump_program
-
-        stderr.write(dump_program(_on_big_stack(lambda: resolve(src, is_prelude=False))))
     try:
         rt = ffi.runtime()
     except BuildError as err:  # no C compiler, libgc-dev or libgmp-dev: say what to install
@@ -233,7 +239,7 @@ def execute_native(
     key = program_key(src, opt, print_values, print_result)
     # A hit loads <key>.so (the program and the prelude linked together) with ctypes: neither
     # llvmlite nor fluentai.llvm is imported (DESIGN.md §7.8).
-    unit = None if dump & {"llvm", "llvm-opt", "asm"} else codecache.load(key)
+    unit = None if dump else codecache.load(key)  # a dump shows the stages of a compile
     if unit is not None:
         stats.cached = True
         stats.names = [str(n) for n in unit.meta.get("functions", [])]
@@ -248,7 +254,7 @@ def execute_native(
         progress.stage("native code")
         try:
             main_address, stats.stored = _compile_and_store(
-                src, key, opt, print_values, print_result, dump, stats, stderr, rt.path
+                src, key, opt, print_values, print_result, dump, stats, stderr, rt.path, times
             )
         finally:
             progress.done()
@@ -276,7 +282,23 @@ def execute_native(
     status = run_in_big_thread(body, on_interrupt=rt.interrupt, on_abandon=rt.rescue)
     if jit_stats:
         stderr.write(stats.report() + "\n")
+    if times is not None:
+        stderr.write(_native_times(times, stats).report() + "\n")
     return status
+
+
+def _native_times(times: PassTimes, stats: NativeStats) -> PassTimes:
+    """`times` (the front end's stages, when it ran) and the native tier's own, from `stats`."""
+    rows = [
+        ("lower", stats.lower_ms),
+        ("llvm parse", stats.parse_ms),
+        ("llvm optimize", stats.optimize_ms),
+        ("llvm codegen", stats.codegen_ms),
+        ("prelude", stats.prelude_ms),
+        ("load (code cache)" if stats.cached else "link and load", stats.load_ms),
+    ]
+    times.rows += [(name, ms / 1000) for name, ms in rows if ms or name.startswith("load")]
+    return times
 
 
 def _compile_and_store(
@@ -289,6 +311,7 @@ def _compile_and_store(
     stats: NativeStats,
     stderr: TextIO,
     runtime_path: str,
+    times: PassTimes | None,
 ) -> tuple[int, bool]:
     """A miss: compile the program, link it with the prelude into a code cache entry and load it.
     Returns the address of fl_program_main and whether the entry went into the cache."""
@@ -296,7 +319,15 @@ def _compile_and_store(
     from fluentai.llvm.engine import Engine
 
     engine = Engine()
-    lowered = lower_source(src, print_values=print_values, print_result=print_result, stats=stats)
+    lowered = lower_source(
+        src,
+        print_values=print_values,
+        print_result=print_result,
+        stats=stats,
+        dump=dump,
+        dump_to=stderr,
+        times=times,
+    )
     ir_text = str(lowered.module)
     if "llvm" in dump:
         stderr.write(ir_text + "\n")

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import re
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from fluentai.diagnostics import Diagnostic, DiagnosticSink
-from fluentai.frontend import add_resolve_errors
-from fluentai.passes.pipeline import PASSES
+from fluentai.frontend import PassTimes, resolve_source, stage
 from fluentai.passes.rcore import CtorDef, RProgram
 from fluentai.passes.resolve_names import PRELUDE_PREFIX, resolve_names
-from fluentai.reader.read import read_forms
 from fluentai.records import field, record, replace
 from fluentai.source import SourceFile, Span
 from fluentai.syntax.core import Data, Define, Expr, Lit, Program
-from fluentai.syntax.expand import expand_program
 from fluentai.vm.code import Code
 from fluentai.vm.compile import Globals, ProgramContext, compile_program
 from fluentai.vm.values import CtorInfo
@@ -47,51 +42,16 @@ def compile_source(
     With `times`, each stage's duration is recorded; with `scope`, the program is one entry of a
     session (REPL, embedding) that sees, and adds to, the definitions of earlier entries."""
     out = dump_to if dump_to is not None else sys.stderr
-    if "tokens" in dump:
-        from fluentai.reader.lexer import tokenize
-        from fluentai.reader.write import format_tokens
+    resolve = None
+    if scope is not None:
 
-        out.write(format_tokens(tokenize(src)) + "\n")
-    sink = DiagnosticSink()
-    with _stage(times, "read"):
-        datums = read_forms(src, sink)
-    read_failed = bool(sink.items)
-    if "ast" in dump and not read_failed:
-        from fluentai.reader.write import write_datum
+        def resolve(program: Program, sink: DiagnosticSink) -> RProgram:
+            return scope.resolve(program, globals_, sink)
 
-        out.write("\n".join(write_datum(d) for d in datums) + "\n")
-    with _stage(times, "expand"):
-        program = expand_program(datums, sink)
-    if sink.items and scope is None:
-        add_resolve_errors(program, datums, sink, is_prelude, read_failed)
-    sink.check()
-    if "core" in dump:
-        from fluentai.syntax.format import format_core
-
-        out.write(format_core(program) + "\n")
-    with _stage(times, "resolve_names"):
-        if scope is None:
-            resolved = resolve_names(program, sink, prelude=is_prelude)
-        else:
-            resolved = scope.resolve(program, globals_, sink)
-    sink.check()
-    if "resolve_names" in dump:
-        from fluentai.passes.format import format_resolved
-
-        out.write(format_resolved(resolved))
-    for row in PASSES:
-        with _stage(times, row.name):
-            resolved = row.run(resolved)
-        if row.name in dump:
-            from fluentai.passes.format import format_resolved
-
-            out.write(format_resolved(resolved))
-    if "types" in dump and not is_prelude:
-        from fluentai.types.dump import dump_program
-
-        with _stage(times, "types"):
-            out.write(dump_program(resolved))
-    with _stage(times, "bytecode"):
+    resolved = resolve_source(
+        src, is_prelude=is_prelude, dump=dump, out=out, times=times, resolve=resolve
+    )
+    with stage(times, "bytecode"):
         if scope is None:
             ctors = {d.name: CtorInfo(d.name, d.type_name, d.fields) for d in resolved.ctors}
         else:
@@ -128,42 +88,6 @@ def _bytecode(
     if scope is not None:
         scope.bind(ctors, globals_, ctx)
     return code
-
-
-class PassTimes:
-    """Wall-clock seconds per pipeline stage, in the order the stages ran (`--time-passes`).
-
-    Later stages (type inference, LLVM, the JIT's background compiles) record into the same
-    table, so one report covers every stage that ran."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, float]] = []
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.rows.append((name, time.perf_counter() - start))
-
-    def report(self) -> str:
-        """`pass timings (ms):` then one line per stage and the total, for standard error."""
-        width = max([len(name) for name, _ in self.rows] + [len("total")])
-        lines = ["pass timings (ms):"]
-        lines += [f"  {name:<{width}}  {seconds * 1000:10.3f}" for name, seconds in self.rows]
-        total = sum(seconds for _, seconds in self.rows)
-        lines.append(f"  {'total':<{width}}  {total * 1000:10.3f}")
-        return "\n".join(lines)
-
-
-@contextmanager
-def _stage(times: PassTimes | None, name: str) -> Iterator[None]:
-    if times is None:
-        yield
-    else:
-        with times.stage(name):
-            yield
 
 
 _DECLARED = SourceFile("<session>", "")

@@ -36,7 +36,7 @@ from fluentai.driver import (
     load_source,
     source_from_bytes,
 )
-from fluentai.pipeline import PassTimes
+from fluentai.frontend import PassTimes
 from fluentai.reader.lexer import BadToken, Scanner, TokenKind
 from fluentai.source import SourceFile
 from fluentai.syntax.expand import SPECIAL_FORMS

@@ -1159,6 +1159,40 @@ def test_dump_tokens_ast_core_writes_each_stage_and_still_runs(tmp_path: Path) -
         assert single.stderr in combined.stderr, stage
 
 
+def test_the_native_tier_dumps_the_front_ends_stages_as_the_vm_does(tmp_path: Path) -> None:
+    # they wrote nothing on --tier native, cache or not
+    stages = "tokens,ast,core,resolve_names,fold_constants,fuse_lists,types"
+    vm = run_source(tmp_path, _DUMP_PROGRAM, "--tier", "vm", "--dump", stages)
+    for _ in range(2):  # the second run finds the program in the code cache
+        native = run_source(tmp_path, _DUMP_PROGRAM, "--tier", "native", "--dump", stages)
+        assert (native.status, native.stdout, native.stderr) == (0, "49\n", vm.stderr)
+    assert "SYMBOL sq" in vm.stderr and "sq : (Int" in vm.stderr
+
+
+@pytest.mark.parametrize(
+    ("tier", "stage", "needs"),
+    [("native", "bytecode", "a tier with the VM"), ("vm", "llvm", "--tier native")]
+    + [("auto", "asm", "--tier native")],
+)
+def test_a_dump_stage_of_another_tier_is_a_usage_error(
+    tmp_path: Path, tier: str, stage: str, needs: str
+) -> None:
+    result = run_source(tmp_path, _DUMP_PROGRAM, "--tier", tier, "--dump", stage)
+    assert_usage_error(result)
+    assert needs in result.stderr
+
+
+def test_time_passes_on_the_native_tier_times_its_stages(tmp_path: Path) -> None:
+    first = run_source(tmp_path, _DUMP_PROGRAM, "--tier", "native", "--time-passes", "--no-cache")
+    assert (first.status, first.stdout) == (0, "49\n")
+    names = [line.split()[0] for line in first.stderr.splitlines()[1:]]
+    assert first.stderr.startswith("pass timings (ms):\n")
+    assert {"read", "resolve_names", "lower", "llvm", "link", "total"} <= set(names)
+    for _ in range(2):  # the second run finds the program in the code cache
+        again = run_source(tmp_path, _DUMP_PROGRAM, "--tier", "native", "--time-passes")
+    assert "load (code cache)" in again.stderr and "lower" not in again.stderr
+
+
 @pytest.mark.parametrize("tier", ["auto", "vm"])
 def test_jit_stats_writes_to_stderr_and_leaves_stdout_unchanged(tmp_path: Path, tier: str) -> None:
     plain = run_source(tmp_path, _DUMP_PROGRAM, "--tier", tier)

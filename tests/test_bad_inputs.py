@@ -553,3 +553,38 @@ def test_too_little_address_space_for_llvm_is_a_one_line_error(
         assert completed.returncode == 70, completed.stderr
         assert len(lines) == 1 and lines[0].startswith("fluentai: error: "), lines
         assert "internal error" not in lines[0]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"FLUENTAI_SEED": "abc", "FLUENTAI_MAX_DEPTH": "x1"},
+        {"FLUENTAI_SEED": "it's", "FLUENTAI_MAX_DEPTH": "-5"},
+        {"FLUENTAI_SEED": " -12 ", "FLUENTAI_MAX_DEPTH": "0"},
+        {"FLUENTAI_SEED": "a\tb\x01"},
+    ],
+    ids=["letters", "quote-negative", "valid-seed-zero-depth", "controls"],
+)
+def test_an_executable_warns_of_bad_settings_as_fluentai_run_does(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    # executables ignored them silently
+    (tmp_path / "p.fl").write_text("(print (+ 1 2))\n")
+    built = fluentai("build", "p.fl", "-o", "p", cwd=tmp_path)
+    assert built.status == 0, built.stderr
+    runs = [
+        subprocess.run(
+            command,
+            cwd=tmp_path,
+            env=_environment(_cache(tmp_path, env)),
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        for command in (
+            [str(tmp_path / "p")],
+            [sys.executable, "-m", "fluentai", "run", "--tier", "vm", "p.fl"],
+        )
+    ]
+    assert runs[0].stderr.startswith(b"fluentai: warning: ")
+    assert [(r.returncode, r.stdout, r.stderr) for r in runs] == [(0, b"3\n", runs[1].stderr)] * 2

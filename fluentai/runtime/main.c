@@ -9,6 +9,9 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +48,62 @@ static void on_sigint(int sig) {
     fl_rt_interrupt();
 }
 
+/* ---- the environment's settings (fluentai/settings.py) ----------------------------------------
+ * An executable reads FLUENTAI_SEED and FLUENTAI_MAX_DEPTH (runtime/random.c, misc.c), falling
+ * back to the default on a value of neither form; it says so as `fluentai run` does:
+ *     fluentai: warning: FLUENTAI_SEED='abc' is not an integer; using the default */
+
+static bool is_blank(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* settings.integer: decimal ASCII digits, a sign and blanks around allowed. *positive: above 0. */
+static bool decimal_int(const char *t, bool *positive) {
+    while (is_blank(*t)) t++;
+    bool negative = *t == '-';
+    if (*t == '-' || *t == '+') t++;
+    if (*t < '0' || *t > '9') return false;
+    bool nonzero = false;
+    while (*t >= '0' && *t <= '9') nonzero |= *t++ != '0';
+    while (is_blank(*t)) t++;
+    *positive = nonzero && !negative;
+    return *t == '\0';
+}
+
+static bool is_integer(const char *t) {
+    bool positive;
+    return decimal_int(t, &positive);
+}
+
+static bool is_positive(const char *t) {
+    bool positive;
+    return decimal_int(t, &positive) && positive;
+}
+
+/* `name='value' is not FORM; using the default`, the value quoted as Python's repr quotes it
+ * (double quotes around one holding a single quote, escapes for backslashes and control bytes). */
+static void warn_setting(const char *name, const char *form, bool (*ok)(const char *)) {
+    const char *text = getenv(name);
+    if (text == NULL || *text == '\0' || ok(text)) return;
+    char quote = strchr(text, '\'') != NULL && strchr(text, '"') == NULL ? '"' : '\'';
+    char line[1024];
+    size_t n = (size_t)snprintf(line, sizeof line, "fluentai: warning: %s=%c", name, quote);
+    for (const unsigned char *c = (const unsigned char *)text; *c && n + 8 < sizeof line; c++) {
+        if (*c == '\\' || *c == (unsigned char)quote) {
+            line[n++] = '\\';
+            line[n++] = (char)*c;
+        } else if (*c == '\n' || *c == '\t' || *c == '\r') {
+            line[n++] = '\\';
+            line[n++] = *c == '\n' ? 'n' : *c == '\t' ? 't' : 'r';
+        } else if (*c < 0x20 || *c == 0x7f) {
+            n += (size_t)snprintf(line + n, sizeof line - n, "\\x%02x", *c);
+        } else {
+            line[n++] = (char)*c;
+        }
+    }
+    snprintf(line + n, sizeof line - n, "%c is not %s; using the default\n", quote, form);
+    ssize_t ignored = write(2, line, strlen(line));
+    (void)ignored;
+}
+
 typedef struct program_run {
     int64_t argc;
     const char *const *argv;
@@ -60,6 +119,8 @@ static void *run_program(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    warn_setting("FLUENTAI_MAX_DEPTH", "a positive count", is_positive);
+    warn_setting("FLUENTAI_SEED", "an integer", is_integer);
     fl_rt_init();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

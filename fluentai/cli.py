@@ -311,6 +311,9 @@ def _cache_prelude() -> int:
     if not codecache.enabled():
         sys.stdout.write("nothing stored: the code cache is disabled (FLUENTAI_CACHE=0)\n")
         return 0
+    reason = codecache.unwritable()
+    if reason:  # it compiled, then stored nothing, and said where it had
+        raise UsageError(f"cannot write the code cache `{codecache.cache_dir()}`: {reason}")
     t0 = time.perf_counter()
     native.prelude_object(2)
     t1 = time.perf_counter()
@@ -346,6 +349,8 @@ def _cache(action: str) -> int:
         )
         if not info["enabled"]:
             sys.stdout.write("disabled: FLUENTAI_CACHE=0\n")
+        elif codecache.cache_dir().exists() and (reason := codecache.unwritable()):
+            sys.stdout.write(f"not writable: {reason} (runs compile without it)\n")
     return 0
 
 

@@ -389,6 +389,22 @@ def clear() -> tuple[int, int]:
     return files, size
 
 
+def unwritable() -> str:
+    """Why the cache directory cannot take entries ('' when it can): it is made if missing,
+    then a file is created in it and removed."""
+    d = cache_dir()
+    if d.exists() and not d.is_dir():
+        return "not a directory"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / _tmp_name(".json")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        return (err.strerror or str(err)).lower()
+    return ""
+
+
 def info() -> dict[str, Any]:
     """The cache's location, number of committed entries, total size in bytes, size limit and
     whether it is enabled."""

@@ -1325,6 +1325,19 @@ def test_cache_prelude_compiles_the_prelude_units_once(tmp_path: Path) -> None:
     assert off.status == 0 and "disabled" in off.stdout
 
 
+def test_a_cache_directory_that_cannot_be_written_is_reported(tmp_path: Path) -> None:
+    # `cache prelude` compiled, stored nothing and reported success "(in /dev/null)"
+    (tmp_path / "a-file").write_text("")
+    env = {"FLUENTAI_CACHE_DIR": str(tmp_path / "a-file")}
+    prelude = fluentai("cache", "prelude", cwd=tmp_path, env=env)
+    assert_usage_error(prelude)
+    assert "cannot write the code cache" in prelude.stderr and "not a directory" in prelude.stderr
+    info = fluentai("cache", "info", cwd=tmp_path, env=env)
+    assert info.status == 0 and "not writable: not a directory" in info.stdout
+    fine = fluentai("cache", "info", cwd=tmp_path, env={"FLUENTAI_CACHE_DIR": str(tmp_path)})
+    assert fine.status == 0 and "not writable" not in fine.stdout
+
+
 @pytest.mark.parametrize("tier", ["auto", "native", "vm"])
 def test_a_program_file_that_is_a_pipe_is_read_once(tmp_path: Path, tier: str) -> None:
     # the warm-start path looks for a program image by the file's text: it must not be the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_wrong_programs_are_all_caught_before_timing(
     out = tmp_path / "out"
     status = _bench("--no-plot", "--benchmarks", str(suite), "--output-dir", str(out))
     stderr = capsys.readouterr().err
-    assert status == 1
+    assert status == 70
     assert (
         "FAILED: wrong 1 on vm: output mismatch at line 1: expected '42' (CPython), got '41'"
         in stderr
@@ -209,7 +210,7 @@ def test_a_system_failing_a_timed_run_is_left_out_of_the_report(
     status = _bench(
         "--no-plot", "--no-hyperfine", "--benchmarks", str(suite), "--output-dir", str(out)
     )
-    assert status == 1
+    assert status == 70
     assert "FAILED: flaky 1 on vm, timed run 1: output changed" in capsys.readouterr().err
     markdown = (out / "benchmarks.md").read_text(encoding="utf-8")
     assert "## Failures" in markdown and "| benchmark | size | cpython |" in markdown
@@ -286,3 +287,22 @@ def test_hyperfine_round_times_each_command_once() -> None:
     assert hyperfine is not None
     seconds = hyperfine_round(hyperfine, [["true"], ["true", "x"]], timeout_s=30)
     assert isinstance(seconds, list) and len(seconds) == 2
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "inf", "soon"])
+def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_a_usage_error(
+    tmp_path: Path, value: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fluentai", "bench", "--timeout", value],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.startswith("fluentai: error:")
+        and "positive number of seconds" in result.stderr
+    )

@@ -87,17 +87,21 @@ class Workspace:
         self.progress.flush()
 
 
+EXIT_FAILED = 70
+
+
 def run_bench(args: argparse.Namespace, progress: TextIO) -> int:
-    """`fluentai bench`: 0 once the report is written, 1 if a build, run or output failed."""
+    """`fluentai bench`: 0 once the report is written, 70 (LANGUAGE.md §16's status for what
+    failed at run time) if a build, run or output failed."""
     try:
         results, written = run_suite(options_from_args(args), progress)
     except BenchFailure as failure:
         _list_failures(failure.failures, progress)
         progress.write(f"fluentai bench: {len(failure.failures)} failure(s); nothing written\n")
-        return 1
+        return EXIT_FAILED
     progress.write(f"fluentai bench: wrote {', '.join(str(p) for p in written)}\n")
     _list_failures(results.failures, progress)
-    return 1 if results.failures else 0
+    return EXIT_FAILED if results.failures else 0
 
 
 def _list_failures(failures: Sequence[str], progress: TextIO) -> None:

@@ -51,13 +51,35 @@ def report_text(line_text: str) -> str:
     return "".join(ch if ch >= " " or ch == "\t" else "\ufffd" for ch in line_text)
 
 
+# A source line longer than this (in code points) is shown in part: a minified program's line
+# of megabytes made each report as long (docs/decisions.md, "Language" 36).
+LINE_SHOWN = 200
+
+
+def shown_line(text: str, col: int, width: int) -> tuple[str, int, int]:
+    """The part of source line `text` a report shows, with the caret's column (from 1) and width
+    in it: all of it when it is at most LINE_SHOWN code points, else LINE_SHOWN of them around
+    the caret, with `...` where it is cut. Both back ends report through this."""
+    if len(text) <= LINE_SHOWN:
+        return text, col, width
+    start = max(0, min(col - 1 - LINE_SHOWN // 4, len(text) - LINE_SHOWN))
+    end = start + LINE_SHOWN
+    head = "..." if start > 0 else ""
+    tail = "..." if end < len(text) else ""
+    return (
+        head + text[start:end] + tail,
+        col - start + len(head),
+        max(1, min(width, end - (col - 1))),
+    )
+
+
 def caret_lines(span: Span, indent: str) -> list[str]:
     """The source line of the span's start and a caret line under the span (to end of line)."""
     line, col = span.file.line_col(span.start)
     text = report_text(span.file.line_text(line))
     end_line, end_col = span.file.line_col(max(span.start, span.end))
     width = (end_col - col) if end_line == line else (len(text) - col + 1)
-    width = max(1, width)
+    text, col, width = shown_line(text, col, max(1, width))
     # under a tab, a tab: the carets stay under the span wherever the terminal's tab stops are
     pad = "".join("\t" if ch == "\t" else " " for ch in text[: col - 1])
     return [f"{indent}{text}", f"{indent}{pad}{'^' * width}"]

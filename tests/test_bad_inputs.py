@@ -588,3 +588,49 @@ def test_an_executable_warns_of_bad_settings_as_fluentai_run_does(
     ]
     assert runs[0].stderr.startswith(b"fluentai: warning: ")
     assert [(r.returncode, r.stdout, r.stderr) for r in runs] == [(0, b"3\n", runs[1].stderr)] * 2
+
+
+def test_a_report_shows_a_long_source_line_in_part_on_every_tier(tmp_path: Path) -> None:
+    # a minified program's line of megabytes made every report as long
+    line = "(define x 1)" + " " * 300 + "(print (head []))" + " 1" * 100_000
+    (tmp_path / "p.fl").write_text(line + "\n")
+    built = fluentai("build", "p.fl", "-o", "p", cwd=tmp_path)
+    assert built.status == 0, built.stderr
+    runs = [
+        subprocess.run(
+            command,
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+            env=_environment(_cache(tmp_path, {})),
+        )
+        for command in (
+            [sys.executable, "-m", "fluentai", "run", "--tier", "vm", "p.fl"],
+            [sys.executable, "-m", "fluentai", "run", "--tier", "native", "p.fl"],
+            [str(tmp_path / "p")],
+        )
+    ]
+    stderr = runs[0].stderr.decode()
+    assert [(r.returncode, r.stderr) for r in runs] == [(70, runs[0].stderr)] * 3
+    lines = stderr.splitlines()
+    assert lines[0] == "p.fl:1:320: error[empty-list]: `head` expects a non-empty list, got []"
+    assert max(len(x) for x in lines) < 220
+    shown, caret = lines[-2], lines[-1]
+    assert shown.startswith("    ...") and shown.endswith("...")
+    assert shown[caret.index("^") :].startswith("(head [])")
+    assert caret.strip() == "^" * len("(head [])")
+    # a compile-time report too
+    (tmp_path / "q.fl").write_text("(print 1)" + " " * 400 + "(print nope)" + " 2" * 1000 + "\n")
+    compiled = subprocess.run(
+        [sys.executable, "-m", "fluentai", "run", "--tier", "vm", "q.fl"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+        env=_environment(_cache(tmp_path, {})),
+    )
+    report = compiled.stderr.decode().splitlines()
+    assert compiled.returncode == 65 and report[0].startswith("q.fl:1:417: error[unbound-variable]")
+    assert max(len(x) for x in report) < 220
+    assert report[1][report[2].index("^") :].startswith("nope")

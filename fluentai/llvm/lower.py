@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import llvmlite.ir as ir
 
 from fluentai import primitives
-from fluentai.diagnostics import report_text
+from fluentai.diagnostics import report_text, shown_line
 from fluentai.llvm import abi, accumulate, bounds, osr, quickexit, rawentry
 from fluentai.passes import rcore as r
 from fluentai.primitives import PrimKind
@@ -382,9 +382,10 @@ class Lowerer:
             text = self._line_text(span.file, line)
             end_line, end_col = span.file.line_col(max(span.start, span.end))
             width = (end_col - col) if end_line == line else (len(text) - col + 1)
+            text, caret_col, width = shown_line(text, col, max(1, width))
             idx = len(self.u.sites)
             self.u.sites.append(
-                SiteInfo(f"{span.file.name}:{line}:{col}", fn_name, text, col - 1, max(1, width))
+                SiteInfo(f"{span.file.name}:{line}:{col}", fn_name, text, caret_col - 1, width)
             )
             self.u.site_index[key] = idx
             self.u.site_spans[idx] = (span.start, span.end)

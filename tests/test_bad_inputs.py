@@ -634,3 +634,29 @@ def test_a_report_shows_a_long_source_line_in_part_on_every_tier(tmp_path: Path)
     assert compiled.returncode == 65 and report[0].startswith("q.fl:1:417: error[unbound-variable]")
     assert max(len(x) for x in report) < 220
     assert report[1][report[2].index("^") :].startswith("nope")
+
+
+@pytest.mark.parametrize(("tier", "options", "env"), TIERS, ids=TIER_IDS)
+def test_lines_across_read_chunks_are_read_whole_on_every_tier(
+    tmp_path: Path, tier: str, options: list[str], env: dict[str, str]
+) -> None:
+    # standard input is read in chunks of 64 KiB: a line of several chunks, lines ending in
+    # one, a CRLF split between two and a last line without a newline
+    first = "x" * 300_000
+    short = [f"l{i}" for i in range(40_000)]
+    data = (first + "\n" + "\n".join(short) + "\r\n" + "y" * 65535 + "\r\nlast").encode()
+    (tmp_path / "p.fl").write_text(
+        "(define (count n) (let ((l (read-line))) (if (= (string-length l) 65535) n"
+        " (count (+ n 1)))))\n"
+        "(print (string-length (read-line)) (count 0) (read-line) (read-line))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-m", "fluentai", "run", *options, "p.fl"],
+        cwd=tmp_path,
+        input=data,
+        env=_environment(_cache(tmp_path, env)),
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert (completed.returncode, completed.stdout) == (0, b"300000 40000 last nil\n")

@@ -346,8 +346,8 @@ def _compile_and_store(
     if unit is not None:
         stats.load_ms = (time.perf_counter() - t0) * 1000
         return unit.address("fl_program_main"), codecache.enabled() and unit.path.exists()
-    _require_no_compiler()
-    # No C compiler to link with: load the objects through LLJIT instead.
+    _require_memory_for_lljit()
+    # No C compiler to link with, or no room for the entry: load the objects through LLJIT.
     engine.load_library(str(runtime_path))
     lib = engine.link_objects([program_obj, prelude_obj], ["fl_program_main"])
     _keep_alive.append(lib)
@@ -359,21 +359,15 @@ def _compile_and_store(
 _keep_alive: list[Any] = []  # LLJIT libraries whose code may still run
 
 
-def _require_no_compiler() -> None:
-    """Before LLJIT takes over from a failed link: that must be for want of a C compiler. With
-    one, linking or loading failed for want of memory or disk (an address-space limit, a full
-    temporary directory), which LLJIT would meet too, inside LLVM, which then aborts the
-    process: report it instead."""
+def _require_memory_for_lljit() -> None:
+    """Before LLJIT takes over from a failed link (no C compiler, a file size limit): when the
+    link or the load failed for want of memory (an address-space limit), LLJIT would too, inside
+    LLVM, which then aborts the process: out of memory instead."""
     from fluentai import codecache
-    from fluentai.errors import ResourceError
-    from fluentai.runtime.build import BuildError, compiler
 
-    try:
-        compiler()
-    except BuildError:
-        return
-    reason = codecache.last_failure or "unknown reason"
-    raise ResourceError(f"cannot link the program: {reason}")
+    reason = codecache.last_failure.lower()
+    if any(sign in reason for sign in ("memory", "map segment", "errno 12")):
+        raise MemoryError(reason)
 
 
 def store_image(src: SourceFile, key: str, opt: int) -> bool:

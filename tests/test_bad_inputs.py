@@ -24,6 +24,7 @@ from tests.test_cli import (
     fluentai,
     report_line,
     run_source,
+    tier_command,
 )
 
 _JIT_NOW = {"FLUENTAI_JIT_THRESHOLD": "0", "FLUENTAI_JIT_SYNC": "1"}
@@ -485,14 +486,8 @@ def test_a_write_past_the_file_size_limit_is_an_io_error_on_every_tier(
         '(print (try (io:write-file "big.out" text) (catch e (error-kind e))))\n'
         '(print "end")\n'
     )
-    if tier == "aot":
-        built = fluentai("build", "p.fl", "-o", "p", cwd=tmp_path)
-        assert built.status == 0, built.stderr
-        command = [str(tmp_path / "p")]
-    else:
-        command = [sys.executable, "-m", "fluentai", "run", "--tier", tier, "p.fl"]
     completed = subprocess.run(
-        command,
+        tier_command(tmp_path, tier, "p"),
         cwd=tmp_path,
         env=_environment(_cache(tmp_path, {})),
         capture_output=True,
@@ -555,6 +550,23 @@ def test_too_little_address_space_for_llvm_is_a_one_line_error(
         assert "internal error" not in lines[0]
 
 
+def _on_tiers(
+    tmp_path: Path, tiers: list[str], env: dict[str, str]
+) -> list[subprocess.CompletedProcess[bytes]]:
+    """p.fl in TMP_PATH run on each of TIERS (`aot`: built, then the executable)."""
+    return [
+        subprocess.run(
+            tier_command(tmp_path, tier, "p"),
+            cwd=tmp_path,
+            env=_environment(_cache(tmp_path, env)),
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        for tier in tiers
+    ]
+
+
 @pytest.mark.parametrize(
     "env",
     [
@@ -570,22 +582,7 @@ def test_an_executable_warns_of_bad_settings_as_fluentai_run_does(
 ) -> None:
     # executables ignored them silently
     (tmp_path / "p.fl").write_text("(print (+ 1 2))\n")
-    built = fluentai("build", "p.fl", "-o", "p", cwd=tmp_path)
-    assert built.status == 0, built.stderr
-    runs = [
-        subprocess.run(
-            command,
-            cwd=tmp_path,
-            env=_environment(_cache(tmp_path, env)),
-            capture_output=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        for command in (
-            [str(tmp_path / "p")],
-            [sys.executable, "-m", "fluentai", "run", "--tier", "vm", "p.fl"],
-        )
-    ]
+    runs = _on_tiers(tmp_path, ["aot", "vm"], env)
     assert runs[0].stderr.startswith(b"fluentai: warning: ")
     assert [(r.returncode, r.stdout, r.stderr) for r in runs] == [(0, b"3\n", runs[1].stderr)] * 2
 
@@ -594,23 +591,7 @@ def test_a_report_shows_a_long_source_line_in_part_on_every_tier(tmp_path: Path)
     # a minified program's line of megabytes made every report as long
     line = "(define x 1)" + " " * 300 + "(print (head []))" + " 1" * 100_000
     (tmp_path / "p.fl").write_text(line + "\n")
-    built = fluentai("build", "p.fl", "-o", "p", cwd=tmp_path)
-    assert built.status == 0, built.stderr
-    runs = [
-        subprocess.run(
-            command,
-            cwd=tmp_path,
-            capture_output=True,
-            timeout=TIMEOUT,
-            check=False,
-            env=_environment(_cache(tmp_path, {})),
-        )
-        for command in (
-            [sys.executable, "-m", "fluentai", "run", "--tier", "vm", "p.fl"],
-            [sys.executable, "-m", "fluentai", "run", "--tier", "native", "p.fl"],
-            [str(tmp_path / "p")],
-        )
-    ]
+    runs = _on_tiers(tmp_path, ["vm", "native", "aot"], {})
     stderr = runs[0].stderr.decode()
     assert [(r.returncode, r.stderr) for r in runs] == [(70, runs[0].stderr)] * 3
     lines = stderr.splitlines()

@@ -601,6 +601,16 @@ def test_successful_program_exits_0_with_empty_stderr(tmp_path: Path) -> None:
 _INTERRUPT_TIERS = ["auto", "native", "aot"]
 
 
+def tier_command(tmp_path: Path, tier: str, name: str = "prog") -> list[str]:
+    """The command that runs NAME.fl in TMP_PATH on TIER (`aot`: built first, then the
+    executable)."""
+    if tier == "aot":
+        built = fluentai("build", f"{name}.fl", "-o", name, cwd=tmp_path)
+        assert built.status == 0, built.stderr
+        return [str(tmp_path / name)]
+    return [sys.executable, "-m", "fluentai", "run", "--tier", tier, f"{name}.fl"]
+
+
 def default_sigint() -> None:
     """In the child: Ctrl-C as a terminal delivers it. A pytest worker may have SIGINT ignored,
     and an ignored SIGINT is inherited through exec: Python then never raises
@@ -617,12 +627,7 @@ def _interrupt(
     the program has created that file, as a second Ctrl-C; collect the result."""
     (tmp_path / "prog.fl").write_text(source)
     ready = tmp_path / "ready.txt"
-    if tier == "aot":
-        built = fluentai("build", "prog.fl", "-o", "prog", cwd=tmp_path)
-        assert built.status == 0, built.stderr
-        command = [str(tmp_path / "prog")]
-    else:
-        command = [sys.executable, "-m", "fluentai", "run", "--tier", tier, "prog.fl"]
+    command = tier_command(tmp_path, tier)
     proc = subprocess.Popen(
         command,
         cwd=tmp_path,
@@ -717,14 +722,8 @@ def _started(
     """SOURCE started on TIER (`aot`: built first) with its output on a pipe, once it has
     created `ready.txt`."""
     (tmp_path / "prog.fl").write_text(source)
-    if tier == "aot":
-        built = fluentai("build", "prog.fl", "-o", "prog", cwd=tmp_path)
-        assert built.status == 0, built.stderr
-        command = [str(tmp_path / "prog")]
-    else:
-        command = [sys.executable, "-m", "fluentai", "run", "--tier", tier, "prog.fl"]
     proc = subprocess.Popen(
-        command,
+        tier_command(tmp_path, tier),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

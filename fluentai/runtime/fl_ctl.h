@@ -111,6 +111,10 @@ fl_value fl_ctl_frame_clause(const fl_hframe *f, const char *op, size_t nslen, b
 /* Call the clause `fn` of frame `index` with the handler stack cut to the frames below it. */
 fl_value fl_ctl_call_clause(int64_t index, fl_value fn, int64_t argc, const fl_value *argv);
 
+/* misc.c: a FLUENTAI_* setting's decimal Int (fluentai/settings.py `integer`): ASCII digits,
+ * a sign and blanks around allowed; *positive: whether it is above 0. */
+bool fl_ctl_setting_int(const char *text, bool *positive);
+
 /* misc.c: interrupts. */
 bool fl_ctl_interrupt_requested(void);
 fl_value fl_ctl_take_interrupt(void); /* acknowledge the request, make INTERRUPT pending; 0 */

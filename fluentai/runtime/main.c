@@ -53,29 +53,14 @@ static void on_sigint(int sig) {
  * back to the default on a value of neither form; it says so as `fluentai run` does:
  *     fluentai: warning: FLUENTAI_SEED='abc' is not an integer; using the default */
 
-static bool is_blank(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-/* settings.integer: decimal ASCII digits, a sign and blanks around allowed. *positive: above 0. */
-static bool decimal_int(const char *t, bool *positive) {
-    while (is_blank(*t)) t++;
-    bool negative = *t == '-';
-    if (*t == '-' || *t == '+') t++;
-    if (*t < '0' || *t > '9') return false;
-    bool nonzero = false;
-    while (*t >= '0' && *t <= '9') nonzero |= *t++ != '0';
-    while (is_blank(*t)) t++;
-    *positive = nonzero && !negative;
-    return *t == '\0';
-}
-
 static bool is_integer(const char *t) {
     bool positive;
-    return decimal_int(t, &positive);
+    return fl_ctl_setting_int(t, &positive);
 }
 
 static bool is_positive(const char *t) {
     bool positive;
-    return decimal_int(t, &positive) && positive;
+    return fl_ctl_setting_int(t, &positive) && positive;
 }
 
 /* `name='value' is not FORM; using the default`, the value quoted as Python's repr quotes it

@@ -166,21 +166,29 @@ static fl_value make_args(int64_t argc, const char *const *argv) {
     return list;
 }
 
+static bool is_blank(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+bool fl_ctl_setting_int(const char *text, bool *positive) {
+    while (is_blank(*text)) text++;
+    bool negative = *text == '-';
+    if (*text == '-' || *text == '+') text++;
+    if (*text < '0' || *text > '9') return false;
+    bool nonzero = false;
+    while (*text >= '0' && *text <= '9') nonzero |= *text++ != '0';
+    while (is_blank(*text)) text++;
+    *positive = nonzero && !negative;
+    return *text == '\0';
+}
+
 /* FLUENTAI_MAX_DEPTH as vm/machine.py's depth_from_environment reads it: a decimal Int (blanks
  * around it allowed), else 0 (the default applies). */
 static int64_t depth_from_environment(void) {
     const char *text = getenv("FLUENTAI_MAX_DEPTH");
-    if (text == NULL) return 0;
-    while (*text == ' ' || (*text >= '\t' && *text <= '\r')) text++;
-    const char *p = text + (*text == '+' || *text == '-');
-    if (*p < '0' || *p > '9') return 0;
-    while (*p >= '0' && *p <= '9') p++;
-    const char *rest = p;
-    while (*rest == ' ' || (*rest >= '\t' && *rest <= '\r')) rest++;
-    if (*rest != '\0') return 0;
+    bool positive;
+    if (text == NULL || !fl_ctl_setting_int(text, &positive)) return 0;
     errno = 0;
-    long long n = strtoll(text, NULL, 10);
-    return errno != 0 ? (*text == '-' ? 0 : MAX_MAX_DEPTH) : (int64_t)n;
+    long long n = strtoll(text, NULL, 10); /* skips the blanks and takes the sign itself */
+    return errno != 0 ? (positive ? MAX_MAX_DEPTH : 0) : (int64_t)n;
 }
 
 static int64_t next_depth_limit(int64_t depth) {

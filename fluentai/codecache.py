@@ -269,9 +269,7 @@ def store(
     try:
         return _store_temporary(k if _is_key(k) else "unit", objects, meta)
     except OSError as err:
-        last_failure = (
-            (err.strerror or str(err)).splitlines()[0] if str(err) else type(err).__name__
-        )
+        last_failure = (err.strerror or str(err) or type(err).__name__).splitlines()[0]
         return None
 
 

@@ -61,10 +61,6 @@ def stage(times: PassTimes | None, name: str) -> Iterator[None]:
             yield
 
 
-# the stages `--dump` can write before the back end takes over (the passes' names follow)
-FRONT_END_DUMPS = ("tokens", "ast", "core", "resolve_names", *(row.name for row in PASSES), "types")
-
-
 def resolve_source(
     src: SourceFile,
     *,
@@ -75,9 +71,10 @@ def resolve_source(
     resolve: Callable[[Program, DiagnosticSink], RProgram] | None = None,
 ) -> RProgram:
     """The front end and the passes: resolved Core for both back ends (raises CompileError).
-    The stages named in `dump` (FRONT_END_DUMPS) are written to `out` (standard error) as they
-    are made, each stage is timed in `times`; `resolve`: the name resolution of a session's
-    entry (pipeline.SessionScope), which reports every error itself."""
+    The stages named in `dump` (tokens, ast, core, resolve_names, each pass's name, types) are
+    written to `out` (standard error) as they are made, each stage is timed in `times`;
+    `resolve`: the name resolution of a session's entry (pipeline.SessionScope), which reports
+    every error itself."""
     out = out if out is not None else sys.stderr
     if "tokens" in dump:
         from fluentai.reader.lexer import tokenize
@@ -107,14 +104,18 @@ def resolve_source(
         else:
             resolved = resolve(program, sink)
     sink.check()
-    for name, run in (("resolve_names", None), *((row.name, row.run) for row in PASSES)):
-        if run is not None:
-            with stage(times, name):
-                resolved = run(resolved)
+
+    def dump_resolved(name: str, program: RProgram) -> None:
         if name in dump:
             from fluentai.passes.format import format_resolved
 
-            out.write(format_resolved(resolved))
+            out.write(format_resolved(program))
+
+    dump_resolved("resolve_names", resolved)
+    for row in PASSES:
+        with stage(times, row.name):
+            resolved = row.run(resolved)
+        dump_resolved(row.name, resolved)
     if "types" in dump and not is_prelude:
         from fluentai.types.dump import dump_program
 

@@ -325,11 +325,10 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
     final: Callable[[], bool] | None = None
     try:
         _detach(go_fd, done_fd)
-        # few collections: the lowering makes many objects, few of them garbage, and the
-        # objects the fork brought are never garbage here (2 to 5 ms of a small program's
-        # lowering went to collections)
+        # the objects the fork brought are never garbage here: no collection scans them (the
+        # command's thresholds, launch.py, keep collections rare: 2 to 5 ms of a small
+        # program's lowering went to them at the default ones)
         gc.freeze()
-        gc.set_threshold(100_000, 50, 100)
         claim = Claim(path, text)
         # another process compiling the same image (an earlier run's child, left to finish in
         # the background): wait for its image instead of compiling it again beside it

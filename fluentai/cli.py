@@ -64,6 +64,17 @@ def _natural(text: str) -> int:
     return int(text)
 
 
+def _byte_size(text: str) -> int:
+    from fluentai.settings import byte_size
+
+    n = byte_size(text)
+    if n is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a size in bytes (100, 512K, 64M, 1G), got `{text}`"
+        )
+    return n
+
+
 def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
     """The command line's parser; `only_run` leaves out the other subcommands (a `run` command
     line parses the same, and start-up is shorter)."""
@@ -74,7 +85,8 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         "FLUENTAI_JIT_LOOP_THRESHOLD, FLUENTAI_JIT_TIME_MS, FLUENTAI_JIT_SYNC=1, "
         "FLUENTAI_JIT_OPT, FLUENTAI_JIT_TIER2_THRESHOLD, FLUENTAI_JIT_TIER2_TIME_MS, "
         "FLUENTAI_JIT_TIER2_OPT, FLUENTAI_JIT_DEOPT_LIMIT, FLUENTAI_JIT_RECOMPILE_LIMIT, "
-        "FLUENTAI_JIT_INLINE_CACHES=0 and FLUENTAI_JIT_LOG=PATH tune and trace the JIT "
+        "FLUENTAI_JIT_CODE_BUDGET, FLUENTAI_JIT_INLINE_CACHES=0 and FLUENTAI_JIT_LOG=PATH tune "
+        "and trace the JIT "
         "(docs/jit.md); FLUENTAI_IMAGE=0 "
         "disables program images (warm runs of hot programs without the VM, docs/jit.md) and "
         "FLUENTAI_IMAGE_WAIT_MS (default 2000) bounds a run's wait at exit for its image; "
@@ -120,6 +132,14 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         metavar="MS",
         help="milliseconds spent in one function after which it is hot (default 100); same "
         "as FLUENTAI_JIT_TIME_MS",
+    )
+    run.add_argument(
+        "--jit-code-budget",
+        type=_byte_size,
+        metavar="SIZE",
+        help="bytes of native code kept loaded (default 32M): units replaced by newer ones are "
+        "unloaded, oldest first, beyond it (0: as soon as they are replaced); same as "
+        "FLUENTAI_JIT_CODE_BUDGET",
     )
     run.add_argument(
         "--no-cache",
@@ -365,12 +385,14 @@ _RUN_VALUE_OPTIONS = (
     "--jit-threshold",
     "--jit-loop-threshold",
     "--jit-time-ms",
+    "--jit-code-budget",
 )
 # the JIT's settings given as flags: each is handed to the JIT as its environment variable
 _JIT_FLAG_ENVIRONMENT = (
     ("jit_threshold", "FLUENTAI_JIT_THRESHOLD"),
     ("jit_loop_threshold", "FLUENTAI_JIT_LOOP_THRESHOLD"),
     ("jit_time_ms", "FLUENTAI_JIT_TIME_MS"),
+    ("jit_code_budget", "FLUENTAI_JIT_CODE_BUDGET"),
 )
 
 
@@ -430,6 +452,7 @@ def _quick_run(argv: list[str]) -> argparse.Namespace | None:
         jit_threshold=None,
         jit_loop_threshold=None,
         jit_time_ms=None,
+        jit_code_budget=None,
         no_cache=False,
         time_passes=False,
         dump=frozenset(),

@@ -66,27 +66,43 @@ cpu_id = cachekey.cpu_id
 
 
 class Unit:
-    """A loaded entry: its code's addresses and its metadata. The library stays mapped for the
-    life of the process (ctypes never unloads a CDLL)."""
+    """A loaded entry: its code's addresses and its metadata. The library stays mapped until
+    `unload` (ctypes itself never unloads a CDLL)."""
 
     def __init__(self, lib: ctypes.CDLL, path: Path, meta: dict[str, Any], *, cached: bool):
-        self.lib = lib
+        self.lib: ctypes.CDLL | None = lib
         self.path = path  # where it was loaded from (gone already for a temporary unit)
         self.meta = meta
         self.cached = cached  # loaded from an existing entry (not stored in this process)
 
     def address(self, symbol: str) -> int:
         """The address of `symbol` (names may contain dots, e.g. `fl.prelude.fn.map`)."""
+        if self.lib is None:
+            raise KeyError(f"{symbol} (the unit is unloaded)")
         try:
             return ctypes.addressof(ctypes.c_char.in_dll(self.lib, symbol))
         except ValueError:
             raise KeyError(symbol) from None
 
+    def unload(self) -> None:
+        """Close this load of the library (`dlclose`): its mapping goes when no other load of
+        the same file holds it. The caller guarantees that none of its code can run again and
+        that nothing reads its memory (the JIT's `_evict`)."""
+        import _ctypes
+
+        lib = self.lib
+        if lib is None:
+            return
+        self.lib = None
+        if self in _units:
+            _units.remove(self)
+        _ctypes.dlclose(lib._handle)
+
     def __repr__(self) -> str:
         return f"Unit({self.path.name!r}, cached={self.cached})"
 
 
-_units: list[Unit] = []  # every unit loaded: their code may run until the process exits
+_units: list[Unit] = []  # every unit loaded and not unloaded
 
 
 def _paths(k: str) -> tuple[Path, Path]:

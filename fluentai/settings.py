@@ -38,6 +38,28 @@ def count(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(text) if _is_count(text) else default
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def byte_size(text: str) -> int | None:
+    """A size in bytes: a count with an optional binary unit, `K`, `M` or `G` (`64M`, `512k`,
+    `1GiB`, `100`), else None."""
+    text = text.strip(_SPACE).upper()
+    for ending in ("IB", "B"):
+        if text.endswith(ending) and len(text) > len(ending):
+            text = text[: -len(ending)]
+            break
+    unit = text[-1:] if text[-1:] in ("K", "M", "G") else ""
+    digits = text[: len(text) - len(unit)]
+    return int(digits) * _SIZE_UNITS[unit] if _is_count(digits) else None
+
+
+def size(environ: Mapping[str, str], name: str, default: int) -> int:
+    """The variable as a size in bytes (`byte_size`), else `default`."""
+    n = byte_size(environ.get(name, ""))
+    return default if n is None else n
+
+
 def milliseconds(environ: Mapping[str, str], name: str) -> float | None:
     """The variable as a finite number of milliseconds >= 0, else None."""
     return _milliseconds(environ.get(name, ""))
@@ -86,6 +108,10 @@ _FORMS["FLUENTAI_IMAGE_WAIT_MS"] = (
     "a number of milliseconds",
     lambda t: _milliseconds(t) is not None,
 )
+_FORMS["FLUENTAI_JIT_CODE_BUDGET"] = (
+    "a size in bytes (a count, or with K, M or G)",
+    lambda t: byte_size(t) is not None,
+)
 _FORMS["FLUENTAI_MAX_DEPTH"] = ("a positive count", _positive)
 _FORMS["FLUENTAI_SEED"] = ("an integer", lambda t: integer(t) is not None)
 
@@ -105,4 +131,4 @@ def warn_invalid(environ: Mapping[str, str], stderr: TextIO) -> None:
         stderr.write(f"fluentai: warning: {line}\n")
 
 
-__all__ = ["count", "integer", "invalid", "milliseconds", "warn_invalid"]
+__all__ = ["byte_size", "count", "integer", "invalid", "milliseconds", "size", "warn_invalid"]

@@ -8,10 +8,12 @@ tests check what the corpus cannot see: the counters, the log, and each step of 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from test_jit import NOW, run
+from test_jit import NOW, _env, run
 
 from fluentai.jit.policy import (
     DEFAULT_DEOPT_LIMIT,
@@ -328,3 +330,69 @@ def test_inline_caches_can_be_turned_off(tmp_path: Path) -> None:
     r = run(tmp_path, APPLY_N, "--jit-stats", env=env)
     assert (r.status, r.stdout) == want[:2]
     assert stat(r.stderr, r"jit: inline caches \(call sites\) (\d+)") == "0"
+
+
+# ---------------------------------------------------------------- the code budget
+
+# runs `fluentai ARGS...` in this process, then says how many of the code cache's shared objects
+# are still mapped (the units the JIT did not unload)
+MAPPED_UNITS = """
+import sys
+from fluentai import cli
+status = cli.main(sys.argv[1:])
+maps = open("/proc/self/maps", encoding="utf-8").read().splitlines()
+units = {line.split()[-1] for line in maps if line.endswith(".so") and "/cache/" in line}
+sys.stderr.write(f"units mapped {len(units)}\\n")
+sys.exit(status)
+"""
+
+
+@pytest.mark.parametrize(("budget", "unloaded", "mapped"), [("0", 2, 1), ("32M", 0, 3)])
+def test_replaced_units_are_unloaded_beyond_the_code_budget(
+    tmp_path: Path, budget: str, unloaded: int, mapped: int
+) -> None:
+    source = sum_to(40)
+    want = vm_run(tmp_path, source)
+    log = tmp_path / "jit.log"
+    env = {**SYNC, "FLUENTAI_JIT_DEOPT_LIMIT": "5", "FLUENTAI_JIT_LOG": str(log)}
+    proc = subprocess.run(
+        [sys.executable, "-c", MAPPED_UNITS, "run", "--jit-stats", "--jit-code-budget", budget]
+        + ["prog.fl"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path / "cache", env),
+        timeout=120,
+    )
+    assert (proc.returncode, proc.stdout) == want[:2], proc.stderr
+    # tier 1, tier 2, and tier 2 again after the recompilation: three units loaded
+    assert stat(proc.stderr, r"jit: units loaded (\d+)") == "3"
+    assert stat(proc.stderr, r"units unloaded (\d+)") == str(unloaded)
+    assert stat(proc.stderr, r"units mapped (\d+)") == str(mapped)
+    text = log.read_text(encoding="utf-8")
+    assert text.count("unloaded a replaced tier-") == unloaded
+    if unloaded:
+        assert "unloaded a replaced tier-1 unit" in text
+
+
+def test_the_code_budget_takes_sizes_and_refuses_anything_else(tmp_path: Path) -> None:
+    from fluentai.settings import byte_size, invalid
+
+    assert [byte_size(t) for t in ("0", "100", "512K", "64m", "1GiB", " 2MB ")] == [
+        0,
+        100,
+        512 << 10,
+        64 << 20,
+        1 << 30,
+        2 << 20,
+    ]
+    assert [byte_size(t) for t in ("", "M", "-1", "1.5M", "64T", "1e6")] == [None] * 6
+    assert Thresholds.from_env({"FLUENTAI_JIT_CODE_BUDGET": "1K"}).code_budget == 1024
+    assert Thresholds.from_env({"FLUENTAI_JIT_CODE_BUDGET": "lots"}).code_budget == 32 << 20
+    assert invalid({"FLUENTAI_JIT_CODE_BUDGET": "lots"}) == [
+        "FLUENTAI_JIT_CODE_BUDGET='lots' is not a size in bytes (a count, or with K, M or G); "
+        "using the default"
+    ]
+    r = run(tmp_path, "(print 1)", "--jit-code-budget", "lots")
+    assert r.status == 2
+    assert "expected a size in bytes (100, 512K, 64M, 1G), got `lots`" in r.stderr

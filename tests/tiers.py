@@ -35,6 +35,9 @@ _TIER2_NOW: Final = {
     "FLUENTAI_JIT_DEOPT_LIMIT": "2",
 }
 
+# the tier-1 unit, and each tier-2 unit a newer one replaces, unloaded as soon as it is replaced
+_UNLOAD: Final = {"FLUENTAI_JIT_CODE_BUDGET": "0"}
+
 TIERS: Final[list[Tier]] = [
     Tier("vm", "vm", {}),
     # the default tier at its default thresholds: the VM, profiling; hot code compiled by the JIT
@@ -51,10 +54,11 @@ SAMPLED_TIERS: Final[list[tuple[Tier, int, int]]] = [
     # the same with tier 2 at once too, and half the calls that could go native stay in the
     # VM, at random, while a quarter of the guarded calls fail their guard (a deopt), so VM
     # and native frames interleave everywhere and deopts, recompilations and blacklisting
-    # happen in every program (FLUENTAI_DEOPT_STRESS)
-    (Tier("auto-stress", "auto", {**_TIER2_NOW, "FLUENTAI_DEOPT_STRESS": "7"}), 2, 1),
+    # happen in every program (FLUENTAI_DEOPT_STRESS); each unit replaced is unloaded at once
+    # (a code budget of 0)
+    (Tier("auto-stress", "auto", {**_TIER2_NOW, **_UNLOAD, "FLUENTAI_DEOPT_STRESS": "7"}), 2, 1),
     # tier 2 at once without stress: guards fail only when a function gets other kinds
-    (Tier("auto-tier2", "auto", _TIER2_NOW), 6, 2),
+    (Tier("auto-tier2", "auto", {**_TIER2_NOW, **_UNLOAD}), 6, 2),
     # tier 2's optimizing pipeline
     (Tier("auto-tier2-O2", "auto", {**_TIER2_NOW, "FLUENTAI_JIT_TIER2_OPT": "2"}), 24, 9),
     # a threshold of 2: functions tier up after a few calls, with VM frames still live below

@@ -84,6 +84,24 @@ ONTO_MAX = 64  # at most this many cells consed onto a synced global list are bu
 TWIN_SLOTS = 1024  # rooted argument buffer: closure, arguments, free values
 
 
+def _kib(n: int) -> str:
+    return f"{n / 1024:.0f} KiB"
+
+
+class Loaded:
+    """A unit the JIT loaded: the library, what its initialization kept (its argument
+    strings, its root arrays as recorded by the runtime), its mapped size and its tier."""
+
+    __slots__ = ("unit", "args", "roots", "size", "tier")
+
+    def __init__(self, unit: Any, args: Any, roots: int | None, size: int, tier: int) -> None:
+        self.unit = unit
+        self.args = args
+        self.roots = roots
+        self.size = size
+        self.tier = tier
+
+
 class NativeRaised(FlError):
     """An error that native code raised and did not catch: the VM unwinds it from the call
     site; `native_trace` holds the native frames' entries (outermost first)."""
@@ -119,11 +137,26 @@ class JitStats:
     native_ns: int = 0
     image_ms: float = 0.0  # compiling the program image (fluentai/image.py)
     tier2: Any = None  # jit/tier2.py: functions per tier, deopts, recompilations, blacklist
+    units: int = 0  # units loaded (tier 1 and tier 2), and their mapped bytes
+    code_bytes: int = 0
+    code_peak: int = 0  # the most bytes of units loaded at once
+    evicted: int = 0  # replaced units unloaded under the code budget, and their bytes
+    evicted_bytes: int = 0
     started: float = field(default_factory=time.perf_counter)
     log: list[str] = field(default_factory=list)
 
     def fallback(self, reason: str) -> None:
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
+
+    def loaded(self, size: int) -> None:
+        self.units += 1
+        self.code_bytes += size
+        self.code_peak = max(self.code_peak, self.code_bytes)
+
+    def unloaded(self, size: int) -> None:
+        self.evicted += 1
+        self.evicted_bytes += size
+        self.code_bytes -= size
 
     def report(self) -> str:
         """The `--jit-stats` lines (`jit: NAME VALUE UNIT, ...`, as fluentai/bench reads them)."""
@@ -161,6 +194,13 @@ class JitStats:
         if self.fallbacks:
             kept = "; ".join(f"{why} x{n}" for why, n in sorted(self.fallbacks.items()))
             lines.append(f"jit: calls kept in the VM: {kept}")
+        if self.units:
+            lines.append(
+                f"jit: units loaded {self.units}, units unloaded {self.evicted} "
+                f"({self.evicted_bytes / 1024:.0f} KiB), native code loaded at exit "
+                f"{self.code_bytes / 1024:.0f} KiB, native code loaded at most "
+                f"{self.code_peak / 1024:.0f} KiB"
+            )
         if self.functions and self.tier2 is not None:
             lines += self.tier2.report_lines()
         return "\n".join(lines)
@@ -270,7 +310,9 @@ class Jit:
         self._ctors: dict[str, CtorInfo] = {}
         self._code_desc: dict[int, int] = {}  # id(Code) -> descriptor, for every mapped Code
         self._refused: dict[int, int] = {}  # id(Code) -> calls that had to stay in the VM
-        self._handles: list[Any] = []
+        # the units loaded, oldest first: the last is the installed one (or the one whose
+        # install failed), the others were replaced and are unloaded beyond the code budget
+        self._loaded: list[Loaded] = []
         self._twins: dict[int, tuple[Any, int, int]] = {}  # id(VM value) -> (it, slot, word)
         self._twin_owner: list[int | None] = [None] * TWIN_SLOTS
         self._twin_next = 0
@@ -812,8 +854,15 @@ class Jit:
         args = (ctypes.c_char_p * (len(self.argv) + 1))(
             *[a.encode("utf-8", "surrogateescape") for a in self.argv], None
         )
-        self._handles += [args, lib]
-        cells = init(len(self.argv), args, self.vm.max_depth)
+        lib_rt = rt.lib
+        lib_rt.fl_jit_roots_begin()
+        try:
+            cells = init(len(self.argv), args, self.vm.max_depth)
+        finally:
+            roots = lib_rt.fl_jit_roots_end()
+        size = max(0, lib_rt.fl_jit_code_size(lib.address("fl_jit_init")))
+        self._loaded.append(Loaded(lib, args, roots, size, 2 if "tier2_seeds" in meta else 1))
+        self.stats.loaded(size)
         if not cells:
             raise RuntimeError("the prelude's native initialization failed")
         self._cells = ctypes.cast(cells, ctypes.POINTER(ctypes.c_uint64))
@@ -913,6 +962,28 @@ class Jit:
                 self._globals.append((vi, cell))
         if meta.get("uses_state") and self._state_refused is None:
             self._give_state()
+        self._evict()
+
+    def _evict(self) -> None:
+        """Unload replaced units, oldest first, while the units loaded exceed the code budget.
+        Called right after an install, at a safepoint: no native frame is live (native code
+        never calls the VM), and `_uninstall` dropped every reference to a replaced unit's
+        code. A unit's root arrays (its globals and literal pools) are freed with it."""
+        if self.in_native:  # a safepoint is never inside a native call; should one be, wait
+            return
+        budget = self.thresholds.code_budget
+        loaded = self._loaded
+        total = sum(x.size for x in loaded)
+        while len(loaded) > 1 and total > budget:
+            old = loaded.pop(0)
+            self.rt.lib.fl_jit_roots_free(old.roots)
+            old.unit.unload()
+            total -= old.size
+            self.stats.unloaded(old.size)
+            self.log(
+                f"unloaded a replaced tier-{old.tier} unit ({_kib(old.size)}): "
+                f"{_kib(total + old.size)} loaded > budget {_kib(budget)}"
+            )
 
     # ------------------------------------------------------------ the state store
 

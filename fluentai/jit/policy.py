@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fluentai.records import record
-from fluentai.settings import count
+from fluentai.settings import count, size
 
 FALLBACK: object = type("Fallback", (), {"__repr__": lambda self: "FALLBACK"})()
 """`Jit.call`'s answer when the call must run in the VM after all."""
@@ -26,6 +26,7 @@ DEFAULT_TIER2_CALLS = 1000  # VM->native calls of one function in tier 1
 DEFAULT_TIER2_TIME_MS = 50.0  # time in one function's native code in tier 1
 DEFAULT_DEOPT_LIMIT = 16  # guard failures of one function before it is recompiled
 DEFAULT_RECOMPILE_LIMIT = 2  # recompilations of one function before it is blacklisted
+DEFAULT_CODE_BUDGET = 32 << 20  # bytes of units kept loaded before replaced ones are unloaded
 
 
 @record
@@ -35,7 +36,8 @@ class Thresholds:
     compile thread (tests). A function with tier-1 code goes to tier 2 after more than
     `tier2_calls` VM->native calls or `tier2_time_ms` in its native code; after `deopt_limit`
     failed guards it is recompiled (the limit doubles each time), and after
-    `recompile_limit` recompilations it is blacklisted."""
+    `recompile_limit` recompilations it is blacklisted. Units replaced by a newer one are
+    unloaded, oldest first, while the units loaded exceed `code_budget` bytes."""
 
     calls: int = DEFAULT_CALLS
     loops: int = DEFAULT_LOOPS
@@ -45,6 +47,7 @@ class Thresholds:
     tier2_time_ms: float = DEFAULT_TIER2_TIME_MS
     deopt_limit: int = DEFAULT_DEOPT_LIMIT
     recompile_limit: int = DEFAULT_RECOMPILE_LIMIT
+    code_budget: int = DEFAULT_CODE_BUDGET
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], calls: int | None = None) -> Thresholds:
@@ -52,7 +55,7 @@ class Thresholds:
         FLUENTAI_JIT_LOOP_THRESHOLD, FLUENTAI_JIT_TIME_MS, FLUENTAI_JIT_SYNC=1,
         FLUENTAI_JIT_TIER2_THRESHOLD (0: a function goes to tier 2 at its first VM->native
         call), FLUENTAI_JIT_TIER2_TIME_MS, FLUENTAI_JIT_DEOPT_LIMIT,
-        FLUENTAI_JIT_RECOMPILE_LIMIT; `calls` is the `--jit-threshold` flag, which wins over
+        FLUENTAI_JIT_RECOMPILE_LIMIT, FLUENTAI_JIT_CODE_BUDGET; `calls` is the `--jit-threshold` flag, which wins over
         the environment."""
         n = calls if calls is not None else count(environ, "FLUENTAI_JIT_THRESHOLD", -1)
         sync = environ.get("FLUENTAI_JIT_SYNC") == "1"
@@ -75,6 +78,7 @@ class Thresholds:
             0.0 if t2 == 0 else t2_ms,
             deopts,
             recompiles,
+            size(environ, "FLUENTAI_JIT_CODE_BUDGET", DEFAULT_CODE_BUDGET),
         )
 
 

@@ -128,10 +128,51 @@ void *fl_alloc_uncollectable(int64_t nbytes) {
     return p;
 }
 
+/* The root arrays a JIT unit's initialization makes (its globals and its literal pools), recorded
+ * between fl_jit_roots_begin and fl_jit_roots_end so that fl_jit_roots_free can free them when the
+ * unit is unloaded (jit/jit.py `_evict`). Units are initialized on the program thread only. */
+typedef struct roots_set {
+    fl_value **arrays;
+    int64_t n, cap;
+} roots_set;
+
+static roots_set *recording;
+
 fl_value *fl_alloc_roots(int64_t n) {
     fl_value *roots = fl_alloc_uncollectable(n * (int64_t)sizeof(fl_value));
     for (int64_t i = 0; i < n; i++) roots[i] = FL_UNBOUND;
+    if (recording != NULL) {
+        if (recording->n == recording->cap) {
+            recording->cap = recording->cap ? 2 * recording->cap : 8;
+            recording->arrays =
+                fl_xrealloc(recording->arrays, (size_t)recording->cap * sizeof(fl_value *));
+        }
+        recording->arrays[recording->n++] = roots;
+    }
     return roots;
+}
+
+void fl_jit_roots_begin(void) {
+    if (recording != NULL) { /* an earlier recording left open: its arrays stay, unrecorded */
+        free(recording->arrays);
+        free(recording);
+    }
+    recording = fl_xmalloc(sizeof *recording);
+    memset(recording, 0, sizeof *recording);
+}
+
+void *fl_jit_roots_end(void) {
+    roots_set *set = recording;
+    recording = NULL;
+    return set;
+}
+
+void fl_jit_roots_free(void *set) {
+    roots_set *r = set;
+    if (r == NULL) return;
+    for (int64_t i = 0; i < r->n; i++) GC_FREE(r->arrays[i]);
+    free(r->arrays);
+    free(r);
 }
 
 /* Plain malloc for the runtime's own tables (never holding the only reference to GC memory). */

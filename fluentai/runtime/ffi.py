@@ -114,6 +114,10 @@ def _declare(lib: ctypes.CDLL) -> None:
         "fl_e_stateZ3a_rollback_transaction": (u64, [i64, void_p]),
         # the value bridge (bridge.c, jit/bridge.py)
         "fl_alloc_roots": (void_p, [i64]),
+        "fl_jit_roots_begin": (None, []),
+        "fl_jit_roots_end": (void_p, []),
+        "fl_jit_roots_free": (None, [void_p]),
+        "fl_jit_code_size": (i64, [void_p]),
         "fl_bridge_decode": (i64, [void_p, i64, void_p, i64]),
         "fl_bridge_encode": (void_p, [u64, ctypes.POINTER(i64)]),
         "fl_bridge_decoded": (u64, [i64]),

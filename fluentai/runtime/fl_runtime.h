@@ -360,5 +360,13 @@ fl_value fl_jit_call(const fl_fndesc *desc, int64_t nfree, uint64_t selfmask, ui
 fl_value fl_jit_osr(fl_value (*entry)(fl_value *), fl_value *vars, int64_t depth);
 /* Consume an interrupt requested while native code returned (1), else 0. */
 int64_t fl_jit_take_interrupt(void);
+/* The root arrays a JIT unit's initialization makes are recorded from fl_jit_roots_begin to
+ * fl_jit_roots_end (which returns them as a set); fl_jit_roots_free frees a set's arrays, once no
+ * code can read them (the unit is being unloaded). */
+void fl_jit_roots_begin(void);
+void *fl_jit_roots_end(void);
+void fl_jit_roots_free(void *set);
+/* The bytes mapped for the shared object holding `addr` (its loadable segments), or -1. */
+int64_t fl_jit_code_size(const void *addr);
 
 #endif

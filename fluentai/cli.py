@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from typing import NoReturn
 
 from fluentai import __version__
@@ -312,6 +311,8 @@ def _check_writable(output: str, source: str) -> None:
         raise UsageError(f"cannot write `{output}`: permission denied")
     # Permission bits do not tell everything (a read-only mount, /proc, and root passes every
     # access check): create and remove a file beside OUT.
+    import tempfile  # only here: with shutil and random, 8 ms of every start
+
     try:
         fd, probe = tempfile.mkstemp(prefix=".fluentai-build-", dir=parent)
     except OSError as err:

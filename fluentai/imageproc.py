@@ -28,9 +28,9 @@ looked at up to three times a millisecond apart), so that one of them is idle.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # not `signal`, whose enums cost ms
 import gc
 import os
-import signal
 import time
 
 TYPE_CHECKING = False
@@ -208,7 +208,7 @@ class ImageProcess:
         self._close()
         try:
             if kill:
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(self.pid, _signal.SIGKILL)
             os.waitpid(self.pid, 0)
         except (OSError, ChildProcessError):
             pass
@@ -520,7 +520,7 @@ def _detach(go_fd: int, done_fd: int) -> None:
 def _in_background() -> None:
     """A compiler process of its own: Ctrl-C is the run's business, and it gives way to
     anything interactive should the machine get busy."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     try:
         os.nice(5)
     except OSError:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import random
 import sys
 import threading
 import time
@@ -320,7 +319,11 @@ class Jit:
         # FLUENTAI_DEOPT_STRESS=SEED (tests): half the calls that could run natively stay in
         # the VM, at random, so VM and native frames interleave everywhere
         stress = count(os.environ, "FLUENTAI_DEOPT_STRESS", -1)
-        self._stress = random.Random(stress) if stress >= 0 else None
+        self._stress: Any = None
+        if stress >= 0:
+            import random
+
+            self._stress = random.Random(stress)
         # tier 2 (jit/tier2.py): a compiled tier-2 unit waiting for a safepoint, and the codes
         # the installed unit gave slots to (a new unit takes them back)
         self.tier2 = Tier2(self)

@@ -11,7 +11,6 @@ site table with spans (native traces). A cache hit needs no lowering.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -89,6 +88,8 @@ def _lambda_rows(lowered: Any) -> list[list[Any]]:
 def jit_prelude() -> tuple[bytes, dict[str, Any]]:
     """The prelude's unit for JIT units (its lambdas' descriptors exported) and its lambda
     table: compiled once per compiler, then read from the code cache."""
+    import json  # here and below, not at import time: most runs find no unit
+
     from fluentai import codecache, native
 
     k = codecache.key("prelude", "jit", "O2", "generic")
@@ -116,6 +117,8 @@ def _key(src: SourceFile, seeds: Seeds | None = None, targets: Targets | None = 
 
     if seeds is None:
         return cachekey.key(src.name, src.text, "jit", f"O{jit_opt()}")
+    import json
+
     text = json.dumps(sorted(_seeds_json(seeds).items()))
     if targets:
         text += json.dumps(sorted(targets.items()))
@@ -157,6 +160,8 @@ def remember_tier2(
 ) -> None:
     """Note in the code cache which tier-2 unit this run installed last: the next run of the
     program installs it before it starts (`load_remembered_tier2`)."""
+    import json
+
     from fluentai import codecache
 
     if not codecache.enabled():
@@ -177,13 +182,15 @@ def load_remembered_tier2(
 ) -> tuple[Any, dict[str, Any], Seeds, dict[str, tuple[int, int]]] | None:
     """The tier-2 unit an earlier run of this program installed last, from the code cache, with
     its seeds and their spans; None when there is none."""
-
     if not cachekey.enabled():
         return None
     path = os.path.join(cachekey.cache_dir(), f"tier2-{_key(src)}.json")
     try:
         with open(path, encoding="utf-8") as f:
-            record = json.loads(f.read())
+            text = f.read()
+        import json
+
+        record = json.loads(text)
         seeds: Seeds = {
             n: tuple(tuple(k) if k else None for k in g) for n, g in record["seeds"].items()
         }

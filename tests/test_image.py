@@ -73,6 +73,19 @@ def test_second_run_starts_from_the_image_without_vm_or_compiler(tmp_path: Path)
     assert not {"typing", "re", "enum", "json", "pathlib", "subprocess"} & _imported(third)
 
 
+def test_a_run_that_never_gets_hot_imports_only_what_the_vm_needs(tmp_path: Path) -> None:
+    # hello world runs in the VM: no program image, no unit, no compiler; the modules only a
+    # build, a unit or the stress switch use are not imported (tempfile brings shutil,
+    # bz2 and lzma: 8 ms of every start)
+    r = _run(tmp_path, '(print "hello world")\n')
+    assert (r.status, r.stdout) == (0, "hello world\n")
+    modules = _imported(r)
+    assert "fluentai.vm.machine" in modules
+    assert not {"tempfile", "shutil", "json", "random", "signal", "subprocess"} & modules
+    assert not {m for m in modules if m.startswith("llvmlite")}
+    assert not {"fluentai.llvm.lower", "fluentai.llvm.engine"} & modules
+
+
 def test_errors_and_exit_statuses_from_an_image_are_the_vms(tmp_path: Path) -> None:
     for source, status in ((HOT_ERROR, 70), (HOT_EXIT, 3)):
         vm = _run(tmp_path, source, "--tier", "vm")

@@ -419,6 +419,27 @@ def unwritable() -> str:
     return ""
 
 
+_warned_unwritable = False
+
+
+def warn_unwritable(stderr: Any) -> None:
+    """Once per process, before code is compiled: when the cache is enabled but cannot take
+    entries (a read-only home, a FLUENTAI_CACHE_DIR that is a file), say so on `stderr`: the
+    run compiles without it, and nothing it compiles is kept for the next run."""
+    global _warned_unwritable
+    if _warned_unwritable or not enabled():
+        return
+    _warned_unwritable = True
+    reason = unwritable()
+    if reason:
+        stderr.write(
+            f"fluentai: warning: cannot write the code cache `{cache_dir()}` ({reason}): "
+            "compiled code is not kept for the next run (set FLUENTAI_CACHE_DIR, or "
+            "FLUENTAI_CACHE=0)\n"
+        )
+        stderr.flush()
+
+
 def info() -> dict[str, Any]:
     """The cache's location, number of committed entries, total size in bytes, size limit and
     whether it is enabled."""

@@ -249,6 +249,7 @@ def execute_native(
         from fluentai.progress import Progress
 
         # a big program takes seconds to compile: a terminal sees a status line meanwhile
+        codecache.warn_unwritable(stderr)
         progress = Progress(stderr, f"fluentai: compiling {src.name}")
         progress.live = progress.live and not dump  # dumps write to stderr meanwhile
         progress.stage("native code")

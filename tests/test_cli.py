@@ -1337,6 +1337,31 @@ def test_a_cache_directory_that_cannot_be_written_is_reported(tmp_path: Path) ->
     assert fine.status == 0 and "not writable" not in fine.stdout
 
 
+@pytest.mark.parametrize("tier", ["auto", "native"])
+def test_a_run_that_compiles_says_once_that_the_cache_cannot_be_written(
+    tmp_path: Path, tier: str
+) -> None:
+    # it compiled without the cache, silently, run after run
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "p.fl").write_text(
+        '(define (f n) (if (< n 2) n (+ (f (- n 1)) (f (- n 2)))))\n(print "start")\n'
+        "(print (f 20))\n"
+    )
+    env = {"FLUENTAI_CACHE_DIR": str(tmp_path / "a-file" / "cache")}
+    result = fluentai("run", "--tier", tier, "p.fl", cwd=tmp_path, env=env)
+    assert (result.status, result.stdout) == (0, "start\n6765\n")
+    warning = (
+        f"fluentai: warning: cannot write the code cache `{tmp_path / 'a-file' / 'cache'}` "
+        "(not a directory): compiled code is not kept for the next run"
+    )
+    assert result.stderr.count(warning) == 1, result.stderr
+    # nothing to say when the cache is off, or when nothing is compiled
+    off = fluentai("run", "--tier", tier, "p.fl", cwd=tmp_path, env={**env, "FLUENTAI_CACHE": "0"})
+    assert (off.status, off.stdout, off.stderr) == (0, "start\n6765\n", "")
+    vm = fluentai("run", "--tier", "vm", "p.fl", cwd=tmp_path, env=env)
+    assert (vm.status, vm.stdout, vm.stderr) == (0, "start\n6765\n", "")
+
+
 @pytest.mark.parametrize("tier", ["auto", "native", "vm"])
 def test_a_program_file_that_is_a_pipe_is_read_once(tmp_path: Path, tier: str) -> None:
     # the warm-start path looks for a program image by the file's text: it must not be the

@@ -354,7 +354,11 @@ class Jit:
         self.log(f"hot: {code.name}: {why}")
         self.state = COMPILING
         self.stats.state = "compiling"
+        from fluentai import codecache
         from fluentai.jit import unit as unit_mod
+
+        self.vm.world.flush()  # the program's output so far comes first
+        codecache.warn_unwritable(self.vm.world.stderr)
 
         cached = unit_mod.load_cached(self.src, self.stats, self.log)
         if cached is not None:  # a second run: no compiling, install now

@@ -983,8 +983,11 @@ class Jit:
         total = sum(x.size for x in loaded)
         while len(loaded) > 1 and total > budget:
             old = loaded.pop(0)
+            # its root arrays are no one's now: a later initialization of the same library
+            # (the same unit installed again) made its own
             self.rt.lib.fl_jit_roots_free(old.roots)
-            old.unit.unload()
+            if all(x.unit is not old.unit for x in loaded):
+                old.unit.unload()
             total -= old.size
             self.stats.unloaded(old.size)
             self.log(

@@ -8,10 +8,10 @@ fluentai repl | bench | cache clear|info|path
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import NoReturn
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from fluentai import __version__
 from fluentai.driver import (
@@ -25,19 +25,29 @@ from fluentai.driver import (
 )
 from fluentai.stages import DUMP_STAGES, NATIVE_DUMP_STAGES
 
+if TYPE_CHECKING:
+    import argparse  # imported where a command line is parsed: a plain `run` needs none
+
 DUMP_CHOICES = DUMP_STAGES + NATIVE_DUMP_STAGES
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"fluentai: error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
+def _parser_class() -> type[argparse.ArgumentParser]:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            sys.stderr.write(f"fluentai: error: {message}\n")
+            raise SystemExit(EXIT_USAGE)
+
+    return _Parser
 
 
 def _dump_stages(text: str) -> frozenset[str]:
     stages = frozenset(s.strip() for s in text.split(",") if s.strip())
     unknown = sorted(stages - set(DUMP_CHOICES))
     if unknown:
+        import argparse
+
         raise argparse.ArgumentTypeError(
             f"unknown stage {', '.join(unknown)} (stages: {', '.join(DUMP_CHOICES)})"
         )
@@ -59,6 +69,8 @@ def _check_dump_tier(stages: frozenset[str], tier: str) -> None:
 
 def _natural(text: str) -> int:
     if not text.isdigit():
+        import argparse
+
         raise argparse.ArgumentTypeError(f"expected a count (0, 1, 2, ...), got `{text}`")
     return int(text)
 
@@ -68,6 +80,8 @@ def _byte_size(text: str) -> int:
 
     n = byte_size(text)
     if n is None:
+        import argparse
+
         raise argparse.ArgumentTypeError(
             f"expected a size in bytes (100, 512K, 64M, 1G), got `{text}`"
         )
@@ -77,7 +91,8 @@ def _byte_size(text: str) -> int:
 def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
     """The command line's parser; `only_run` leaves out the other subcommands (a `run` command
     line parses the same, and start-up is shorter)."""
-    parser = _Parser(
+    parser_class = _parser_class()
+    parser = parser_class(
         prog="fluentai",
         description="FluentAI: a Lisp-like language with effects, a bytecode VM and native tiers.",
         epilog="Environment: FLUENTAI_JIT=0 disables native tiers; FLUENTAI_JIT_THRESHOLD, "
@@ -95,7 +110,7 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
         "of these forms is ignored, with a warning.",
     )
     parser.add_argument("--version", action="version", version=f"fluentai {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=parser_class)
 
     def tier_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -445,7 +460,8 @@ def _quick_run(argv: list[str]) -> argparse.Namespace | None:
     command line, which the parser then handles (and reports) in full."""
     if len(argv) < 2 or argv[0] != "run":
         return None
-    args = argparse.Namespace(
+    # the parser's Namespace, without importing argparse (with gettext, 3 ms of every run)
+    args = SimpleNamespace(
         command="run",
         tier="auto",
         print_values=False,
@@ -476,7 +492,7 @@ def _quick_run(argv: list[str]) -> argparse.Namespace | None:
         return None
     args.file = argv[i]
     args.args = argv[i + 1 :]
-    return args
+    return cast("argparse.Namespace", args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,7 +81,9 @@ def test_a_run_that_never_gets_hot_imports_only_what_the_vm_needs(tmp_path: Path
     assert (r.status, r.stdout) == (0, "hello world\n")
     modules = _imported(r)
     assert "fluentai.vm.machine" in modules
-    assert not {"tempfile", "shutil", "json", "random", "signal", "subprocess"} & modules
+    assert (
+        not {"argparse", "tempfile", "shutil", "json", "random", "signal", "subprocess"} & modules
+    )
     assert not {m for m in modules if m.startswith("llvmlite")}
     assert not {"fluentai.llvm.lower", "fluentai.llvm.engine"} & modules
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from prelude_seed import seed
 
 from tests.test_cli import (
     REPO_ROOT,
@@ -38,6 +39,7 @@ TIER_IDS = [tier[0] for tier in TIERS]
 
 
 def _cache(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
+    seed(tmp_path / "cache")  # the prelude's units, compiled once per test process
     return {**env, "FLUENTAI_CACHE_DIR": str(tmp_path / "cache")}
 
 

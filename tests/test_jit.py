@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from prelude_seed import seed
 
 from fluentai.jit.policy import DEFAULT_CALLS, DEFAULT_LOOPS, Thresholds, decide
 
@@ -37,6 +38,7 @@ class Result(NamedTuple):
 
 
 def _env(cache: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    seed(cache)  # the prelude's units, compiled once per test process
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTAI_")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["FLUENTAI_CACHE_DIR"] = str(cache)

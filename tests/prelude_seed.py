@@ -9,6 +9,7 @@ cache without them clears it, or names a directory that already exists."""
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import subprocess
@@ -18,24 +19,22 @@ from pathlib import Path
 
 from corpus import REPO_ROOT
 
-_seeded: list[Path | None] = []  # [the directory with the units], or [None] if they failed
 
-
+@functools.cache
 def _units() -> Path | None:
-    if not _seeded:
-        directory = Path(tempfile.mkdtemp(prefix="fl-prelude-"))
-        atexit.register(shutil.rmtree, directory, True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTAI_")}
-        env.update({"PYTHONPATH": str(REPO_ROOT), "FLUENTAI_CACHE_DIR": str(directory)})
-        made = subprocess.run(
-            [sys.executable, "-m", "fluentai", "cache", "prelude"],
-            env=env,
-            capture_output=True,
-            timeout=600,
-        )
-        # without them (no C compiler, say) each test compiles its own, as before
-        _seeded.append(directory if made.returncode == 0 else None)
-    return _seeded[0]
+    """The directory holding the units; None when they could not be made (no C compiler, say):
+    each test then compiles its own, as before."""
+    directory = Path(tempfile.mkdtemp(prefix="fl-prelude-"))
+    atexit.register(shutil.rmtree, directory, True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTAI_")}
+    env.update({"PYTHONPATH": str(REPO_ROOT), "FLUENTAI_CACHE_DIR": str(directory)})
+    made = subprocess.run(
+        [sys.executable, "-m", "fluentai", "cache", "prelude"],
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
+    return directory if made.returncode == 0 else None
 
 
 def seed(cache: Path) -> None:

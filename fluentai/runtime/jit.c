@@ -11,8 +11,6 @@
  * the new closure (named `let` loops capture their own variable, boxed); a set bit of `boxmask`,
  * a variable of a binding group, boxed but never assigned: a BOX around the converted value.
  */
-#include <link.h>
-
 #include "fl_ctl.h"
 
 fl_value fl_jit_call(const fl_fndesc *desc, int64_t nfree, uint64_t selfmask, uint64_t boxmask,
@@ -54,33 +52,4 @@ fl_value fl_jit_osr(fl_value (*entry)(fl_value *), fl_value *vars, int64_t depth
     fl_rt_depth = depth;
     fl_rt_site = -1;
     return entry(vars);
-}
-
-/* ---- the size of a loaded unit (jit/jit.py: the code budget) -------------------------------------- */
-
-typedef struct size_query {
-    uintptr_t addr;
-    int64_t size;
-} size_query;
-
-static int add_segments(struct dl_phdr_info *info, size_t n, void *data) {
-    size_query *q = data;
-    int64_t total = 0;
-    bool mine = false;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD) continue;
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        if (q->addr >= lo && q->addr - lo < ph->p_memsz) mine = true;
-        total += (int64_t)ph->p_memsz;
-    }
-    if (!mine) return 0;
-    q->size = total;
-    return 1;
-}
-
-int64_t fl_jit_code_size(const void *addr) {
-    size_query q = {(uintptr_t)addr, -1};
-    dl_iterate_phdr(add_segments, &q);
-    return q.size;
 }

@@ -75,28 +75,42 @@ static const char *root_objects[2]; /* dl_iterate_phdr names ("" the executable)
 
 struct object_search {
     uintptr_t address;
-    const char *name;
+    const char *name; /* dl_iterate_phdr's, valid while the object is loaded */
+    int64_t size;     /* the bytes its loadable segments map */
 };
 
 static int find_object(struct dl_phdr_info *info, size_t size, void *data) {
     struct object_search *search = data;
+    int64_t total = 0;
+    bool found = false;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && search->address >= lo && search->address - lo < ph->p_memsz) {
-            search->name = strdup(info->dlpi_name);
-            return 1;
-        }
+        if (search->address >= lo && search->address - lo < ph->p_memsz) found = true;
+        total += (int64_t)ph->p_memsz;
     }
-    return 0;
+    if (!found) return 0;
+    search->name = info->dlpi_name;
+    search->size = total;
+    return 1;
+}
+
+/* The loaded object that contains address (name NULL and size -1 when none does). */
+static struct object_search search_object(const void *address) {
+    struct object_search search = {(uintptr_t)address, NULL, -1};
+    if (address != NULL) dl_iterate_phdr(find_object, &search);
+    return search;
 }
 
 /* The name of the loaded object that contains address, or NULL. */
 static const char *object_of(const void *address) {
-    struct object_search search = {(uintptr_t)address, NULL};
-    if (address != NULL) dl_iterate_phdr(find_object, &search);
-    return search.name;
+    const char *name = search_object(address).name;
+    return name != NULL ? strdup(name) : NULL;
 }
+
+/* The bytes mapped for the shared object holding addr (a JIT unit: the code budget), or -1. */
+int64_t fl_jit_code_size(const void *addr) { return search_object(addr).size; }
 
 static int is_root_object(const char *name, void *start, size_t size) {
     if (root_objects[0] == NULL || root_objects[1] == NULL) return 1; /* not found: scan all */

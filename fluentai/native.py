@@ -456,7 +456,9 @@ def _build(
     progress.stage("front end and lowering")
     stats = NativeStats()
     lowered = lower_source(src, stats=stats)
-    ir_text = str(lowered.module)
+    from fluentai.llvm.lower import executable_ir
+
+    ir_text = executable_ir(str(lowered.module))
     count = stats.functions
     progress.stage(f"LLVM -O{opt}, {count} function{'' if count == 1 else 's'}")
     from fluentai.llvm.engine import Engine

@@ -222,3 +222,52 @@ def test_fixnum_functions_hand_bignums_to_the_known_entry() -> None:
     _agree(src)
     _agree(src, {"FLUENTAI_MAX_DEPTH": "20"})
     _agree(src, {"FLUENTAI_MAX_DEPTH": "13"})
+
+
+def _fx_body(src: str, name: str) -> str:
+    ir_text = _module(src)
+    found = re.search(rf'define internal i64 @"?fl\.fn\.\d+\.{name}\.k\.fx"?\(', ir_text)
+    assert found is not None, name
+    return ir_text[found.end() :].split("\n}\n")[0]
+
+
+def test_a_turn_after_a_self_call_at_the_same_count_checks_no_depth() -> None:
+    # fib's turn follows its first operand's call, which checked the same count: one check
+    # per turn (the call's); tri's first operand is no call, so its turn checks
+    fib = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))\n(print (fib 10))\n"
+    body = _fx_body(fib, "fib")
+    assert "fx.depth.over" in body and "acc.depth.over" not in body
+    tri = "(define (tri n) (if (= n 0) 0 (+ n (tri (- n 1)))))\n(print (tri 10))\n"
+    assert "acc.depth.over" in _fx_body(tri, "tri")
+    # a fixnum function's return leaves the count alone; the known entry restores it
+    assert "ret i64" in body
+    for block in body.split("\n\n"):
+        assert not re.search(r'store i64 %"?[\w.]+"?, i64\* @"fl_rt_depth"\n\s*ret', block)
+
+
+def test_an_accumulator_leaving_the_fixnums_ends_the_fixnum_loop() -> None:
+    # the sum leaves the fixnum range after some turns (one operand or two), or a call
+    # returns a bignum: the known entry goes on generically; also at depth limits, where
+    # the overflow comes before or after that
+    src = """(define (big n) (if (= n 0) 0 (+ 4611686018427387903 (big (- n 1)))))
+(define (two n) (if (= n 0) 0 (+ 4611686018427387903 n (two (- n 1)))))
+(define (p n) (if (< n 2) 4611686018427387903 (+ (p (- n 1)) (p (- n 2)))))
+(define (neg n) (if (< n 2) -4611686018427387904 (+ (neg (- n 2)) (neg (- n 1)))))
+(define (fact n) (if (< n 2) 1 (* n (fact (- n 1)))))
+(define (probe f n) (try (f n) (catch e (error-kind e))))
+(print (big 40) (two 40) (p 15) (neg 15) (fact 30))
+(print (probe big 30) (probe two 30) (probe p 30) (probe fact 30))
+(two 40)
+"""
+    out = _agree(src)
+    assert out.split()[:2] == ["184467440737095516120", "184467440737095516940"]
+    _agree(src, {"FLUENTAI_MAX_DEPTH": "20"})
+    _agree(src, {"FLUENTAI_MAX_DEPTH": "33"})
+
+
+def test_executables_read_the_runtime_globals_directly() -> None:
+    from fluentai.llvm.lower import executable_ir
+
+    ir_text = executable_ir(_module("(print 1)\n"))
+    assert '@"fl_rt_depth_limit" = external dso_local global' in ir_text
+    assert "= external global" not in ir_text.split("declare")[0]

@@ -240,7 +240,10 @@ def lower_accumulating(gen: _FnGen, plan: AccPlan, values: list[ir.Value]) -> No
         b.cbranch(ok0, fx_first, generic_first)
         gen.b.position_at_end(fx_first)
         fx = _fixnum_functions(gen, plan, kfn)
-        gen.b.ret(gen.b.call(fx, [*values_now, b.load(st.depth0, typ=I64)]))
+        depth0 = b.load(st.depth0, typ=I64)
+        res = gen.b.call(fx, [*values_now, depth0])
+        gen.b.store(depth0, depth_g)  # a fixnum function's return leaves the count as it is
+        gen.b.ret(res)
         gen.b.position_at_end(generic_first)
         fixed = []
     if fixed:
@@ -319,8 +322,8 @@ def _fixnum_functions(gen: _FnGen, plan: AccPlan, kfn: ir.Function) -> ir.Functi
 def _lower_fixnum_function(gen: _FnGen, plan: AccPlan, kfn: ir.Function) -> None:
     """The body of a fixnum function: the accumulating loop with its parameters known
     fixnums, as the Int-specialized copy of lower_accumulating, but with the frame's depth
-    count in `gen.fx_depth` (fl_rt_depth holds it only where the runtime reads it, and on
-    return), self calls of fixnums calling `gen.fx_callee` with the count they run at, and the
+    count in `gen.fx_depth` (fl_rt_depth holds it only where the runtime reads it, and on an
+    error's way out; the known entry restores it after the outermost returns), self calls of fixnums calling `gen.fx_callee` with the count they run at, and the
     loop's turns with new values that are not all fixnums going on in the known entry `kfn`
     (_fx_leave)."""
     lam = gen.lam
@@ -413,7 +416,6 @@ def _fx_leave(gen: _FnGen, st: _Turns) -> None:
     entries before this loop's unwinding adds these), combined with the accumulator."""
     b = gen.b
     assert st.kfn is not None and st.unwind is not None and gen.fx_depth is not None
-    depth_g = gen.low.rt_global("fl_rt_depth")
     gen.sync_depth()
     res = b.call(st.kfn, [b.load(slot, typ=I64) for slot in st.slots], cconv="tailcc")
     ok = gen.new_block("fx.leave.ok")
@@ -421,7 +423,6 @@ def _fx_leave(gen: _FnGen, st: _Turns) -> None:
     b.position_at_end(ok)
     with gen.landing_at(st.unwind):
         _combine(gen, st, res)
-    gen.b.store(gen.b.load(st.depth0, typ=I64), depth_g)
     gen.b.ret(gen.b.load(st.acc, typ=I64))
 
 
@@ -477,10 +478,73 @@ def _identity(gen: _FnGen, plan: AccPlan) -> ir.Value:
     return gen.low.const_word(gen.b, 0 if plan.op == "+" else 1)
 
 
-def _combine(gen: _FnGen, st: _Turns, v: ir.Value) -> None:
-    """acc := acc op v (both Ints: no error but out of memory)."""
+def _combine(gen: _FnGen, st: _Turns, v: ir.Value, acc_fixnum: bool = False) -> ir.Value:
+    """acc := acc op v (both Ints: no error but out of memory); the new accumulator.
+    `acc_fixnum`: the accumulator is known to be a fixnum, as it is at the start of each turn
+    of a fixnum function, whose turns go round only with a fixnum one (_go_round), so that
+    only `v` is tested."""
     old = gen.b.load(st.acc, typ=I64)
-    gen.b.store(gen.binary(st.plan.op, old, v, st.plan.form.span, floats=False), st.acc)
+    if acc_fixnum:
+        gen.fixvals[id(old)] = old
+    new = gen.binary(st.plan.op, old, v, st.plan.form.span, floats=False)
+    gen.b.store(new, st.acc)
+    return new
+
+
+def _checked_before(form: r.PrimApp, call: r.RCall) -> bool:
+    """In a fixnum function: whether the turn's depth check is one a self call among the
+    form's operands (always evaluated, before the turn, at the same count plus one) has just
+    passed. The limit it passed cannot fall below that count since: the runtime raises it
+    (`next_depth_limit`) and lowers it only to request an interrupt, which then waits for the
+    next check or poll, one call or turn later. So the check is left out (decision "Native
+    back end" 37)."""
+    fn = call.fn
+    assert isinstance(fn, r.GlobalRef)
+    return any(_is_self_call(x, fn.name, len(call.args)) for x in form.args[:-1])
+
+
+def _fx_turn(gen: _FnGen, form: r.PrimApp, st: _Turns) -> None:
+    """A turn of a fixnum function. The accumulator is a fixnum at the start of each turn:
+    the operands and the call's arguments are evaluated, the count raised, and only then
+    the operands combined into it, where a result that is not a fixnum leaves the loop
+    (_fx_leave) instead of going round. So only the operand is tested, and nothing joins a
+    bignum into the loop. (The combination is pure and cannot fail: when it happens among
+    the turn's steps is not observable.)"""
+    vals = [gen.value(x) for x in form.args[:-1]]
+    call = form.args[-1]
+    assert isinstance(call, r.RCall)
+    args = [gen.value(a) for a in call.args]
+    b = gen.b
+    assert gen.fx_depth is not None
+    d = b.add(b.load(gen.fx_depth, typ=I64), gen.const(1))  # turns = depth - depth0
+    if not _checked_before(form, call):
+        gen.check_depth(d, call.span, "acc.depth")
+    b.store(d, gen.fx_depth)
+    for slot, v in zip(st.slots, args, strict=True):
+        b.store(v, slot)
+    acc = b.load(st.acc, typ=I64)
+    for i, v in enumerate(vals):
+        fits: ir.Value = ir.Constant(ir.IntType(1), 1)
+        if not gen.is_known_fixnum(v):
+            fits = gen.tag_is_fixnum(v)
+        fast = gen.new_block("fx.fix")
+        slow = gen.new_block("fx.big")
+        b.cbranch(fits, fast, slow)
+        b.position_at_end(fast)
+        val, ovf = gen.fixnum_arith(st.plan.op, acc, v)
+        b.cbranch(ovf, slow, ok := gen.new_block("fx.fits"))
+        b.position_at_end(slow)  # the rest of the loop generically
+        with gen.landing_at(st.unwind):
+            big = acc
+            for w in vals[i:]:
+                big = gen.slow_op(st.plan.op, big, w, form.span)
+        b.store(big, st.acc)
+        _fx_leave(gen, st)
+        b.position_at_end(ok)
+        gen.fixvals[id(val)] = val
+        acc = val
+    b.store(acc, st.acc)
+    _go_round(gen, st, args)
 
 
 def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
@@ -509,18 +573,15 @@ def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
         _go_round(gen, st, args)
         return
     if e is st.plan.form:
+        if gen.fx_depth is not None:
+            _fx_turn(gen, e, st)
+            return
         for x in e.args[:-1]:
             _combine(gen, st, gen.value(x))
         call = e.args[-1]
         assert isinstance(call, r.RCall)
         args = [gen.value(a) for a in call.args]
         b = gen.b
-        if gen.fx_depth is not None:  # a fixnum function: turns = depth - depth0
-            d = b.add(b.load(gen.fx_depth, typ=I64), gen.const(1))
-            gen.check_depth(d, call.span, "acc.depth")
-            b.store(d, gen.fx_depth)
-            _go_round(gen, st, args)
-            return
         depth_g = gen.low.rt_global("fl_rt_depth")
         depth0 = b.load(st.depth0, typ=I64)
         n = gen.const(0) if st.first else b.load(st.turns, typ=I64)
@@ -532,10 +593,9 @@ def _tail(gen: _FnGen, e: Any, st: _Turns) -> None:
         return
     v = gen.value(e)
     if st.first:  # no turn taken: the value itself
-        if st.kfn is not None:  # a fixnum function: its calls may have left another count
-            gen.b.store(gen.b.load(st.depth0, typ=I64), gen.low.rt_global("fl_rt_depth"))
         gen.b.ret(v)
         return
-    _combine(gen, st, v)
-    gen.b.store(gen.b.load(st.depth0, typ=I64), gen.low.rt_global("fl_rt_depth"))
+    _combine(gen, st, v, acc_fixnum=st.kfn is not None)
+    if st.kfn is None:  # a fixnum function's return leaves the count as it is
+        gen.b.store(gen.b.load(st.depth0, typ=I64), gen.low.rt_global("fl_rt_depth"))
     gen.b.ret(gen.b.load(st.acc, typ=I64))

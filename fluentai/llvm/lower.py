@@ -152,6 +152,18 @@ _COLD = frozenset(
 _RUNTIME_GLOBALS = ("fl_rt_depth", "fl_rt_depth_limit", "fl_rt_poll", "fl_rt_site")
 
 
+def executable_ir(ir_text: str) -> str:
+    """The module text of a program linked into an executable with the runtime (`fluentai
+    build`): the runtime's globals are `dso_local` there, so a depth check reads its limit
+    with one PC-relative operand instead of an address load first (llvmlite's IR builder
+    has no `dso_local`, so the declarations are edited)."""
+    for gname in _RUNTIME_GLOBALS:
+        decl = f'@"{gname}" = external global'
+        if decl in ir_text:
+            ir_text = ir_text.replace(decl, f'@"{gname}" = external dso_local global', 1)
+    return ir_text
+
+
 @record
 class SiteInfo:
     """One row of the site table: where an operation is, and in which function."""
@@ -3367,6 +3379,8 @@ class _FnGen:
         b = self.b
         if op == "+":
             res = b.sadd_with_overflow(x, b.sub(y, self.const(1)))
+            if self.fx_depth is not None:
+                return b.or_(b.extract_value(res, 0), self.const(1)), b.extract_value(res, 1)
             return b.extract_value(res, 0), b.extract_value(res, 1)
         if op == "-":
             res = b.ssub_with_overflow(x, y)

@@ -9,6 +9,7 @@ which size, the `--jit-stats` hook, mismatch messages and number formatting.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -306,3 +307,30 @@ def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_a_usage_error(
         result.stderr.startswith("fluentai: error:")
         and "positive number of seconds" in result.stderr
     )
+
+
+def test_cpu_pins_every_process_and_says_so(tmp_path: Path) -> None:
+    # in a process of its own: the harness pins itself, and so everything it starts
+    cpu = min(os.sched_getaffinity(0))
+    programs = {
+        "pin.py": "import os\nprint(sorted(os.sched_getaffinity(0)))\n",
+        "pin.fl": f"(print [{cpu}])\n",  # the Python program must print the same: one CPU
+    }
+    suite = _suite(tmp_path / "suite", {"pin": ("1", "1")}, programs)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "fluentai", "bench", "--tiers", "vm", "--peers", "none"]
+    common = ["--runs", "1", "--no-plot", "--no-hyperfine", "--benchmarks", str(suite)]
+    result = subprocess.run(
+        [*command, *common, "--cpu", str(cpu), "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"every process on CPU {cpu}" in (out / "benchmarks.md").read_text(encoding="utf-8")
+    for bad in ("4096", "-1", "one"):
+        result = subprocess.run(
+            [*command, *common, "--cpu", bad], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2 and result.stderr.startswith("fluentai: error:"), bad

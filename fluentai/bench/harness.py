@@ -121,11 +121,23 @@ def run_suite(options: BenchOptions, progress: TextIO) -> tuple[Results, list[Pa
     suite_dir = options.benchmarks_dir or checkout_benchmarks_dir(Path(fluentai.__file__).parent)
     suite = load_suite(suite_dir).select(options.only)
     output_dir = options.output_dir or suite_dir.resolve().parent / "docs"
+    _pin(options.cpu)
     with tempfile.TemporaryDirectory(prefix="fluentai-bench-") as tmp:
         workdir = Path(tmp)
         space = Workspace(workdir, options.timeout_s, progress, build_helper(workdir))
         results = measure_suite(suite, options, space)
     return results, write_outputs(results, output_dir, plot=options.plot)
+
+
+def _pin(cpu: int | None) -> None:
+    """With `--cpu N`: this process, and so every process it starts, runs on CPU N only."""
+    if cpu is None:
+        return
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    if cpu not in allowed:
+        known = ", ".join(str(c) for c in sorted(allowed)) or "none"
+        raise UsageError(f"--cpu {cpu}: not a CPU this process may run on ({known})")
+    os.sched_setaffinity(0, {cpu})
 
 
 def measure_suite(suite: Suite, options: BenchOptions, space: Workspace) -> Results:
@@ -159,6 +171,7 @@ def measure_suite(suite: Suite, options: BenchOptions, space: Workspace) -> Resu
         machine=(
             *machine_description(),
             ("load", f"{load_at_start} at start, {_load_average()} at end"),
+            *((("every process on CPU", str(options.cpu)),) if options.cpu is not None else ()),
         ),
         timing=_timing_method(hyperfine),
         memory=_memory_method(space),

@@ -36,6 +36,7 @@ class BenchOptions:
     hyperfine: bool = True
     plot: bool = True
     report_from: Path | None = None  # write the report from this JSON instead of measuring
+    cpu: int | None = None  # run every process on this CPU
 
 
 def _name_list(text: str) -> tuple[str, ...]:
@@ -48,6 +49,16 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _cpu_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a CPU number (0, 1, ...), got {text}")
     return value
 
 
@@ -110,6 +121,14 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-plot", action="store_true", help="do not write the PNG")
     parser.add_argument(
+        "--cpu",
+        type=_cpu_number,
+        metavar="N",
+        help="run every build and timed process on CPU N only: on a host whose CPUs differ in "
+        "speed, ratios otherwise depend on which CPU each process landed on (the auto tier "
+        "then has no spare core for its image compiler process)",
+    )
+    parser.add_argument(
         "--report-from",
         type=Path,
         metavar="JSON",
@@ -132,4 +151,5 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         hyperfine=not args.no_hyperfine,
         plot=not args.no_plot,
         report_from=args.report_from,
+        cpu=args.cpu,
     )

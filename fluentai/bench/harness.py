@@ -137,7 +137,10 @@ def _pin(cpu: int | None) -> None:
     if cpu not in allowed:
         known = ", ".join(str(c) for c in sorted(allowed)) or "none"
         raise UsageError(f"--cpu {cpu}: not a CPU this process may run on ({known})")
-    os.sched_setaffinity(0, {cpu})
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError as err:
+        raise UsageError(f"--cpu {cpu}: cannot run on it: {err.strerror or err}") from err
 
 
 def measure_suite(suite: Suite, options: BenchOptions, space: Workspace) -> Results:

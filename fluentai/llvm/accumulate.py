@@ -323,9 +323,9 @@ def _lower_fixnum_function(gen: _FnGen, plan: AccPlan, kfn: ir.Function) -> None
     """The body of a fixnum function: the accumulating loop with its parameters known
     fixnums, as the Int-specialized copy of lower_accumulating, but with the frame's depth
     count in `gen.fx_depth` (fl_rt_depth holds it only where the runtime reads it, and on an
-    error's way out; the known entry restores it after the outermost returns), self calls of fixnums calling `gen.fx_callee` with the count they run at, and the
-    loop's turns with new values that are not all fixnums going on in the known entry `kfn`
-    (_fx_leave)."""
+    error's way out; the known entry restores it after the outermost call returns), self
+    calls of fixnums calling `gen.fx_callee` with the count they run at, and the loop's turns
+    with new values that are not all fixnums going on in the known entry `kfn` (_fx_leave)."""
     lam = gen.lam
     assert lam is not None
     b = gen.b
@@ -478,17 +478,14 @@ def _identity(gen: _FnGen, plan: AccPlan) -> ir.Value:
     return gen.low.const_word(gen.b, 0 if plan.op == "+" else 1)
 
 
-def _combine(gen: _FnGen, st: _Turns, v: ir.Value, acc_fixnum: bool = False) -> ir.Value:
-    """acc := acc op v (both Ints: no error but out of memory); the new accumulator.
-    `acc_fixnum`: the accumulator is known to be a fixnum, as it is at the start of each turn
-    of a fixnum function, whose turns go round only with a fixnum one (_go_round), so that
-    only `v` is tested."""
+def _combine(gen: _FnGen, st: _Turns, v: ir.Value, acc_fixnum: bool = False) -> None:
+    """acc := acc op v (both Ints: no error but out of memory). `acc_fixnum`: the accumulator
+    is known to be a fixnum, as it is at the start of each turn of a fixnum function, whose
+    turns go round only with a fixnum one (_fx_turn), so that only `v` is tested."""
     old = gen.b.load(st.acc, typ=I64)
     if acc_fixnum:
         gen.fixvals[id(old)] = old
-    new = gen.binary(st.plan.op, old, v, st.plan.form.span, floats=False)
-    gen.b.store(new, st.acc)
-    return new
+    gen.b.store(gen.binary(st.plan.op, old, v, st.plan.form.span, floats=False), st.acc)
 
 
 def _checked_before(form: r.PrimApp, call: r.RCall) -> bool:
@@ -520,7 +517,7 @@ def _fx_turn(gen: _FnGen, form: r.PrimApp, st: _Turns) -> None:
     if not _checked_before(form, call):
         gen.check_depth(d, call.span, "acc.depth")
     b.store(d, gen.fx_depth)
-    for slot, v in zip(st.slots, args, strict=True):
+    for slot, v in zip(st.slots, args, strict=True):  # what _fx_leave goes on with
         b.store(v, slot)
     acc = b.load(st.acc, typ=I64)
     for i, v in enumerate(vals):

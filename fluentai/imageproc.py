@@ -163,8 +163,9 @@ class ImageProcess:
 
     def account(self) -> str:
         """Where the child's time went, in ms from the fork: "imported at 20, llvmlite ready at
-        75, lowered at 114, prepared at 133, go at 133, LLVM done at 234, stored at 244" (empty
-        if it said nothing; "go" is when the child read it, after it was prepared)."""
+        75, lowered at 114, prepared at 133, go at 133, LLVM done at 234, stored at 244 ms after
+        the fork (at 35 ms)" (empty if it said nothing; "go" is when the child read it, after it
+        was prepared; the fork's own time counts from the start, as the JIT's log does)."""
         names = {
             "imported": "imported",
             "llvm-ready": "llvmlite ready",
@@ -181,9 +182,12 @@ class ImageProcess:
         ]
         if not parts:
             return ""
+        import fluentai
+
         opt = self.stages.get("opt")
         first = f"; an -O{opt:.0f} image, the -O2 one to follow" if opt is not None else ""
-        return ", ".join(parts) + " ms after the fork" + first
+        forked = (self.forked_at - fluentai.STARTED) * 1000
+        return ", ".join(parts) + f" ms after the fork (at {forked:.0f} ms)" + first
 
     def detach(self) -> None:
         """The run ends without the answer: leave the child to store the image on its own (it
@@ -536,11 +540,11 @@ def _prepare(
     reports that). Records when the imports, LLVM's initialization and the lowering were done
     in `stages`."""
     from fluentai import codecache, image, native
-    from fluentai.llvm.engine import Engine
+    from fluentai.llvm.engine import compiler
     from fluentai.source import SourceFile
 
     stages["imported"] = time.perf_counter()
-    Engine()  # LLVM's initialization, done before the program is hot
+    compiler()  # LLVM's initialization, done before the program is hot
     stages["llvm-ready"] = time.perf_counter()
     src = SourceFile(path, text)
     k = image.key(path, text)

@@ -180,12 +180,12 @@ def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
             cachekey.touch(str(path))
             _prelude_objects[opt] = obj
             return obj
-    from fluentai.llvm.engine import Engine
+    from fluentai.llvm.engine import compiler
     from fluentai.llvm.lower import lower_prelude
 
     t0 = time.perf_counter()
     module = lower_prelude(_prelude()).module
-    obj = Engine().object_code(str(module), opt)
+    obj = compiler().object_code(str(module), opt)
     if stats is not None:
         stats.prelude_ms = (time.perf_counter() - t0) * 1000
     if codecache.enabled():
@@ -317,9 +317,8 @@ def _compile_and_store(
     """A miss: compile the program, link it with the prelude into a code cache entry and load it.
     Returns the address of fl_program_main and whether the entry went into the cache."""
     from fluentai import codecache
-    from fluentai.llvm.engine import Engine
+    from fluentai.llvm.engine import Engine, compiler
 
-    engine = Engine()
     lowered = lower_source(
         src,
         print_values=print_values,
@@ -333,13 +332,14 @@ def _compile_and_store(
     if "llvm" in dump:
         stderr.write(ir_text + "\n")
     if "llvm-opt" in dump:
-        stderr.write(engine.optimized_ir(ir_text, opt) + "\n")
+        stderr.write(Engine().optimized_ir(ir_text, opt) + "\n")
     if "asm" in dump:
-        stderr.write(engine.assembly(ir_text, opt, host_cpu=True) + "\n")
-    program_obj = engine.object_code(ir_text, opt, host_cpu=True)
-    stats.parse_ms = engine.times.parse_ms
-    stats.optimize_ms = engine.times.optimize_ms
-    stats.codegen_ms = engine.times.codegen_ms
+        stderr.write(Engine().assembly(ir_text, opt, host_cpu=True) + "\n")
+    objects = compiler()
+    program_obj = objects.object_code(ir_text, opt, host_cpu=True)
+    stats.parse_ms = objects.times.parse_ms
+    stats.optimize_ms = objects.times.optimize_ms
+    stats.codegen_ms = objects.times.codegen_ms
     prelude_obj = prelude_object(2, stats)
     t0 = time.perf_counter()
     meta = {"tier": "native", "symbols": ["fl_program_main"], "functions": stats.names}
@@ -349,6 +349,7 @@ def _compile_and_store(
         return unit.address("fl_program_main"), codecache.enabled() and unit.path.exists()
     _require_memory_for_lljit()
     # No C compiler to link with, or no room for the entry: load the objects through LLJIT.
+    engine = Engine()
     engine.load_library(str(runtime_path))
     lib = engine.link_objects([program_obj, prelude_obj], ["fl_program_main"])
     _keep_alive.append(lib)
@@ -403,11 +404,11 @@ def finish_image(
     to the time LLVM finished (time.perf_counter). `ir_text`: the module's text, if made
     already."""
     from fluentai import codecache
-    from fluentai.llvm.engine import Engine
+    from fluentai.llvm.engine import compiler
 
     if ir_text is None:
         ir_text = str(lowered.module)
-    program_obj = Engine().object_code(ir_text, opt, host_cpu=True, bounded=True)
+    program_obj = compiler().object_code(ir_text, opt, host_cpu=True, bounded=True)
     if stages is not None:
         stages["llvm"] = time.perf_counter()
     meta = {
@@ -461,19 +462,20 @@ def _build(
     ir_text = executable_ir(str(lowered.module))
     count = stats.functions
     progress.stage(f"LLVM -O{opt}, {count} function{'' if count == 1 else 's'}")
-    from fluentai.llvm.engine import Engine
-    from fluentai.runtime.build import BuildError, compiler, ensure_built
+    from fluentai.llvm.engine import Engine, compiler
+    from fluentai.runtime.build import BuildError, ensure_built
+    from fluentai.runtime.build import compiler as c_compiler
 
-    engine = Engine()
     if emit == "llvm":
-        Path(output).write_text(engine.optimized_ir(ir_text, opt), encoding="utf-8")
+        Path(output).write_text(Engine().optimized_ir(ir_text, opt), encoding="utf-8")
         progress.done(f"wrote {output}")
         return 0
     if emit == "asm":
-        Path(output).write_text(engine.assembly(ir_text, opt, host_cpu=host_cpu), encoding="utf-8")
+        text = Engine().assembly(ir_text, opt, host_cpu=host_cpu)
+        Path(output).write_text(text, encoding="utf-8")
         progress.done(f"wrote {output}")
         return 0
-    obj = engine.object_code(ir_text, opt, host_cpu=host_cpu)
+    obj = compiler().object_code(ir_text, opt, host_cpu=host_cpu)
     if emit == "obj":
         Path(output).write_bytes(obj)
         progress.done(f"wrote {output}")
@@ -482,7 +484,7 @@ def _build(
     prelude_obj = prelude_object(2)
     try:
         paths = ensure_built()
-        cc = compiler()
+        cc = c_compiler()
     except BuildError as err:
         progress.done()
         stderr.write(f"fluentai: error: {err}\n")

@@ -108,20 +108,20 @@ def test_a_big_image_is_compiled_cheaply_and_runs_as_the_vm(
     from fluentai.llvm import engine
     from fluentai.source import SourceFile
 
-    levels: list[int] = []
-    optimize = engine.Engine.optimize
+    levels: list[tuple[int, int]] = []  # (the pipeline's level, the code generator's)
+    plan = engine.plan
 
-    def spy(self: Any, mod: Any, tm: Any, opt: int) -> None:
-        levels.append(opt)
-        optimize(self, mod, tm, opt)
+    def spy(ir_text: str, opt: int, *, bounded: bool) -> tuple[int, int]:
+        levels.append(plan(ir_text, opt, bounded=bounded))
+        return levels[-1]
 
     monkeypatch.setattr(engine, "BIG_UNIT_CHARS", 0)
-    monkeypatch.setattr(engine.Engine, "optimize", spy)
+    monkeypatch.setattr(engine, "plan", spy)
     monkeypatch.setenv("FLUENTAI_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "prog.fl").write_text(HOT_ERROR, encoding="utf-8")
     assert image.build(SourceFile("prog.fl", HOT_ERROR), lambda _text: None)
-    assert levels[-1] == 1  # the program's (the prelude's own object, made first, is not bounded)
+    assert levels[-1] == (1, 0)  # the program's (the prelude's object, made first, is not bounded)
     vm = _run(tmp_path, HOT_ERROR, "--tier", "vm")
     warm = _run(tmp_path, HOT_ERROR, "--jit-stats")
     assert IMAGE_LINE in warm.stderr

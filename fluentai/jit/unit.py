@@ -101,11 +101,11 @@ def jit_prelude() -> tuple[bytes, dict[str, Any]]:
             return obj_path.read_bytes(), info
         except (OSError, ValueError):
             pass
-    from fluentai.llvm.engine import Engine
+    from fluentai.llvm.engine import compiler
     from fluentai.llvm.lower import lower_prelude
 
     lowered = native._on_big_stack(lambda: lower_prelude(native._prelude(), jit=True))
-    obj = Engine().object_code(str(lowered.module), 2)
+    obj = compiler().object_code(str(lowered.module), 2)
     info = {"lambdas": _lambda_rows(lowered), "builtins": lowered.builtin_closures}
     if codecache.enabled():
         cachekey.write_atomic(str(obj_path), obj)
@@ -252,7 +252,7 @@ def build_unit(
     if unit is None:
         from fluentai import native
         from fluentai.jit.policy import uses_state
-        from fluentai.llvm.engine import Engine
+        from fluentai.llvm.engine import compiler
         from fluentai.llvm.lower import lower_program
 
         prelude = native._prelude()
@@ -268,7 +268,7 @@ def build_unit(
         if seeds is not None:
             meta["tier2_seeds"] = _seeds_json(applied)
             meta["inline_caches"] = lowered.inline_caches
-        engine = Engine()
+        engine = compiler()
         opt = jit_opt() if seeds is None else tier2_opt()
         obj = engine.object_code(str(lowered.module), opt, host_cpu=True, bounded=True)
         times = engine.times

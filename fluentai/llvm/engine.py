@@ -34,6 +34,15 @@ HUGE_FUNCTION_CHARS = 2_000_000
 # while the VM waited for it. `fluentai build` and the prelude keep the level asked for.
 # docs/decisions.md, "Tiered JIT" 25.
 BIG_UNIT_CHARS = 4_000_000
+# -O1's pipeline (`optimize`): cheap. The entries marked `alwaysinline` (thin entries of quick
+# exits, which recursive code calls most) are inlined, then three function passes run on every
+# function. A sixth of -O2's optimization time, and code as fast on the numeric kernels
+# (decision "Tiered JIT" 27). Names of llvmlite's `add_NAME_pass` methods.
+QUICK_MODULE_PASSES = ("always_inliner",)
+QUICK_FUNCTION_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
+# -O2 and -O3: LLVM's default pipeline at that level, with these of llvmlite's pipeline tuning
+# options turned on.
+PIPELINE_OPTIONS = ("loop_vectorization", "slp_vectorization", "loop_unrolling")
 
 
 def _llvm() -> Any:
@@ -123,27 +132,22 @@ class Engine:
         if opt <= 0:
             return
         if opt == 1:
-            # Cheap: the entries marked `alwaysinline` (thin entries of quick exits, which
-            # recursive code calls most) are inlined, then three function passes. A sixth of
-            # -O2's optimization time, and code as fast on the numeric kernels (decision
-            # "Tiered JIT" 27).
             pto = llvm.create_pipeline_tuning_options(speed_level=1)
             pb = llvm.create_pass_builder(tm, pto)
             mpm = llvm.create_new_module_pass_manager()
-            mpm.add_always_inliner_pass()
+            for name in QUICK_MODULE_PASSES:
+                getattr(mpm, f"add_{name}_pass")()
             mpm.run(mod, pb)
             fpm = llvm.create_new_function_pass_manager()
-            fpm.add_sroa_pass()
-            fpm.add_instruction_combine_pass()
-            fpm.add_simplify_cfg_pass()
+            for name in QUICK_FUNCTION_PASSES:
+                getattr(fpm, f"add_{name}_pass")()
             for f in mod.functions:
                 if not f.is_declaration:
                     fpm.run(f, pb)
         else:
             pto = llvm.create_pipeline_tuning_options(speed_level=min(opt, 3))
-            pto.loop_vectorization = True
-            pto.slp_vectorization = True
-            pto.loop_unrolling = True
+            for name in PIPELINE_OPTIONS:
+                setattr(pto, name, True)
             pb = llvm.create_pass_builder(tm, pto)
             pb.getModulePassManager().run(mod, pb)
         self.times.optimize_ms += (time.perf_counter() - t0) * 1000
@@ -178,12 +182,12 @@ class Engine:
         global in_llvm
         in_llvm += 1
         try:
-            big = bounded and opt > 0 and len(ir_text) > BIG_UNIT_CHARS
+            pipeline, codegen = plan(ir_text, opt, bounded=bounded)
             tm = self.target_machine(opt, jit=False, host_cpu=host_cpu)
             mod = self.parse(ir_text, tm)
-            self.optimize(mod, tm, 1 if big else opt)
-            if opt > 0 and (big or has_huge_function(ir_text)):
-                tm = self.target_machine(0, jit=False, host_cpu=host_cpu)
+            self.optimize(mod, tm, pipeline)
+            if codegen != opt:
+                tm = self.target_machine(codegen, jit=False, host_cpu=host_cpu)
             t0 = time.perf_counter()
             obj = bytes(tm.emit_object(mod))
             self.times.codegen_ms += (time.perf_counter() - t0) * 1000
@@ -201,6 +205,38 @@ class Engine:
 
     def load_library(self, path: str) -> None:
         self.llvm.load_library_permanently(path)
+
+
+def plan(ir_text: str, opt: int, *, bounded: bool) -> tuple[int, int]:
+    """(the optimization pipeline's level, the code generator's) for a module compiled at
+    `opt`: a `bounded` module bigger than BIG_UNIT_CHARS gets -O1's pipeline, and it or one
+    with a huge function (HUGE_FUNCTION_CHARS) gets its machine code at -O0."""
+    big = bounded and opt > 0 and len(ir_text) > BIG_UNIT_CHARS
+    pipeline = 1 if big else opt
+    codegen = 0 if opt > 0 and (big or has_huge_function(ir_text)) else opt
+    return pipeline, codegen
+
+
+def host_features(reported: str) -> str:
+    """The host CPU's features as a target machine takes them: LLVM's report ("+avx2,-sse4a,
+    ...") sorted by name, as llvmlite's `get_host_cpu_features().flatten()` gives them (the
+    direct path, direct.py, must make the same code)."""
+    flags = {}
+    for item in reported.split(","):
+        if item:
+            flags[item[1:]] = item[0] == "+"
+    return ",".join(("+" if on else "-") + name for name, on in sorted(flags.items()))
+
+
+def compiler() -> Engine | Any:
+    """What compiles LLVM IR to object code (`object_code`, `times`): the direct path to
+    llvmlite's library (direct.py), which spares a process the import of `llvmlite.binding`
+    (25 to 40 ms), when it can be taken; else an Engine."""
+    from fluentai.llvm import direct
+
+    if direct.available():
+        return direct.DirectEngine()
+    return Engine()
 
 
 def has_huge_function(ir_text: str) -> bool:

@@ -28,10 +28,12 @@ import json
 import os
 import re
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluentai import cachekey
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -56,6 +58,8 @@ _STALE_TMP_SECONDS = 3600  # a tmp file this old belongs to a writer that died
 def cache_dir() -> Path:
     """Where compiled code is cached: $FLUENTAI_CACHE_DIR, else $XDG_CACHE_HOME/fluentai, else
     ~/.cache/fluentai (DESIGN.md §7.8)."""
+    from pathlib import Path
+
     return Path(cachekey.cache_dir())
 
 
@@ -105,9 +109,9 @@ class Unit:
 _units: list[Unit] = []  # every unit loaded and not unloaded
 
 
-def _paths(k: str) -> tuple[Path, Path]:
-    d = cache_dir()
-    return d / f"{k}.so", d / f"{k}.json"
+def _paths(k: str) -> tuple[str, str]:
+    d = cachekey.cache_dir()
+    return os.path.join(d, f"{k}.so"), os.path.join(d, f"{k}.json")
 
 
 def _is_key(k: str) -> bool:
@@ -116,7 +120,7 @@ def _is_key(k: str) -> bool:
 
 def exists(k: str) -> bool:
     """Whether the cache holds a committed entry for key `k` (cheap: one stat, nothing loaded)."""
-    return enabled() and _is_key(k) and _paths(k)[1].is_file()
+    return enabled() and _is_key(k) and os.path.isfile(_paths(k)[1])
 
 
 def load(k: str) -> Unit | None:
@@ -124,15 +128,18 @@ def load(k: str) -> Unit | None:
     the cache disabled)."""
     if not enabled() or not _is_key(k):
         return None
+    from pathlib import Path
+
     so_path, json_path = _paths(k)
     try:
-        meta = json.loads(json_path.read_text(encoding="utf-8"))
+        with open(json_path, encoding="utf-8") as f:
+            meta = json.load(f)
     except (OSError, ValueError):
         return None
     if not isinstance(meta, dict) or meta.get("key") != k:
         return None
     try:
-        lib = ctypes.CDLL(str(so_path))
+        lib = ctypes.CDLL(so_path)
     except OSError:
         return None
     now = time.time()
@@ -141,7 +148,7 @@ def load(k: str) -> Unit | None:
             os.utime(path, (now, now))
         except OSError:
             pass
-    unit = Unit(lib, so_path, meta, cached=True)
+    unit = Unit(lib, Path(so_path), meta, cached=True)
     _units.append(unit)
     return unit
 
@@ -150,70 +157,100 @@ def _tmp_name(suffix: str) -> str:
     return f"tmp.{os.getpid()}.{os.urandom(6).hex()}{suffix}"
 
 
-def _link(objects: list[bytes], output: Path) -> None:
+def _link(objects: list[bytes], output: str) -> None:
     """Link `objects` into the shared object `output`: with the system linker directly when the
-    runtime build found it (fluentai/runtime/build.py, `unit_linker`), else (or should that
-    fail) `cc -shared -Wl,-Bsymbolic`. Raises OSError when linking fails."""
-    import tempfile
+    runtime build found it (fluentai/runtime/layout.py, `unit_linker`), else (or should that
+    fail) `cc -shared -Wl,-Bsymbolic`. The objects are written beside `output` for the link.
+    Raises OSError when linking fails.
 
-    from fluentai.runtime.build import UNIT_LINK_FLAGS, BuildError, compiler, unit_linker
+    A first run's image is linked on its critical path, by a process that imports little else:
+    this takes no `pathlib`, `subprocess`, `tempfile` or `shutil` (about 19 ms of imports in
+    the image compiler process) unless the C compiler's driver must link."""
+    from fluentai.runtime.layout import UNIT_LINK_FLAGS, unit_linker
 
+    names = []
     try:
-        cc = compiler()
-    except BuildError as err:
-        raise OSError(str(err)) from err
-    with tempfile.TemporaryDirectory(prefix="flcache-") as tmp:
-        names = []
-        for i, obj in enumerate(objects):
-            path = Path(tmp) / f"unit{i}.o"
-            path.write_bytes(obj)
-            names.append(str(path))
+        for obj in objects:
+            names.append(os.path.join(os.path.dirname(output), _tmp_name(".o")))
+            with open(names[-1], "wb") as f:
+                f.write(obj)
         direct = unit_linker()
         if direct is not None:
             ld, libgcc = direct
-            if _run_linker([ld, *UNIT_LINK_FLAGS, "-o", str(output), *names, libgcc]) is None:
+            if _run_linker([ld, *UNIT_LINK_FLAGS, "-o", output, *names, libgcc]) is None:
                 return
-        cmd = [cc, "-shared", "-Wl,-Bsymbolic", "-o", str(output), *names]
+        from fluentai.runtime.build import BuildError, compiler
+
+        try:
+            cc = compiler()
+        except BuildError as err:
+            raise OSError(str(err)) from err
+        cmd = [cc, "-shared", "-Wl,-Bsymbolic", "-o", output, *names]
         message = _run_linker(cmd)
+    finally:
+        for name in names:
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
     if message is not None:
         raise OSError(f"linking failed: {' '.join(cmd)}\n{message}")
 
 
 def prepare_link() -> None:
-    """Do now what the first link would (imports, finding the compiler and the linker): the
-    image compiler process calls this while it waits, so its link after LLVM is only `ld`."""
-    import subprocess  # noqa: F401 - imported for `_run_linker`
-    import tempfile  # noqa: F401 - imported for `_link`
+    """Do now what the first link would (finding the linker): the image compiler process calls
+    this while it waits, so its link after LLVM is only `ld`."""
+    from fluentai.runtime.layout import unit_linker
 
-    from fluentai.runtime.build import BuildError, compiler, unit_linker
-
-    try:
-        compiler()
-        unit_linker()
-    except BuildError:
-        pass  # `_link` reports it
+    unit_linker()
 
 
 def _run_linker(cmd: list[str]) -> str | None:
-    """Run a link; None when it succeeded, else its error output."""
-    import subprocess
-    import tempfile
-
-    # one blocking wait (no pipe polling): on the JIT's compile thread this releases the GIL
-    # once, instead of at every read while the VM thread holds it
-    with tempfile.TemporaryFile() as errors:
+    """Run a link (`posix_spawnp`, its standard output discarded); None when it succeeded,
+    else its error output (or why it could not start)."""
+    errors = os.path.join(os.path.dirname(cmd[cmd.index("-o") + 1]), _tmp_name(".err"))
+    try:
+        # one blocking wait: on the JIT's compile thread this releases the GIL once
+        pid = os.posix_spawnp(
+            cmd[0],
+            cmd,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+            ],
+        )
+        status = _wait(pid)
+        with open(errors, "rb") as f:
+            message = f.read().decode("utf-8", "replace")
+    except OSError as err:
+        return str(err)
+    finally:
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=errors)
-        except OSError as err:
-            return str(err)
-        errors.seek(0)
-        message = errors.read().decode("utf-8", "replace")
-    return None if proc.returncode == 0 else message
+            os.unlink(errors)
+        except OSError:
+            pass
+    return None if status == 0 else message or f"`{cmd[0]}` exited with status {status}"
+
+
+def _wait(pid: int) -> int:
+    """The exit status of the child `pid` (128 + N for a signal N), waited for through
+    interruptions."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except InterruptedError:
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        return code if code >= 0 else 128 - code
 
 
 def _store_in_cache(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
+    from pathlib import Path
+
     so_path = _commit(k, objects, meta)
-    unit = Unit(ctypes.CDLL(str(so_path)), so_path, {**meta, "key": k}, cached=False)
+    unit = Unit(ctypes.CDLL(so_path), Path(so_path), {**meta, "key": k}, cached=False)
     _units.append(unit)
     return unit
 
@@ -230,22 +267,23 @@ def put(k: str, objects: list[bytes], meta: dict[str, Any]) -> bool:
     return True
 
 
-def _commit(k: str, objects: list[bytes], meta: dict[str, Any]) -> Path:
+def _commit(k: str, objects: list[bytes], meta: dict[str, Any]) -> str:
     """Link and commit the entry `k`; returns the path of its shared object."""
-    d = cache_dir()
-    d.mkdir(parents=True, exist_ok=True)
+    d = cachekey.cache_dir()
+    os.makedirs(d, exist_ok=True)
     so_path, json_path = _paths(k)
-    so_tmp = d / _tmp_name(".so")
-    json_tmp = d / _tmp_name(".json")
+    so_tmp = os.path.join(d, _tmp_name(".so"))
+    json_tmp = os.path.join(d, _tmp_name(".json"))
     try:
         _link(objects, so_tmp)
         os.replace(so_tmp, so_path)
-        json_tmp.write_text(json.dumps({**meta, "key": k}, sort_keys=True), encoding="utf-8")
+        with open(json_tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps({**meta, "key": k}, sort_keys=True))
         os.replace(json_tmp, json_path)  # the commit mark goes last
     finally:
         for tmp in (so_tmp, json_tmp):
             try:
-                tmp.unlink()
+                os.unlink(tmp)
             except OSError:
                 pass
     return so_path
@@ -254,10 +292,11 @@ def _commit(k: str, objects: list[bytes], meta: dict[str, Any]) -> Path:
 def _store_temporary(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:
     """Link into a temporary directory, load, delete the file (the mapping stays)."""
     import tempfile
+    from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="flunit-") as tmp:
         path = Path(tmp) / f"{k or 'unit'}.so"
-        _link(objects, path)
+        _link(objects, str(path))
         lib = ctypes.CDLL(str(path))
     unit = Unit(lib, path, {**meta, "key": k}, cached=False)
     _units.append(unit)
@@ -301,7 +340,7 @@ _OWN_FILE = re.compile(
     r"|(?:compiler|runtime)\.digest"  # digest memos (fluentai/cachekey.py)
     r"|last-trim\.stamp"
     # a writer's temporary file: codecache._tmp_name, cachekey.write_atomic and the memos
-    rf"|tmp\.[0-9]+\.(?:[0-9a-f]{{12}}(?:\.(?:so|json)|\.(?:(?:prelude|prelude-core|prelude-jit"
+    rf"|tmp\.[0-9]+\.(?:[0-9a-f]{{12}}(?:\.(?:so|json|o|err)|\.(?:(?:prelude|prelude-core|prelude-jit"
     rf"|tier2)-)?{_KEY}\.(?:so|json|o|pickle))|(?:compiler|runtime)\.digest)"
 )
 
@@ -348,6 +387,8 @@ def trim(limit_bytes: int = DEFAULT_LIMIT) -> tuple[int, int]:
     """Delete least recently used entries until the cache holds at most `limit_bytes`; return
     (files, bytes) deleted. A tmp file or image compiler's mark older than an hour is a dead
     writer's and goes too."""
+    from pathlib import Path
+
     now = time.time()
     groups: dict[str, list[tuple[Path, int, float]]] = {}
     removed_files = removed_bytes = 0
@@ -391,6 +432,8 @@ def _unlink(path: Path) -> bool:
 
 def clear() -> tuple[int, int]:
     """Delete every file of the cache; return (files, bytes) deleted."""
+    from pathlib import Path
+
     files = size = 0
     for e in sorted(_files(), key=lambda e: not e.name.endswith(".json")):
         try:

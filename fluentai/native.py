@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import sys
 import threading
 import time
@@ -170,14 +171,16 @@ def prelude_object(opt: int, stats: NativeStats | None = None) -> bytes:
     memo = _prelude_objects.get(opt)
     if memo is not None:
         return memo
-    path = codecache.cache_dir() / f"prelude-{codecache.key('prelude', f'O{opt}', 'generic')}.o"
+    name = f"prelude-{codecache.key('prelude', f'O{opt}', 'generic')}.o"
+    path = os.path.join(cachekey.cache_dir(), name)  # no pathlib: see codecache._link
     if codecache.enabled():
         try:
-            obj = path.read_bytes()
+            with open(path, "rb") as f:
+                obj = f.read()
         except OSError:
             pass
         else:
-            cachekey.touch(str(path))
+            cachekey.touch(path)
             _prelude_objects[opt] = obj
             return obj
     from fluentai.llvm.engine import compiler

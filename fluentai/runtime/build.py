@@ -18,7 +18,7 @@ from typing import Final
 
 from fluentai.records import record
 from fluentai.runtime import layout
-from fluentai.runtime.layout import CFLAGS, LIBS
+from fluentai.runtime.layout import CFLAGS, LIBS, UNIT_LINK_FLAGS
 
 RUNTIME_DIR: Final = Path(__file__).resolve().parent
 BUILD_DIR: Final = RUNTIME_DIR / "_build"
@@ -88,21 +88,8 @@ def _build_into(out: Path) -> None:
         os.replace(a_tmp, out / "libfluentrt.a")
 
 
-def unit_linker() -> list[str] | None:
-    """The command that links code cache units without the C compiler's driver, which costs
-    about 20 ms a link (a first run links its image on its critical path): the system linker
-    and the compiler's support library (`libgcc.a`: LLVM may call its helpers), as
-    `[ld, libgcc]`. Found once per runtime build (a trial link proves it works) and kept
-    beside the runtime library in `unit-linker.txt`; None when the driver must be used."""
-    note = BUILD_DIR / _digest() / "unit-linker.txt"
-    try:
-        lines = note.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        lines = _find_unit_linker(note)
-    return lines if len(lines) == 2 else None
-
-
-def _find_unit_linker(note: Path) -> list[str]:
+def find_unit_linker(note: str) -> list[str]:
+    """What `layout.unit_linker` finds when its note is missing, written to the note."""
     import shutil
     import subprocess
     import tempfile
@@ -128,19 +115,14 @@ def _find_unit_linker(note: Path) -> list[str]:
             found = [ld, libgcc]
     except (BuildError, OSError, subprocess.CalledProcessError):
         found = []
-    if note.parent.is_dir():
-        tmp_note = note.with_name(f"{note.name}.{os.getpid()}")
+    if os.path.isdir(os.path.dirname(note)):
+        tmp_note = f"{note}.{os.getpid()}"
         try:
-            tmp_note.write_text("".join(f"{line}\n" for line in found), encoding="utf-8")
+            Path(tmp_note).write_text("".join(f"{line}\n" for line in found), encoding="utf-8")
             os.replace(tmp_note, note)
         except OSError:
             pass
     return found
-
-
-# What `cc -shared -Wl,-Bsymbolic` passes the linker, less the start files and libraries that a
-# unit loaded into a process which has them already does not need.
-UNIT_LINK_FLAGS: Final = ("-shared", "-Bsymbolic", "--eh-frame-hdr", "--hash-style=gnu")
 
 
 def ensure_built() -> RuntimePaths:

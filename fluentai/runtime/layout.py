@@ -32,3 +32,26 @@ def runtime_digest() -> str:
 def shared_library() -> str:
     """The path the shared runtime library has once built (it may not exist yet)."""
     return os.path.join(cachekey.RUNTIME_DIR, "_build", runtime_digest(), "libfluentrt.so")
+
+
+# What `cc -shared -Wl,-Bsymbolic` passes the linker, less the start files and libraries that a
+# unit loaded into a process which has them already does not need.
+UNIT_LINK_FLAGS = ("-shared", "-Bsymbolic", "--eh-frame-hdr", "--hash-style=gnu")
+
+
+def unit_linker() -> list[str] | None:
+    """The command that links code cache units without the C compiler's driver, which costs
+    about 20 ms a link (a first run links its image on its critical path): the system linker
+    and the compiler's support library (`libgcc.a`: LLVM may call its helpers), as
+    `[ld, libgcc]`. Found once per runtime build (a trial link proves it works,
+    `build.find_unit_linker`) and kept beside the runtime library in `unit-linker.txt`; None
+    when the driver must be used."""
+    note = os.path.join(cachekey.RUNTIME_DIR, "_build", runtime_digest(), "unit-linker.txt")
+    try:
+        with open(note, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        from fluentai.runtime.build import find_unit_linker
+
+        lines = find_unit_linker(note)
+    return lines if len(lines) == 2 else None

@@ -8,9 +8,11 @@ sharing one GIL with the VM.
 
 So, on a machine with an idle core, `fluentai run` forks right after its failed image lookup.
 The child prepares what does not depend on the program being hot (imports, the prelude, the
-program's resolution and lowering) while the parent starts the VM, then waits. When the VM
-reports the program hot, the parent sends "go": the child runs LLVM, stores the image in the code
-cache and answers whether it did. The parent keeps running the program in the VM meanwhile and
+program's resolution and lowering) while the parent starts the VM; if the program is not hot by
+then, it also runs LLVM (on the idle core: nothing is stored yet), then waits. When the VM
+reports the program hot, the parent sends "go": the child runs LLVM if it has not, links and
+stores the image in the code cache and answers whether it did. A big program's child waits for
+"go" before LLVM, which takes it seconds. The parent keeps running the program in the VM meanwhile and
 looks for the answer at its safepoints (waiting on it a while there when a restart is still
 possible, jit/jit.py `_poll_image_process`). A run that has done something visible cannot
 restart: it sends "unit" first, and the child compiles and stores the program's JIT unit, which
@@ -36,6 +38,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 GO = b"g"  # compile and store the image, answer, exit
 UNIT = b"u"  # compile and store the JIT unit (jit/unit.py), answer, wait for the next request
@@ -162,10 +165,12 @@ class ImageProcess:
         self.stages.update(_items(data[1:].decode("ascii", "replace")))
 
     def account(self) -> str:
-        """Where the child's time went, in ms from the fork: "imported at 20, llvmlite ready at
-        75, lowered at 114, prepared at 133, go at 133, LLVM done at 234, stored at 244 ms after
-        the fork (at 35 ms)" (empty if it said nothing; "go" is when the child read it, after it
-        was prepared; the fork's own time counts from the start, as the JIT's log does)."""
+        """Where the child's time went, in ms from the fork, in the order it happened:
+        "imported at 9, llvmlite ready at 19, lowered at 54, prepared at 62, LLVM done at 88, go
+        at 92, stored at 101 ms after the fork (at 60 ms)" (empty if it said nothing; "go" is
+        when the child read it, after it was prepared, and LLVM comes before it when the program
+        got hot only after that; the fork's own time counts from the start, as the JIT's log
+        does)."""
         names = {
             "imported": "imported",
             "llvm-ready": "llvmlite ready",
@@ -175,10 +180,11 @@ class ImageProcess:
             "llvm": "LLVM done",
             "stored": "stored",
         }
+        order = sorted((at, i, name) for i, (name, at) in enumerate(self.stages.items()))
         parts = [
-            f"{label} at {(self.stages[name] - self.forked_at) * 1000:.0f}"
-            for name, label in names.items()
-            if name in self.stages
+            f"{names[name]} at {(at - self.forked_at) * 1000:.0f}"
+            for at, _, name in order
+            if name in names
         ]
         if not parts:
             return ""
@@ -336,17 +342,21 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
         claim = Claim(path, text)
         # another process compiling the same image (an earlier run's child, left to finish in
         # the background): wait for its image instead of compiling it again beside it
-        prepared = _prepare(path, text, stages) if claim.other is None else None
+        images = _prepare(path, text, stages) if claim.other is None else None
         stages["prepared"] = time.perf_counter()
+        if images is not None and not is_big(text) and not _asked(go_fd):
+            # LLVM now, while the program is not hot yet: "go" then only links and stores it
+            # (a big program's compile takes seconds, which it spends only once it is hot)
+            images.compile(stages)
         request = os.read(go_fd, 1)
         if request == UNIT:
             _answer(done_fd, _unit(path, text))
             request = os.read(go_fd, 1)
         if request == GO:
             stages["go"] = time.perf_counter()
-            if prepared is not None:
-                first, final = prepared
-                done = first(stages)
+            if images is not None:
+                done = images.store(stages)
+                final = images.final
                 from fluentai.image import FIRST_IMAGE_OPT
 
                 stages["opt"] = float(FIRST_IMAGE_OPT)
@@ -531,35 +541,72 @@ def _in_background() -> None:
         pass
 
 
-def _prepare(
-    path: str, text: str, stages: dict[str, float]
-) -> tuple[Callable[[dict[str, float]], bool], Callable[[], bool]]:
-    """Everything before LLVM; returns the steps that compile and store: the quick image the
-    run restarts on (-O1, lowered `quick`: nothing unrolled), then the -O2 image that replaces
-    it (lowered again, in full). Raises when the program does not even compile (the parent
+class _Images:
+    """The images the child makes: the quick one the run restarts on (-O1, lowered `quick`:
+    nothing unrolled), compiled (`compile`) and stored (`store`), then the -O2 one that replaces
+    it (`final`: lowered again, in full)."""
+
+    def __init__(self, path: str, text: str, lowered: Any, ir_text: str) -> None:
+        from fluentai import image
+
+        self.path = path
+        self.text = text
+        self.key = image.key(path, text)
+        self.lowered = lowered
+        self.ir_text = ir_text
+        self.object: bytes | None = None  # the quick image's object code, once compiled
+
+    def compile(self, stages: dict[str, float]) -> None:
+        """LLVM for the quick image (`stages["llvm"]`: when it was done)."""
+        from fluentai import image, native
+
+        if self.object is None:
+            self.object = native.image_object(
+                self.lowered, image.FIRST_IMAGE_OPT, stages, self.ir_text
+            )
+
+    def store(self, stages: dict[str, float]) -> bool:
+        """The quick image in the code cache (compiled first if it is not yet)."""
+        from fluentai import image, native
+
+        self.compile(stages)
+        assert self.object is not None
+        return native.put_image(self.lowered, self.key, image.FIRST_IMAGE_OPT, self.object)
+
+    def final(self) -> bool:
+        from fluentai import image, native
+        from fluentai.source import SourceFile
+
+        src = SourceFile(self.path, self.text)
+        return native.finish_image(native.lower_image(src), self.key, image.IMAGE_OPT)
+
+
+def _prepare(path: str, text: str, stages: dict[str, float]) -> _Images:
+    """Everything before LLVM. Raises when the program does not even compile (the parent
     reports that). Records when the imports, LLVM's initialization and the lowering were done
     in `stages`."""
-    from fluentai import codecache, image, native
+    from fluentai import codecache, native
     from fluentai.llvm.engine import compiler
     from fluentai.source import SourceFile
 
     stages["imported"] = time.perf_counter()
     compiler()  # LLVM's initialization, done before the program is hot
     stages["llvm-ready"] = time.perf_counter()
-    src = SourceFile(path, text)
-    k = image.key(path, text)
-    lowered = native.lower_image(src, quick=True)
+    lowered = native.lower_image(SourceFile(path, text), quick=True)
     stages["lowered"] = time.perf_counter()
     ir_text = str(lowered.module)  # Python's part of the compile: 7 to 30 ms
     codecache.prepare_link()
+    return _Images(path, text, lowered, ir_text)
 
-    def first(stages: dict[str, float]) -> bool:
-        return native.finish_image(lowered, k, image.FIRST_IMAGE_OPT, stages, ir_text)
 
-    def final() -> bool:
-        return native.finish_image(native.lower_image(src), k, image.IMAGE_OPT)
+def _asked(go_fd: int) -> bool:
+    """Whether the parent has written a request (or is gone) already."""
+    import select
 
-    return first, final
+    try:
+        return bool(select.select([go_fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def _trim() -> None:

@@ -406,7 +406,13 @@ def finish_image(
     """The second half of `store_image`: LLVM, then the code cache. `stages["llvm"]` is set
     to the time LLVM finished (time.perf_counter). `ir_text`: the module's text, if made
     already."""
-    from fluentai import codecache
+    return put_image(lowered, key, opt, image_object(lowered, opt, stages, ir_text))
+
+
+def image_object(
+    lowered: Any, opt: int, stages: dict[str, float] | None = None, ir_text: str | None = None
+) -> bytes:
+    """LLVM's part of `finish_image`: the program's object code at `opt`."""
     from fluentai.llvm.engine import compiler
 
     if ir_text is None:
@@ -414,6 +420,14 @@ def finish_image(
     program_obj = compiler().object_code(ir_text, opt, host_cpu=True, bounded=True)
     if stages is not None:
         stages["llvm"] = time.perf_counter()
+    return program_obj
+
+
+def put_image(lowered: Any, key: str, opt: int, program_obj: bytes) -> bool:
+    """The code cache's part of `finish_image`: the program's object linked with the prelude's
+    into the image entry `key`; whether it was stored."""
+    from fluentai import codecache
+
     meta = {
         "tier": "image",
         "opt": opt,

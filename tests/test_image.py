@@ -274,6 +274,34 @@ def test_a_restart_can_wait_for_the_image_compiler_process(tmp_path: Path) -> No
     assert IMAGE_LINE in third.stderr and third.stdout == vm.stdout
 
 
+def test_the_process_compiles_before_the_program_gets_hot(tmp_path: Path) -> None:
+    """A child prepared before the program gets hot runs LLVM then: "go" only has the image
+    linked and stored (docs/jit.md, "The image compiler process"). The top level here spends
+    more than 100 ms in builtins first, so the program gets hot late."""
+    source = (
+        "(define xs (range 1500000))\n"
+        "(define ys (reverse xs))\n"
+        "(define (inc x) (+ x 1))\n"
+        "(define (spin n acc) (if (= n 0) acc (spin (- n 1) (inc acc))))\n"
+        "(print (length ys) (spin 100000 0))\n"
+    )
+    log = tmp_path / "jit.log"
+    first = _run(tmp_path, source, env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
+    assert (first.status, first.stdout) == (0, "1500000 100000\n")
+    text = log.read_text()
+    assert "restart: nothing visible done yet" in text
+    at = {
+        name: int(found.group(1))
+        for name in ("prepared", "LLVM done", "go", "stored")
+        if (found := re.search(rf"{name} at (\d+)", text)) is not None
+    }
+    assert at.keys() == {"prepared", "LLVM done", "go", "stored"}, text
+    # either LLVM ran before "go" was read, or "go" was there when the child got prepared (a
+    # slow machine): a child that waited for "go" before LLVM reads it late and LLVM after it
+    assert at["LLVM done"] <= at["go"] or at["go"] - at["prepared"] <= 5, text
+    assert at["prepared"] <= at["go"] <= at["stored"]
+
+
 def test_the_quick_image_agrees_with_the_vm(tmp_path: Path) -> None:
     # the image a first run restarts on is lowered for compile time (its fixnum functions not
     # unrolled): results, the depth limit's error and its trace are the VM's

@@ -119,10 +119,11 @@ def test_an_image_is_compiled_without_llvmlite_binding(tmp_path: Path) -> None:
         "from fluentai import imageproc\n"
         "stages = {}\n"
         "text = open('prog.fl', encoding='utf-8').read()\n"
-        "first, final = imageproc._prepare('prog.fl', text, stages)\n"
-        "assert first(stages)\n"
+        "images = imageproc._prepare('prog.fl', text, stages)\n"
+        "images.compile(stages)\n"
+        "assert images.store(stages)\n"
         "print(' '.join(sorted(sys.modules)))\n"
-        "assert final()\n"
+        "assert images.final()\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script],

@@ -262,9 +262,9 @@ def exit_wait_s() -> float:
     return EXIT_WAIT_S
 
 
-def build(src: SourceFile, log: Any) -> bool:
-    """Compile and store the image of `src` (on the JIT's compile thread); whether it exists
-    now."""
+def build(src: SourceFile, log: Any, targets: dict[str, Any] | None = None) -> bool:
+    """Compile and store the image of `src` (on the JIT's compile thread), with the inline
+    caches `targets` (jit/tier2.py `call_targets`); whether it exists now."""
     from fluentai import codecache
 
     k = key(src.name, src.text)
@@ -273,7 +273,7 @@ def build(src: SourceFile, log: Any) -> bool:
     from fluentai.native import store_image
 
     t0 = time.perf_counter()
-    stored = store_image(src, k, IMAGE_OPT)
+    stored = store_image(src, k, IMAGE_OPT, targets)
     ms = (time.perf_counter() - t0) * 1000
     log(f"program image {'stored' if stored else 'not stored'} ({ms:.0f} ms)")
     return stored

@@ -31,6 +31,7 @@ looked at up to three times a millisecond apart), so that one of them is idle.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # not `signal`, whose enums cost ms
+import functools
 import gc
 import os
 import time
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 
 GO = b"g"  # compile and store the image, answer, exit
 UNIT = b"u"  # compile and store the JIT unit (jit/unit.py), answer, wait for the next request
+# Each request is its letter, then the inline caches the units get (jit/tier2.py
+# `call_targets`, as JSON), then a newline, written at once: at most PIPE_BUF bytes, so that the
+# write neither blocks nor interleaves (the hottest sites are kept when there are more).
+REQUEST_MAX = 4096
 STORED, NOT_STORED = b"1", b"0"
 # Each answer is one line written at once: the image's is STORED or NOT_STORED then
 # "stage=time" items; a unit's is UNIT then UNIT_BUILT ("lower=ms llvm=ms" items follow) or
@@ -70,33 +75,37 @@ class ImageProcess:
         self.unit_answer: tuple[bytes, str] | None = None  # (UNIT_*, what followed)
         self.unit_ms: dict[str, float] = {}  # UNIT_BUILT: "lower" and "llvm" times
         self._buf = b""  # answers read but not yet complete
+        self.targets: dict[str, list[list[Any]]] | None = None  # sent with the unit's request
 
-    def go(self) -> bool:
-        """Ask the child to compile and store the image; False if it cannot (already asked,
-        or the child is gone)."""
+    def go(self, targets: dict[str, list[list[Any]]] | None = None) -> bool:
+        """Ask the child to compile and store the image, with these inline caches (else those
+        sent with the unit); False if it cannot (already asked, or the child is gone)."""
         if self.finished:
             return self.result is True
         if self.sent_at:
             return True
-        try:
-            os.write(self.go_fd, GO)
-        except OSError:
-            self._reap(kill=True)
+        if not self._request(GO, targets if targets is not None else self.targets):
             return False
         self.sent_at = time.perf_counter()
         return True
 
-    def unit(self) -> bool:
+    def unit(self, targets: dict[str, list[list[Any]]] | None = None) -> bool:
         """Ask the child for the program's JIT unit (stored in the code cache, where the parent
-        loads it from); False if it cannot be asked."""
+        loads it from), with these inline caches; False if it cannot be asked."""
         if self.finished or self.unit_asked or self.sent_at:
             return False
+        if not self._request(UNIT, targets):
+            return False
+        self.targets = targets
+        self.unit_asked = True
+        return True
+
+    def _request(self, kind: bytes, targets: dict[str, list[list[Any]]] | None) -> bool:
         try:
-            os.write(self.go_fd, UNIT)
+            os.write(self.go_fd, request(kind, targets))
         except OSError:
             self._reap(kill=True)
             return False
-        self.unit_asked = True
         return True
 
     def poll_unit(self, wait_s: float = 0.0) -> tuple[bytes, str] | None:
@@ -229,6 +238,42 @@ class ImageProcess:
 current: ImageProcess | None = None  # this run's child, if it has one
 
 
+def request(kind: bytes, targets: dict[str, list[list[Any]]] | None) -> bytes:
+    """A request line (REQUEST_MAX bytes at most): `kind`, the inline caches, a newline. The
+    sites come hottest first (`call_targets`); those past the limit are left out."""
+    import json
+
+    sites = list((targets or {}).items())
+    while True:
+        line = kind + json.dumps(dict(sites), separators=(",", ":")).encode() + b"\n"
+        if len(line) <= REQUEST_MAX:
+            return line
+        sites = sites[: len(sites) * 3 // 4]
+
+
+_unread = b""  # the child's: what it read of the parent's requests past the one it took
+
+
+def _read_request(fd: int) -> tuple[bytes, dict[str, list[list[Any]]]]:
+    """The next request from the parent: its kind (b"" when the parent is gone) and its inline
+    caches. The parent may have written the next request already (the image's after the
+    unit's): what is read past this one's newline is kept for the next call."""
+    import json
+
+    global _unread
+    while b"\n" not in _unread:
+        data = os.read(fd, REQUEST_MAX)
+        if not data:
+            return b"", {}
+        _unread += data
+    line, _, _unread = _unread.partition(b"\n")
+    try:
+        targets = json.loads(line[1:])
+    except ValueError:
+        targets = {}
+    return line[:1], targets if isinstance(targets, dict) else {}
+
+
 # A program this big takes seconds to lower and compile. On a thread of the run, sharing the
 # GIL with the VM, that made the VM 3 to 4 times slower for as long (a program of 3000 functions:
 # 38 s against 10 s in the VM alone); a process of its own, at a lower priority, costs the VM
@@ -348,15 +393,16 @@ def _child(path: str, text: str, go_fd: int, done_fd: int) -> None:
             # LLVM now, while the program is not hot yet: "go" then only links and stores it
             # (a big program's compile takes seconds, which it spends only once it is hot)
             images.compile(stages)
-        request = os.read(go_fd, 1)
-        if request == UNIT:
-            _answer(done_fd, _unit(path, text))
-            request = os.read(go_fd, 1)
-        if request == GO:
+        kind, targets = _read_request(go_fd)
+        if kind == UNIT:
+            _answer(done_fd, _unit(path, text, targets))
+            kind, later = _read_request(go_fd)
+            targets = later or targets
+        if kind == GO:
             stages["go"] = time.perf_counter()
             if images is not None:
                 done = images.store(stages)
-                final = images.final
+                final = functools.partial(images.final, targets)
                 from fluentai.image import FIRST_IMAGE_OPT
 
                 stages["opt"] = float(FIRST_IMAGE_OPT)
@@ -499,7 +545,7 @@ def _answer(done_fd: int, line: bytes) -> None:
         pass
 
 
-def _unit(path: str, text: str) -> bytes:
+def _unit(path: str, text: str, targets: dict[str, list[list[Any]]]) -> bytes:
     """The JIT unit of a run that has done something visible before it got hot (no restart):
     compiled here, where it does not share the run's GIL, and stored in the code cache, where
     the run loads it (jit/jit.py, `_poll_unit_process`)."""
@@ -509,7 +555,7 @@ def _unit(path: str, text: str) -> bytes:
 
     stats = JitStats()
     try:
-        unit_mod.build_unit(SourceFile(path, text), stats, lambda _text: None)
+        unit_mod.build_unit(SourceFile(path, text), stats, lambda _text: None, targets=targets)
     except Exception as exc:  # noqa: BLE001 - the run compiles it itself
         return UNIT + UNIT_FAILED + b" " + f"{type(exc).__name__}: {exc}".encode()
     return UNIT + UNIT_BUILT + f" lower={stats.lower_ms:.1f} llvm={stats.compile_ms:.1f}".encode()
@@ -573,12 +619,14 @@ class _Images:
         assert self.object is not None
         return native.put_image(self.lowered, self.key, image.FIRST_IMAGE_OPT, self.object)
 
-    def final(self) -> bool:
+    def final(self, targets: dict[str, list[list[Any]]] | None = None) -> bool:
+        """The -O2 image, with these inline caches (what the VM saw when the program got hot:
+        the quick image, lowered before, has none)."""
         from fluentai import image, native
         from fluentai.source import SourceFile
 
-        src = SourceFile(self.path, self.text)
-        return native.finish_image(native.lower_image(src), self.key, image.IMAGE_OPT)
+        lowered = native.lower_image(SourceFile(self.path, self.text), call_targets=targets)
+        return native.finish_image(lowered, self.key, image.IMAGE_OPT)
 
 
 def _prepare(path: str, text: str, stages: dict[str, float]) -> _Images:

@@ -375,23 +375,30 @@ def _require_memory_for_lljit() -> None:
         raise MemoryError(reason)
 
 
-def store_image(src: SourceFile, key: str, opt: int) -> bool:
+def store_image(
+    src: SourceFile, key: str, opt: int, call_targets: dict[str, Any] | None = None
+) -> bool:
     """Compile the whole program (as `--tier native` does) into the code cache entry `key`
     without loading it: the program image a later `fluentai run` starts from (fluentai/image.py).
-    Returns whether it was stored."""
-    return finish_image(lower_image(src), key, opt)
+    Returns whether it was stored. `call_targets`: inline caches (lower.lower_program)."""
+    return finish_image(lower_image(src, call_targets=call_targets), key, opt)
 
 
-def lower_image(src: SourceFile, *, quick: bool = False) -> Any:
+def lower_image(
+    src: SourceFile, *, quick: bool = False, call_targets: dict[str, Any] | None = None
+) -> Any:
     """The first half of `store_image`: the program lowered, with the native prelude's object
     code at hand. Every program has an image, those the JIT keeps in the VM included: an image
     runs without a VM, so it shares no state with one. `quick`: the image of one run, lowered
-    for compile time (lower.lower_program)."""
+    for compile time; `call_targets`: the inline caches the VM's profile gave, as the JIT's units
+    get them (lower.lower_program)."""
     prelude = _prelude()
     program = _on_big_stack(lambda: resolve(src, is_prelude=False))
     from fluentai.llvm.lower import lower_program
 
-    lowered = _on_big_stack(lambda: lower_program(prelude, program, quick=quick))
+    lowered = _on_big_stack(
+        lambda: lower_program(prelude, program, quick=quick, call_targets=call_targets)
+    )
     prelude_object(2)
     return lowered
 
@@ -433,6 +440,7 @@ def put_image(lowered: Any, key: str, opt: int, program_obj: bytes) -> bool:
         "opt": opt,
         "symbols": ["fl_program_main"],
         "functions": list(lowered.functions),
+        "inline_caches": lowered.inline_caches,
     }
     return codecache.put(key, [program_obj, prelude_object(2)], meta)
 

@@ -302,6 +302,87 @@ def test_the_process_compiles_before_the_program_gets_hot(tmp_path: Path) -> Non
     assert at["prepared"] <= at["go"] <= at["stored"]
 
 
+# a hot call site that calls a closure passed as an argument: what inline caches are for
+CLOSURES = (
+    "(define (apply-n f n x) (if (= n 0) x (apply-n f (- n 1) (f x))))\n"
+    "(define (bench i acc)\n"
+    "  (if (= i 0) acc (bench (- i 1) (+ acc (apply-n (lambda (x) (+ x 1)) 3000 i)))))\n"
+)
+
+
+def _entries(cache: Path, tier: str | None) -> list[dict[str, Any]]:
+    """The metadata of the code cache's entries of one tier (None: the JIT's units)."""
+    out = []
+    for path in cache.glob("*.json"):
+        if path.name.startswith("prelude"):
+            continue
+        meta = json.loads(path.read_text())
+        if meta.get("tier") == tier:
+            out.append(meta)
+    return out
+
+
+def _final_image(cache: Path) -> dict[str, Any]:
+    """The program's -O2 image, once stored (the image compiler process may still work on it)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        images = _entries(cache, "image")
+        if images and images[0]["opt"] == 2:
+            return images[0]
+        time.sleep(0.05)
+    raise AssertionError("no -O2 image")
+
+
+@pytest.mark.parametrize("process", ["1", "0"])
+def test_images_get_the_inline_caches_the_vm_saw(tmp_path: Path, process: str) -> None:
+    """The image a first run leaves gets an inline cache at each call site where the VM saw one
+    or two program functions called before the program got hot, made by the image compiler
+    process ("go" carries them) or on a compile thread; the next run gives the VM's output."""
+    source = CLOSURES + "(print (bench 40 0))\n"
+    vm = _run(tmp_path, source, "--tier", "vm")
+    first = _run(tmp_path, source, env={"FLUENTAI_IMAGE_PROCESS": process})
+    assert first.stdout == vm.stdout == "120820\n"
+    assert _final_image(tmp_path / "cache")["inline_caches"] == 1
+    warm = _run(tmp_path, source, "--jit-stats")
+    assert IMAGE_LINE in warm.stderr and warm.stdout == vm.stdout
+
+
+def test_units_get_the_inline_caches_the_vm_saw(tmp_path: Path) -> None:
+    """A run that printed before it got hot asks the image compiler process for its unit: the
+    request carries the inline caches, and the image asked for next gets them too."""
+    source = '(print "first")\n' + CLOSURES + "(print (bench 40 0))\n"
+    log = tmp_path / "jit.log"
+    first = _run(tmp_path, source, env={**PROCESS, "FLUENTAI_JIT_LOG": str(log)})
+    assert first.stdout == "first\n120820\n"
+    assert "1 call sites with inline caches" in log.read_text()
+    (unit,) = _entries(tmp_path / "cache", None)
+    assert unit["inline_caches"] == 1
+    assert _final_image(tmp_path / "cache")["inline_caches"] == 1
+
+
+def test_the_requests_to_the_process_stay_within_one_atomic_write() -> None:
+    """Inline caches beyond REQUEST_MAX bytes are left out, the coldest first; a request the
+    parent wrote right after another is read as its own."""
+    from fluentai import imageproc
+
+    targets = {f"{i}:{i + 5}": [[1000 + i, 1020 + i, f"f{i}"]] for i in range(2000)}
+    line = imageproc.request(imageproc.GO, targets)
+    assert len(line) <= imageproc.REQUEST_MAX and line.endswith(b"\n")
+    kept = json.loads(line[1:])
+    assert 0 < len(kept) < len(targets)
+    assert list(kept) == list(targets)[: len(kept)]  # the hottest, which come first
+    read_fd, write_fd = os.pipe()
+    try:
+        small = {"1:2": [[3, 4, "g"]]}
+        os.write(write_fd, imageproc.request(imageproc.UNIT, small) + line)
+        os.close(write_fd)
+        assert imageproc._read_request(read_fd) == (imageproc.UNIT, small)
+        assert imageproc._read_request(read_fd) == (imageproc.GO, kept)
+        assert imageproc._read_request(read_fd) == (b"", {})  # the parent is gone
+    finally:
+        os.close(read_fd)
+
+
 def test_the_quick_image_agrees_with_the_vm(tmp_path: Path) -> None:
     # the image a first run restarts on is lowered for compile time (its fixnum functions not
     # unrolled): results, the depth limit's error and its trace are the VM's

@@ -281,6 +281,9 @@ class Jit:
         self._restart_rt: Any = None
         self._awaiting_process = False  # the image compiler process makes the image (imageproc)
         self._awaiting_unit = False  # ... or the unit first (a run that did something visible)
+        # inline caches for the unit and the image: the call sites where the VM saw one or two
+        # program functions called, as the program got hot (tier 2 takes its own later)
+        self._targets: dict[str, list[list[Any]]] = {}
         self._waited_s = 0.0  # time the VM has waited for an image for a restart
         # the shared variables (`_box_to_native`), by their native box
         self._cell_twins: dict[int, weakref.ref[Box]] = {}
@@ -367,6 +370,8 @@ class Jit:
         compiler process (then restart natively), or a unit there or on a thread."""
         from fluentai.jit import unit as unit_mod
 
+        self._targets = self._call_targets()
+
         cached = unit_mod.load_cached(self.src, self.stats, self.log)
         if cached is not None:  # a second run: no compiling, install now
             self._ready = cached
@@ -383,12 +388,12 @@ class Jit:
         self._image = image.enabled()  # never with FLUENTAI_JIT_SYNC, which is JIT tuning
         # nothing visible done yet: compile the image first and restart natively (`restart`)
         self._restart = self._image and not self.vm.world.touched
-        if self._restart and _image_process_go():
+        if self._restart and _image_process_go(self._targets):
             self._awaiting_process = True  # polled at safepoints (`yield_to_compiler`)
             image.track(None, self.src, self.log)
             self.log("program image: compiling in the image compiler process")
             return
-        if not self._restart and self._image and _image_process_unit():
+        if not self._restart and self._image and _image_process_unit(self._targets):
             # the unit is compiled by the process that makes the image, where it does not share
             # this run's GIL: the VM runs on at full speed meanwhile
             self._awaiting_unit = True  # polled at safepoints (`yield_to_compiler`)
@@ -396,6 +401,15 @@ class Jit:
             self.log("compiling in the image compiler process (the unit, then the image)")
             return
         self._start_compile_thread()
+
+    def _call_targets(self) -> dict[str, list[list[Any]]]:
+        """The inline caches the VM's profile gives so far (jit/tier2.py `call_targets`)."""
+        from fluentai.jit.tier2 import call_targets, inline_caches_on
+
+        profiler = self.vm.profiler
+        if profiler is None or not inline_caches_on():
+            return {}
+        return call_targets(list(profiler.codes.values()))
 
     def _start_compile_thread(self) -> None:
         from fluentai import image
@@ -627,7 +641,7 @@ class Jit:
     def _image_for_next_run(self) -> None:
         """After the unit: the program's image for the next run, from the image compiler
         process if there is one, else made here; then the cache's trim, if due."""
-        if self._image and _image_process_go():
+        if self._image and _image_process_go(self._targets):
             self.log("program image: compiling in the image compiler process")
         elif self._image:
             self._build_image()
@@ -649,7 +663,7 @@ class Jit:
             self.thresholds.sync
             or not image.enabled()
             or codecache.exists(image.key(self.src.name, self.src.text))
-            or _image_process_go()
+            or _image_process_go(self._targets)
         ):
             return
         thread = threading.Thread(target=self._image_only, name="fluentai-image", daemon=True)
@@ -673,7 +687,7 @@ class Jit:
 
         t0 = time.perf_counter()
         try:
-            return image.build(self.src, self.log)
+            return image.build(self.src, self.log, self._targets)
         except Exception as exc:  # noqa: BLE001 - the VM keeps running the program
             self.log(f"program image not stored: {type(exc).__name__}: {exc}")
             return False
@@ -683,7 +697,7 @@ class Jit:
     def _build(self) -> Any:
         from fluentai.jit import unit as unit_mod
 
-        return unit_mod.build_unit(self.src, self.stats, self.log)
+        return unit_mod.build_unit(self.src, self.stats, self.log, targets=self._targets)
 
     # ------------------------------------------------------------ installation (program thread)
 
@@ -787,7 +801,11 @@ class Jit:
             return
         self.stats.install_ms = (time.perf_counter() - t0) * 1000
         self.stats.state = "program compiled, hot calls run natively"
-        self.log(f"installed: {self.stats.slots} VM functions have native code")
+        caches = int(self.unit_meta.get("inline_caches", 0)) if self.unit_meta else 0
+        self.log(
+            f"installed: {self.stats.slots} VM functions have native code"
+            + (f", {caches} call sites with inline caches" if caches else "")
+        )
 
     def _setup_runtime(self) -> None:
         """The runtime, once per run: this thread attached, the C entry points typed, the
@@ -1505,17 +1523,19 @@ def _image_process() -> Any:
     return module.current if module is not None else None
 
 
-def _image_process_unit() -> bool:
-    """Ask this run's image compiler process, if it has one, for the JIT unit first."""
+def _image_process_unit(targets: dict[str, list[list[Any]]]) -> bool:
+    """Ask this run's image compiler process, if it has one, for the JIT unit first, with
+    these inline caches (and then the image)."""
     proc = _image_process()
-    return proc is not None and proc.unit()
+    return proc is not None and proc.unit(targets)
 
 
-def _image_process_go() -> bool:
-    """Ask this run's image compiler process, if it has one, for the program image; whether it
-    is making it (or has made it)."""
+def _image_process_go(targets: dict[str, list[list[Any]]] | None = None) -> bool:
+    """Ask this run's image compiler process, if it has one, for the program image (with these
+    inline caches, else those it was given with the unit); whether it is making it (or has made
+    it)."""
     proc = _image_process()
-    return proc is not None and proc.go()
+    return proc is not None and proc.go(targets)
 
 
 class _Self:

@@ -99,14 +99,16 @@ def format_guard(guard: Guard | None, names: list[str]) -> str:
 
 
 def inline_caches_on() -> bool:
-    """Whether tier-2 units get inline caches (FLUENTAI_JIT_INLINE_CACHES=0 turns them off)."""
+    """Whether units and images get inline caches (FLUENTAI_JIT_INLINE_CACHES=0 turns them
+    off)."""
     return os.environ.get("FLUENTAI_JIT_INLINE_CACHES", "1") != "0"
 
 
 def call_targets(codes: list[Code]) -> dict[str, list[list[Any]]]:
     """The inline caches of the next unit (jit/unit.py `Targets`): each call site of these
-    functions where the VM saw one or two program functions called, and never a third."""
-    out: dict[str, list[list[Any]]] = {}
+    functions where the VM saw one or two program functions called, and never a third; the
+    sites the VM saw most calls at first."""
+    found: list[tuple[int, str, list[list[Any]]]] = []
     for code in codes:
         if code.is_prelude:
             continue
@@ -120,8 +122,9 @@ def call_targets(codes: list[Code]) -> dict[str, list[list[Any]]]:
                 if callee.span is not None
             ]
             if rows:
-                out[f"{span.start}:{span.end}"] = rows
-    return out
+                found.append((-sum(seen.values()), f"{span.start}:{span.end}", rows))
+    found.sort(key=lambda site: site[0])
+    return {site: rows for _, site, rows in found}
 
 
 class FnTier:

@@ -243,7 +243,8 @@ def build_unit(
     imports neither llvmlite nor the lowering. `seeds` (with the functions' `spans`): a tier-2
     unit, those known functions specialized on the argument kinds the VM saw, compiled at
     `tier2_opt()`; `meta["tier2_seeds"]` holds the seeds it applied. `targets`: the call sites
-    a tier-2 unit gives inline caches (`meta["inline_caches"]`: how many it made)."""
+    the unit gives inline caches (`meta["inline_caches"]`: how many it made); they are not part
+    of a tier-1 unit's key (any of them is correct, and the next run's profile may differ)."""
     from fluentai import codecache
 
     key = _key(src, seeds, targets)
@@ -265,9 +266,9 @@ def build_unit(
         stats.lower_ms = (time.perf_counter() - t0) * 1000
         meta = _meta(lowered)
         meta["uses_state"] = uses_state(program)
+        meta["inline_caches"] = lowered.inline_caches
         if seeds is not None:
             meta["tier2_seeds"] = _seeds_json(applied)
-            meta["inline_caches"] = lowered.inline_caches
         engine = compiler()
         opt = jit_opt() if seeds is None else tier2_opt()
         obj = engine.object_code(str(lowered.module), opt, host_cpu=True, bounded=True)

@@ -201,7 +201,7 @@ class LoweredProgram:
     builtin_closures: dict[str, str] = field(default_factory=dict)  # builtin -> symbol
     site_spans: list[tuple[int, int] | None] = field(default_factory=list)
     osr: list[Any] = field(default_factory=list)  # OSR entries of `while` loops (llvm/osr.py)
-    inline_caches: int = 0  # call sites given an inline cache (tier 2)
+    inline_caches: int = 0  # call sites given an inline cache (units and images, from a profile)
 
 
 @record(frozen=False, slots=False)
@@ -811,12 +811,7 @@ class Lowerer:
         if self.jit:
             # the top level runs in the VM, but its lambdas (descriptors exported) are needed
             self.top_level(program, "fl.top.program", is_prelude=False)
-            while self.ic_pending:  # an inline cache's target no closure creation lowered
-                _, fn = self.ic_pending.popitem()
-                entry, _desc = self.first_decl[id(fn)]
-                gen = _FnGen(self, entry, fn.name, False, fn)
-                gen.frame_objects = False
-                gen.lambda_body()
+            self._lower_ic_pending()
             self._build_main(None)
             _leave_huge_functions(self.u.module)
             sites = self.u.sites
@@ -833,6 +828,7 @@ class Lowerer:
                 inline_caches=self.u.inline_caches,
             )
         program_top = self.top_level(program, "fl.top.program", is_prelude=False)
+        self._lower_ic_pending()
         if self.quick and _runs_once(program.forms):
             # its machine code at -O0 (FastISel): it runs once, and was a third of a small
             # program's compile at -O1
@@ -840,7 +836,18 @@ class Lowerer:
             program_top.attributes.add("optnone")
         self._build_main(program_top)
         _leave_huge_functions(self.u.module)
-        return LoweredProgram(self.u.module, self.u.functions, self.u.sites)
+        return LoweredProgram(
+            self.u.module, self.u.functions, self.u.sites, inline_caches=self.u.inline_caches
+        )
+
+    def _lower_ic_pending(self) -> None:
+        """The bodies of inline caches' targets that no closure creation lowered."""
+        while self.ic_pending:
+            _, fn = self.ic_pending.popitem()
+            entry, _desc = self.first_decl[id(fn)]
+            gen = _FnGen(self, entry, fn.name, False, fn)
+            gen.frame_objects = False
+            gen.lambda_body()
 
     def _find_known_functions(self, *programs: r.RProgram) -> None:
         """Globals defined once, at top level, by a lambda without free variables, and never
@@ -2899,7 +2906,7 @@ class _FnGen:
         cptr = b.inttoptr(callee, PTR)
         desc = b.load(b.gep(cptr, [self.const(8)], source_etype=I8), typ=PTR)
         call_args = self.generic_args(cptr, args)
-        # tier 2's inline cache: a direct call (which LLVM may inline) of each function the VM
+        # an inline cache: a direct call (which LLVM may inline) of each function the VM
         # saw called here, chosen by the closure's descriptor; others take the indirect call
         arms: list[tuple[ir.Block, Any]] = []
         for target in [] if self.is_prelude else self.low.call_targets.get(_span_key(span), []):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -984,9 +985,21 @@ def test_aot_main_runs_the_program_and_exits_with_its_status(
     assert proc.stderr.startswith(stderr)
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as a terminal delivers it. The suite may run with SIGINT ignored (a
+    background job of a non-interactive shell, a pytest worker), and an ignored SIGINT is
+    inherited through exec, where an executable leaves it ignored, as Python does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_aot_ctrl_c_interrupts_a_sleep(aot_program: Path) -> None:
     proc = subprocess.Popen(
-        [str(aot_program), "sleep"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [str(aot_program), "sleep"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
     )
     assert proc.stdout is not None
     assert proc.stdout.readline() == '["sleep"]\n'  # flushed before the sleep

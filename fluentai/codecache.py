@@ -168,16 +168,18 @@ def _link(objects: list[bytes], output: str) -> None:
     the image compiler process) unless the C compiler's driver must link."""
     from fluentai.runtime.layout import UNIT_LINK_FLAGS, unit_linker
 
+    workdir = os.path.dirname(output)
     names = []
     try:
         for obj in objects:
-            names.append(os.path.join(os.path.dirname(output), _tmp_name(".o")))
+            names.append(os.path.join(workdir, _tmp_name(".o")))
             with open(names[-1], "wb") as f:
                 f.write(obj)
         direct = unit_linker()
         if direct is not None:
             ld, libgcc = direct
-            if _run_linker([ld, *UNIT_LINK_FLAGS, "-o", output, *names, libgcc]) is None:
+            cmd = [ld, *UNIT_LINK_FLAGS, "-o", output, *names, libgcc]
+            if _run_linker(cmd, workdir) is None:
                 return
         from fluentai.runtime.build import BuildError, compiler
 
@@ -186,7 +188,7 @@ def _link(objects: list[bytes], output: str) -> None:
         except BuildError as err:
             raise OSError(str(err)) from err
         cmd = [cc, "-shared", "-Wl,-Bsymbolic", "-o", output, *names]
-        message = _run_linker(cmd)
+        message = _run_linker(cmd, workdir)
     finally:
         for name in names:
             try:
@@ -205,10 +207,11 @@ def prepare_link() -> None:
     unit_linker()
 
 
-def _run_linker(cmd: list[str]) -> str | None:
-    """Run a link (`posix_spawnp`, its standard output discarded); None when it succeeded,
-    else its error output (or why it could not start)."""
-    errors = os.path.join(os.path.dirname(cmd[cmd.index("-o") + 1]), _tmp_name(".err"))
+def _run_linker(cmd: list[str], workdir: str) -> str | None:
+    """Run a link (`posix_spawnp`, its standard output discarded, its standard error kept in a
+    file in `workdir`); None when it succeeded, else its error output (or why it could not
+    start)."""
+    errors = os.path.join(workdir, _tmp_name(".err"))
     try:
         # one blocking wait: on the JIT's compile thread this releases the GIL once
         pid = os.posix_spawnp(
@@ -221,7 +224,7 @@ def _run_linker(cmd: list[str]) -> str | None:
                 (os.POSIX_SPAWN_OPEN, 2, errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
             ],
         )
-        status = _wait(pid)
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])  # retried through signals
         with open(errors, "rb") as f:
             message = f.read().decode("utf-8", "replace")
     except OSError as err:
@@ -231,19 +234,9 @@ def _run_linker(cmd: list[str]) -> str | None:
             os.unlink(errors)
         except OSError:
             pass
-    return None if status == 0 else message or f"`{cmd[0]}` exited with status {status}"
-
-
-def _wait(pid: int) -> int:
-    """The exit status of the child `pid` (128 + N for a signal N), waited for through
-    interruptions."""
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except InterruptedError:
-            continue
-        code = os.waitstatus_to_exitcode(status)
-        return code if code >= 0 else 128 - code
+    if status == 0:
+        return None
+    return message or f"`{cmd[0]}` ended with status {status if status > 0 else 128 - status}"
 
 
 def _store_in_cache(k: str, objects: list[bytes], meta: dict[str, Any]) -> Unit:

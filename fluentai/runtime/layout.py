@@ -29,9 +29,14 @@ def runtime_digest() -> str:
     return cachekey.runtime_digest(" ".join(CFLAGS + LIBS))
 
 
+def build_dir() -> str:
+    """Where this runtime's build goes (fluentai/runtime/build.py): named by its digest."""
+    return os.path.join(cachekey.RUNTIME_DIR, "_build", runtime_digest())
+
+
 def shared_library() -> str:
     """The path the shared runtime library has once built (it may not exist yet)."""
-    return os.path.join(cachekey.RUNTIME_DIR, "_build", runtime_digest(), "libfluentrt.so")
+    return os.path.join(build_dir(), "libfluentrt.so")
 
 
 # What `cc -shared -Wl,-Bsymbolic` passes the linker, less the start files and libraries that a
@@ -46,7 +51,7 @@ def unit_linker() -> list[str] | None:
     `[ld, libgcc]`. Found once per runtime build (a trial link proves it works,
     `build.find_unit_linker`) and kept beside the runtime library in `unit-linker.txt`; None
     when the driver must be used."""
-    note = os.path.join(cachekey.RUNTIME_DIR, "_build", runtime_digest(), "unit-linker.txt")
+    note = os.path.join(build_dir(), "unit-linker.txt")
     try:
         with open(note, encoding="utf-8") as f:
             lines = f.read().splitlines()

@@ -348,7 +348,8 @@ def rebuild(e: Any, visit: Callable[[Any], Any]) -> Any:
     """`e` (a node, or a tuple of them) with `visit` applied bottom-up to every record in it;
     nodes are rebuilt only where something changed (the passes' traversal)."""
     if isinstance(e, tuple):
-        return tuple(rebuild(x, visit) for x in e)
+        items = tuple(rebuild(x, visit) for x in e)
+        return e if all(new is old for new, old in zip(items, e, strict=True)) else items
     if isinstance(e, type) or not records.is_record(e) or isinstance(e, Var | c.Lit):
         return e
     changes: dict[str, Any] = {}

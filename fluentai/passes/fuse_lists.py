@@ -25,6 +25,16 @@ of the next binding or the body's final expression, is inlined first (nothing ob
 between the two). A `range` source becomes a counter, its arguments checked once (a range no
 memory holds still runs the original, which reports it). See
 docs/decisions.md, "Architecture" 4.
+
+A `map` over a range that no consumer fuses, with any function, becomes a call of the prelude's
+`%map-range` once the range's arguments pass the same checks: the function is called on the same
+Ints in the same order, and the range's list is never built (docs/decisions.md,
+"Architecture" 5).
+
+    (map f (range n))
+    ->
+    (let* ((n0 n)) (if (and (int? n0) (<= (abs (- n0 0)) RANGE_MAX)) (%map-range f 0 n0 1)
+                       (map f (range n0))))
 """
 
 from __future__ import annotations
@@ -58,16 +68,21 @@ def fuse_lists(prog: r.RProgram) -> r.RProgram:
     if not candidates:
         return prog  # nothing to fuse: no rebuild of the program
     inliner = _Inliner(uses)
+    fuser = _Fuser()
     forms = tuple(
-        (r.rebuild(r.rebuild(form, inliner), _fuse), is_def) for form, is_def in prog.forms
+        (r.rebuild(r.rebuild(r.rebuild(form, inliner), fuser.pipeline), fuser.map_range), is_def)
+        for form, is_def in prog.forms
     )
     return records.replace(prog, forms=forms)
 
 
 def _candidate(e: r.PrimApp) -> bool:
     """Whether `e` is a consumer that is, or may become once a `let*` stage is inlined, a
-    pipeline that can be fused."""
-    if _canonical(e.name) not in _CONSUMERS or not e.args:
+    pipeline that can be fused, or a `map` over a range."""
+    name = _canonical(e.name)
+    if name == "map":
+        return len(e.args) == 2 and _range_args(e.args[1]) is not None
+    if name not in _CONSUMERS or not e.args:
         return False
     return isinstance(e.args[-1], r.LocalRef) or _pipeline(e) is not None
 
@@ -222,12 +237,27 @@ def _pipeline(e: r.PrimApp) -> _Pipeline | None:
 # ---------------------------------------------------------------- the rewrite
 
 
-def _fuse(e: Any) -> Any:
-    if isinstance(e, r.PrimApp):
-        pipeline = _pipeline(e)
-        if pipeline is not None:
-            return _fused(pipeline)
-    return e
+class _Fuser:
+    """The rewrites, in two walks: pipelines first (a `map` of one is fused into its consumer),
+    then the `map`s over a range left, but for those in the originals the fused pipelines keep
+    as their fallbacks."""
+
+    def __init__(self) -> None:
+        self.fallbacks: set[int] = set()  # ids of the `map`s in those originals
+
+    def pipeline(self, e: Any) -> Any:
+        if isinstance(e, r.PrimApp):
+            pipeline = _pipeline(e)
+            if pipeline is not None:
+                fused, original = _fused(pipeline)
+                self.fallbacks.update(id(x) for x in r.walk(original) if isinstance(x, r.PrimApp))
+                return fused
+        return e
+
+    def map_range(self, e: Any) -> Any:
+        if isinstance(e, r.PrimApp) and _canonical(e.name) == "map" and id(e) not in self.fallbacks:
+            return _map_range(e) or e
+        return e
 
 
 class _Inliner:
@@ -300,123 +330,175 @@ def _replace_list_arg(item: Any, value: Any) -> Any:
     return records.replace(item, args=(*item.args[:-1], value))
 
 
-def _fused(p: _Pipeline) -> r.RExpr:
-    span = p.consumer.span
-    name = _canonical(p.consumer.name)
+class _Builder:
+    """The code of a fused form, at the span of the expression it replaces: its temporaries
+    (`variables`), what it evaluates first (`items`), and what the loop needs of the values
+    (`checks`, in order)."""
 
-    def ref(v: r.Var) -> r.LocalRef:
-        return r.LocalRef(v, span=span)
+    def __init__(self, span: Any) -> None:
+        self.span = span
+        self.variables: list[r.Var] = []
+        self.items: list[Any] = []
+        self.checks: list[Any] = []
 
-    def prim(op: str, *args: Any) -> r.PrimApp:
-        return r.PrimApp(op, args, span=span)
+    def lit(self, value: Any) -> c.Lit:
+        return c.Lit(value, span=self.span)
 
-    def define(v: r.Var, value: Any) -> r.LocalSet:
-        return r.LocalSet(v, value, True, span=span)
+    def ref(self, v: r.Var) -> r.LocalRef:
+        return r.LocalRef(v, span=self.span)
 
-    def assign(v: r.Var, value: Any) -> r.LocalSet:
+    def prim(self, op: str, *args: Any) -> r.PrimApp:
+        return r.PrimApp(op, args, span=self.span)
+
+    def define(self, v: r.Var, value: Any) -> r.LocalSet:
+        return r.LocalSet(v, value, True, span=self.span)
+
+    def assign(self, v: r.Var, value: Any) -> r.LocalSet:
         v.assigned = True
-        return r.LocalSet(v, value, False, span=span)
+        return r.LocalSet(v, value, False, span=self.span)
 
-    def let(v: r.Var, value: Any, body: Any) -> r.Scope:
-        return r.Scope((v,), (define(v, value), body), span=span)
+    def let(self, v: r.Var, value: Any, body: Any) -> r.Scope:
+        return r.Scope((v,), (self.define(v, value), body), span=self.span)
 
-    acc = r.Var("%acc", is_group=True)
-    go = r.Var("%go", is_group=True)
-    variables: list[r.Var] = []
-    items: list[Any] = []
-    checks: list[Any] = []  # what the loop needs of the values, in order
+    def temporary(self, value: Any, name: str) -> r.LocalRef:
+        """`value`, evaluated here into a variable."""
+        var = r.Var(name, is_group=True)
+        self.variables.append(var)
+        self.items.append(self.define(var, value))
+        return self.ref(var)
 
-    def bind(value: Any, name: str) -> Any:
-        """`value`, evaluated here into a variable unless it is an Int literal."""
+    def bind(self, value: Any, name: str) -> Any:
+        """`value`, evaluated here into a variable checked to be an Int, unless it is an Int
+        literal."""
         if _is_int_literal(value):
             return value
-        var = r.Var(name, is_group=True)
-        variables.append(var)
-        items.append(define(var, value))
-        checks.append(prim("int?", ref(var)))
-        return ref(var)
+        var = self.temporary(value, name)
+        self.checks.append(self.prim("int?", var))
+        return var
 
-    initial = {"fold": None, "product": 1}.get(name, 0)
-    start: Any = bind(c.Lit(initial, span=span) if name != "fold" else p.consumer.args[1], "%init")
-
-    # the element through the stages, innermost first, then into the accumulator
-    def through(k: int, element: r.Var) -> Any:
-        if k == len(p.stages):
-            if name == "fold":
-                assert p.step is not None
-                return assign(acc, p.step.apply((ref(acc), ref(element))))
-            if name in ("sum", "product"):
-                return assign(acc, prim("+" if name == "sum" else "*", ref(acc), ref(element)))
-            return assign(acc, prim("+", ref(acc), c.Lit(1, span=span)))
-        stage, fn = p.stages[k]
-        value = fn.apply((ref(element),))
-        if stage == "filter":
-            return r.RIf(value, through(k + 1, element), c.Lit(None, span=span), span=span)
-        mapped = r.Var("%mapped", is_group=True)
-        return let(mapped, value, through(k + 1, mapped))
-
-    def all_of(tests: list[Any]) -> Any:
+    def all_of(self, tests: list[Any]) -> Any:
         if not tests:
-            return c.Lit(True, span=span)
+            return self.lit(True)
         result = tests[-1]
         for t in reversed(tests[:-1]):
-            result = r.RIf(t, result, c.Lit(False, span=span), span=span)
+            result = r.RIf(t, result, self.lit(False), span=self.span)
         return result
+
+    def range_bounds(self, source: r.PrimApp, args: tuple[Any, ...]) -> tuple[Any, Any, Any, Any]:
+        """The arguments of the range `source`, evaluated here and checked (an Int step that is
+        not 0, a range `range` makes): start, end and step, and `source` on those values."""
+        bounds = [self.bind(a, f"%range{k}") for k, a in enumerate(args)]
+        new_source = records.replace(source, args=tuple(bounds))
+        if len(bounds) == 1:
+            bounds = [self.lit(0), bounds[0]]
+        lo, hi, by = (*bounds, self.lit(1))[:3]
+        if not _is_int_literal(by):
+            self.checks.append(self.prim("not", self.prim("=", by, self.lit(0))))
+        # a range no memory holds is out of memory at once (builtins_lists.RANGE_MAX): the
+        # original reports it
+        if _is_int_literal(by):
+            limit: Any = self.lit(abs(by.value) * RANGE_MAX)
+        else:
+            limit = self.prim("*", self.prim("abs", by), self.lit(RANGE_MAX))
+        self.checks.append(self.prim("<=", self.prim("abs", self.prim("-", hi, lo)), limit))
+        return lo, hi, by, new_source
+
+    def scope(self, result: Any) -> r.Scope:
+        return r.Scope(tuple(self.variables), (*self.items, result), span=self.span)
+
+
+def _fused(p: _Pipeline) -> tuple[r.RExpr, r.PrimApp]:
+    """The pipeline `p` as one loop, and the original it runs should the loop give up."""
+    name = _canonical(p.consumer.name)
+    k = _Builder(p.consumer.span)
+    acc = r.Var("%acc", is_group=True)
+    go = r.Var("%go", is_group=True)
+    initial = {"fold": None, "product": 1}.get(name, 0)
+    start: Any = k.bind(k.lit(initial) if name != "fold" else p.consumer.args[1], "%init")
+
+    # the element through the stages, innermost first, then into the accumulator
+    def through(i: int, element: r.Var) -> Any:
+        if i == len(p.stages):
+            if name == "fold":
+                assert p.step is not None
+                return k.assign(acc, p.step.apply((k.ref(acc), k.ref(element))))
+            if name in ("sum", "product"):
+                op = "+" if name == "sum" else "*"
+                return k.assign(acc, k.prim(op, k.ref(acc), k.ref(element)))
+            return k.assign(acc, k.prim("+", k.ref(acc), k.lit(1)))
+        stage, fn = p.stages[i]
+        value = fn.apply((k.ref(element),))
+        if stage == "filter":
+            return r.RIf(value, through(i + 1, element), k.lit(None), span=k.span)
+        mapped = r.Var("%mapped", is_group=True)
+        return k.let(mapped, value, through(i + 1, mapped))
 
     range_args = _range_args(p.source)
     if range_args is not None:
         # a range: a counter, no list; its arguments are checked once
-        bounds = [bind(a, f"%range{k}") for k, a in enumerate(range_args)]
-        new_source: Any = records.replace(p.source, args=tuple(bounds))
-        if len(bounds) == 1:
-            bounds = [c.Lit(0, span=span), bounds[0]]
-        lo, hi, by = (*bounds, c.Lit(1, span=span))[:3]
-        if not _is_int_literal(by):
-            checks.append(prim("not", prim("=", by, c.Lit(0, span=span))))
-        # a range no memory holds is out of memory at once (builtins_lists.RANGE_MAX): the
-        # original reports it
-        if isinstance(by, c.Lit) and type(by.value) is int:
-            limit: Any = c.Lit(abs(by.value) * RANGE_MAX, span=span)
-        else:
-            limit = prim("*", prim("abs", by), c.Lit(RANGE_MAX, span=span))
-        checks.append(prim("<=", prim("abs", prim("-", hi, lo)), limit))
+        assert isinstance(p.source, r.PrimApp)
+        lo, hi, by, new_source = k.range_bounds(p.source, range_args)
         counter = r.Var("%i", is_group=True)
-        variables += [acc, go, counter]
-        items += [define(acc, start), define(go, all_of(checks)), define(counter, lo)]
-        up, down = prim("<", ref(counter), hi), prim(">", ref(counter), hi)
-        if isinstance(by, c.Lit) and type(by.value) is int:
+        k.variables += [acc, go, counter]
+        k.items += [k.define(acc, start), k.define(go, k.all_of(k.checks))]
+        k.items.append(k.define(counter, lo))
+        up, down = k.prim("<", k.ref(counter), hi), k.prim(">", k.ref(counter), hi)
+        if _is_int_literal(by):
             more: Any = up if by.value > 0 else down
         else:
-            more = r.RIf(prim(">", by, c.Lit(0, span=span)), up, down, span=span)
-        test = r.RIf(ref(go), more, c.Lit(False, span=span), span=span)
-        advance = assign(counter, prim("+", ref(counter), by))
-        items.append(r.RWhile(test, r.RSeq((through(0, counter), advance), span=span), span=span))
+            more = r.RIf(k.prim(">", by, k.lit(0)), up, down, span=k.span)
+        test = r.RIf(k.ref(go), more, k.lit(False), span=k.span)
+        advance = k.assign(counter, k.prim("+", k.ref(counter), by))
+        step = r.RSeq((through(0, counter), advance), span=k.span)
+        k.items.append(r.RWhile(test, step, span=k.span))
     else:
         source = r.Var("%source", is_group=True)
         rest = r.Var("%rest", is_group=True)
         head = r.Var("%head", is_group=True)
-        new_source = ref(source)
-        variables += [source, acc, rest, go]
-        items += [define(source, p.source), define(acc, start), define(rest, ref(source))]
-        items.append(define(go, all_of([prim("list?", ref(rest)), *checks])))
-        step = r.RSeq((through(0, head), assign(rest, prim("tail", ref(rest)))), span=span)
-        body = let(
+        new_source = k.ref(source)
+        k.variables += [source, acc, rest, go]
+        k.items += [k.define(source, p.source), k.define(acc, start)]
+        k.items.append(k.define(rest, k.ref(source)))
+        k.items.append(k.define(go, k.all_of([k.prim("list?", k.ref(rest)), *k.checks])))
+        advance = k.assign(rest, k.prim("tail", k.ref(rest)))
+        step = r.RSeq((through(0, head), advance), span=k.span)
+        body = k.let(
             head,
-            prim("head", ref(rest)),
-            r.RIf(prim("int?", ref(head)), step, assign(go, c.Lit(False, span=span)), span=span),
+            k.prim("head", k.ref(rest)),
+            r.RIf(k.prim("int?", k.ref(head)), step, k.assign(go, k.lit(False)), span=k.span),
         )
         test = r.RIf(
-            ref(go), prim("not", prim("empty?", ref(rest))), c.Lit(False, span=span), span=span
+            k.ref(go), k.prim("not", k.prim("empty?", k.ref(rest))), k.lit(False), span=k.span
         )
-        items.append(r.RWhile(test, body, span=span))
+        k.items.append(r.RWhile(test, body, span=k.span))
 
     # the original on the same values, should the loop have given up
     *fixed, pipeline = p.consumer.args
     if name == "fold":
         fixed = [fixed[0], start]
     original = records.replace(p.consumer, args=(*fixed, _replace_source(pipeline, new_source)))
-    items.append(r.RIf(ref(go), ref(acc), original, span=span))
-    return r.Scope(tuple(variables), tuple(items), span=span)
+    return k.scope(r.RIf(k.ref(go), k.ref(acc), original, span=k.span)), original
+
+
+def _map_range(e: r.PrimApp) -> r.RExpr | None:
+    """`(map f (range ...))` as `%map-range` (prelude.fl), which builds no list of the range,
+    once the range's arguments are checked; the original on the same values otherwise. Any
+    function: it is called on the same elements in the same order, with the same errors (the
+    function is checked as `map` checks it, after the range)."""
+    if len(e.args) != 2:
+        return None
+    f, source = e.args
+    range_args = _range_args(source)
+    if range_args is None:
+        return None
+    assert isinstance(source, r.PrimApp)
+    k = _Builder(e.span)
+    if not (isinstance(f, r.LocalRef) and not f.var.assigned and not f.var.is_group):
+        f = k.temporary(f, "%f")  # evaluated first, as `map`'s first argument
+    lo, hi, by, new_source = k.range_bounds(source, range_args)
+    fused = k.prim("%map-range", f, lo, hi, by)
+    original = records.replace(e, args=(f, new_source))
+    return k.scope(r.RIf(k.all_of(k.checks), fused, original, span=k.span))
 
 
 def _range_args(e: Any) -> tuple[Any, ...] | None:

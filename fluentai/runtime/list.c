@@ -271,13 +271,15 @@ fl_value fl_b_Z25_nreverse(int64_t argc, const fl_value *argv) {
 }
 
 /* `(%link! prev x like)`: a new last cell holding x and counting as many cells as the non-empty
- * list like, linked after prev unless prev is []; returns the cell. The prelude's map builds its
- * result front to back with it, each cell getting the length of the argument's cell at its
- * position, so no reversal walks the list again; nothing sees the cells before the list is
- * finished (builtins_lists._link). */
+ * list like (or like cells, a fixnum), linked after prev unless prev is []; returns the cell. The
+ * prelude's map builds its result front to back with it, each cell getting the length of the
+ * argument's cell at its position (`%map-range`: the count of elements left), so no reversal
+ * walks the list again; nothing sees the cells before the list is finished
+ * (builtins_lists._link). */
 fl_value fl_link_new(fl_value prev, fl_value x, fl_value like) {
     fl_cons *c = fl_alloc_small();
-    c->hdr = fl_hdr_make(FL_T_CONS, 0, (uint64_t)fl_list_length(like));
+    int64_t length = fl_is_fixnum(like) ? fl_fixnum_value(like) : fl_list_length(like);
+    c->hdr = fl_hdr_make(FL_T_CONS, 0, (uint64_t)length);
     c->head = x;
     c->tail = FL_EMPTY;
     fl_value cell = fl_from_ptr(c);

@@ -164,11 +164,12 @@ def _nreverse(lst: Any, tail: Any = EMPTY) -> Any:
 
 def _link(prev: Any, x: object, like: Any) -> Any:
     """`(%link! prev x like)`: a new last cell holding x and counting as many cells as the
-    non-empty list `like`, linked after prev (unless prev is []). Prelude only: map builds its
-    result front to back with it, each cell getting the length of the argument's cell at its
-    position, on cells nobody else sees before the list is finished."""
+    non-empty list `like` (or `like` cells, an Int), linked after prev (unless prev is []).
+    Prelude only: map builds its result front to back with it, each cell getting the length of
+    the argument's cell at its position (`%map-range`: the count of elements left), on cells
+    nobody else sees before the list is finished."""
     cell = Cons(x, EMPTY)
-    cell.length = like.length
+    cell.length = like if type(like) is int else like.length
     if prev is not EMPTY:
         prev.tail = cell
     return cell
@@ -293,13 +294,14 @@ def _product(lst: Any) -> int | float:
     return acc
 
 
-def _prelude(name: str, lo: int, hi: int | None, doc: str) -> Prim:
+def _prelude(name: str, lo: int, hi: int | None, doc: str, *, internal: bool = False) -> Prim:
     """A higher-order builtin written in `prelude.fl`; it may raise and calls its function."""
     return Prim(
         name,
         arity=(lo, hi),
         kind=PrimKind.PRELUDE,
         effect=Effect.CALLS | Effect.RAISES,
+        internal=internal,
         doc=doc,
     )
 
@@ -356,7 +358,7 @@ ROWS: Final[list[Prim]] = [
         arity=(3, 3),
         vm=_link,
         internal=True,
-        doc="a list's next cell, built front to back: x after prev, as long as like",
+        doc="a list's next cell, built front to back: x after prev, as long as like (or like)",
     ),
     Prim(
         "%native?",
@@ -383,6 +385,7 @@ ROWS: Final[list[Prim]] = [
     Prim("product", arity=(1, 1), vm=_product, doc="`*` over the elements"),
     Prim("Nil", arity=(0, 0), kind=PrimKind.CONSTANT, effect=Effect.PURE, value=EMPTY),
     _prelude("map", 2, None, "List of (f x1 y1 ...), up to the shortest list"),
+    _prelude("%map-range", 4, 4, "(map f (range lo hi by)), no range list", internal=True),
     _prelude("for-each", 2, None, "calls (f x1 y1 ...) in order; nil"),
     _prelude("filter", 2, 2, "the elements for which f is truthy"),
     _prelude("fold", 3, 3, "(f (f (f init x1) x2) ...)"),

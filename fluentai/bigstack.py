@@ -6,7 +6,6 @@ thread interrupts it. Importable on its own (warm starts, fluentai/launch.py), s
 from __future__ import annotations
 
 import _thread
-import ctypes
 import sys
 import time
 
@@ -108,6 +107,8 @@ def run_in_big_thread(
                 # on_interrupt returns False when the thread also needs the KeyboardInterrupt
                 if on_interrupt is not None and on_interrupt() is not False:
                     continue
+                import ctypes  # here only: a warm start of an image does not import it
+
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
                     ctypes.c_ulong(ident[0]), ctypes.py_object(KeyboardInterrupt)
                 )

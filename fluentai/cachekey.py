@@ -80,7 +80,7 @@ def _stamped_digest(name: str, files: list[str], extra: str) -> str:
     stamp = hexdigest(*stamp_parts)
     memo_path = os.path.join(cache_dir(), f"{name}.digest")
     try:
-        with open(memo_path, encoding="ascii") as f:
+        with open(memo_path, encoding="utf-8") as f:
             saved_stamp, _, saved = f.read().partition(" ")
         if saved_stamp == stamp and len(saved) == 40:
             return saved
@@ -102,7 +102,7 @@ def _stamped_digest(name: str, files: list[str], extra: str) -> str:
         tmp = os.path.join(cache_dir(), f"tmp.{os.getpid()}.{name}.digest")
         try:
             os.makedirs(cache_dir(), exist_ok=True)
-            with open(tmp, "w", encoding="ascii") as f:
+            with open(tmp, "w", encoding="utf-8") as f:
                 f.write(f"{stamp} {digest}")
             os.replace(tmp, memo_path)
         except OSError:
@@ -159,10 +159,15 @@ def compiler_digest() -> str:
 
 
 def runtime_digest(flags: str) -> str:
-    """Hash of the C runtime's sources and build flags: the name of its build directory."""
+    """Hash of the C runtime's sources (its extension's too, runtime/ext) and build flags: the
+    name of its build directory."""
     if "runtime" not in _memo:
-        names = sorted(n for n in os.listdir(RUNTIME_DIR) if n.endswith((".c", ".h")))
-        files = [os.path.join(RUNTIME_DIR, n) for n in names]
+        files = [
+            os.path.join(directory, n)
+            for directory in (RUNTIME_DIR, os.path.join(RUNTIME_DIR, "ext"))
+            for n in sorted(os.listdir(directory))
+            if n.endswith((".c", ".h"))
+        ]
         _memo["runtime"] = _stamped_digest("runtime", files, flags)[:16]
     return _memo["runtime"]
 

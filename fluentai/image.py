@@ -28,6 +28,7 @@ from fluentai import cachekey, settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, TextIO
 
     from fluentai.source import SourceFile
@@ -90,8 +91,8 @@ def try_run(
 ) -> int | None:
     """Run the image of the program at `path` if the code cache has one (with `native_tier`,
     the entry `--tier native` made); None otherwise (the caller then runs the program the usual
-    way, which reports any problem with the file). Imports only ctypes and the program
-    thread's module besides this one's."""
+    way, which reports any problem with the file). Imports only the image runner extension
+    (or ctypes) and the program thread's module besides this one's."""
     try:
         if stdout.fileno() != 1:
             return None
@@ -122,30 +123,47 @@ def try_run(
     from fluentai.bigstack import run_in_big_thread
 
     stdout.flush()
-    status = run_in_big_thread(
-        body, on_interrupt=loaded.rt.fl_rt_interrupt, on_abandon=loaded.rt.fl_out_rescue
-    )
+    status = run_in_big_thread(body, on_interrupt=loaded.interrupt, on_abandon=loaded.rescue)
     if jit_stats:
         _report(loaded.base, load_ms, timing[0] if timing else 0.0, stderr, native_tier)
     return status
 
 
 class Loaded:
-    """An image loaded for a run: the runtime library, the image's entry point and its path."""
+    """An image loaded for a run: how to run it, interrupt it and rescue its output, and its
+    path. `rt` is the runtime library through ctypes (None when the image runner extension
+    loaded it)."""
 
-    def __init__(self, rt: Any, main: Any, base: str) -> None:
-        self.rt = rt
-        self.main = main
+    def __init__(
+        self,
+        base: str,
+        run: Callable[[list[bytes]], int],
+        interrupt: Callable[[], object],
+        rescue: Callable[[], object],
+        rt: Any = None,
+    ) -> None:
         self.base = base
+        self.run = run
+        self.interrupt = interrupt
+        self.rescue = rescue
+        self.rt = rt
 
 
 def load(k: str, *, init_runtime: bool) -> Loaded | None:
     """The image `k` from the code cache, loaded beside the runtime library (initialized first
-    when `init_runtime`: a process that has not loaded it yet); None when there is none."""
+    when `init_runtime`: a process that has not loaded it yet, which loads it with the image
+    runner extension if it was built, else with ctypes); None when there is none."""
     base = os.path.join(cachekey.cache_dir(), k)
     library = _runtime_library()
     if library is None or not _committed(base, k):
         return None
+    runner = _runner() if init_runtime else None
+    if runner is not None:
+        if not runner.load(os.fsencode(library), os.fsencode(base + ".so")):
+            return None  # a damaged entry: the usual path recompiles
+        runner.init()
+        _touch(base)
+        return Loaded(base, runner.run, runner.interrupt, runner.rescue)
     import ctypes
 
     try:
@@ -162,24 +180,44 @@ def load(k: str, *, init_runtime: bool) -> Loaded | None:
     main = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p))(
         main_address
     )
-    return Loaded(rt, main, base)
+
+    def run(argv: list[bytes]) -> int:
+        args = (ctypes.c_char_p * (len(argv) + 1))(*argv, None)
+        rt.fl_rt_thread_attach()
+        try:
+            return int(main(len(argv), args))
+        finally:
+            rt.fl_rt_thread_detach()
+
+    return Loaded(base, run, rt.fl_rt_interrupt, rt.fl_out_rescue, rt)
+
+
+def _runner() -> Any:
+    """The image runner extension (fluentai/runtime/ext/imagerun.c) if it was built with the
+    runtime (it needs CPython's headers), else None: ctypes does its work then, at 3 to 4 ms
+    more per start (its import)."""
+    from fluentai.runtime import layout
+
+    path = layout.image_runner()
+    if not os.path.exists(path):
+        return None
+    directory = os.path.dirname(path)
+    sys.path.insert(0, directory)
+    try:
+        return __import__(layout.IMAGE_RUNNER)
+    except ImportError:
+        return None
+    finally:
+        sys.path.remove(directory)
 
 
 def call_main(loaded: Loaded, argv: list[str]) -> tuple[int, float]:
     """Run the image on this thread (a program thread, with its big stack): its exit status and
     the milliseconds it ran."""
-    import ctypes
-
-    args = (ctypes.c_char_p * (len(argv) + 1))(
-        *[a.encode("utf-8", "surrogateescape") for a in argv], None
-    )
-    loaded.rt.fl_rt_thread_attach()
-    try:
-        t1 = time.perf_counter()
-        status = int(loaded.main(len(argv), args))
-        return status, (time.perf_counter() - t1) * 1000
-    finally:
-        loaded.rt.fl_rt_thread_detach()
+    args = [a.encode("utf-8", "surrogateescape") for a in argv]
+    t1 = time.perf_counter()
+    status = loaded.run(args)
+    return status, (time.perf_counter() - t1) * 1000
 
 
 def _committed(base: str, k: str) -> bool:

@@ -620,11 +620,17 @@ def default_sigint() -> None:
 
 
 def _interrupt(
-    tmp_path: Path, source: str, tier: str = "auto", signals: int = 1, again_when: str = ""
+    tmp_path: Path,
+    source: str,
+    tier: str = "auto",
+    signals: int = 1,
+    again_when: str = "",
+    env: dict[str, str] | None = None,
 ) -> Result:
     """Run SOURCE on TIER (`aot`: built, then the executable), which creates `ready.txt` when
     it is busy; send SIGINT (`signals` times at once); with `again_when`, send another one once
-    the program has created that file, as a second Ctrl-C; collect the result."""
+    the program has created that file, as a second Ctrl-C; collect the result. `env` adds to
+    the environment."""
     (tmp_path / "prog.fl").write_text(source)
     ready = tmp_path / "ready.txt"
     command = tier_command(tmp_path, tier)
@@ -634,7 +640,7 @@ def _interrupt(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_environment(),
+        env=_environment(env),
         preexec_fn=default_sigint,
     )
     try:

@@ -1,7 +1,7 @@
 """The on-disk code cache (DESIGN.md §7.8; fluentai/codecache.py) and `--tier native` on top of it.
 
 A warm `fluentai run --tier native` loads the program (linked with the prelude into `<key>.so`) with
-ctypes and never imports llvmlite; output and reports are the same cold and warm; a damaged entry
+the image runner extension (or ctypes) and never imports llvmlite; output and reports are the same cold and warm; a damaged entry
 is a miss; `fluentai cache info|clear|path` and `--no-cache` do what their help says; `trim` drops
 the least recently used entries. Runs are real subprocesses with a private FLUENTAI_CACHE_DIR, on a
 snapshot of the package: every key covers the compiler's sources, so an edit to the working tree
@@ -177,7 +177,7 @@ def test_options_and_source_are_part_of_the_key(tmp_path: Path, cache: Path) -> 
     assert len(entries(cache)) == 4
 
 
-@pytest.mark.parametrize("damage", ["garbage", "wrong-key", "missing", "missing-so"])
+@pytest.mark.parametrize("damage", ["garbage", "wrong-key", "missing", "missing-so", "bad-so"])
 def test_a_damaged_entry_is_a_miss_and_is_compiled_again(
     tmp_path: Path, cache: Path, damage: str
 ) -> None:
@@ -191,6 +191,8 @@ def test_a_damaged_entry_is_a_miss_and_is_compiled_again(
         meta.write_text(json.dumps({**json.loads(meta.read_text()), "key": "0" * 40}))
     elif damage == "missing":
         meta.unlink()
+    elif damage == "bad-so":  # the loader refuses it
+        (cache / f"{key}.so").write_bytes(b"\x7fELF not really")
     else:
         (cache / f"{key}.so").unlink()
     again = fluentai("run", "--tier", "native", "--jit-stats", "prog.fl", cwd=tmp_path, cache=cache)

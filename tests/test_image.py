@@ -73,6 +73,92 @@ def test_second_run_starts_from_the_image_without_vm_or_compiler(tmp_path: Path)
     assert not {"typing", "re", "enum", "json", "pathlib", "subprocess"} & _imported(third)
 
 
+def _python_headers() -> bool:
+    import sysconfig
+
+    return os.path.isfile(os.path.join(sysconfig.get_paths().get("include") or "", "Python.h"))
+
+
+@pytest.mark.skipif(
+    not _python_headers(),
+    reason="CPython's headers (python3-dev) are missing, so the image runner extension is "
+    "not built and images start through ctypes",
+)
+def test_warm_runs_start_images_through_the_runner_extension(tmp_path: Path) -> None:
+    from fluentai.runtime import layout
+
+    assert os.path.exists(layout.image_runner())  # built with the runtime
+    _run(tmp_path, HOT)
+    warm = _run(tmp_path, HOT, "--jit-stats")
+    assert IMAGE_LINE in warm.stderr and warm.stdout == '3000\n["a" "b"]\n'
+    modules = _imported(warm)
+    assert layout.IMAGE_RUNNER in modules and "ctypes" not in modules
+
+
+def test_without_the_runner_extension_images_start_through_ctypes(tmp_path: Path) -> None:
+    # what a machine without CPython's headers does: the same runs, through ctypes
+    start = (
+        "import sys; from fluentai.runtime import layout; "
+        "layout.image_runner = lambda: '/nonexistent/runner.so'; "
+        "from fluentai.launch import main; sys.exit(main())"
+    )
+    (tmp_path / "prog.fl").write_text(HOT_ERROR, encoding="utf-8")
+    vm = _run(tmp_path, HOT_ERROR, "--tier", "vm")
+    _run(tmp_path, HOT_ERROR)  # makes the image
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            start,
+            "run",
+            "--jit-stats",
+            "prog.fl",
+            "a",
+            "b",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        env=_env(tmp_path / "cache"),
+        timeout=120,
+    )
+    warm = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    assert IMAGE_LINE in warm.stderr
+    assert (warm.status, warm.stdout) == (vm.status, vm.stdout) == (70, vm.stdout)
+    report = [line for line in _program_stderr(warm).splitlines() if "jit:" not in line]
+    assert report == _program_stderr(vm).splitlines()
+    modules = _imported(warm)
+    assert "ctypes" in modules and "_fluentai_image" not in modules
+
+
+@pytest.mark.parametrize("again", [False, True])
+def test_ctrl_c_interrupts_a_warm_image(tmp_path: Path, again: bool) -> None:
+    # the first run finds go.txt and ends, leaving the whole program in the code cache; the
+    # second starts from it (through the runner extension when built) and is interrupted; a
+    # second Ctrl-C while `finally` loops ends it at once, with the output written before
+    from tests.test_cli import _assert_interrupted, _interrupt
+
+    wait = '(while (not (io:file-exists? "go.txt")) 1)'
+    source = (
+        f'(print "start")\n(io:write-file "ready.txt" "")\n(try {wait}\n'
+        f'  (finally (print "cleanup") (io:write-file "unwinding.txt" ""){wait if again else ""}))\n'
+    )
+    (tmp_path / "go.txt").write_text("")
+    env = {"FLUENTAI_CACHE_DIR": str(tmp_path / "cache")}
+    for flags in ((), ("--jit-stats",)):
+        done = _run(tmp_path, source, "--tier", "native", *flags, env=env)
+        assert (done.status, done.stdout) == (0, "start\ncleanup\n")
+    assert "tier native: the whole program from the code cache" in done.stderr
+    for name in ("go.txt", "ready.txt", "unwinding.txt"):
+        (tmp_path / name).unlink()
+    result = _interrupt(
+        tmp_path, source, "native", again_when="unwinding.txt" if again else "", env=env
+    )
+    _assert_interrupted(result, "start\ncleanup\n")
+    assert result.stderr == "interrupted\n"
+
+
 def test_a_run_that_never_gets_hot_imports_only_what_the_vm_needs(tmp_path: Path) -> None:
     # hello world runs in the VM: no program image, no unit, no compiler; the modules only a
     # build, a unit or the stress switch use are not imported (tempfile brings shutil,

@@ -1,5 +1,7 @@
 """Build the C runtime: `libfluentrt.so` (loaded by the JIT) and `libfluentrt.a` (linked into
-executables) from one source list (DESIGN.md §8.8).
+executables) from one source list (DESIGN.md §8.8), and the image runner extension
+(`ext/imagerun.c`: warm runs start images with it instead of ctypes, fluentai/image.py) when
+CPython's headers are installed.
 
     python -m fluentai.runtime.build          # build if stale, print the paths
     paths = ensure_built()                    # the same from Python (a file lock guards it)
@@ -7,6 +9,8 @@ executables) from one source list (DESIGN.md §8.8).
 Outputs go to `fluentai/runtime/_build/` next to the sources, tagged with a hash of the sources
 and flags, so an edit rebuilds and concurrent processes (test workers) build once. Needs a C
 compiler, libgc-dev and libgmp-dev; a missing one is reported with the command that installs it.
+Without CPython's headers (python3-dev) the extension is not built, and `runner-skipped.txt` in
+the build directory says why.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from fluentai.runtime.layout import CFLAGS, LIBS, UNIT_LINK_FLAGS
 
 RUNTIME_DIR: Final = Path(__file__).resolve().parent
 BUILD_DIR: Final = RUNTIME_DIR / "_build"
+# Why the image runner extension was not built, in the build directory (when it was not).
+RUNNER_SKIPPED: Final = "runner-skipped.txt"
 # Files only executables contain (the C `main`).
 EXECUTABLE_ONLY: Final = frozenset({"main.c"})
 
@@ -83,9 +89,34 @@ def _build_into(out: Path) -> None:
         _run([cc, "-shared", "-o", str(so_tmp), *shared_objs, *LIBS])
         a_tmp = Path(tmp) / "libfluentrt.a"
         _run(["ar", "rcs", str(a_tmp), *(str(o) for o in objects)])
+        runner_tmp = Path(tmp) / os.path.basename(layout.image_runner())
+        skipped = _build_image_runner(cc, runner_tmp)
         out.mkdir(parents=True, exist_ok=True)
+        if skipped is None:
+            os.replace(runner_tmp, layout.image_runner())
+        else:
+            (out / RUNNER_SKIPPED).write_text(skipped + "\n", encoding="utf-8")
         os.replace(so_tmp, out / "libfluentrt.so")
         os.replace(a_tmp, out / "libfluentrt.a")
+
+
+def _build_image_runner(cc: str, target: Path) -> str | None:
+    """Compile the image runner extension into `target`; None, or why it was not built."""
+    import sysconfig
+
+    include = sysconfig.get_paths().get("include") or ""
+    if not os.path.isfile(os.path.join(include, "Python.h")):
+        return (
+            f"the image runner extension was not built: no Python.h in {include or '?'} "
+            "(install CPython's headers: sudo apt-get install -y python3-dev); warm runs "
+            "start program images through ctypes instead"
+        )
+    source = RUNTIME_DIR / "ext" / "imagerun.c"
+    try:
+        _run([cc, *CFLAGS, "-I", include, "-shared", str(source), "-o", str(target)])
+    except BuildError as err:
+        return f"the image runner extension was not built: {err}"
+    return None
 
 
 def find_unit_linker(note: str) -> list[str]:
@@ -152,6 +183,12 @@ def main() -> int:
         sys.stderr.write(f"fluentai: error: {err}\n")
         return 1
     sys.stdout.write(f"{paths.shared}\n{paths.static}\n")
+    runner = Path(layout.image_runner())
+    skipped = runner.parent / RUNNER_SKIPPED
+    if runner.exists():
+        sys.stdout.write(f"{runner}\n")
+    elif skipped.exists():
+        sys.stdout.write(f"note: {skipped.read_text(encoding='utf-8')}")
     return 0
 
 

@@ -39,6 +39,16 @@ def shared_library() -> str:
     return os.path.join(build_dir(), "libfluentrt.so")
 
 
+# The image runner, a CPython extension module built beside the runtime library when CPython's
+# headers are there (runtime/ext/imagerun.c, fluentai/image.py); `.abi3`: the limited API.
+IMAGE_RUNNER = "_fluentai_image"
+
+
+def image_runner() -> str:
+    """The path the image runner extension has once built (it may not exist)."""
+    return os.path.join(build_dir(), IMAGE_RUNNER + ".abi3.so")
+
+
 # What `cc -shared -Wl,-Bsymbolic` passes the linker, less the start files and libraries that a
 # unit loaded into a process which has them already does not need.
 UNIT_LINK_FLAGS = ("-shared", "-Bsymbolic", "--eh-frame-hdr", "--hash-style=gnu")

@@ -27,7 +27,7 @@ memory holds still runs the original, which reports it). See
 docs/decisions.md, "Architecture" 4.
 
 A `map` over a range that no consumer fuses, with any function, becomes a call of the prelude's
-`%map-range` once the range's arguments pass the same checks: the function is called on the same
+`%map-range` (`for-each`: `%for-each-range`) once the range's arguments pass the same checks: the function is called on the same
 Ints in the same order, and the range's list is never built (docs/decisions.md,
 "Architecture" 5).
 
@@ -49,6 +49,9 @@ from fluentai.vm.builtins_lists import RANGE_MAX
 Kind = Literal["int", "bool"]
 
 _STAGES = frozenset({"map", "filter"})
+# a one-list builtin over a range that no consumer fuses -> the prelude function doing its work
+# without the range's list
+_OVER_RANGE = {"map": "%map-range", "for-each": "%for-each-range"}
 _CONSUMERS = frozenset({"fold", "sum", "product", "length"})
 _INT_OPS = frozenset({"+", "*", "-", "abs", "min", "max"})
 _COMPARE_OPS = frozenset({"=", "!=", "<", ">", "<=", ">="})
@@ -70,7 +73,7 @@ def fuse_lists(prog: r.RProgram) -> r.RProgram:
     inliner = _Inliner(uses)
     fuser = _Fuser()
     forms = tuple(
-        (r.rebuild(r.rebuild(r.rebuild(form, inliner), fuser.pipeline), fuser.map_range), is_def)
+        (r.rebuild(r.rebuild(r.rebuild(form, inliner), fuser.pipeline), fuser.over_range), is_def)
         for form, is_def in prog.forms
     )
     return records.replace(prog, forms=forms)
@@ -80,7 +83,7 @@ def _candidate(e: r.PrimApp) -> bool:
     """Whether `e` is a consumer that is, or may become once a `let*` stage is inlined, a
     pipeline that can be fused, or a `map` over a range."""
     name = _canonical(e.name)
-    if name == "map":
+    if name in _OVER_RANGE:
         return len(e.args) == 2 and _range_args(e.args[1]) is not None
     if name not in _CONSUMERS or not e.args:
         return False
@@ -239,8 +242,8 @@ def _pipeline(e: r.PrimApp) -> _Pipeline | None:
 
 class _Fuser:
     """The rewrites, in two walks: pipelines first (a `map` of one is fused into its consumer),
-    then the `map`s over a range left, but for those in the originals the fused pipelines keep
-    as their fallbacks."""
+    then the `map`s and `for-each`es over a range left, but for those in the originals the fused
+    pipelines keep as their fallbacks."""
 
     def __init__(self) -> None:
         self.fallbacks: set[int] = set()  # ids of the `map`s in those originals
@@ -254,9 +257,13 @@ class _Fuser:
                 return fused
         return e
 
-    def map_range(self, e: Any) -> Any:
-        if isinstance(e, r.PrimApp) and _canonical(e.name) == "map" and id(e) not in self.fallbacks:
-            return _map_range(e) or e
+    def over_range(self, e: Any) -> Any:
+        if (
+            isinstance(e, r.PrimApp)
+            and _canonical(e.name) in _OVER_RANGE
+            and id(e) not in self.fallbacks
+        ):
+            return _over_range(e) or e
         return e
 
 
@@ -480,11 +487,11 @@ def _fused(p: _Pipeline) -> tuple[r.RExpr, r.PrimApp]:
     return k.scope(r.RIf(k.ref(go), k.ref(acc), original, span=k.span)), original
 
 
-def _map_range(e: r.PrimApp) -> r.RExpr | None:
+def _over_range(e: r.PrimApp) -> r.RExpr | None:
     """`(map f (range ...))` as `%map-range` (prelude.fl), which builds no list of the range,
     once the range's arguments are checked; the original on the same values otherwise. Any
     function: it is called on the same elements in the same order, with the same errors (the
-    function is checked as `map` checks it, after the range)."""
+    function is checked as `map` checks it, after the range). `for-each` likewise."""
     if len(e.args) != 2:
         return None
     f, source = e.args
@@ -496,7 +503,7 @@ def _map_range(e: r.PrimApp) -> r.RExpr | None:
     if not (isinstance(f, r.LocalRef) and not f.var.assigned and not f.var.is_group):
         f = k.temporary(f, "%f")  # evaluated first, as `map`'s first argument
     lo, hi, by, new_source = k.range_bounds(source, range_args)
-    fused = k.prim("%map-range", f, lo, hi, by)
+    fused = k.prim(_OVER_RANGE[_canonical(e.name)], f, lo, hi, by)
     original = records.replace(e, args=(f, new_source))
     return k.scope(r.RIf(k.all_of(k.checks), fused, original, span=k.span))
 

@@ -387,6 +387,7 @@ ROWS: Final[list[Prim]] = [
     _prelude("map", 2, None, "List of (f x1 y1 ...), up to the shortest list"),
     _prelude("%map-range", 4, 4, "(map f (range lo hi by)), no range list", internal=True),
     _prelude("for-each", 2, None, "calls (f x1 y1 ...) in order; nil"),
+    _prelude("%for-each-range", 4, 4, "(for-each f (range lo hi by)), no range", internal=True),
     _prelude("filter", 2, 2, "the elements for which f is truthy"),
     _prelude("fold", 3, 3, "(f (f (f init x1) x2) ...)"),
     _prelude("fold-right", 3, 3, "(f x1 (f x2 (... (f xn init))))"),

@@ -53,8 +53,9 @@ bench-peers:
 	  exit 1; \
 	fi
 
-# System packages: installed with apt-get when root, otherwise the exact command is printed (a
-# missing optional one is only mentioned).
+# System packages: installed with apt-get when root, otherwise the exact command is printed. An
+# optional one that is missing is only mentioned, and a failure to install it (no network) does
+# not stop the build.
 sysdeps:
 	@missing=""; optional=""; \
 	for p in $(SYSTEM_PACKAGES); do \
@@ -63,16 +64,26 @@ sysdeps:
 	for p in $(OPTIONAL_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || optional="$$optional $$p"; \
 	done; \
-	if [ -n "$$missing$$optional" ] && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing system packages:$$missing$$optional"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing $$optional; \
-	elif [ -n "$$missing" ]; then \
-	  echo "missing system packages:$$missing"; \
-	  echo "run: sudo apt-get update && sudo apt-get install -y$$missing$$optional"; \
-	  exit 1; \
-	elif [ -n "$$optional" ]; then \
-	  echo "optional system packages not installed:$$optional (faster warm starts)"; \
-	  echo "run: sudo apt-get update && sudo apt-get install -y$$optional"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing$$optional"; \
+	    exit 1; \
+	  fi; \
+	fi; \
+	if [ -n "$$optional" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing optional system packages:$$optional (faster warm starts)"; \
+	    { [ -n "$$missing" ] || apt-get update -qq; } && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$optional || \
+	      echo "note: could not install$$optional; the build goes on without it"; \
+	  else \
+	    echo "optional system packages not installed:$$optional (faster warm starts)"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$optional"; \
+	  fi; \
 	fi
 
 # The editable install puts the checkout on sys.path with a .pth line (setuptools' compat mode,

@@ -47,11 +47,6 @@ def sources() -> list[Path]:
     return sorted(RUNTIME_DIR.glob("*.c"))
 
 
-def _digest() -> str:
-    """The build directory's name: a hash of the sources and flags (fluentai/runtime/layout.py)."""
-    return layout.runtime_digest()
-
-
 def compiler() -> str:
     import shutil
 
@@ -89,11 +84,12 @@ def _build_into(out: Path) -> None:
         _run([cc, "-shared", "-o", str(so_tmp), *shared_objs, *LIBS])
         a_tmp = Path(tmp) / "libfluentrt.a"
         _run(["ar", "rcs", str(a_tmp), *(str(o) for o in objects)])
-        runner_tmp = Path(tmp) / os.path.basename(layout.image_runner())
+        runner_name = os.path.basename(layout.image_runner())
+        runner_tmp = Path(tmp) / runner_name
         skipped = _build_image_runner(cc, runner_tmp)
         out.mkdir(parents=True, exist_ok=True)
         if skipped is None:
-            os.replace(runner_tmp, layout.image_runner())
+            os.replace(runner_tmp, out / runner_name)
         else:
             (out / RUNNER_SKIPPED).write_text(skipped + "\n", encoding="utf-8")
         os.replace(so_tmp, out / "libfluentrt.so")
@@ -158,7 +154,7 @@ def find_unit_linker(note: str) -> list[str]:
 
 def ensure_built() -> RuntimePaths:
     """Build the runtime unless an up-to-date build exists; return the library paths."""
-    out = BUILD_DIR / _digest()
+    out = Path(layout.build_dir())  # named by a hash of the sources and flags
     paths = RuntimePaths(out / "libfluentrt.so", out / "libfluentrt.a", RUNTIME_DIR)
     if paths.shared.exists() and paths.static.exists():
         return paths

@@ -397,10 +397,12 @@ CLOSURES = (
 
 
 def _entries(cache: Path, tier: str | None) -> list[dict[str, Any]]:
-    """The metadata of the code cache's entries of one tier (None: the JIT's units)."""
+    """The metadata of the code cache's committed entries of one tier (None: the JIT's units):
+    `<key>.json`, not a prelude's, nor a writer's temporary file (`tmp.*.json`, which may be
+    empty while the image compiler process writes it)."""
     out = []
     for path in cache.glob("*.json"):
-        if path.name.startswith("prelude"):
+        if not re.fullmatch(r"[0-9a-f]{40}\.json", path.name):
             continue
         meta = json.loads(path.read_text())
         if meta.get("tier") == tier:
